@@ -1,0 +1,119 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+)
+
+// commands is filled by the init functions of the files that define them, so
+// that each command lives in its own file and main needs no edits to add one.
+var commands []*cli.Command
+
+func register(c *cli.Command) { commands = append(commands, c) }
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	cmds := append([]*cli.Command(nil), commands...)
+	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
+	return &cli.App{
+		Name:  "cnabsec",
+		Usage: "sign and verify CNAB bundles and OCI images with TUF and in-toto",
+		Description: `cnabsec implements the CNAB Security specification: publishers keep a TUF
+metadata repository and sign bundles, images and in-toto provenance into it;
+operators verify a bundle at a gradual security level (0, 1a, 1b, 2, 3a, 3b, 4)
+before handing it to a runtime.
+
+Exit codes: 0 success, 1 denied, 2 usage or local input error, 3 inconclusive.`,
+		Flags:                globalFlags(),
+		Commands:             cmds,
+		Reader:               stdin,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		HideHelpCommand:      true,
+		EnableBashCompletion: false,
+		ExitErrHandler:       func(*cli.Context, error) {}, // report() decides exit codes
+		Before: func(c *cli.Context) error {
+			lvl, err := parseLogLevel(c.String("log-level"))
+			if err != nil {
+				return err
+			}
+			logger := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: lvl}))
+			slog.SetDefault(logger)
+			return nil
+		},
+	}
+}
+
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "limit for each network operation"},
+		&cli.StringFlag{Name: "log-level", Value: "warn", Usage: "error|warn|info|debug (logs go to stderr)"},
+		&cli.BoolFlag{Name: "no-progress", Usage: "never draw progress bars"},
+		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP or untrusted TLS for this registry `HOST` (repeatable; loopback needs no flag)"},
+		&cli.StringFlag{Name: "passphrase-env", Usage: "environment `VAR` holding the passphrase of encrypted private keys"},
+	}
+}
+
+func parseLogLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "error":
+		return slog.LevelError, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "debug":
+		return slog.LevelDebug, nil
+	}
+	return 0, fault.Inputf("--log-level %q: want error, warn, info or debug", s)
+}
+
+// passphrase returns the passphrase named by --passphrase-env, or nil.
+func passphrase(c *cli.Context) ([]byte, error) {
+	v := c.String("passphrase-env")
+	if v == "" {
+		return nil, nil
+	}
+	p, ok := os.LookupEnv(v)
+	if !ok {
+		return nil, fault.Inputf("--passphrase-env %s: the variable is not set", v)
+	}
+	return []byte(p), nil
+}
+
+// report prints err (if any) per CONTRACT and returns the exit code.
+func report(stderr io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	var exit cli.ExitCoder
+	if errors.As(err, &exit) && fault.KindOf(err) == fault.Unknown {
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintf(stderr, "cnabsec: error: %s\n", msg)
+		}
+		return exit.ExitCode()
+	}
+	var handoff *handoffExit
+	if errors.As(err, &handoff) {
+		return handoff.code
+	}
+	fmt.Fprintf(stderr, "cnabsec: error: %s\n", err)
+	if h := fault.HintOf(err); h != "" {
+		fmt.Fprintf(stderr, "cnabsec: hint: %s\n", h)
+	}
+	return fault.KindOf(err).ExitCode()
+}
+
+// handoffExit carries the exit code of a command run after verification.
+type handoffExit struct{ code int }
+
+func (h *handoffExit) Error() string { return fmt.Sprintf("command exited with %d", h.code) }
