@@ -1,0 +1,79 @@
+package verifier
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Status is the outcome of one check.
+type Status string
+
+// Check outcomes.
+const (
+	Pass Status = "pass"
+	Fail Status = "fail"
+	Skip Status = "skip"
+)
+
+// Check is one entry of a report: what was checked, on what, and the result.
+type Check struct {
+	Name    string `json:"name"`
+	Subject string `json:"subject"`
+	Status  Status `json:"status"`
+	Detail  string `json:"detail"`
+}
+
+// Report explains a verification: one entry per check and the verdict. The
+// report is the explanation; the error returned beside it is the gate.
+type Report struct {
+	Reference     string  `json:"reference"`
+	Verified      bool    `json:"verified"`
+	RequiredLevel Level   `json:"requiredLevel"`
+	AchievedLevel Level   `json:"achievedLevel"`
+	BundleDigest  string  `json:"bundleDigest"`
+	Checks        []Check `json:"checks"`
+	Error         string  `json:"error"`
+	// Unsafe lists every weakened check the caller asked for.
+	Unsafe []string `json:"unsafe,omitempty"`
+}
+
+func (r *Report) add(status Status, name, subject, format string, args ...any) {
+	r.Checks = append(r.Checks, Check{Name: name, Subject: subject, Status: status, Detail: fmt.Sprintf(format, args...)})
+}
+
+// FirstFailure returns the first failed check, or nil.
+func (r *Report) FirstFailure() *Check {
+	for i := range r.Checks {
+		if r.Checks[i].Status == Fail {
+			return &r.Checks[i]
+		}
+	}
+	return nil
+}
+
+// WriteText renders the report as one line per check and a verdict line.
+func (r *Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	for _, c := range r.Checks {
+		fmt.Fprintf(&b, "%-4s  %-28s %s", strings.ToUpper(string(c.Status)), c.Name, c.Subject)
+		if c.Detail != "" {
+			fmt.Fprintf(&b, ": %s", c.Detail)
+		}
+		b.WriteByte('\n')
+	}
+	for _, u := range r.Unsafe {
+		fmt.Fprintf(&b, "WARN  unsafe option in effect: %s\n", u)
+	}
+	if r.Verified {
+		fmt.Fprintf(&b, "VERIFIED %s at level %s (required %s)", r.Reference, r.AchievedLevel, r.RequiredLevel)
+		if r.BundleDigest != "" {
+			fmt.Fprintf(&b, ", %s", r.BundleDigest)
+		}
+		b.WriteByte('\n')
+	} else {
+		fmt.Fprintf(&b, "DENIED %s: %s (required level %s, achieved %s)\n", r.Reference, r.Error, r.RequiredLevel, r.AchievedLevel)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
