@@ -1,0 +1,485 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+)
+
+// Paths inside a thick bundle (CNAB 104).
+const (
+	ThickBundlePath    = "bundle.json"
+	ThickLayoutDir     = "artifacts/layout"
+	ThickIndexPath     = ThickLayoutDir + "/index.json"
+	ThickOCILayoutPath = ThickLayoutDir + "/oci-layout"
+	ThickBlobsDir      = ThickLayoutDir + "/blobs"
+)
+
+var (
+	// ErrThickArchive: the archive is not a readable gzip tar (corrupt, truncated, trailing data).
+	ErrThickArchive = errors.New("unreadable thick bundle archive")
+	// ErrUnsafeEntry: an entry is a link, a device, has a path escaping the
+	// archive root, or appears twice.
+	ErrUnsafeEntry = errors.New("unsafe archive entry")
+	// ErrTooLarge: an entry, the archive or the entry count exceeds a cap.
+	ErrTooLarge = errors.New("over the size limit")
+	// ErrBlobDigest: a blob's content does not match its file name.
+	ErrBlobDigest = errors.New("blob content does not match its digest")
+	// ErrNotInLayout: an image (or a blob it needs) is not in artifacts/layout.
+	ErrNotInLayout = errors.New("not in the archive's OCI layout")
+	// ErrSizeMismatch: a blob's size differs from the size a bundle or descriptor states.
+	ErrSizeMismatch = errors.New("size mismatch")
+)
+
+// ThickOptions caps what ReadThick accepts. Zero fields take the defaults.
+type ThickOptions struct {
+	// MaxEntrySize caps each file in the archive (default 16 GiB).
+	MaxEntrySize int64
+	// MaxTotalSize caps the sum of the files' sizes (default 64 GiB).
+	MaxTotalSize int64
+	// MaxEntries caps the number of entries (default 100000).
+	MaxEntries int
+	// MaxBundleSize caps bundle.json (default MaxBundleSize).
+	MaxBundleSize int64
+	// MaxManifestSize caps index.json and each blob kept to check image
+	// manifests (default 4 MiB).
+	MaxManifestSize int64
+	// MaxRetained caps the total size of small JSON blobs kept in memory
+	// until the end of the archive, where image manifests are checked
+	// (default 16 MiB).
+	MaxRetained int64
+}
+
+func (o ThickOptions) withDefaults() ThickOptions {
+	def := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.MaxEntrySize, 16<<30)
+	def(&o.MaxTotalSize, 64<<30)
+	def(&o.MaxBundleSize, MaxBundleSize)
+	def(&o.MaxManifestSize, 4<<20)
+	def(&o.MaxRetained, 16<<20)
+	if o.MaxEntries <= 0 {
+		o.MaxEntries = 100000
+	}
+	return o
+}
+
+// Thick is a verified thick bundle.
+type Thick struct {
+	// Digest is "sha256:<hex>" of the archive bytes exactly as read (the
+	// compressed .tgz): the digest a thick bundle is signed under.
+	Digest string
+	// Size is the number of archive bytes read.
+	Size int64
+	// Bundle is the archive's bundle.json (parsed, not validated: call
+	// Bundle.Validate and Bundle.CheckExtensions as for a thin bundle).
+	Bundle *Bundle
+	// Blobs maps each blob digest in artifacts/layout to its size; every
+	// one was hashed and matched its file name.
+	Blobs map[string]int64
+	// Index and OCILayout are artifacts/layout/index.json and oci-layout.
+	Index     []byte
+	OCILayout []byte
+	// Other lists files that are neither bundle.json nor part of the layout.
+	// They are covered by Digest but not otherwise checked.
+	Other []string
+}
+
+type thickReader struct {
+	opts     ThickOptions
+	t        *Thick
+	seen     map[string]bool
+	bundle   []byte
+	kept     map[string][]byte
+	keptSize int64
+	dropped  bool // a JSON blob was not kept because MaxRetained was reached
+	buf      []byte
+}
+
+// ReadThick reads a thick bundle (gzip tar; bundle.json at the root; images in
+// an OCI image layout under artifacts/layout) in one streaming pass with
+// constant memory: it hashes the compressed bytes (Thick.Digest), decompresses,
+// reads bundle.json, and hashes every blob under artifacts/layout/blobs,
+// comparing it with its file name. It then checks that the layout holds every
+// image of the bundle by its contentDigest (looked up by digest, never by
+// ref.name annotations), with the size the bundle states, and everything that
+// image's manifest (or index) references, and that index.json only lists blobs
+// that are there.
+//
+// It refuses archives that are truncated, corrupt or followed by trailing data
+// (Input, ErrThickArchive), and entries that are links or devices, escape the
+// root (../, absolute paths), appear twice (a second bundle.json) or exceed
+// the caps in opts (Denied, ErrUnsafeEntry, ErrTooLarge); blobs whose content
+// does not match their name (ErrBlobDigest); images missing from the layout
+// (ErrNotInLayout) or of another size (ErrSizeMismatch).
+func ReadThick(r io.Reader, opts ThickOptions) (*Thick, error) {
+	tr := &thickReader{
+		opts: opts.withDefaults(),
+		t:    &Thick{Blobs: map[string]int64{}},
+		seen: map[string]bool{},
+		kept: map[string][]byte{},
+		buf:  make([]byte, chunkSize),
+	}
+	hr := newHashingReader(r, sha256.New())
+	defer hr.close()
+	if err := tr.read(hr); err != nil {
+		return nil, err
+	}
+	tr.t.Digest, tr.t.Size = hr.sum("sha256:")
+	if err := tr.check(); err != nil {
+		return nil, err
+	}
+	return tr.t, nil
+}
+
+func archiveErr(what string, err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fault.Inputf("%w: %s: the archive is truncated", ErrThickArchive, what)
+	}
+	return fault.Inputf("%w: %s: %v", ErrThickArchive, what, err)
+}
+
+func (tr *thickReader) read(hr *hashingReader) error {
+	zr, err := gzip.NewReader(hr)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return fault.Inputf("%w: the archive is empty", ErrThickArchive)
+		}
+		return archiveErr("not a gzip stream", err)
+	}
+	ar := tar.NewReader(zr)
+	entries := 0
+	var total int64
+	for {
+		hdr, err := ar.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return archiveErr(fmt.Sprintf("reading the entry after %d entries", entries), err)
+		}
+		entries++
+		if entries > tr.opts.MaxEntries {
+			return fault.Deniedf("%w: the archive has more than %d entries", ErrTooLarge, tr.opts.MaxEntries)
+		}
+		name, err := entryName(hdr)
+		if err != nil {
+			return err
+		}
+		if hdr.Typeflag == tar.TypeDir || hdr.Typeflag == tar.TypeXGlobalHeader || name == "" {
+			continue
+		}
+		if tr.seen[name] {
+			return fault.Deniedf("%w: %q appears twice in the archive (extractors would keep one or the other)", ErrUnsafeEntry, hdr.Name)
+		}
+		tr.seen[name] = true
+		if hdr.Size > tr.opts.MaxEntrySize {
+			return fault.Deniedf("%w: entry %q is %d bytes, more than the %d allowed per entry", ErrTooLarge, hdr.Name, hdr.Size, tr.opts.MaxEntrySize)
+		}
+		total += hdr.Size
+		if total > tr.opts.MaxTotalSize {
+			return fault.Deniedf("%w: the archive's files add up to more than the %d bytes allowed", ErrTooLarge, tr.opts.MaxTotalSize)
+		}
+		if err := tr.entry(ar, hdr, name); err != nil {
+			return err
+		}
+	}
+	// After the end-of-archive marker only zero padding may follow.
+	for {
+		n, err := zr.Read(tr.buf)
+		for _, c := range tr.buf[:n] {
+			if c != 0 {
+				return fault.Inputf("%w: data after the end of the tar archive", ErrThickArchive)
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return archiveErr("after the end of the tar archive", err)
+		}
+	}
+	left, err := hr.drain()
+	if err != nil {
+		return archiveErr("reading the archive", err)
+	}
+	if left > 0 {
+		return fault.Inputf("%w: %d bytes after the end of the gzip stream", ErrThickArchive, left)
+	}
+	return nil
+}
+
+// entryName returns the cleaned name of a safe entry ("" for the root).
+func entryName(hdr *tar.Header) (string, error) {
+	switch hdr.Typeflag {
+	case tar.TypeReg, tar.TypeRegA, tar.TypeDir, tar.TypeXGlobalHeader:
+	case tar.TypeSymlink:
+		return "", fault.Deniedf("%w: %q is a symbolic link to %q; a thick bundle holds only regular files", ErrUnsafeEntry, hdr.Name, hdr.Linkname)
+	case tar.TypeLink:
+		return "", fault.Deniedf("%w: %q is a hard link to %q; a thick bundle holds only regular files", ErrUnsafeEntry, hdr.Name, hdr.Linkname)
+	default:
+		return "", fault.Deniedf("%w: %q has tar type %q; a thick bundle holds only regular files and directories", ErrUnsafeEntry, hdr.Name, string(hdr.Typeflag))
+	}
+	n := hdr.Name
+	if strings.ContainsAny(n, "\\\x00") {
+		return "", fault.Deniedf("%w: %q contains a backslash or NUL", ErrUnsafeEntry, n)
+	}
+	if strings.HasPrefix(n, "/") {
+		return "", fault.Deniedf("%w: %q is an absolute path", ErrUnsafeEntry, n)
+	}
+	n = strings.TrimPrefix(n, "./")
+	if hdr.Typeflag == tar.TypeDir {
+		n = strings.TrimSuffix(n, "/")
+	}
+	if n == "" || n == "." {
+		return "", nil
+	}
+	for _, seg := range strings.Split(n, "/") {
+		switch seg {
+		case "..":
+			return "", fault.Deniedf("%w: %q escapes the archive root (path traversal)", ErrUnsafeEntry, hdr.Name)
+		case ".", "":
+			return "", fault.Deniedf("%w: %q is not a clean path", ErrUnsafeEntry, hdr.Name)
+		}
+	}
+	return n, nil
+}
+
+func (tr *thickReader) readSmall(ar io.Reader, hdr *tar.Header, limit int64) ([]byte, error) {
+	if hdr.Size > limit {
+		return nil, fault.Deniedf("%w: %q is %d bytes, more than the %d allowed", ErrTooLarge, hdr.Name, hdr.Size, limit)
+	}
+	b := make([]byte, hdr.Size)
+	if _, err := io.ReadFull(ar, b); err != nil {
+		return nil, archiveErr(fmt.Sprintf("reading %q", hdr.Name), err)
+	}
+	return b, nil
+}
+
+func (tr *thickReader) entry(ar io.Reader, hdr *tar.Header, name string) error {
+	var err error
+	switch {
+	case name == ThickBundlePath:
+		tr.bundle, err = tr.readSmall(ar, hdr, tr.opts.MaxBundleSize)
+		return err
+	case name == ThickIndexPath:
+		tr.t.Index, err = tr.readSmall(ar, hdr, tr.opts.MaxManifestSize)
+		return err
+	case name == ThickOCILayoutPath:
+		tr.t.OCILayout, err = tr.readSmall(ar, hdr, 64<<10)
+		return err
+	case strings.HasPrefix(name, ThickBlobsDir+"/"):
+		return tr.blob(ar, hdr, strings.TrimPrefix(name, ThickBlobsDir+"/"))
+	}
+	tr.t.Other = append(tr.t.Other, name)
+	if _, err := io.CopyBuffer(io.Discard, ar, tr.buf); err != nil {
+		return archiveErr(fmt.Sprintf("reading %q", hdr.Name), err)
+	}
+	return nil
+}
+
+func (tr *thickReader) blob(ar io.Reader, hdr *tar.Header, rel string) error {
+	alg, hexd, ok := strings.Cut(rel, "/")
+	var h hash.Hash
+	switch {
+	case ok && alg == "sha256" && isHex(hexd, 64):
+		h = sha256.New()
+	case ok && alg == "sha512" && isHex(hexd, 128):
+		h = sha512.New()
+	default:
+		return fault.Deniedf("%w: %q is not a blob path blobs/sha256/<64 hex> or blobs/sha512/<128 hex>", ErrUnsafeEntry, hdr.Name)
+	}
+	d := alg + ":" + hexd
+	var kept []byte
+	if hdr.Size <= tr.opts.MaxManifestSize {
+		// Small blobs are read whole: image manifests among them are
+		// checked once bundle.json and the whole layout have been seen.
+		b, err := tr.readSmall(ar, hdr, tr.opts.MaxManifestSize)
+		if err != nil {
+			return err
+		}
+		h.Write(b)
+		if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+			if tr.keptSize+int64(len(b)) <= tr.opts.MaxRetained {
+				kept = b
+				tr.keptSize += int64(len(b))
+			} else {
+				tr.dropped = true
+			}
+		}
+	} else {
+		n, err := io.CopyBuffer(h, ar, tr.buf)
+		if err != nil {
+			return archiveErr(fmt.Sprintf("reading %q", hdr.Name), err)
+		}
+		if n != hdr.Size {
+			return archiveErr(fmt.Sprintf("reading %q", hdr.Name), io.ErrUnexpectedEOF)
+		}
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != hexd {
+		return fault.Deniedf("%w: %q hashes to %s:%s (corrupted or substituted blob)", ErrBlobDigest, hdr.Name, alg, got)
+	}
+	tr.t.Blobs[d] = hdr.Size
+	if kept != nil {
+		tr.kept[d] = kept
+	}
+	return nil
+}
+
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// descriptor is the part of an OCI descriptor the layout check needs.
+type descriptor struct {
+	MediaType string `json:"mediaType"`
+	Digest    string `json:"digest"`
+	Size      int64  `json:"size"`
+}
+
+type manifestDoc struct {
+	MediaType string       `json:"mediaType"`
+	Config    *descriptor  `json:"config"`
+	Layers    []descriptor `json:"layers"`
+	Manifests []descriptor `json:"manifests"`
+}
+
+func (tr *thickReader) check() error {
+	if tr.bundle == nil {
+		return fault.Inputf("%w: no bundle.json at the archive root", ErrThickArchive)
+	}
+	b, err := Parse(tr.bundle)
+	if err != nil {
+		return fmt.Errorf("thick bundle: %w", err)
+	}
+	tr.t.Bundle = b
+	if tr.t.OCILayout == nil {
+		return fault.Deniedf("%w: no %s: the archive has no OCI image layout", ErrNotInLayout, ThickOCILayoutPath)
+	}
+	var ol struct {
+		Version string `json:"imageLayoutVersion"`
+	}
+	if err := json.Unmarshal(tr.t.OCILayout, &ol); err != nil || ol.Version == "" {
+		return fault.Deniedf("%w: %s is not an OCI layout file (want {\"imageLayoutVersion\": ...})", ErrNotInLayout, ThickOCILayoutPath)
+	}
+	if tr.t.Index == nil {
+		return fault.Deniedf("%w: no %s: the archive has no OCI image layout", ErrNotInLayout, ThickIndexPath)
+	}
+	var idx manifestDoc
+	if err := json.Unmarshal(tr.t.Index, &idx); err != nil {
+		return fault.Deniedf("%w: %s is not an OCI index: %v", ErrNotInLayout, ThickIndexPath, err)
+	}
+	for _, d := range idx.Manifests {
+		if err := tr.present(d, ThickIndexPath+" lists"); err != nil {
+			return err
+		}
+	}
+	var problems []error
+	for _, img := range b.images {
+		if err := checkContentDigest(img); err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		size, ok := tr.t.Blobs[img.ContentDigest]
+		if !ok {
+			problems = append(problems, fmt.Errorf("%s: contentDigest %s is %w", img, img.ContentDigest, ErrNotInLayout))
+			continue
+		}
+		if img.HasSize && uint64(size) != img.Size {
+			problems = append(problems, fmt.Errorf("%s: the bundle states size %d but the layout's manifest %s is %d bytes: %w",
+				img, img.Size, img.ContentDigest, size, ErrSizeMismatch))
+			continue
+		}
+		if err := tr.checkTree(img.ContentDigest, fmt.Sprint(img), 0); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	if len(problems) > 0 {
+		return fault.Deniedf("thick bundle %q version %q: %w", b.Parsed.Name, b.Parsed.Version, joined(problems))
+	}
+	sort.Strings(tr.t.Other)
+	return nil
+}
+
+// present checks that a descriptor's blob is in the layout with its size.
+func (tr *thickReader) present(d descriptor, who string) error {
+	size, ok := tr.t.Blobs[d.Digest]
+	if !ok {
+		return fault.Deniedf("%s %s, which is %w", who, d.Digest, ErrNotInLayout)
+	}
+	if size != d.Size {
+		return fault.Deniedf("%w: %s %s with size %d, but the blob is %d bytes", ErrSizeMismatch, who, d.Digest, d.Size, size)
+	}
+	return nil
+}
+
+// checkTree checks that everything the manifest or index d references is in
+// the layout (foreign, non-distributable layers excepted).
+func (tr *thickReader) checkTree(d, who string, depth int) error {
+	if depth > 4 {
+		return fmt.Errorf("%s: manifest %s: indexes nested deeper than 4 levels", who, d)
+	}
+	raw, ok := tr.kept[d]
+	if !ok {
+		if tr.dropped {
+			return fmt.Errorf("%s: manifest %s could not be checked: the archive has more than %d bytes of small JSON blobs (MaxRetained): %w", who, d, tr.opts.MaxRetained, ErrTooLarge)
+		}
+		return fmt.Errorf("%s: blob %s is not a JSON manifest or index: %w", who, d, ErrNotInLayout)
+	}
+	var m manifestDoc
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("%s: blob %s is not a manifest or index: %v: %w", who, d, err, ErrNotInLayout)
+	}
+	if m.Config == nil && m.Manifests == nil {
+		return fmt.Errorf("%s: blob %s is neither an image manifest nor an index: %w", who, d, ErrNotInLayout)
+	}
+	var refs []descriptor
+	if m.Config != nil {
+		refs = append(refs, *m.Config)
+	}
+	for _, l := range m.Layers {
+		if strings.Contains(l.MediaType, "foreign") || strings.Contains(l.MediaType, "nondistributable") {
+			if _, ok := tr.t.Blobs[l.Digest]; !ok {
+				continue
+			}
+		}
+		refs = append(refs, l)
+	}
+	for _, r := range refs {
+		if err := tr.present(r, fmt.Sprintf("%s: manifest %s references", who, d)); err != nil {
+			return err
+		}
+	}
+	for _, c := range m.Manifests {
+		if err := tr.present(c, fmt.Sprintf("%s: index %s references", who, d)); err != nil {
+			return err
+		}
+		if err := tr.checkTree(c.Digest, who, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}

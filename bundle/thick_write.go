@@ -1,0 +1,193 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+)
+
+// DefaultOCILayout is the oci-layout file WriteThick writes when none is given.
+var DefaultOCILayout = []byte(`{"imageLayoutVersion":"1.0.0"}`)
+
+// Blob is one blob to write into a thick bundle's layout.
+type Blob struct {
+	// Digest is "sha256:<hex>" (or "sha512:<hex>").
+	Digest string
+	// Size is the blob's length in bytes.
+	Size int64
+	// Open returns the blob's content; WriteThick reads it once, checks its
+	// digest and size while writing, and closes it.
+	Open func() (io.ReadCloser, error)
+}
+
+// ThickContent is what WriteThick puts into a thick bundle.
+type ThickContent struct {
+	// BundleJSON is written as bundle.json byte for byte.
+	BundleJSON []byte
+	// Index is artifacts/layout/index.json (the OCI index of the images).
+	Index []byte
+	// OCILayout is artifacts/layout/oci-layout; nil writes DefaultOCILayout.
+	OCILayout []byte
+	// Blobs are written under artifacts/layout/blobs/<alg>/<hex>, sorted by
+	// digest; a digest listed twice is written once.
+	Blobs []Blob
+}
+
+// WriteThick writes a thick bundle (CNAB 104) to w, reproducibly: the same
+// content gives the same bytes (fixed entry order, mtime 0, uid/gid 0, no
+// user or group names, fixed modes, a gzip header without name or time, and
+// a fixed compression level — reproducible for a given Go toolchain).
+// Entry order: bundle.json, oci-layout, index.json, then the blobs, so a
+// streaming reader sees the bundle first. Each blob is verified against its
+// digest and size while it is copied; a mismatch aborts with ErrBlobDigest
+// (Denied) or ErrSizeMismatch, and what was written so far must be discarded.
+func WriteThick(w io.Writer, c ThickContent) error {
+	blobs := append([]Blob(nil), c.Blobs...)
+	sort.Slice(blobs, func(i, j int) bool { return blobs[i].Digest < blobs[j].Digest })
+	for i := 1; i < len(blobs); i++ {
+		if blobs[i].Digest == blobs[i-1].Digest && blobs[i].Size != blobs[i-1].Size {
+			return fault.Inputf("%w: blob %s is listed with sizes %d and %d", ErrSizeMismatch, blobs[i].Digest, blobs[i-1].Size, blobs[i].Size)
+		}
+	}
+	layout := c.OCILayout
+	if layout == nil {
+		layout = DefaultOCILayout
+	}
+	if c.Index == nil {
+		return fault.Inputf("thick bundle: no OCI index (artifacts/layout/index.json) given")
+	}
+	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(zw)
+	epoch := time.Unix(0, 0)
+	dir := func(name string) error {
+		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o755, ModTime: epoch, Format: tar.FormatPAX})
+	}
+	file := func(name string, size int64, r io.Reader) (int64, error) {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
+			return 0, err
+		}
+		return io.CopyBuffer(tw, io.LimitReader(r, size+1), make([]byte, chunkSize))
+	}
+	small := func(name string, b []byte) error {
+		_, err := file(name, int64(len(b)), bytes.NewReader(b))
+		return err
+	}
+	if err := small(ThickBundlePath, c.BundleJSON); err != nil {
+		return err
+	}
+	for _, d := range []string{"artifacts", ThickLayoutDir} {
+		if err := dir(d); err != nil {
+			return err
+		}
+	}
+	if err := small(ThickOCILayoutPath, layout); err != nil {
+		return err
+	}
+	if err := small(ThickIndexPath, c.Index); err != nil {
+		return err
+	}
+	if err := dir(ThickBlobsDir); err != nil {
+		return err
+	}
+	lastAlg, last := "", ""
+	for _, b := range blobs {
+		if b.Digest == last {
+			continue
+		}
+		last = b.Digest
+		alg, hexd, _ := strings.Cut(b.Digest, ":")
+		var h hash.Hash
+		switch {
+		case alg == "sha256" && isHex(hexd, 64):
+			h = sha256.New()
+		case alg == "sha512" && isHex(hexd, 128):
+			h = sha512.New()
+		default:
+			return fault.Inputf("thick bundle: blob digest %q is not sha256:<64 hex> or sha512:<128 hex>", b.Digest)
+		}
+		if alg != lastAlg {
+			if err := dir(ThickBlobsDir + "/" + alg); err != nil {
+				return err
+			}
+			lastAlg = alg
+		}
+		rc, err := b.Open()
+		if err != nil {
+			return fmt.Errorf("thick bundle: opening blob %s: %w", b.Digest, err)
+		}
+		n, err := file(ThickBlobsDir+"/"+alg+"/"+hexd, b.Size, io.TeeReader(rc, h))
+		rc.Close()
+		if err == tar.ErrWriteTooLong || (err == nil && n != b.Size) {
+			return fault.Deniedf("%w: blob %s is not %d bytes long", ErrSizeMismatch, b.Digest, b.Size)
+		}
+		if err != nil {
+			return fmt.Errorf("thick bundle: writing blob %s: %w", b.Digest, err)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != hexd {
+			return fault.Deniedf("%w: blob %s hashes to %s:%s", ErrBlobDigest, b.Digest, alg, got)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// LayoutContent reads an OCI image layout directory (oci-layout, index.json,
+// blobs/<alg>/<hex>) into a ThickContent for WriteThick; blobs are opened
+// lazily. Problems are Input errors naming the path.
+func LayoutContent(bundleJSON []byte, layoutDir string) (ThickContent, error) {
+	c := ThickContent{BundleJSON: bundleJSON}
+	var err error
+	if c.Index, err = os.ReadFile(filepath.Join(layoutDir, "index.json")); err != nil {
+		return c, fault.Inputf("OCI layout %s: %v", layoutDir, err)
+	}
+	if c.OCILayout, err = os.ReadFile(filepath.Join(layoutDir, "oci-layout")); err != nil {
+		return c, fault.Inputf("OCI layout %s: %v", layoutDir, err)
+	}
+	algs, err := os.ReadDir(filepath.Join(layoutDir, "blobs"))
+	if err != nil {
+		return c, fault.Inputf("OCI layout %s: %v", layoutDir, err)
+	}
+	for _, a := range algs {
+		if !a.IsDir() {
+			return c, fault.Inputf("OCI layout %s: blobs/%s is not a directory", layoutDir, a.Name())
+		}
+		files, err := os.ReadDir(filepath.Join(layoutDir, "blobs", a.Name()))
+		if err != nil {
+			return c, fault.Inputf("OCI layout %s: %v", layoutDir, err)
+		}
+		for _, f := range files {
+			p := filepath.Join(layoutDir, "blobs", a.Name(), f.Name())
+			if !f.Type().IsRegular() {
+				return c, fault.Inputf("OCI layout %s: %s is not a regular file", layoutDir, p)
+			}
+			info, err := f.Info()
+			if err != nil {
+				return c, fault.Inputf("OCI layout %s: %v", layoutDir, err)
+			}
+			c.Blobs = append(c.Blobs, Blob{
+				Digest: a.Name() + ":" + f.Name(),
+				Size:   info.Size(),
+				Open:   func() (io.ReadCloser, error) { return os.Open(p) },
+			})
+		}
+	}
+	return c, nil
+}
