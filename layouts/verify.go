@@ -1,0 +1,501 @@
+package layouts
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/in-toto/in-toto-golang/in_toto"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/keys"
+)
+
+// Status is the outcome of one check.
+type Status string
+
+// Check outcomes (CONTRACT "Verifying": pass|fail|skip).
+const (
+	Pass Status = "pass"
+	Fail Status = "fail"
+	Skip Status = "skip"
+)
+
+// Check names, stable for reports and scripts.
+const (
+	CheckLayoutFormat    = "in-toto layout format"
+	CheckLayoutSignature = "in-toto layout signature"
+	CheckLayoutExpiry    = "in-toto layout expiry"
+	CheckStepLinks       = "in-toto step links"
+	CheckStepCommand     = "in-toto step command"
+	CheckArtifactRules   = "in-toto artifact rules"
+	CheckInspection      = "in-toto inspection"
+	CheckSublayout       = "in-toto sublayout"
+	CheckBinding         = "in-toto artifact binding"
+)
+
+// Check is one verified property.
+type Check struct {
+	Name    string `json:"name"`
+	Subject string `json:"subject"`
+	Status  Status `json:"status"`
+	Detail  string `json:"detail"`
+}
+
+// Result is the report of one verification: one entry per check.
+type Result struct {
+	Checks []Check `json:"checks"`
+	// Verified is true exactly when no check failed.
+	Verified bool `json:"verified"`
+}
+
+// FirstFailure returns the first failed check, or nil.
+func (r *Result) FirstFailure() *Check {
+	for i := range r.Checks {
+		if r.Checks[i].Status == Fail {
+			return &r.Checks[i]
+		}
+	}
+	return nil
+}
+
+// ArtifactBinding names the artifact the provenance must be about: its sha256
+// must be a product of the layout's last step.
+type ArtifactBinding struct {
+	// Name is the file name inspections see the artifact under ("bundle.json").
+	Name string
+	// SHA256 is the hex sha256 of the artifact bytes (a bundle.json, a thick
+	// bundle archive, or an image manifest).
+	SHA256 string
+	// Data are the artifact bytes, needed only to run inspections; when set,
+	// their sha256 must equal SHA256.
+	Data []byte
+}
+
+// VerifyInput is everything one verification uses. Nothing is read from the
+// file system except what inspections, when allowed, produce.
+type VerifyInput struct {
+	// Layout is the root layout file as obtained (via TUF).
+	Layout []byte
+	// LayoutName names the layout in reports (default "root.layout").
+	LayoutName string
+	// LayoutKeys are the layout owners' keys (from the top-level targets
+	// role); every one of them must have signed the layout.
+	LayoutKeys []*keys.PublicKey
+	// Links maps link file names (STEP.KEYID8.link, and for sublayouts
+	// STEP.KEYID8/SUBSTEP.KEYID8.link) to their bytes.
+	Links map[string][]byte
+	// Artifact is what the provenance must be about.
+	Artifact ArtifactBinding
+	// Now is the time expiry is checked against.
+	Now time.Time
+	// AllowInspections runs the layout's inspection commands (bounded: a
+	// timeout, a fresh directory holding only the artifact, an empty
+	// environment, no stdin). Without it a layout with inspections fails.
+	AllowInspections bool
+	// InspectionTimeout bounds each inspection (default 1 minute).
+	InspectionTimeout time.Duration
+	// InspectionDir is where inspection directories are created (default
+	// the system temporary directory).
+	InspectionDir string
+}
+
+// maxSublayoutDepth bounds sublayout recursion.
+const maxSublayoutDepth = 3
+
+// DefaultInspectionTimeout bounds one inspection when the input names none.
+const DefaultInspectionTimeout = time.Minute
+
+// Verify checks an in-toto layout and its links without executing anything
+// (unless inspections are allowed) and binds them to the artifact. The error
+// is nil exactly when every check passed; a failed verification is a
+// fault.Denied error naming the first failed check, malformed arguments are
+// fault.Input. The result is returned in both cases (nil only for Input).
+func Verify(ctx context.Context, in VerifyInput) (*Result, error) {
+	if in.Now.IsZero() {
+		return nil, fault.Inputf("in-toto verification: no verification time given")
+	}
+	if len(in.Layout) == 0 {
+		return nil, fault.Inputf("in-toto verification: no layout given")
+	}
+	sum := strings.ToLower(strings.TrimPrefix(in.Artifact.SHA256, "sha256:"))
+	if b, err := hex.DecodeString(sum); err != nil || len(b) != 32 {
+		return nil, fault.Inputf("in-toto verification: artifact sha256 %q is not 64 hex digits", in.Artifact.SHA256)
+	}
+	in.Artifact.SHA256 = sum
+	if in.Artifact.Data != nil && sha256Hex(in.Artifact.Data) != sum {
+		return nil, fault.Inputf("in-toto verification: the artifact bytes given have sha256 %s, not %s", sha256Hex(in.Artifact.Data), sum)
+	}
+	if in.Artifact.Name == "" {
+		in.Artifact.Name = "artifact"
+	}
+	if in.LayoutName == "" {
+		in.LayoutName = "root.layout"
+	}
+	if in.InspectionTimeout <= 0 {
+		in.InspectionTimeout = DefaultInspectionTimeout
+	}
+	v := &verifier{in: in, res: &Result{}}
+	summary := v.layout(ctx, scope{layoutName: in.LayoutName}, in.Layout, in.LayoutKeys, in.Links)
+	if summary != nil {
+		v.binding(summary)
+	}
+	if f := v.res.FirstFailure(); f != nil {
+		return v.res, fault.Deniedf("in-toto: %s: %s: %s", f.Name, f.Subject, f.Detail)
+	}
+	v.res.Verified = true
+	return v.res, nil
+}
+
+type verifier struct {
+	in  VerifyInput
+	res *Result
+}
+
+// scope places a (sub)layout in reports.
+type scope struct {
+	prefix     string // "" for the root layout, "STEP.KEYID8/" inside a sublayout
+	layoutName string
+	depth      int
+}
+
+func (s scope) subject(x string) string { return s.prefix + x }
+
+func (v *verifier) add(name, subject string, st Status, format string, args ...any) bool {
+	v.res.Checks = append(v.res.Checks, Check{Name: name, Subject: subject, Status: st, Detail: fmt.Sprintf(format, args...)})
+	return st != Fail
+}
+
+// layout verifies one (sub)layout and returns its summary link (materials of
+// its first step, products of its last), or nil when it did not verify.
+func (v *verifier) layout(ctx context.Context, sc scope, raw []byte, owners []*keys.PublicKey, links map[string][]byte) *in_toto.Link {
+	env, err := parseEnvelope(raw)
+	if err == nil && env.layout == nil {
+		err = fmt.Errorf("a link, not a layout")
+	}
+	if err != nil {
+		v.add(CheckLayoutFormat, sc.layoutName, Fail, "%v", err)
+		return nil
+	}
+	if !v.layoutSignatures(sc, env, owners) {
+		return nil
+	}
+	l := env.layout
+	lkeys, err := validateLayout(l)
+	if err != nil {
+		v.add(CheckLayoutFormat, sc.layoutName, Fail, "%v", err)
+		return nil
+	}
+	v.add(CheckLayoutFormat, sc.layoutName, Pass, "%d step(s), %d inspection(s), %d functionary key(s)", len(l.Steps), len(l.Inspect), len(l.Keys))
+
+	ok := true
+	expires, _ := time.Parse(expiresFormat, l.Expires)
+	if !v.in.Now.Before(expires) {
+		ok = v.add(CheckLayoutExpiry, sc.layoutName, Fail, "the layout expired at %s (verification time %s)", l.Expires, v.in.Now.UTC().Format(time.RFC3339))
+	} else {
+		v.add(CheckLayoutExpiry, sc.layoutName, Pass, "valid until %s", l.Expires)
+	}
+
+	reduced := map[string]in_toto.Metadata{}
+	stepsOK := true
+	for _, step := range l.Steps {
+		link := v.step(ctx, sc, l, lkeys, step, links)
+		if link == nil {
+			stepsOK = false
+			continue
+		}
+		reduced[step.Name] = &in_toto.Metablock{Signed: *link}
+	}
+	if !stepsOK {
+		v.add(CheckArtifactRules, sc.subject("all steps"), Skip, "not evaluated: the links of some steps did not verify")
+		return nil
+	}
+	for _, step := range l.Steps {
+		ok = v.rules(sc, step.Name, step.ExpectedMaterials, step.ExpectedProducts, reduced, func(m, p [][]string) any {
+			s := step
+			s.ExpectedMaterials, s.ExpectedProducts = m, p
+			return s
+		}) && ok
+	}
+	ok = v.inspections(ctx, sc, l, reduced) && ok
+	if !ok {
+		return nil
+	}
+	first := reduced[l.Steps[0].Name].GetPayload().(in_toto.Link)
+	last := reduced[l.Steps[len(l.Steps)-1].Name].GetPayload().(in_toto.Link)
+	return &in_toto.Link{
+		Type:       "link",
+		Materials:  first.Materials,
+		Products:   last.Products,
+		ByProducts: last.ByProducts,
+		Command:    last.Command,
+	}
+}
+
+func (v *verifier) layoutSignatures(sc scope, env *envelope, owners []*keys.PublicKey) bool {
+	var distinct []*keys.PublicKey
+	for _, k := range owners {
+		if k == nil {
+			continue
+		}
+		dup := false
+		for _, d := range distinct {
+			dup = dup || d.Equal(k)
+		}
+		if !dup {
+			distinct = append(distinct, k)
+		}
+	}
+	if len(distinct) == 0 {
+		return v.add(CheckLayoutSignature, sc.layoutName, Fail, "no layout keys to verify the layout with")
+	}
+	ok := true
+	for _, k := range distinct {
+		subject := sc.layoutName + " key " + k.ID()
+		if err := verifyEnvelopeSig(env, k); err != nil {
+			ok = v.add(CheckLayoutSignature, subject, Fail, "%v", err) && ok
+		} else {
+			v.add(CheckLayoutSignature, subject, Pass, "signed by layout key %s", k.ID())
+		}
+	}
+	return ok
+}
+
+// acceptedLink is a link of a step signed by one of its functionaries.
+type acceptedLink struct {
+	file  string
+	keyID string
+	key   *keys.PublicKey
+	link  in_toto.Link
+	sub   bool // evidence is a verified sublayout (its command is not compared)
+}
+
+// step verifies the links of one step: functionary signatures, a threshold of
+// distinct public keys, agreement between them. It returns the reduced link.
+func (v *verifier) step(ctx context.Context, sc scope, l *in_toto.Layout, lkeys map[string]*keys.PublicKey, step in_toto.Step, links map[string][]byte) *in_toto.Link {
+	subject := sc.subject(step.Name)
+	var files []string
+	for name := range links {
+		if isLinkFileFor(name, step.Name) {
+			files = append(files, name)
+		}
+	}
+	sort.Strings(files)
+	var (
+		accepted []acceptedLink
+		ignored  []string
+		bad      []string
+	)
+	for _, file := range files {
+		short := strings.TrimSuffix(strings.TrimPrefix(file, step.Name+"."), ".link")
+		env, err := parseEnvelope(links[file])
+		if err != nil {
+			ignored = append(ignored, fmt.Sprintf("%s: unreadable: %v", file, err))
+			continue
+		}
+		keyID, key, err := functionarySignature(env, step, lkeys, short)
+		if err != nil {
+			ignored = append(ignored, fmt.Sprintf("%s: %v", file, err))
+			continue
+		}
+		var link in_toto.Link
+		fromSub := env.layout != nil
+		if fromSub {
+			sub := v.sublayout(ctx, sc, step, file, keyID, key, links)
+			if sub == nil {
+				bad = append(bad, fmt.Sprintf("%s: the sublayout signed by functionary %s did not verify", file, keyID))
+				continue
+			}
+			link = *sub
+			link.Name = step.Name
+		} else {
+			link = *env.link
+			if link.Name != step.Name {
+				ignored = append(ignored, fmt.Sprintf("%s: signed link is for step %q, not %q", file, link.Name, step.Name))
+				continue
+			}
+			if err := checkLinkArtifacts(link); err != nil {
+				bad = append(bad, fmt.Sprintf("%s (signed by functionary %s): %v", file, keyID, err))
+				continue
+			}
+		}
+		dup := ""
+		for _, a := range accepted {
+			if a.key.Equal(key) {
+				dup = a.keyID
+			}
+		}
+		if dup != "" {
+			ignored = append(ignored, fmt.Sprintf("%s: signed by key %s, the same public key as %s already counted", file, keyID, dup))
+			continue
+		}
+		accepted = append(accepted, acceptedLink{file: file, keyID: keyID, key: key, link: link, sub: fromSub})
+	}
+	why := ""
+	if len(ignored) > 0 {
+		why = " (ignored: " + strings.Join(ignored, "; ") + ")"
+	}
+	if len(bad) > 0 {
+		v.add(CheckStepLinks, subject, Fail, "refused link(s) signed by functionaries of step %q: %s%s", step.Name, strings.Join(bad, "; "), why)
+		return nil
+	}
+	if len(files) == 0 {
+		v.add(CheckStepLinks, subject, Fail, "no link file for step %q (want %s.<keyid[:8]>.link signed by %d of its functionaries)", step.Name, step.Name, step.Threshold)
+		return nil
+	}
+	if len(accepted) < step.Threshold {
+		v.add(CheckStepLinks, subject, Fail, "step %q requires links signed by %d distinct functionary key(s), found %d%s", step.Name, step.Threshold, len(accepted), why)
+		return nil
+	}
+	ref := accepted[0]
+	for _, a := range accepted[1:] {
+		if !reflect.DeepEqual(a.link.Materials, ref.link.Materials) || !reflect.DeepEqual(a.link.Products, ref.link.Products) {
+			v.add(CheckStepLinks, subject, Fail, "links %s and %s of step %q record different artifacts", ref.file, a.file, step.Name)
+			return nil
+		}
+	}
+	var names []string
+	for _, a := range accepted {
+		names = append(names, a.file)
+	}
+	v.add(CheckStepLinks, subject, Pass, "%d of %d required distinct functionary key(s): %s%s", len(accepted), step.Threshold, strings.Join(names, ", "), why)
+	want := strings.Join(step.ExpectedCommand, " ")
+	for _, a := range accepted {
+		if got := strings.Join(a.link.Command, " "); got != want && !a.sub {
+			v.add(CheckStepCommand, subject, Skip, "not enforced (as in in-toto): %s ran %q, the layout expects %q", a.file, got, want)
+		}
+	}
+	out := ref.link
+	return &out
+}
+
+// isLinkFileFor reports whether name is STEP.<8 hex>.link.
+func isLinkFileFor(name, step string) bool {
+	rest, ok := strings.CutPrefix(name, step+".")
+	if !ok {
+		return false
+	}
+	short, ok := strings.CutSuffix(rest, ".link")
+	return ok && len(short) == 8 && isHex(short) && strings.ToLower(short) == short
+}
+
+// functionarySignature finds a valid signature on env by a functionary of
+// step whose key ID starts with the file name's key ID prefix.
+func functionarySignature(env *envelope, step in_toto.Step, lkeys map[string]*keys.PublicKey, short string) (string, *keys.PublicKey, error) {
+	var signers []string
+	var failures []string
+	for _, s := range env.sigs {
+		signers = append(signers, s.KeyID)
+		if !strings.HasPrefix(s.KeyID, short) {
+			continue
+		}
+		authorized := false
+		for _, id := range step.PubKeys {
+			authorized = authorized || id == s.KeyID
+		}
+		if !authorized {
+			continue
+		}
+		key := lkeys[s.KeyID]
+		sig, err := decodeHex(s.Sig)
+		if err == nil {
+			err = key.Verify(env.canonical, sig)
+		}
+		if err != nil {
+			failures = append(failures, fmt.Sprintf("signature by functionary %s does not verify: %v", s.KeyID, err))
+			continue
+		}
+		return s.KeyID, key, nil
+	}
+	if len(failures) > 0 {
+		return "", nil, fmt.Errorf("%s", strings.Join(failures, "; "))
+	}
+	if len(signers) == 0 {
+		return "", nil, fmt.Errorf("unsigned")
+	}
+	return "", nil, fmt.Errorf("signed by key(s) %s, not by a functionary of step %q whose key ID starts with %s", strings.Join(signers, ", "), step.Name, short)
+}
+
+// checkLinkArtifacts refuses artifact names that are not clean relative paths
+// and hashes that are not hex.
+func checkLinkArtifacts(l in_toto.Link) error {
+	for kind, arts := range map[string]map[string]in_toto.HashObj{"material": l.Materials, "product": l.Products} {
+		for name, h := range arts {
+			if err := checkArtifactPath(name); err != nil {
+				return fmt.Errorf("%s %v", kind, err)
+			}
+			for alg, sum := range h {
+				if !isHex(sum) {
+					return fmt.Errorf("%s %q: %s hash is not hex", kind, name, alg)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// sublayout verifies a sublayout that a functionary signed as its step's
+// evidence; its links live under STEP.KEYID8/.
+func (v *verifier) sublayout(ctx context.Context, sc scope, step in_toto.Step, file, keyID string, key *keys.PublicKey, links map[string][]byte) *in_toto.Link {
+	dir := fmt.Sprintf(in_toto.SublayoutLinkDirFormat, step.Name, keyID) + "/"
+	subject := sc.subject(step.Name)
+	if sc.depth+1 > maxSublayoutDepth {
+		v.add(CheckSublayout, subject, Fail, "%s: sublayouts nest deeper than %d levels", file, maxSublayoutDepth)
+		return nil
+	}
+	sub := map[string][]byte{}
+	for name, b := range links {
+		if rest, ok := strings.CutPrefix(name, dir); ok {
+			sub[rest] = b
+		}
+	}
+	inner := scope{prefix: sc.prefix + dir, layoutName: sc.prefix + file, depth: sc.depth + 1}
+	summary := v.layout(ctx, inner, links[file], []*keys.PublicKey{key}, sub)
+	if summary == nil {
+		v.add(CheckSublayout, subject, Fail, "%s: the sublayout did not verify (see the checks under %s)", file, inner.prefix)
+		return nil
+	}
+	v.add(CheckSublayout, subject, Pass, "%s: verified with its %d link file(s) under %s", file, len(sub), inner.prefix)
+	return summary
+}
+
+// rules applies the artifact rules of one item with in-toto-golang's rule
+// engine, materials and products reported separately.
+func (v *verifier) rules(sc scope, name string, mats, prods [][]string, md map[string]in_toto.Metadata, item func(m, p [][]string) any) bool {
+	ok := true
+	for _, part := range []struct {
+		kind string
+		m, p [][]string
+	}{{"materials", mats, nil}, {"products", nil, prods}} {
+		subject := sc.subject(name + " " + part.kind)
+		if err := in_toto.VerifyArtifacts([]any{item(part.m, part.p)}, md); err != nil {
+			ok = v.add(CheckArtifactRules, subject, Fail, "%v", err) && ok
+		} else {
+			v.add(CheckArtifactRules, subject, Pass, "%d rule(s) satisfied", len(part.m)+len(part.p))
+		}
+	}
+	return ok
+}
+
+// binding checks that the artifact is a product of the layout's last step.
+func (v *verifier) binding(summary *in_toto.Link) {
+	subject := v.in.Artifact.Name
+	var names []string
+	for name, h := range summary.Products {
+		if strings.EqualFold(h["sha256"], v.in.Artifact.SHA256) {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		v.add(CheckBinding, subject, Fail, "the artifact (sha256 %s) is not a product of the layout's last step (its link records %d product(s), none with this digest): the provenance is about something else", v.in.Artifact.SHA256, len(summary.Products))
+		return
+	}
+	sort.Strings(names)
+	v.add(CheckBinding, subject, Pass, "sha256 %s is product %s of the last step", v.in.Artifact.SHA256, strings.Join(names, ", "))
+}
+
+func decodeHex(s string) ([]byte, error) { return hex.DecodeString(s) }
