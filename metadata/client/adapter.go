@@ -1,0 +1,106 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+)
+
+// tufBase is the metadata URL go-tuf is configured with. It is never
+// dialled: the adapter strips it and reads "metadata/<file>" through the
+// Client's Fetcher, whatever the location's scheme.
+const tufBase = "https://cnabsec.invalid/metadata"
+
+// safeRole is what a role name must look like to become a file name.
+var safeRole = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// tufFetcher is the go-tuf fetcher.Fetcher of one Client. go-tuf's
+// interface carries no context: the Client sets ctx before each call into
+// the updater (calls are serialized by the Client's mutex).
+type tufFetcher struct {
+	c   *Client
+	ctx context.Context
+	// captured holds the bytes of every metadata file downloaded, by file
+	// name ("timestamp.json", "3.root.json", "2.releases.json"), so the
+	// Client can cache exactly the bytes go-tuf accepted.
+	captured map[string][]byte
+	// last is the metadata file most recently requested.
+	last metaFile
+}
+
+// metaFile is a parsed metadata file name.
+type metaFile struct {
+	name    string // as requested, e.g. "3.root.json"
+	role    string
+	version int64 // 0 when unversioned
+}
+
+func parseMetaFile(file string) (metaFile, error) {
+	base, ok := strings.CutSuffix(file, ".json")
+	if !ok {
+		return metaFile{}, fmt.Errorf("not a metadata file name")
+	}
+	mf := metaFile{name: file}
+	if v, rest, found := strings.Cut(base, "."); found {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+			mf.version, base = n, rest
+		}
+	}
+	role, err := url.PathUnescape(base)
+	if err != nil {
+		return metaFile{}, err
+	}
+	mf.role = role
+	return mf, nil
+}
+
+// DownloadFile implements go-tuf's fetcher.Fetcher.
+func (a *tufFetcher) DownloadFile(u string, maxLength int64, _ time.Duration) ([]byte, error) {
+	file, ok := strings.CutPrefix(u, tufBase+"/")
+	if !ok {
+		return nil, fault.Deniedf("refusing to fetch %q: outside the metadata repository", u)
+	}
+	mf, err := parseMetaFile(file)
+	if err != nil {
+		return nil, fault.Deniedf("refusing to fetch metadata file %q: %v", file, err)
+	}
+	a.last = mf
+	if !safeRole.MatchString(mf.role) {
+		return nil, fault.Deniedf("role name %q is not a safe file name (letters, digits, '.', '_', '-'): refusing to fetch it", mf.role)
+	}
+	limit := a.c.limitFor(mf.role)
+	if maxLength > 0 && maxLength < limit {
+		limit = maxLength
+	}
+	name := "metadata/" + mf.name
+	data, err := a.c.fetch(a.ctx, name, limit)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			// go-tuf ends the root walk on a 404, and only on a 404.
+			return nil, fault.Wrap(fault.Inconclusive, &notFoundError{
+				msg:  fmt.Sprintf("%s not found at %s", name, a.c.location),
+				http: &metadata.ErrDownloadHTTP{StatusCode: 404, URL: name},
+			})
+		}
+		return nil, err
+	}
+	a.captured[mf.name] = data
+	return data, nil
+}
+
+// notFoundError reads well and is both ErrNotFound and go-tuf's 404.
+type notFoundError struct {
+	msg  string
+	http *metadata.ErrDownloadHTTP
+}
+
+func (e *notFoundError) Error() string   { return e.msg }
+func (e *notFoundError) Unwrap() []error { return []error{ErrNotFound, e.http} }

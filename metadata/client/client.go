@@ -1,0 +1,353 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/secure-systems-lab/go-securesystemslib/cjson"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+	"github.com/theupdateframework/go-tuf/v2/metadata/config"
+	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
+	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
+)
+
+// Client is a TUF client for one repository and one trust root. It is safe
+// for concurrent use (calls are serialized) and refreshes at most once.
+type Client struct {
+	mu       sync.Mutex
+	location string
+	fetcher  Fetcher
+	limits   Limits
+	timeout  time.Duration
+	now      time.Time
+	cache    *cache // nil without CacheDir
+	up       *updater.Updater
+	adapter  *tufFetcher
+
+	cachedRoot int64 // newest root version in the cache at start
+	refreshed  bool
+	refreshErr error
+}
+
+// errDeadline is the cancel cause of the per-file deadline.
+type errDeadline struct{ d time.Duration }
+
+func (e errDeadline) Error() string { return fmt.Sprintf("no complete response within %s", e.d) }
+
+// New loads the pinned trusted root (and the newer roots the cache verified
+// before) and prepares a client. It does no network I/O. Errors are Input
+// errors: no or a malformed trusted root, a bad location, an unusable cache.
+func New(opts Options) (*Client, error) {
+	if len(opts.TrustedRoot) == 0 {
+		return nil, fault.WithHint(fault.Inputf("no trusted root given: a TUF client needs a pinned root.json (no trust on first use)"),
+			"pass the repository's root.json obtained out of band with --trust-root")
+	}
+	if err := checkPinnedRoot(opts.TrustedRoot); err != nil {
+		return nil, err
+	}
+	total, connect, read := opts.timeouts()
+	c := &Client{
+		location: opts.Location,
+		limits:   opts.Limits.withDefaults(),
+		timeout:  total,
+		now:      opts.Now,
+	}
+	if c.now.IsZero() {
+		c.now = time.Now()
+	}
+	c.now = c.now.UTC()
+	if opts.Fetcher != nil {
+		c.fetcher = opts.Fetcher
+		if c.location == "" {
+			c.location = "the configured fetcher"
+		}
+	} else {
+		hc := opts.HTTPClient
+		if hc == nil {
+			hc = newHTTPClient(connect, read)
+		}
+		f, err := fetcherFor(opts.Location, FetcherOptions{HTTPClient: hc, ReadTimeout: read})
+		if err != nil {
+			return nil, err
+		}
+		c.fetcher = f
+	}
+
+	root := opts.TrustedRoot
+	localDir := noCacheDir
+	if opts.CacheDir != "" {
+		ca, err := openCache(opts.CacheDir, opts.TrustedRoot)
+		if err != nil {
+			return nil, err
+		}
+		if root, c.cachedRoot, err = ca.latestRoot(opts.TrustedRoot); err != nil {
+			return nil, err
+		}
+		if err := ca.checkFiles(); err != nil {
+			return nil, err
+		}
+		c.cache, localDir = ca, ca.metadataDir()
+	}
+
+	cfg, err := config.New(tufBase, root)
+	if err != nil {
+		return nil, fault.Inputf("TUF client configuration: %w", err)
+	}
+	c.adapter = &tufFetcher{c: c, captured: map[string][]byte{}}
+	cfg.Fetcher = c.adapter
+	// go-tuf's own cache writes (not fsynced, mode 0644) are off: the
+	// Client caches what go-tuf accepted itself. go-tuf still reads
+	// LocalMetadataDir, which is how cached metadata becomes the floor.
+	cfg.DisableLocalCache = true
+	cfg.LocalMetadataDir = localDir
+	cfg.LocalTargetsDir = localDir
+	cfg.RootMaxLength = c.limits.Root
+	cfg.TimestampMaxLength = c.limits.Timestamp
+	cfg.SnapshotMaxLength = c.limits.Snapshot
+	cfg.TargetsMaxLength = max(c.limits.Targets, c.limits.Delegated) // per role in limitFor
+	up, err := updater.New(cfg)
+	if err != nil {
+		return nil, fault.Inputf("trusted root: %v", err)
+	}
+	// go-tuf has no option for the reference time; this setter is the only
+	// way to make every expiry check use the run's fixed time.
+	up.UnsafeSetRefTime(c.now)
+	c.up = up
+	return c, nil
+}
+
+// checkPinnedRoot refuses a trusted root that is not root metadata signed
+// by a threshold of its own keys, or whose top-level roles cannot be met.
+func checkPinnedRoot(data []byte) error {
+	tm, err := trustedmetadata.New(data)
+	if err != nil {
+		return fault.WithHint(fault.Inputf("trusted root is not valid root metadata: %v", err),
+			"pass the repository's 1.root.json (or a later root obtained out of band)")
+	}
+	r := tm.Root.Signed
+	for _, name := range []string{metadata.ROOT, metadata.TIMESTAMP, metadata.SNAPSHOT, metadata.TARGETS} {
+		role, ok := r.Roles[name]
+		if !ok {
+			return fault.Inputf("trusted root version %d has no %s role", r.Version, name)
+		}
+		if role.Threshold < 1 {
+			return fault.Inputf("trusted root version %d gives role %s threshold %d: a threshold must be at least 1", r.Version, name, role.Threshold)
+		}
+		for _, id := range role.KeyIDs {
+			if _, ok := r.Keys[id]; !ok {
+				return fault.Inputf("trusted root version %d lists key %s for role %s but not the key itself", r.Version, id, name)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *Client) limitFor(role string) int64 {
+	switch role {
+	case metadata.ROOT:
+		return c.limits.Root
+	case metadata.TIMESTAMP:
+		return c.limits.Timestamp
+	case metadata.SNAPSHOT:
+		return c.limits.Snapshot
+	case metadata.TARGETS:
+		return c.limits.Targets
+	}
+	return c.limits.Delegated
+}
+
+// fetch reads one file with the per-file deadline, classifying errors the
+// fetcher left unclassified as Inconclusive.
+func (c *Client) fetch(ctx context.Context, name string, limit int64) ([]byte, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if !validName(name) {
+		return nil, fault.Deniedf("refusing to fetch %q: not a plain relative path", name)
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, c.timeout, errDeadline{c.timeout})
+	defer cancel()
+	data, err := c.fetcher.Fetch(ctx, name, limit)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) || fault.KindOf(err) != fault.Unknown {
+			return nil, err
+		}
+		if cause := context.Cause(ctx); cause != nil {
+			return nil, fault.Inconclusivef("fetching %s from %s: timed out: %v: %v", name, c.location, cause, err)
+		}
+		return nil, fault.Inconclusivef("fetching %s from %s: %w", name, c.location, err)
+	}
+	if int64(len(data)) > limit { // a third-party fetcher ignoring maxLen
+		return nil, endless(name+" from "+c.location, limit)
+	}
+	return data, nil
+}
+
+// Refresh runs the TUF client workflow for the top-level roles (root walk,
+// timestamp, snapshot, targets) against the fixed reference time. It runs
+// once per Client; later calls return the first result.
+func (c *Client) Refresh(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refreshLocked(ctx)
+}
+
+func (c *Client) refreshLocked(ctx context.Context) error {
+	if c.refreshed {
+		return c.refreshErr
+	}
+	c.refreshed = true
+	c.adapter.ctx = ctx
+	err := c.up.Refresh()
+	perr := c.persist()
+	c.adapter.ctx = nil
+	if err != nil {
+		c.refreshErr = c.tufError(err)
+	} else {
+		c.refreshErr = perr
+	}
+	return c.refreshErr
+}
+
+// persist writes to the cache what go-tuf accepted: new root versions, and
+// the timestamp, snapshot and targets roles that are fully valid.
+func (c *Client) persist() error {
+	if c.cache == nil {
+		return nil
+	}
+	tm := c.up.GetTrustedMetadataSet()
+	for v := c.cachedRoot + 1; v <= tm.Root.Signed.Version; v++ {
+		data, ok := c.adapter.captured[fmt.Sprintf("%d.root.json", v)]
+		if !ok {
+			continue
+		}
+		if err := c.cache.saveRoot(v, data); err != nil {
+			return err
+		}
+		c.cachedRoot = v
+	}
+	if ts := tm.Timestamp; ts != nil && !ts.Signed.IsExpired(c.now) {
+		if data := c.capturedMatching(metadata.TIMESTAMP, &ts.Signed); data != nil {
+			if err := c.cache.saveRole(metadata.TIMESTAMP, ts.Signed.Version, data); err != nil {
+				return err
+			}
+		}
+	}
+	if sn := tm.Snapshot; sn != nil && tm.Timestamp != nil && !sn.Signed.IsExpired(c.now) &&
+		sn.Signed.Version == tm.Timestamp.Signed.Meta["snapshot.json"].Version {
+		if data := c.capturedMatching(metadata.SNAPSHOT, &sn.Signed); data != nil {
+			if err := c.cache.saveRole(metadata.SNAPSHOT, sn.Signed.Version, data); err != nil {
+				return err
+			}
+		}
+	}
+	for role, md := range tm.Targets { // go-tuf stores a role only once fully valid
+		if data := c.capturedMatching(role, &md.Signed); data != nil {
+			if err := c.cache.saveRole(role, md.Signed.Version, data); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// capturedMatching returns the downloaded bytes of role whose signed part is
+// the one go-tuf trusts, or nil (e.g. go-tuf kept the cached copy).
+func (c *Client) capturedMatching(role string, trusted any) []byte {
+	want, err := cjson.EncodeCanonical(trusted)
+	if err != nil {
+		return nil
+	}
+	for name, data := range c.adapter.captured {
+		mf, err := parseMetaFile(name)
+		if err != nil || mf.role != role {
+			continue
+		}
+		var got []byte
+		switch role {
+		case metadata.TIMESTAMP:
+			if m, err := metadata.Timestamp().FromBytes(data); err == nil {
+				got, _ = cjson.EncodeCanonical(&m.Signed)
+			}
+		case metadata.SNAPSHOT:
+			if m, err := metadata.Snapshot().FromBytes(data); err == nil {
+				got, _ = cjson.EncodeCanonical(&m.Signed)
+			}
+		default:
+			if m, err := metadata.Targets().FromBytes(data); err == nil {
+				got, _ = cjson.EncodeCanonical(&m.Signed)
+			}
+		}
+		if got != nil && string(got) == string(want) {
+			return data
+		}
+	}
+	return nil
+}
+
+// RoleState is the trusted state of one role, e.g. for metrics.
+type RoleState struct {
+	Role    string    `json:"role"`
+	Version int64     `json:"version"`
+	Expires time.Time `json:"expires"`
+}
+
+// Roles returns the trusted version and expiry of root, timestamp, snapshot,
+// targets and every delegated role loaded so far (sorted by name), as far as
+// they are trusted. Expires minus ReferenceTime is each role's remaining life.
+func (c *Client) Roles() []RoleState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tm := c.up.GetTrustedMetadataSet()
+	out := []RoleState{{metadata.ROOT, tm.Root.Signed.Version, tm.Root.Signed.Expires}}
+	if tm.Timestamp != nil {
+		out = append(out, RoleState{metadata.TIMESTAMP, tm.Timestamp.Signed.Version, tm.Timestamp.Signed.Expires})
+	}
+	if tm.Snapshot != nil {
+		out = append(out, RoleState{metadata.SNAPSHOT, tm.Snapshot.Signed.Version, tm.Snapshot.Signed.Expires})
+	}
+	if t := tm.Targets[metadata.TARGETS]; t != nil {
+		out = append(out, RoleState{metadata.TARGETS, t.Signed.Version, t.Signed.Expires})
+	}
+	var deleg []RoleState
+	for name, t := range tm.Targets {
+		if name != metadata.TARGETS {
+			deleg = append(deleg, RoleState{name, t.Signed.Version, t.Signed.Expires})
+		}
+	}
+	sort.Slice(deleg, func(i, j int) bool { return deleg[i].Role < deleg[j].Role })
+	return append(out, deleg...)
+}
+
+func (c *Client) roleVersion(role string) int64 {
+	for _, r := range c.Roles() {
+		if r.Role == role {
+			return r.Version
+		}
+	}
+	return 0
+}
+
+// TrustedRootVersion is the version of the trusted root (after Refresh: the newest).
+func (c *Client) TrustedRootVersion() int64 { return c.roleVersion(metadata.ROOT) }
+
+// TrustedTimestampVersion is the trusted timestamp version, 0 before Refresh.
+func (c *Client) TrustedTimestampVersion() int64 { return c.roleVersion(metadata.TIMESTAMP) }
+
+// TrustedSnapshotVersion is the trusted snapshot version, 0 before Refresh.
+// Callers may key caches of verification results by it.
+func (c *Client) TrustedSnapshotVersion() int64 { return c.roleVersion(metadata.SNAPSHOT) }
+
+// TrustedTargetsVersion is the trusted top-level targets version, 0 before Refresh.
+func (c *Client) TrustedTargetsVersion() int64 { return c.roleVersion(metadata.TARGETS) }
+
+// ReferenceTime is the fixed time every expiry check of this Client uses.
+func (c *Client) ReferenceTime() time.Time { return c.now }
+
+// Location is the repository location as given (used in messages).
+func (c *Client) Location() string { return c.location }

@@ -1,0 +1,72 @@
+package client
+
+import (
+	"slices"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
+	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
+)
+
+// maxDelegations matches go-tuf's default walk bound (config.MaxDelegations).
+const maxDelegations = 32
+
+// checkDelegationPath repeats go-tuf's pre-order walk over the roles it
+// loaded, finds the role that lists name (the one go-tuf returned tf from)
+// and verifies every delegation on the path to it again: go-tuf keeps a
+// role it loaded through one delegation and reuses it, unverified, when
+// another delegation with other keys leads to it ("diamond delegation").
+// It returns the name of the listing role.
+func (c *Client) checkDelegationPath(name string, tf *metadata.TargetFiles) (string, error) {
+	tm := c.up.GetTrustedMetadataSet()
+	type edge struct{ role, parent string }
+	stack := []edge{{metadata.TARGETS, metadata.ROOT}}
+	parent := map[string]string{}
+	visited := map[string]bool{}
+	for len(visited) <= maxDelegations && len(stack) > 0 {
+		e := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if visited[e.role] {
+			continue
+		}
+		md := tm.Targets[e.role]
+		if md == nil {
+			return "", fault.Deniedf("target %q: role %s on the delegation path was not loaded", name, e.role)
+		}
+		parent[e.role] = e.parent
+		if got, ok := md.Signed.Targets[name]; ok {
+			if got != tf {
+				return "", fault.Deniedf("target %q: found in role %s, but the TUF walk returned another entry", name, e.role)
+			}
+			return e.role, c.verifyPath(name, e.role, parent, tm)
+		}
+		visited[e.role] = true
+		if d := md.Signed.Delegations; d != nil {
+			var children []edge
+			for _, r := range d.GetRolesForTarget(name) {
+				children = append(children, edge{r.Name, e.role})
+				if r.Terminating {
+					stack = nil
+					break
+				}
+			}
+			slices.Reverse(children)
+			stack = append(stack, children...)
+		}
+	}
+	return "", fault.Deniedf("target %q: no delegation path leads to the role that lists it", name)
+}
+
+func (c *Client) verifyPath(name, role string, parent map[string]string, t trustedmetadata.TrustedMetadata) error {
+	for r := role; r != metadata.TARGETS; r = parent[r] {
+		p := parent[r]
+		pm := t.Targets[p]
+		if pm == nil {
+			return fault.Deniedf("target %q: delegating role %s of %s was not loaded", name, p, r)
+		}
+		if err := pm.VerifyDelegate(r, t.Targets[r]); err != nil {
+			return fault.Deniedf("target %q: role %s is reached through %s, whose delegation keys did not sign it (%v): diamond delegation", name, r, p, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package metadata
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+)
+
+// Repository is a TUF metadata repository in a directory. It holds no state
+// between calls: every operation reads the directory under a lock, so several
+// Repository values (or processes) may work on one directory at once.
+type Repository struct {
+	dir string
+	now func() time.Time
+}
+
+// Open returns the repository at dir after checking that it is one and that
+// its published root, snapshot and timestamp verify.
+func Open(dir string) (*Repository, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fault.Inputf("repository %s does not exist", dir)
+		}
+		return nil, fault.Inputf("repository %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, fault.Inputf("repository %s is not a directory", dir)
+	}
+	r := &Repository{dir: dir, now: time.Now}
+	if _, err := r.load(context.Background(), false); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Dir is the repository directory.
+func (r *Repository) Dir() string { return r.dir }
+
+// load reads the repository under a shared lock (exclusive writers hold
+// theirs for the whole transaction).
+func (r *Repository) load(ctx context.Context, _ bool) (*state, error) {
+	l, err := acquire(ctx, r.dir, false)
+	if err != nil {
+		return nil, err
+	}
+	defer l.release()
+	return loadState(r.dir, r.now())
+}
+
+// write runs fn on a fresh state under the exclusive lock.
+func (r *Repository) write(ctx context.Context, fn func(*state) (*Result, error)) (*Result, error) {
+	l, err := acquire(ctx, r.dir, true)
+	if err != nil {
+		return nil, err
+	}
+	defer l.release()
+	st, err := loadState(r.dir, r.now())
+	if err != nil {
+		return nil, err
+	}
+	res, err := fn(st)
+	if err != nil {
+		return nil, err
+	}
+	st.saveSummaries()
+	return res, nil
+}
+
+// MetadataDir is DIR/metadata, the directory clients fetch metadata from.
+func (r *Repository) MetadataDir() string { return filepath.Join(r.dir, metadataDir) }
+
+// TargetsDir is DIR/targets, the directory clients fetch target files from.
+func (r *Repository) TargetsDir() string { return filepath.Join(r.dir, targetsDir) }
+
+// TrustedRoot returns the bytes of 1.root.json, the root clients pin.
+func (r *Repository) TrustedRoot() ([]byte, error) {
+	p := publishedPath(r.dir, RoleRoot, 1)
+	b, err := readFileCapped(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fault.Inputf("repository %s has not published a root yet (%s is missing)", r.dir, p)
+		}
+		return nil, fault.Inputf("repository %s: %w", r.dir, err)
+	}
+	return b, nil
+}
+
+func unknownRole(role string, st *state) error {
+	return fault.Inputf("unknown role %q: the repository has roles %v", role, st.roleNames())
+}

@@ -1,0 +1,513 @@
+package metadata
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+)
+
+// state is one transaction's view of a repository: what is published, what is
+// staged, and the working copy being changed. Targets-like roles load lazily
+// so that operations that do not touch them (refresh, status) stay cheap on a
+// repository with many targets.
+type state struct {
+	dir string
+	cfg *config
+	now time.Time
+
+	rootPub    *tuf.Metadata[tuf.RootType] // latest published root; nil before the first publication
+	root       *tuf.Metadata[tuf.RootType] // working root: the staged one if any, else rootPub
+	rootStaged bool                        // root differs from rootPub and waits in staged/
+	rootDirty  bool                        // changed by this operation
+
+	snapPub    *tuf.Metadata[tuf.SnapshotType]
+	snapStaged *tuf.Metadata[tuf.SnapshotType]
+	tsPub      *tuf.Metadata[tuf.TimestampType]
+	tsStaged   *tuf.Metadata[tuf.TimestampType]
+	// rootSigned, snapSigned, tsSigned: signatures added to staged metadata
+	// whose content did not change (repo sign).
+	rootSigned, snapSigned, tsSigned bool
+
+	roles            map[string]*targetsRole // loaded targets-like roles
+	stagedSet        map[string]bool         // targets-like roles with a (current) staged file
+	targetsPub       *tuf.Metadata[tuf.TargetsType]
+	targetsPubLoaded bool
+
+	// pendingFiles are target files to write before any metadata.
+	pendingFiles map[string][]byte
+	// written are the targets-like files this operation wrote (for summaries).
+	written []noted
+}
+
+// targetsRole is a targets-like role (targets, releases, ...).
+type targetsRole struct {
+	name       string
+	md         *tuf.Metadata[tuf.TargetsType]
+	pubVersion int64 // 0 when never published
+	staged     bool  // md waits in staged/
+	dirty      bool  // changed by this operation
+	signed     bool  // signatures added without a content change (repo sign)
+}
+
+func corrupted(path string, err error) error {
+	return fault.WithHint(fault.Inputf("corrupted metadata %s: %w", path, err),
+		"restore the repository directory from a backup; cnabsec does not rewrite metadata it cannot verify")
+}
+
+func readRoot(path string) (*tuf.Metadata[tuf.RootType], error) {
+	b, err := readFileCapped(path)
+	if err != nil {
+		return nil, err
+	}
+	md, err := (&tuf.Metadata[tuf.RootType]{}).FromBytes(b)
+	if err != nil {
+		return nil, corrupted(path, err)
+	}
+	return md, nil
+}
+
+func readTargets(path string) (*tuf.Metadata[tuf.TargetsType], []byte, error) {
+	b, err := readFileCapped(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	md, err := (&tuf.Metadata[tuf.TargetsType]{}).FromBytes(b)
+	if err != nil {
+		return nil, nil, corrupted(path, err)
+	}
+	return md, b, nil
+}
+
+func readSnapshot(path string) (*tuf.Metadata[tuf.SnapshotType], []byte, error) {
+	b, err := readFileCapped(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	md, err := (&tuf.Metadata[tuf.SnapshotType]{}).FromBytes(b)
+	if err != nil {
+		return nil, nil, corrupted(path, err)
+	}
+	return md, b, nil
+}
+
+func readTimestamp(path string) (*tuf.Metadata[tuf.TimestampType], error) {
+	b, err := readFileCapped(path)
+	if err != nil {
+		return nil, err
+	}
+	md, err := (&tuf.Metadata[tuf.TimestampType]{}).FromBytes(b)
+	if err != nil {
+		return nil, corrupted(path, err)
+	}
+	return md, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// loadState reads the published and staged metadata of the repository at
+// dir, verifying the published root, timestamp and snapshot.
+func loadState(dir string, now time.Time) (*state, error) {
+	cfg, err := readConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	st := &state{dir: dir, cfg: cfg, now: now, roles: map[string]*targetsRole{}, stagedSet: map[string]bool{}, pendingFiles: map[string][]byte{}}
+
+	// Published root: the highest N with N.root.json, each version checked
+	// against its predecessor as a client would.
+	for v := int64(1); ; v++ {
+		p := publishedPath(dir, RoleRoot, v)
+		if !exists(p) {
+			break
+		}
+		md, err := readRoot(p)
+		if err != nil {
+			return nil, err
+		}
+		if md.Signed.Version != v {
+			return nil, corrupted(p, fmt.Errorf("file name says version %d, content says %d", v, md.Signed.Version))
+		}
+		if err := verifyRootStep(st.rootPub, md); err != nil {
+			return nil, corrupted(p, err)
+		}
+		st.rootPub = md
+	}
+	if p := stagedPath(dir, RoleRoot); exists(p) {
+		md, err := readRoot(p)
+		if err != nil {
+			return nil, err
+		}
+		if st.rootPub == nil || md.Signed.Version > st.rootPub.Signed.Version {
+			st.root, st.rootStaged = md, true
+		}
+	}
+	if st.root == nil {
+		st.root = st.rootPub
+	}
+	if st.root == nil {
+		return nil, corrupted(filepath.Join(dir, metadataDir), errors.New("no root metadata (neither 1.root.json nor staged/root.json)"))
+	}
+
+	if p := publishedPath(dir, RoleTimestamp, 0); exists(p) {
+		if st.rootPub == nil {
+			return nil, corrupted(p, errors.New("timestamp.json is published but no root is"))
+		}
+		ts, err := readTimestamp(p)
+		if err != nil {
+			return nil, err
+		}
+		if err := verifyWith(st.rootPub, RoleTimestamp, ts.Signed, ts.Signatures); err != nil {
+			return nil, corrupted(p, err)
+		}
+		st.tsPub = ts
+		mf := ts.Signed.Meta["snapshot.json"]
+		if mf == nil {
+			return nil, corrupted(p, errors.New("timestamp lists no snapshot.json"))
+		}
+		sp := publishedPath(dir, RoleSnapshot, mf.Version)
+		snap, raw, err := readSnapshot(sp)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, corrupted(sp, errors.New("the snapshot that timestamp.json names is missing"))
+			}
+			return nil, err
+		}
+		if err := mf.VerifyLengthHashes(raw); err != nil {
+			return nil, corrupted(sp, fmt.Errorf("does not match timestamp.json: %w", err))
+		}
+		if err := verifyWith(st.rootPub, RoleSnapshot, snap.Signed, snap.Signatures); err != nil {
+			return nil, corrupted(sp, err)
+		}
+		st.snapPub = snap
+	}
+	if p := stagedPath(dir, RoleSnapshot); exists(p) {
+		md, _, err := readSnapshot(p)
+		if err != nil {
+			return nil, err
+		}
+		if md.Signed.Version > st.snapVersion() {
+			st.snapStaged = md
+		}
+	}
+	if p := stagedPath(dir, RoleTimestamp); exists(p) {
+		md, err := readTimestamp(p)
+		if err != nil {
+			return nil, err
+		}
+		if st.tsPub == nil || md.Signed.Version > st.tsPub.Signed.Version {
+			st.tsStaged = md
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, stagedDir))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fault.Inputf("repository %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || strings.HasPrefix(name, ".") {
+			continue
+		}
+		switch name {
+		case RoleRoot, RoleSnapshot, RoleTimestamp:
+			continue
+		}
+		st.stagedSet[name] = true
+	}
+	return st, nil
+}
+
+// verifyRootStep checks a new root as a client does: signed by a threshold of
+// the previous root's root keys (when there is one) and of its own.
+func verifyRootStep(prev, next *tuf.Metadata[tuf.RootType]) error {
+	if prev != nil {
+		if next.Signed.Version != prev.Signed.Version+1 {
+			return fmt.Errorf("root version %d does not follow %d", next.Signed.Version, prev.Signed.Version)
+		}
+		if err := verifyWith(prev, RoleRoot, next.Signed, next.Signatures); err != nil {
+			return fmt.Errorf("by the keys of root version %d: %w", prev.Signed.Version, err)
+		}
+	}
+	return verifyWith(next, RoleRoot, next.Signed, next.Signatures)
+}
+
+func rootSpec(root *tuf.Metadata[tuf.RootType], role string) (roleSpec, error) {
+	r, ok := root.Signed.Roles[role]
+	if !ok || r == nil {
+		return roleSpec{}, fmt.Errorf("root version %d defines no role %s", root.Signed.Version, role)
+	}
+	return roleSpec{name: role, keyIDs: r.KeyIDs, threshold: r.Threshold, keys: root.Signed.Keys}, nil
+}
+
+// verifyWith checks that signed meets the threshold root sets for role.
+func verifyWith(root *tuf.Metadata[tuf.RootType], role string, signed any, sigs []tuf.Signature) error {
+	spec, err := rootSpec(root, role)
+	if err != nil {
+		return err
+	}
+	return verifySpec(spec, signed, sigs)
+}
+
+func verifySpec(spec roleSpec, signed any, sigs []tuf.Signature) error {
+	c, err := checkSignatures(spec, signed, sigs)
+	if err != nil {
+		return err
+	}
+	if !c.meets(spec.threshold) {
+		return fmt.Errorf("role %s has valid signatures from %d unique key(s), threshold is %d", spec.name, c.Valid, spec.threshold)
+	}
+	return nil
+}
+
+func (st *state) snapVersion() int64 {
+	if st.snapPub == nil {
+		return 0
+	}
+	return st.snapPub.Signed.Version
+}
+
+func (st *state) tsVersion() int64 {
+	if st.tsPub == nil {
+		return 0
+	}
+	return st.tsPub.Signed.Version
+}
+
+// publishedVersion is the version of a targets-like role the published
+// snapshot lists (0 if none).
+func (st *state) publishedVersion(role string) int64 {
+	if st.snapPub == nil {
+		return 0
+	}
+	if mf := st.snapPub.Signed.Meta[role+".json"]; mf != nil {
+		return mf.Version
+	}
+	return 0
+}
+
+// publishedTargets returns the published top-level targets metadata (nil
+// before the first publication), verified against the published root.
+func (st *state) publishedTargets() (*tuf.Metadata[tuf.TargetsType], error) {
+	if st.targetsPubLoaded {
+		return st.targetsPub, nil
+	}
+	st.targetsPubLoaded = true
+	v := st.publishedVersion(RoleTargets)
+	if v == 0 {
+		return nil, nil
+	}
+	if r := st.roles[RoleTargets]; r != nil && !r.staged && r.md.Signed.Version == v {
+		st.targetsPub = r.md
+		return r.md, nil
+	}
+	p := publishedPath(st.dir, RoleTargets, v)
+	md, _, err := readTargets(p)
+	if err != nil {
+		return nil, missingOr(p, err)
+	}
+	if err := verifyWith(st.rootPub, RoleTargets, md.Signed, md.Signatures); err != nil {
+		return nil, corrupted(p, err)
+	}
+	st.targetsPub = md
+	return md, nil
+}
+
+func missingOr(p string, err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return corrupted(p, errors.New("the snapshot lists it but the file is missing"))
+	}
+	return err
+}
+
+// role loads a targets-like role: its staged metadata if newer than the
+// published one, else the published metadata (verified).
+func (st *state) role(name string) (*targetsRole, error) {
+	if r := st.roles[name]; r != nil {
+		return r, nil
+	}
+	pubV := st.publishedVersion(name)
+	r := &targetsRole{name: name, pubVersion: pubV}
+	if st.stagedSet[name] {
+		p := stagedPath(st.dir, name)
+		md, _, err := readTargets(p)
+		if err != nil {
+			return nil, err
+		}
+		if md.Signed.Version > pubV {
+			r.md, r.staged = md, true
+		} else {
+			delete(st.stagedSet, name) // left over from an interrupted publication
+		}
+	}
+	if r.md == nil {
+		if pubV == 0 {
+			return nil, fault.Inputf("repository %s has no role %s", st.dir, name)
+		}
+		p := publishedPath(st.dir, name, pubV)
+		md, _, err := readTargets(p)
+		if err != nil {
+			return nil, missingOr(p, err)
+		}
+		if md.Signed.Version != pubV {
+			return nil, corrupted(p, fmt.Errorf("snapshot lists version %d, the file holds version %d", pubV, md.Signed.Version))
+		}
+		var spec roleSpec
+		if name == RoleTargets {
+			spec, err = rootSpec(st.rootPub, RoleTargets)
+		} else {
+			var parent *tuf.Metadata[tuf.TargetsType]
+			parent, err = st.publishedTargets()
+			if err == nil {
+				spec, err = delegationSpec(parent, name)
+			}
+		}
+		if err == nil {
+			err = verifySpec(spec, md.Signed, md.Signatures)
+		}
+		if err != nil {
+			return nil, corrupted(p, err)
+		}
+		r.md = md
+	}
+	st.roles[name] = r
+	return r, nil
+}
+
+// delegationSpec is what a targets-like delegator says about role name.
+func delegationSpec(parent *tuf.Metadata[tuf.TargetsType], name string) (roleSpec, error) {
+	if parent == nil || parent.Signed.Delegations == nil {
+		return roleSpec{}, fmt.Errorf("no delegation to role %s", name)
+	}
+	for _, d := range parent.Signed.Delegations.Roles {
+		if d.Name == name {
+			return roleSpec{name: name, keyIDs: d.KeyIDs, threshold: d.Threshold, keys: parent.Signed.Delegations.Keys}, nil
+		}
+	}
+	return roleSpec{}, fmt.Errorf("no delegation to role %s", name)
+}
+
+// spec returns the working delegator's description of any role.
+func (st *state) spec(name string) (roleSpec, error) {
+	switch name {
+	case RoleRoot, RoleTargets, RoleSnapshot, RoleTimestamp:
+		return rootSpec(st.root, name)
+	}
+	t, err := st.role(RoleTargets)
+	if err != nil {
+		return roleSpec{}, err
+	}
+	spec, err := delegationSpec(t.md, name)
+	if err != nil {
+		return roleSpec{}, fault.Inputf("unknown role %q: the repository has roles %s", name, strings.Join(st.roleNames(), ", "))
+	}
+	return spec, nil
+}
+
+// delegatedNames lists the roles the working targets metadata delegates to.
+func (st *state) delegatedNames() []string {
+	t, err := st.role(RoleTargets)
+	if err != nil || t.md.Signed.Delegations == nil {
+		return nil
+	}
+	var out []string
+	for _, d := range t.md.Signed.Delegations.Roles {
+		out = append(out, d.Name)
+	}
+	return out
+}
+
+func (st *state) roleNames() []string {
+	names := []string{RoleRoot, RoleTargets, RoleSnapshot, RoleTimestamp}
+	return append(names, st.delegatedNames()...)
+}
+
+// markDirty prepares a targets-like role for change: the next version after
+// the published one, a fresh expiry, no signatures.
+func (st *state) markDirty(r *targetsRole) {
+	if r.dirty {
+		return
+	}
+	if !r.staged {
+		r.md = cloneTargets(r.md)
+		r.md.Signed.Version = r.pubVersion + 1
+	}
+	r.staged, r.dirty = true, true
+	st.stagedSet[r.name] = true
+	r.md.Signed.Expires = st.expires(r.name)
+	r.md.Signatures = []tuf.Signature{}
+}
+
+// markRootDirty does the same for root.
+func (st *state) markRootDirty() {
+	if st.rootDirty {
+		return
+	}
+	if !st.rootStaged {
+		st.root = cloneRoot(st.root)
+		st.root.Signed.Version = st.rootPub.Signed.Version + 1
+	}
+	st.rootStaged, st.rootDirty = true, true
+	st.root.Signed.Expires = st.expires(RoleRoot)
+	st.root.Signatures = []tuf.Signature{}
+}
+
+func (st *state) expires(role string) time.Time {
+	return st.now.Add(st.cfg.expiry(role)).UTC().Truncate(time.Second)
+}
+
+func cloneTargets(md *tuf.Metadata[tuf.TargetsType]) *tuf.Metadata[tuf.TargetsType] {
+	b, err := md.ToBytes(false)
+	if err != nil {
+		panic(err) // it was parsed or built by us: it always marshals
+	}
+	out, err := (&tuf.Metadata[tuf.TargetsType]{}).FromBytes(b)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+func cloneRoot(md *tuf.Metadata[tuf.RootType]) *tuf.Metadata[tuf.RootType] {
+	b, err := md.ToBytes(false)
+	if err != nil {
+		panic(err)
+	}
+	out, err := (&tuf.Metadata[tuf.RootType]{}).FromBytes(b)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// sortedStaged lists the staged targets-like roles, delegated roles first
+// (they must be published before their delegator).
+func (st *state) sortedStaged() []string {
+	var out []string
+	for n := range st.stagedSet {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if (out[i] == RoleTargets) != (out[j] == RoleTargets) {
+			return out[j] == RoleTargets
+		}
+		return out[i] < out[j]
+	})
+	return out
+}
+
+func sameJSON(a, b any) bool {
+	x, err1 := jsonBytes(a)
+	y, err2 := jsonBytes(b)
+	return err1 == nil && err2 == nil && bytes.Equal(x, y)
+}

@@ -1,0 +1,287 @@
+package metadata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
+)
+
+// Status describes every role of a repository.
+type Status struct {
+	Dir   string       `json:"dir"`
+	Roles []RoleStatus `json:"roles"`
+}
+
+// RoleStatus is one role's published (or staged) metadata.
+type RoleStatus struct {
+	Role string `json:"role"`
+	// Staged is true for metadata waiting in DIR/staged/ (not yet served).
+	Staged    bool      `json:"staged"`
+	Version   int64     `json:"version"`
+	Expires   time.Time `json:"expires"`
+	Threshold int       `json:"threshold"`
+	KeyIDs    []string  `json:"keyids"`
+	// Signed lists the key IDs with a valid signature; Missing the others.
+	Signed  []string `json:"signed"`
+	Missing []string `json:"missing"`
+	// ValidKeys counts the unique public keys that signed: what the threshold
+	// is compared with.
+	ValidKeys int `json:"validKeys"`
+	// Targets is the number of targets listed (targets-like roles only).
+	Targets *int `json:"targets,omitempty"`
+}
+
+// ThresholdMet reports whether enough unique keys signed.
+func (r RoleStatus) ThresholdMet() bool { return r.Threshold >= 1 && r.ValidKeys >= r.Threshold }
+
+// Expiring returns the published roles that expire within d of now (or have expired).
+func (s *Status) Expiring(d time.Duration, now time.Time) []RoleStatus {
+	var out []RoleStatus
+	for _, r := range s.Roles {
+		if !r.Staged && !r.Expires.After(now.Add(d)) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Status reports each role's version, expiry, threshold, keys, signatures
+// and target count. Targets-like roles are summarized from DIR/cache/ when
+// their files are unchanged since they were written, so status does not
+// parse large targets metadata.
+func (r *Repository) Status(ctx context.Context) (*Status, error) {
+	st, err := r.load(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	out := &Status{Dir: r.dir}
+	cache := readSummaries(r.dir)
+	add := func(role string, staged bool, spec roleSpec, version int64, expires time.Time, signed any, sigs []tuf.Signature, count *int) error {
+		c, err := checkSignatures(spec, signed, sigs)
+		if err != nil {
+			return fmt.Errorf("role %s: %w", role, err)
+		}
+		out.Roles = append(out.Roles, roleStatus(role, staged, spec, version, expires, c, count))
+		return nil
+	}
+	if st.rootPub != nil {
+		spec, err := rootSpec(st.rootPub, RoleRoot)
+		if err != nil {
+			return nil, err
+		}
+		if err := add(RoleRoot, false, spec, st.rootPub.Signed.Version, st.rootPub.Signed.Expires, st.rootPub.Signed, st.rootPub.Signatures, nil); err != nil {
+			return nil, err
+		}
+	}
+	if st.rootStaged {
+		spec, err := rootSpec(st.root, RoleRoot)
+		if err != nil {
+			return nil, err
+		}
+		if err := add(RoleRoot, true, spec, st.root.Signed.Version, st.root.Signed.Expires, st.root.Signed, st.root.Signatures, nil); err != nil {
+			return nil, err
+		}
+	}
+
+	// Targets-like roles: published ones under the published root, staged
+	// ones under the working delegators.
+	if st.rootPub != nil && st.snapPub != nil {
+		tspec, err := rootSpec(st.rootPub, RoleTargets)
+		if err != nil {
+			return nil, err
+		}
+		ts, err := r.summaryOf(cache, publishedPath(r.dir, RoleTargets, st.publishedVersion(RoleTargets)), tspec)
+		if err != nil {
+			return nil, err
+		}
+		out.Roles = append(out.Roles, ts.status(RoleTargets, false, tspec))
+		for _, name := range delegatedIn(ts.Deleg) {
+			if st.publishedVersion(name) == 0 {
+				continue
+			}
+			spec := delegSpec(ts.Deleg, name)
+			s, err := r.summaryOf(cache, publishedPath(r.dir, name, st.publishedVersion(name)), spec)
+			if err != nil {
+				return nil, err
+			}
+			out.Roles = append(out.Roles, s.status(name, false, spec))
+		}
+	}
+	var stagedTargets *summary
+	names := st.sortedStaged()
+	sort.Slice(names, func(i, j int) bool { return names[i] == RoleTargets && names[j] != RoleTargets })
+	for _, name := range names {
+		var spec roleSpec
+		if name == RoleTargets {
+			if spec, err = rootSpec(st.root, RoleTargets); err != nil {
+				return nil, err
+			}
+		} else {
+			deleg := st.workingDelegations(r, cache, stagedTargets)
+			if deleg == nil {
+				continue
+			}
+			spec = delegSpec(deleg, name)
+		}
+		p := stagedPath(r.dir, name)
+		s, err := r.summaryOf(cache, p, spec)
+		if err != nil {
+			return nil, err
+		}
+		if s.Version <= st.publishedVersion(name) {
+			continue // left over from an interrupted publication
+		}
+		if name == RoleTargets {
+			stagedTargets = s
+		}
+		out.Roles = append(out.Roles, s.status(name, true, spec))
+	}
+
+	for _, role := range []string{RoleSnapshot, RoleTimestamp} {
+		var (
+			version int64
+			expires time.Time
+			signed  any
+			sigs    []tuf.Signature
+		)
+		if role == RoleSnapshot && st.snapPub != nil {
+			version, expires, signed, sigs = st.snapPub.Signed.Version, st.snapPub.Signed.Expires, st.snapPub.Signed, st.snapPub.Signatures
+		} else if role == RoleTimestamp && st.tsPub != nil {
+			version, expires, signed, sigs = st.tsPub.Signed.Version, st.tsPub.Signed.Expires, st.tsPub.Signed, st.tsPub.Signatures
+		} else {
+			continue
+		}
+		spec, err := rootSpec(st.rootPub, role)
+		if err != nil {
+			return nil, err
+		}
+		if err := add(role, false, spec, version, expires, signed, sigs, nil); err != nil {
+			return nil, err
+		}
+	}
+	for _, role := range []string{RoleSnapshot, RoleTimestamp} {
+		spec, err := rootSpec(st.root, role)
+		if err != nil {
+			return nil, err
+		}
+		if role == RoleSnapshot && st.snapStaged != nil {
+			md := st.snapStaged
+			err = add(role, true, spec, md.Signed.Version, md.Signed.Expires, md.Signed, md.Signatures, nil)
+		} else if role == RoleTimestamp && st.tsStaged != nil {
+			md := st.tsStaged
+			err = add(role, true, spec, md.Signed.Version, md.Signed.Expires, md.Signed, md.Signatures, nil)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// workingDelegations is the delegations object of the working targets role:
+// the staged one if any, else the published one.
+func (st *state) workingDelegations(r *Repository, cache summaryCache, staged *summary) *tuf.Delegations {
+	if staged != nil {
+		return staged.Deleg
+	}
+	v := st.publishedVersion(RoleTargets)
+	if v == 0 {
+		return nil
+	}
+	spec, err := rootSpec(st.rootPub, RoleTargets)
+	if err != nil {
+		return nil
+	}
+	s, err := r.summaryOf(cache, publishedPath(r.dir, RoleTargets, v), spec)
+	if err != nil {
+		return nil
+	}
+	return s.Deleg
+}
+
+func delegatedIn(d *tuf.Delegations) []string {
+	if d == nil {
+		return nil
+	}
+	var out []string
+	for _, r := range d.Roles {
+		out = append(out, r.Name)
+	}
+	return out
+}
+
+func delegSpec(d *tuf.Delegations, name string) roleSpec {
+	for _, r := range d.Roles {
+		if r.Name == name {
+			return roleSpec{name: name, keyIDs: r.KeyIDs, threshold: r.Threshold, keys: d.Keys}
+		}
+	}
+	return roleSpec{name: name, keys: d.Keys}
+}
+
+// summaryOf returns the summary of a targets-like file: from the cache when
+// the file is unchanged and the key IDs still name the keys that verified,
+// else by reading and verifying the file.
+func (r *Repository) summaryOf(cache summaryCache, path string, spec roleSpec) (*summary, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, corrupted(path, errors.New("the file is missing"))
+		}
+		return nil, err
+	}
+	rel, _ := filepath.Rel(r.dir, path)
+	if s, ok := cache[filepath.ToSlash(rel)]; ok && s.Size == fi.Size() && s.ModTime == fi.ModTime().UnixNano() {
+		return s, nil
+	}
+	md, _, err := readTargets(path)
+	if err != nil {
+		return nil, err
+	}
+	return summarize(md, spec, fi), nil
+}
+
+// status turns a summary into a RoleStatus under spec, counting unique keys.
+func (s *summary) status(role string, staged bool, spec roleSpec) RoleStatus {
+	pks, _ := spec.publicKeys()
+	var c sigCheck
+	valid := map[string]bool{}
+	ids := append([]string(nil), spec.keyIDs...)
+	sort.Strings(ids)
+	for i, id := range ids {
+		if i > 0 && ids[i-1] == id {
+			continue
+		}
+		ok := false
+		if pk := pks[id]; pk != nil {
+			fp := fingerprint(pk)
+			for _, v := range s.Sigs {
+				if v.KeyID == id && v.Fingerprint == fp {
+					ok = true
+					valid[fp] = true
+				}
+			}
+		}
+		if ok {
+			c.Signed = append(c.Signed, id)
+		} else {
+			c.Missing = append(c.Missing, id)
+		}
+	}
+	c.Valid = len(valid)
+	n := s.Targets
+	return roleStatus(role, staged, spec, s.Version, s.Expires, c, &n)
+}
+
+func roleStatus(role string, staged bool, spec roleSpec, version int64, expires time.Time, c sigCheck, count *int) RoleStatus {
+	rs := RoleStatus{Role: role, Staged: staged, Version: version, Expires: expires, Threshold: spec.threshold,
+		KeyIDs: append([]string{}, spec.keyIDs...), Signed: append([]string{}, c.Signed...), Missing: append([]string{}, c.Missing...),
+		ValidKeys: c.Valid, Targets: count}
+	return rs
+}

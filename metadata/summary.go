@@ -1,0 +1,157 @@
+package metadata
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/secure-systems-lab/go-securesystemslib/cjson"
+	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/cnabsec/cnabsec/internal/atomicfile"
+	"github.com/cnabsec/cnabsec/keys"
+)
+
+// A summary is what status needs from a targets-like metadata file without
+// parsing it: writers record one for each file they write (DIR/cache/, under
+// the write lock), and status uses it only while the file's size and
+// modification time are unchanged, so a repository with 10,000 targets
+// reports its status as fast as one with 10. A missing or stale summary is
+// recomputed from the file.
+type summary struct {
+	Size    int64            `json:"size"`
+	ModTime int64            `json:"mtime"`
+	Version int64            `json:"version"`
+	Expires time.Time        `json:"expires"`
+	Targets int              `json:"targets"`
+	Deleg   *tuf.Delegations `json:"delegations,omitempty"`
+	// Sigs are the signatures that verify, each with the fingerprint of the
+	// key (as listed by the delegator under its key ID) that verified it.
+	Sigs []verifiedSig `json:"sigs"`
+}
+
+type verifiedSig struct {
+	KeyID       string `json:"keyid"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+type summaryCache map[string]*summary // key: path relative to DIR
+
+const summaryFile = "summaries.json"
+
+type noted struct {
+	path string
+	md   *tuf.Metadata[tuf.TargetsType]
+}
+
+func (st *state) noteWritten(path string, md *tuf.Metadata[tuf.TargetsType]) {
+	st.written = append(st.written, noted{path, md})
+}
+
+// summarize builds a summary of md, verifying its signatures against the
+// keys the delegator lists in spec.
+func summarize(md *tuf.Metadata[tuf.TargetsType], spec roleSpec, fi os.FileInfo) *summary {
+	s := &summary{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Version: md.Signed.Version,
+		Expires: md.Signed.Expires, Targets: len(md.Signed.Targets), Deleg: md.Signed.Delegations, Sigs: []verifiedSig{}}
+	payload, err := cjson.EncodeCanonical(md.Signed)
+	if err != nil {
+		return s
+	}
+	for _, sig := range md.Signatures {
+		k, ok := spec.keys[sig.KeyID]
+		if !ok || k == nil {
+			continue
+		}
+		pk, err := keys.FromTUFKey(k)
+		if err != nil || pk.Verify(payload, sig.Signature) != nil {
+			continue
+		}
+		s.Sigs = append(s.Sigs, verifiedSig{KeyID: sig.KeyID, Fingerprint: fingerprint(pk)})
+	}
+	return s
+}
+
+func readSummaries(dir string) summaryCache {
+	c := summaryCache{}
+	b, err := os.ReadFile(filepath.Join(dir, cacheDir, summaryFile))
+	if err != nil {
+		return c
+	}
+	if json.Unmarshal(b, &c) != nil {
+		return summaryCache{}
+	}
+	return c
+}
+
+// saveSummaries records summaries of the files this operation wrote and
+// drops entries for files that are gone or superseded. Best effort: a cache
+// that cannot be written only makes status slower.
+func (st *state) saveSummaries() {
+	if len(st.written) == 0 {
+		return
+	}
+	c := readSummaries(st.dir)
+	for _, w := range st.written {
+		fi, err := os.Stat(w.path)
+		if err != nil {
+			continue
+		}
+		spec, err := st.spec(roleOfPath(w.path))
+		if err != nil {
+			continue
+		}
+		rel, err := filepath.Rel(st.dir, w.path)
+		if err != nil {
+			continue
+		}
+		c[filepath.ToSlash(rel)] = summarize(w.md, spec, fi)
+	}
+	for rel := range c {
+		if _, err := os.Stat(filepath.Join(st.dir, filepath.FromSlash(rel))); err != nil {
+			delete(c, rel)
+			continue
+		}
+		if name := roleOfPath(rel); name != "" && filepath.Dir(filepath.FromSlash(rel)) == metadataDir {
+			if c[rel].Version < st.publishedVersionAfter(name) {
+				delete(c, rel)
+			}
+		}
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return
+	}
+	if os.MkdirAll(filepath.Join(st.dir, cacheDir), 0o755) != nil {
+		return
+	}
+	atomicfile.WriteFile(filepath.Join(st.dir, cacheDir, summaryFile), b, 0o644) //nolint:errcheck // best effort
+	st.written = nil
+}
+
+// publishedVersionAfter is the latest published version of a role once this
+// operation's writes are taken into account.
+func (st *state) publishedVersionAfter(role string) int64 {
+	v := st.publishedVersion(role)
+	for _, w := range st.written {
+		if roleOfPath(w.path) == role && filepath.Base(filepath.Dir(w.path)) == metadataDir && w.md.Signed.Version > v {
+			v = w.md.Signed.Version
+		}
+	}
+	return v
+}
+
+// roleOfPath returns ROLE for .../N.ROLE.json or .../ROLE.json.
+func roleOfPath(p string) string {
+	base := filepath.Base(p)
+	base = base[:len(base)-len(filepath.Ext(base))]
+	for i := 0; i < len(base); i++ {
+		if base[i] < '0' || base[i] > '9' {
+			if i > 0 && base[i] == '.' {
+				return base[i+1:]
+			}
+			return base
+		}
+	}
+	return ""
+}
