@@ -1,0 +1,102 @@
+package oci
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+)
+
+// RelocationMapping maps each image reference as bundle.json writes it to
+// its relocated reference REGISTRY/REPOSITORY@sha256:HEX (CNAB 103).
+type RelocationMapping map[string]string
+
+// ParseDestination parses the destination of a copy. A destination without
+// tag or digest takes the source's tag (or digest): copying
+// reg/app:1.0 to other/app gives other/app:1.0.
+func ParseDestination(s string, src name.Reference, opts Options) (name.Reference, error) {
+	s = strings.TrimSpace(s)
+	if _, err := name.NewRepository(s); err == nil && !hasTagOrDigest(s) {
+		switch r := src.(type) {
+		case name.Tag:
+			s += ":" + r.TagStr()
+		case name.Digest:
+			s += "@" + r.DigestStr()
+		}
+	}
+	return ParseRef(s, opts)
+}
+
+func hasTagOrDigest(s string) bool {
+	if strings.Contains(s, "@") {
+		return true
+	}
+	last := s[strings.LastIndex(s, "/")+1:]
+	return strings.Contains(last, ":")
+}
+
+// Copy copies the thin bundle src, its config and every image it references
+// to dst: same index bytes, same digests, so bundle.json and its signatures
+// stay valid. The images are taken from src's repository (where PushBundle
+// and cnab-to-oci put them) by the contentDigest bundle.json gives them. It
+// returns the relocation mapping from each image as bundle.json names it to
+// DSTREPO@contentDigest.
+//
+// dst may be a tag or the index digest; a digest that differs from the
+// source index's is a fault.Input error.
+func Copy(ctx context.Context, src, dst name.Reference, opts Options) (RelocationMapping, error) {
+	s := newSession(ctx, opts)
+	subject := "bundle " + src.Name()
+	idx, err := s.fetchManifest(src, subject)
+	if err != nil {
+		return nil, err
+	}
+	if d, ok := dst.(name.Digest); ok && d.DigestStr() != idx.Digest {
+		return nil, fault.Inputf("copy %s to %s: the source index has digest %s", src.Name(), dst.Name(), idx.Digest)
+	}
+	ix, raw, err := s.bundleConfig(src.Context(), idx, subject)
+	if err != nil {
+		return nil, err
+	}
+	_, imgs, err := parseBundle(raw, subject+" (bundle.json)")
+	if err != nil {
+		return nil, fault.Deniedf("%w", err) // remote content, not local input
+	}
+
+	srcRepo, dstRepo := src.Context(), dst.Context()
+	copied := map[string]bool{}
+	copyOne := func(digest, what string) error {
+		if copied[digest] {
+			return nil
+		}
+		from, err := repoDigest(srcRepo, digest)
+		if err != nil {
+			return err
+		}
+		if _, err := s.copyManifest(from, dstRepo, what); err != nil {
+			return err
+		}
+		copied[digest] = true
+		return nil
+	}
+	mapping := RelocationMapping{}
+	for _, im := range imgs {
+		if err := copyOne(im.ContentDigest, fmt.Sprintf("%s: %s %s (%s@%s)", subject, im.Kind, im.Name, srcRepo.Name(), im.ContentDigest)); err != nil {
+			return nil, err
+		}
+		mapping[im.Image] = dstRepo.Name() + "@" + im.ContentDigest
+	}
+	for _, m := range ix.Manifests {
+		if err := copyOne(m.Digest, fmt.Sprintf("%s: index entry %s@%s", subject, srcRepo.Name(), m.Digest)); err != nil {
+			return nil, err
+		}
+	}
+	if err := remote.Put(dst, rawManifest{idx.RawManifest, idx.MediaType}, s.remoteOptions()...); err != nil {
+		return nil, classify(err, fmt.Sprintf("copy %s to %s: push index", src.Name(), dst.Name()), dst)
+	}
+	return mapping, nil
+}

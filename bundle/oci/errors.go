@@ -1,0 +1,84 @@
+package oci
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+)
+
+// classify turns a registry error into a fault naming what failed (what, e.g.
+// "image index.docker.io/library/x:1") and why. Errors that already carry a
+// kind keep it.
+func classify(err error, what string, ref name.Reference) error {
+	if err == nil {
+		return nil
+	}
+	if fault.KindOf(err) != fault.Unknown {
+		return err
+	}
+	var (
+		terr    *transport.Error
+		refused *PlainHTTPRefusedError
+		large   *TooLargeError
+		unknown x509.UnknownAuthorityError
+		hostErr x509.HostnameError
+	)
+	switch {
+	case errors.As(err, &refused):
+		return fault.WithHint(fault.Inputf("%s: %w", what, err),
+			fmt.Sprintf("if %s is a registry you trust on this network, pass --insecure-registry %s", refused.Host, refused.Host))
+	case errors.As(err, &large):
+		return fault.Deniedf("%s: %w", what, err)
+	case errors.As(err, &terr):
+		return classifyStatus(terr, what, ref)
+	case errors.As(err, &unknown), errors.As(err, &hostErr):
+		return fault.WithHint(fault.Inconclusivef("%s: TLS certificate not trusted: %w", what, err),
+			"install the registry's CA certificate, or pass --insecure-registry HOST for a test registry")
+	case errors.Is(err, context.DeadlineExceeded):
+		return fault.WithHint(fault.Inconclusivef("%s: registry timed out: %w", what, err),
+			"retry, or raise --timeout")
+	case errors.Is(err, context.Canceled):
+		return fault.Inconclusivef("%s: cancelled: %w", what, err)
+	}
+	var nerr net.Error
+	if errors.As(err, &nerr) {
+		return fault.Inconclusivef("%s: registry unreachable: %w", what, err)
+	}
+	return fault.Inconclusivef("%s: %w", what, err)
+}
+
+func classifyStatus(terr *transport.Error, what string, ref name.Reference) error {
+	codes := map[transport.ErrorCode]bool{}
+	for _, d := range terr.Errors {
+		codes[d.Code] = true
+	}
+	_, byTag := ref.(name.Tag)
+	switch {
+	case byTag && codes[transport.NameUnknownErrorCode]:
+		return fault.Deniedf("%s: tag not found (no such repository): %w", what, terr)
+	case byTag && (codes[transport.ManifestUnknownErrorCode] ||
+		terr.StatusCode == http.StatusNotFound && !codes[transport.BlobUnknownErrorCode]):
+		return fault.Deniedf("%s: tag not found: %w", what, terr)
+	case codes[transport.ManifestUnknownErrorCode]:
+		return fault.Deniedf("%s: manifest unknown: %w", what, terr)
+	case codes[transport.NameUnknownErrorCode]:
+		return fault.Deniedf("%s: repository not found: %w", what, terr)
+	case codes[transport.BlobUnknownErrorCode], codes[transport.ManifestBlobUnknownErrorCode]:
+		return fault.Deniedf("%s: blob unknown: %w", what, terr)
+	case terr.StatusCode == http.StatusNotFound:
+		return fault.Deniedf("%s: not found: %w", what, terr)
+	case terr.StatusCode == http.StatusUnauthorized, terr.StatusCode == http.StatusForbidden,
+		codes[transport.UnauthorizedErrorCode], codes[transport.DeniedErrorCode]:
+		return fault.WithHint(fault.Inconclusivef("%s: access refused by the registry: %w", what, terr),
+			"log in to the registry (docker login) or check the credentials helper")
+	}
+	return fault.Inconclusivef("%s: registry error: %w", what, terr)
+}
