@@ -67,8 +67,7 @@ func TestTargetFileInTUFSpecLayoutIsFound(t *testing.T) {
 	// Move the link to targets/<dir>/<hash>.<base>, the layout go-tuf and
 	// python-tuf fetch, and remove the flat copies.
 	info := r.releases.Signed.Targets[linkName]
-	for alg, h := range info.Hashes {
-		_ = alg
+	for _, h := range info.Hashes {
 		flat := filepath.Join(r.dir, "targets", h.String()+"."+filepath.Base(linkName))
 		data, err := os.ReadFile(flat)
 		if err != nil {
@@ -161,11 +160,12 @@ func TestMalformedTrustedRootIsInputError(t *testing.T) {
 		"a timestamp":   toBytes(t, r.timestamp),
 		"unsigned root": []byte(strings.Replace(string(r.rootBytes[1]), `"sig": "`, `"sig": "00`, 1)),
 	} {
-		o := r.options()
-		o.TrustedRoot = root
-		_, err := New(o)
-		wantErr(t, err, fault.Input, "trusted root is not valid root metadata")
-		_ = name
+		t.Run(name, func(t *testing.T) {
+			o := r.options()
+			o.TrustedRoot = root
+			_, err := New(o)
+			wantErr(t, err, fault.Input, "trusted root is not valid root metadata")
+		})
 	}
 }
 
