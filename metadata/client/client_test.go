@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -62,19 +63,21 @@ func TestRefreshTargetAndDownloadThroughDelegation(t *testing.T) {
 	}
 }
 
-func TestTargetFileInTUFSpecLayoutIsFound(t *testing.T) {
+func TestTargetFileInFlatLayoutIsFound(t *testing.T) {
 	r := newTestRepo(t)
-	// Move the link to targets/<dir>/<hash>.<base>, the layout go-tuf and
-	// python-tuf fetch, and remove the flat copies.
-	info := r.releases.Signed.Targets[linkName]
-	for _, h := range info.Hashes {
-		flat := filepath.Join(r.dir, "targets", h.String()+"."+filepath.Base(linkName))
-		data, err := os.ReadFile(flat)
+	// Move the link from targets/<dir>/<hash>.<base> to the flat
+	// targets/<hash>.<base> that CONTRACT's wording also allows.
+	dir, base := path.Split(linkName)
+	for _, h := range r.releases.Signed.Targets[linkName].Hashes {
+		old := filepath.Join(r.dir, "targets", filepath.FromSlash(dir), h.String()+"."+base)
+		data, err := os.ReadFile(old)
 		if err != nil {
 			t.Fatal(err)
 		}
-		os.Remove(flat)
-		r.write("targets/"+filepath.Dir(linkName)+"/"+h.String()+"."+filepath.Base(linkName), data)
+		if err := os.Remove(old); err != nil {
+			t.Fatal(err)
+		}
+		r.write("targets/"+h.String()+"."+base, data)
 	}
 	data, _, err := r.client(t).Download(ctxT(t), linkName, 0)
 	if err != nil || string(data) != `{"signed":{"_type":"link"}}` {

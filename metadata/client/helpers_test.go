@@ -30,7 +30,7 @@ const (
 // testRepo builds a TUF repository on disk with go-tuf's metadata API and
 // keys from our keys package (so key IDs are ours), laid out as CONTRACT
 // "Metadata repository" says: dir/metadata/{N.root,N.targets,N.releases,
-// N.snapshot}.json, dir/metadata/timestamp.json, dir/targets/<hash>.<base>.
+// N.snapshot}.json, dir/metadata/timestamp.json, dir/targets/<dir>/<hash>.<base>.
 type testRepo struct {
 	t   *testing.T
 	dir string
@@ -212,7 +212,8 @@ func (r *testRepo) bumpAll() {
 }
 
 // addTarget lists data as target name in role and stores the file under
-// targets/<hash>.<basename> for every listed hash.
+// targets/<dir>/<hash>.<basename> for every listed hash (TUF's layout, which
+// package metadata writes).
 func (r *testRepo) addTarget(role, name string, data []byte, custom json.RawMessage) {
 	s256, s512 := sha256.Sum256(data), sha512.Sum512(data)
 	tf := &metadata.TargetFiles{Length: int64(len(data)), Hashes: metadata.Hashes{"sha256": s256[:], "sha512": s512[:]}, Path: name}
@@ -224,9 +225,9 @@ func (r *testRepo) addTarget(role, name string, data []byte, custom json.RawMess
 		md = r.releases
 	}
 	md.Signed.Targets[name] = tf
-	base := path.Base(name)
-	r.write("targets/"+hex.EncodeToString(s256[:])+"."+base, data)
-	r.write("targets/"+hex.EncodeToString(s512[:])+"."+base, data)
+	dir, base := path.Split(name)
+	r.write("targets/"+dir+hex.EncodeToString(s256[:])+"."+base, data)
+	r.write("targets/"+dir+hex.EncodeToString(s512[:])+"."+base, data)
 }
 
 // copyTo copies the served repository (an "older copy" or a mirror).

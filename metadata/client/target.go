@@ -116,12 +116,12 @@ func (c *Client) Download(ctx context.Context, name string, maxLen int64) ([]byt
 }
 
 // targetPaths lists where the repository may hold the file of a target.
-// With consistent snapshots: "targets/<hash>.<basename>" (the CONTRACT
-// layout), then "targets/<dir>/<hash>.<basename>" (the TUF specification's,
-// which go-tuf and python-tuf fetch). The hash is chosen deterministically
-// (sha256 first; go-tuf picks a random one). Without consistent snapshots:
-// "targets/<name>". Any of them is safe: the bytes are verified against
-// every signed hash.
+// With consistent snapshots: "targets/<dir>/<hash>.<basename>" (the TUF
+// specification's layout, which package metadata writes and go-tuf and
+// python-tuf fetch), then the flat "targets/<hash>.<basename>". The hash is
+// chosen deterministically (sha256 first; go-tuf picks a random one).
+// Without consistent snapshots: "targets/<name>". Any of them is safe: the
+// bytes are verified against every signed hash.
 func (c *Client) targetPaths(name string, tf *metadata.TargetFiles) []string {
 	tm := c.up.GetTrustedMetadataSet()
 	if !tm.Root.Signed.ConsistentSnapshot {
@@ -139,9 +139,9 @@ func (c *Client) targetPaths(name string, tf *metadata.TargetFiles) []string {
 	})
 	h := hex.EncodeToString(tf.Hashes[algs[0]])
 	dir, base := path.Split(name)
-	paths := []string{"targets/" + h + "." + base}
+	paths := []string{"targets/" + dir + h + "." + base}
 	if dir != "" {
-		paths = append(paths, "targets/"+dir+h+"."+base)
+		paths = append(paths, "targets/"+h+"."+base)
 	}
 	return paths
 }
