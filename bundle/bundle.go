@@ -110,12 +110,8 @@ func Parse(raw []byte) (*Bundle, error) {
 	if err := checkNames(v, topLevelNames, "bundle.json"); err != nil {
 		return nil, err
 	}
-	parsed, err := cnab.Unmarshal(raw)
-	if err != nil {
-		return nil, fault.Inputf("bundle.json does not have the CNAB bundle structure: %v", err)
-	}
 	sum := sha256.Sum256(raw)
-	b := &Bundle{Raw: raw, Digest: "sha256:" + hex.EncodeToString(sum[:]), Parsed: parsed}
+	b := &Bundle{Raw: raw, Digest: "sha256:" + hex.EncodeToString(sum[:])}
 	if err := b.readImages(v); err != nil {
 		return nil, err
 	}
@@ -129,6 +125,9 @@ func Parse(raw []byte) (*Bundle, error) {
 			}
 			b.required = append(b.required, e.s)
 		}
+	}
+	if b.Parsed, err = cnab.Unmarshal(raw); err != nil {
+		return nil, fault.Inputf("bundle.json does not have the CNAB bundle structure: %v", err)
 	}
 	return b, nil
 }

@@ -37,9 +37,11 @@ var (
 // It refuses, as Input errors naming the byte position, what RFC 8785 cannot
 // represent faithfully or what makes the value ambiguous: invalid JSON or
 // UTF-8, a byte order mark, lone surrogate escapes, duplicate member names,
-// numbers outside IEEE 754 double range or that a double cannot carry exactly
-// (12345678901234567890 would silently become 12345678901234567000), and
-// nesting deeper than MaxJSONDepth.
+// numbers outside IEEE 754 double range, integers a double cannot carry
+// exactly (12345678901234567890 would silently become 12345678901234567000,
+// and cnab-go reads sizes as uint64), and nesting deeper than MaxJSONDepth.
+// Fractions with more digits than a double holds are rounded as RFC 8785
+// says (333333333.33333329 becomes 333333333.3333333, its own example).
 //
 // The cyberphone jsoncanonicalizer in go.mod is not used for this because it
 // accepts all of the above (it reads 0x10 as 16, turns lone surrogates into
@@ -487,9 +489,13 @@ func (p *parser) number() (*value, error) {
 		p.i = start
 		return nil, p.fail("number %s: %v", lit, err)
 	}
-	if !sameDecimal(lit, s) {
+	if _, _, zero, _ := normDecimal(lit); f == 0 && !zero {
 		p.i = start
-		return nil, p.fail("number %s cannot be carried exactly by an IEEE 754 double: RFC 8785 would change it to %s", lit, s)
+		return nil, p.fail("number %s is too small for an IEEE 754 double: RFC 8785 would change it to 0", lit)
+	}
+	if !sameDecimal(lit, s) && isIntegral(lit) {
+		p.i = start
+		return nil, p.fail("integer %s cannot be carried exactly by an IEEE 754 double: RFC 8785 would change it to %s", lit, s)
 	}
 	return &value{kind: '0', s: s}, nil
 }
@@ -506,6 +512,12 @@ func sameDecimal(a, b string) bool {
 		return za && zb
 	}
 	return na == nb && ea == eb
+}
+
+// isIntegral reports whether a JSON number denotes an integer.
+func isIntegral(lit string) bool {
+	d, e, zero, ok := normDecimal(lit)
+	return ok && (zero || e >= int64(len(strings.TrimPrefix(d, "-"))))
 }
 
 // normDecimal returns the significant digits (sign-prefixed, no leading or

@@ -1,0 +1,63 @@
+package bundle
+
+import (
+	"testing"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+)
+
+func TestSpec103RelocationMappingParses(t *testing.T) {
+	m, err := ParseRelocationMapping(readVector(t, "cnab/spec-103.01-relocation-mapping.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 2 || m["outside/helloworld:0.1.0"] != "my.registry/helloworld:0.1.0" {
+		t.Errorf("mapping = %v", m)
+	}
+}
+
+func TestMalformedRelocationMappingIsRefused(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"array", `["a"]`, "want a JSON object of original reference → relocated reference, got an array"},
+		{"number value", `{"a:1":5}`, `"a:1": want a string (the relocated reference), got the number 5`},
+		{"object value", `{"a:1":{}}`, `"a:1": want a string (the relocated reference), got an object`},
+		{"null value", `{"a:1":null}`, `"a:1": want a string (the relocated reference), got null`},
+		{"empty key", `{"":"b:1"}`, `empty original reference (mapped to "b:1")`},
+		{"empty value", `{"a:1":" "}`, `"a:1" is mapped to an empty reference`},
+		{"duplicate key", `{"a:1":"b:1","a:1":"c:1"}`, `duplicate object member "a:1"`},
+		{"not JSON", `{"a:1":"b:1"`, "relocation mapping: invalid JSON at byte 12"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseRelocationMapping([]byte(tc.in))
+			wantErr(t, err, fault.Input, nil, tc.want)
+		})
+	}
+}
+
+func TestRelocationMappingMissingAnImageIsRefused(t *testing.T) {
+	b, err := Parse(testBundle(t, "", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := RelocationMapping{"cnab/app:1.0": "my.registry/app:1.0"}
+	wantErr(t, CheckRelocationCovers(b, m), fault.Denied, ErrRelocation,
+		`image "web" (docker.io/x/web:1.0) is missing from the mapping`)
+
+	wantErr(t, CheckRelocationCovers(b, RelocationMapping{}), fault.Denied, ErrRelocation,
+		`invocation image 0 (cnab/app:1.0) is missing from the mapping; image "web" (docker.io/x/web:1.0) is missing`)
+
+	m["docker.io/x/web:1.0"] = "my.registry/web@" + digestB
+	if err := CheckRelocationCovers(b, m); err != nil {
+		t.Errorf("complete mapping refused: %v", err)
+	}
+}
+
+func TestRelocationMappingPointingElsewhereIsRefused(t *testing.T) {
+	b, err := Parse(testBundle(t, "", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := RelocationMapping{"cnab/app:1.0": "my.registry/app@" + digestB, "docker.io/x/web:1.0": "my.registry/web:1.0"}
+	wantErr(t, CheckRelocationCovers(b, m), fault.Denied, ErrRelocation,
+		"invocation image 0 (cnab/app:1.0) is relocated to my.registry/app@"+digestB+", whose digest is not the bundle's contentDigest "+digestA)
+}
