@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strings"
 
+	"github.com/cnabsec/cnabsec/bundle"
 	"github.com/cnabsec/cnabsec/internal/fault"
 )
 
@@ -16,70 +16,58 @@ var jsonUnmarshal = json.Unmarshal
 // themselves are never re-marshalled: what is pushed, pulled and copied is
 // the raw bundle.json.
 type bundleFields struct {
-	SchemaVersion    string                 `json:"schemaVersion"`
-	Name             string                 `json:"name"`
-	Version          string                 `json:"version"`
-	Description      string                 `json:"description"`
-	Keywords         json.RawMessage        `json:"keywords"`
-	Maintainers      json.RawMessage        `json:"maintainers"`
-	InvocationImages []bundleImage          `json:"invocationImages"`
-	Images           map[string]bundleImage `json:"images"`
+	SchemaVersion string          `json:"schemaVersion"`
+	Name          string          `json:"name"`
+	Version       string          `json:"version"`
+	Description   string          `json:"description"`
+	Keywords      json.RawMessage `json:"keywords"`
+	Maintainers   json.RawMessage `json:"maintainers"`
 }
 
+// bundleImage is one image a bundle references.
 type bundleImage struct {
-	Image         string `json:"image"`
-	ImageType     string `json:"imageType"`
-	ContentDigest string `json:"contentDigest"`
-	MediaType     string `json:"mediaType"`
-	Size          int64  `json:"size"`
-}
-
-// BundleImage is one image a bundle references.
-type BundleImage struct {
 	// Kind is "invocation" or "component" (the io.cnab.manifest.type value).
 	Kind string
-	// Name is the component name (key of "images"); for invocation images
-	// it is "invocationImages[i]".
+	// Name is the component name (key of "images"), or "invocationImages[i]".
 	Name string
 	// Image is the "image" member exactly as bundle.json has it: the key of
 	// a relocation mapping.
 	Image string
 	// ContentDigest is the signed registry manifest digest.
 	ContentDigest string
-	// MediaType and Size as bundle.json states them (may be empty/zero).
-	MediaType string
-	Size      int64
+	// Size as bundle.json states it (0: not stated).
+	Size int64
 }
 
-// parseBundle reads the fields PushBundle and Copy need from raw bundle.json.
-func parseBundle(raw []byte, subject string) (bundleFields, []BundleImage, error) {
+// parseBundle reads the images (with bundle.Parse, which refuses duplicate
+// and case-variant member names) and the annotation fields of raw
+// bundle.json. Every image must carry a sha256 contentDigest.
+func parseBundle(raw []byte, subject string) (bundleFields, []bundleImage, error) {
 	var b bundleFields
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&b); err != nil {
-		return b, nil, fault.Inputf("%s: not a bundle.json: %w", subject, err)
+	pb, err := bundle.Parse(raw)
+	if err != nil {
+		return b, nil, fault.Wrap(fault.Input, fmt.Errorf("%s: %w", subject, err))
 	}
-	if len(b.InvocationImages) == 0 {
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return b, nil, fault.Inputf("%s: bundle.json: %w", subject, err)
+	}
+	var imgs []bundleImage
+	for _, im := range pb.Images() {
+		bi := bundleImage{Kind: ManifestTypeComponent, Name: im.Key, Image: im.Reference, ContentDigest: im.ContentDigest}
+		if im.Invocation {
+			bi.Kind, bi.Name = ManifestTypeInvocation, fmt.Sprintf("invocationImages[%d]", im.Index)
+		}
+		if im.HasSize {
+			bi.Size = int64(im.Size)
+		}
+		imgs = append(imgs, bi)
+	}
+	if len(imgs) == 0 || imgs[0].Kind != ManifestTypeInvocation {
 		return b, nil, fault.Inputf("%s: bundle.json has no invocationImages", subject)
-	}
-	var imgs []BundleImage
-	for i, ii := range b.InvocationImages {
-		imgs = append(imgs, BundleImage{Kind: "invocation", Name: fmt.Sprintf("invocationImages[%d]", i),
-			Image: ii.Image, ContentDigest: ii.ContentDigest, MediaType: ii.MediaType, Size: ii.Size})
-	}
-	names := make([]string, 0, len(b.Images))
-	for n := range b.Images {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		im := b.Images[n]
-		imgs = append(imgs, BundleImage{Kind: "component", Name: n,
-			Image: im.Image, ContentDigest: im.ContentDigest, MediaType: im.MediaType, Size: im.Size})
 	}
 	for _, im := range imgs {
 		if strings.TrimSpace(im.Image) == "" {
-			return b, nil, fault.Inputf("%s: %s has no image reference", subject, im.Name)
+			return b, nil, fault.Inputf("%s: %s %s has no image reference", subject, im.Kind, im.Name)
 		}
 		if im.ContentDigest == "" {
 			return b, nil, fault.WithHint(fault.Inputf("%s: %s (%s) has no contentDigest", subject, im.Name, im.Image),

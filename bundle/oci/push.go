@@ -181,7 +181,7 @@ func (s *session) pushConfig(raw []byte, repo name.Repository, subject string) (
 
 // imageSource is where a bundle image is read from: the repository of its
 // "image" member at its contentDigest.
-func imageSource(im BundleImage, opts Options) (name.Digest, error) {
+func imageSource(im bundleImage, opts Options) (name.Digest, error) {
 	ref, err := ParseRef(im.Image, opts)
 	if err != nil {
 		return name.Digest{}, err

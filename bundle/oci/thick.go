@@ -1,26 +1,16 @@
 package oci
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/cnabsec/cnabsec/bundle"
 	"github.com/cnabsec/cnabsec/internal/fault"
-)
-
-// Thick bundle layout (CNAB 104): bundle.json at the root and every image in
-// an OCI image layout under artifacts/layout.
-const (
-	ThickBundleJSON = "bundle.json"
-	ThickLayoutDir  = "artifacts/layout"
 )
 
 // maxManifestDepth bounds index → manifest nesting while gathering blobs.
@@ -128,82 +118,30 @@ func (s *session) gatherManifest(repo name.Repository, digest, what string, blob
 	return d, nil
 }
 
-var epoch = time.Unix(0, 0).UTC()
-
+// writeThick writes the archive with bundle.WriteThick (reproducible entry
+// order, zero times and owners, digest and size checked per blob); registry
+// blobs are streamed through openBlob, which checks them as well.
 func (s *session) writeThick(w io.Writer, bundleJSON, layoutIndex []byte, blobs map[string]layoutBlob, subject string) error {
+	content := bundle.ThickContent{BundleJSON: bundleJSON, Index: layoutIndex}
 	var total int64
-	digests := make([]string, 0, len(blobs))
-	for d, b := range blobs {
-		digests = append(digests, d)
+	for _, b := range blobs {
+		b := b
 		total += b.size
+		open := func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b.raw)), nil }
+		if b.raw == nil {
+			open = func() (io.ReadCloser, error) { return s.openBlob(b.repo, b.digest, b.size, b.what) }
+		}
+		content.Blobs = append(content.Blobs, bundle.Blob{Digest: b.digest, Size: b.size, Open: open})
 	}
-	sort.Strings(digests)
-	var line *progressLine
 	if s.opts.Progress != nil {
-		line = newProgressLine(s.opts.Progress, "pull "+subject)
+		line := newProgressLine(s.opts.Progress, "pull "+subject)
 		defer line.finish()
+		w = &countingWriter{w: w, total: total, line: line}
 	}
-	cw := &countingWriter{w: w, total: total, line: line}
-	zw, err := gzip.NewWriterLevel(cw, gzip.DefaultCompression)
-	if err != nil {
-		return err
-	}
-	tw := tar.NewWriter(zw)
-	dir := func(name string) error {
-		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name, Mode: 0o755, ModTime: epoch, Format: tar.FormatUSTAR})
-	}
-	file := func(name string, size int64, r io.Reader) error {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: size, ModTime: epoch, Format: tar.FormatUSTAR}); err != nil {
+	if err := bundle.WriteThick(w, content); err != nil {
+		if fault.KindOf(err) != fault.Unknown {
 			return err
 		}
-		n, err := io.Copy(tw, r)
-		if err != nil {
-			return err
-		}
-		if n != size {
-			return fault.Deniedf("%s: %s: got %d bytes, expected %d", subject, name, n, size)
-		}
-		return nil
-	}
-	layout := []byte(`{"imageLayoutVersion":"1.0.0"}`)
-	steps := []func() error{
-		func() error { return file(ThickBundleJSON, int64(len(bundleJSON)), bytes.NewReader(bundleJSON)) },
-		func() error { return dir("artifacts/") },
-		func() error { return dir(ThickLayoutDir + "/") },
-		func() error { return file(ThickLayoutDir+"/oci-layout", int64(len(layout)), bytes.NewReader(layout)) },
-		func() error {
-			return file(ThickLayoutDir+"/index.json", int64(len(layoutIndex)), bytes.NewReader(layoutIndex))
-		},
-		func() error { return dir(ThickLayoutDir + "/blobs/") },
-		func() error { return dir(ThickLayoutDir + "/blobs/sha256/") },
-	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return fmt.Errorf("%s: write thick bundle: %w", subject, err)
-		}
-	}
-	for _, d := range digests {
-		b := blobs[d]
-		name := ThickLayoutDir + "/blobs/sha256/" + d[len("sha256:"):]
-		var r io.ReadCloser
-		if b.raw != nil {
-			r = io.NopCloser(bytes.NewReader(b.raw))
-		} else {
-			r, err = s.openBlob(b.repo, b.digest, b.size, b.what)
-			if err != nil {
-				return err
-			}
-		}
-		err := file(name, b.size, r)
-		r.Close()
-		if err != nil {
-			return fault.Wrap(fault.Inconclusive, fmt.Errorf("%s: write blob %s: %w", subject, d, err))
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return fmt.Errorf("%s: write thick bundle: %w", subject, err)
-	}
-	if err := zw.Close(); err != nil {
 		return fmt.Errorf("%s: write thick bundle: %w", subject, err)
 	}
 	return nil
