@@ -44,6 +44,10 @@ type testRepo struct {
 	snapshot  *metadata.Metadata[metadata.SnapshotType]
 	timestamp *metadata.Metadata[metadata.TimestampType]
 	rootBytes map[int64][]byte
+
+	// extra delegated roles (listed in snapshot, written by writeAll).
+	extra     map[string]*metadata.Metadata[metadata.TargetsType]
+	extraKeys map[string][]*keys.PrivateKey
 }
 
 func genKey(t *testing.T) *keys.PrivateKey {
@@ -66,6 +70,8 @@ func newTestRepo(t *testing.T) *testRepo {
 		snapshotKeys: []*keys.PrivateKey{genKey(t)}, targetsKeys: []*keys.PrivateKey{genKey(t)},
 		releasesKeys: []*keys.PrivateKey{genKey(t)},
 		rootBytes:    map[int64][]byte{},
+		extra:        map[string]*metadata.Metadata[metadata.TargetsType]{},
+		extraKeys:    map[string][]*keys.PrivateKey{},
 	}
 	for _, d := range []string{"metadata", "targets"} {
 		if err := os.MkdirAll(filepath.Join(r.dir, d), 0o755); err != nil {
@@ -184,6 +190,9 @@ func (r *testRepo) writeSnapshot() {
 		"targets.json":  {Version: r.targets.Signed.Version},
 		"releases.json": {Version: r.releases.Signed.Version},
 	}
+	for name, md := range r.extra {
+		r.snapshot.Signed.Meta[name+".json"] = &metadata.MetaFiles{Version: md.Signed.Version}
+	}
 	sign(r.t, r.snapshot, r.snapshotKeys...)
 	r.write(r.metaPath(metadata.SNAPSHOT, r.snapshot.Signed.Version), toBytes(r.t, r.snapshot))
 }
@@ -198,6 +207,10 @@ func (r *testRepo) writeTimestamp() {
 func (r *testRepo) writeAll() {
 	r.writeTargets()
 	r.writeReleases()
+	for name, md := range r.extra {
+		sign(r.t, md, r.extraKeys[name]...)
+		r.write(r.metaPath(name, md.Signed.Version), toBytes(r.t, md))
+	}
 	r.writeSnapshot()
 	r.writeTimestamp()
 }
@@ -221,8 +234,11 @@ func (r *testRepo) addTarget(role, name string, data []byte, custom json.RawMess
 		tf.Custom = &custom
 	}
 	md := r.targets
-	if role == "releases" {
+	switch {
+	case role == "releases":
 		md = r.releases
+	case r.extra[role] != nil:
+		md = r.extra[role]
 	}
 	md.Signed.Targets[name] = tf
 	dir, base := path.Split(name)
@@ -278,4 +294,31 @@ func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// delegate adds a delegation from the role delegator (targets or an extra
+// role) to role, listed with the public keys of ks, and creates role as an
+// extra role signed by signers (nil: ks).
+func (r *testRepo) delegate(delegator, role string, threshold int, paths []string, ks []*keys.PrivateKey, signers []*keys.PrivateKey) {
+	r.t.Helper()
+	md := r.targets
+	if delegator != metadata.TARGETS {
+		md = r.extra[delegator]
+	}
+	if md.Signed.Delegations == nil {
+		md.Signed.Delegations = &metadata.Delegations{Keys: map[string]*metadata.Key{}}
+	}
+	dr := metadata.DelegatedRole{Name: role, Threshold: threshold, Paths: paths}
+	for _, k := range ks {
+		md.Signed.Delegations.Keys[k.Public().ID()] = k.Public().TUFKey()
+		dr.KeyIDs = append(dr.KeyIDs, k.Public().ID())
+	}
+	md.Signed.Delegations.Roles = append(md.Signed.Delegations.Roles, dr)
+	if r.extra[role] == nil {
+		r.extra[role] = metadata.Targets(r.now.Add(7 * 24 * time.Hour))
+		if signers == nil {
+			signers = ks
+		}
+		r.extraKeys[role] = signers
+	}
 }

@@ -1,0 +1,152 @@
+package client
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+)
+
+// runOnce refreshes a fresh client for location with cache and looks up the
+// bundle version, as one verifier run does.
+func runOnce(t *testing.T, r *testRepo, location, cache string) error {
+	t.Helper()
+	c := r.client(t, func(o *Options) { o.Location, o.CacheDir = location, cache })
+	_, err := c.Target(ctxT(t), versionName)
+	return err
+}
+
+func TestRollbackOfTimestampAfterRestartIsRefused(t *testing.T) {
+	r := newTestRepo(t)
+	old := r.copyTo(t)
+	r.bumpAll()
+	cache := t.TempDir()
+	if err := runOnce(t, r, r.dir, cache); err != nil {
+		t.Fatalf("run 1 (v2): %v", err)
+	}
+	err := runOnce(t, r, old, cache)
+	wantErr(t, err, fault.Denied, "timestamp version 1 is older than trusted version 2: rollback")
+}
+
+func TestRollbackFromOlderMirrorIsRefused(t *testing.T) {
+	// The cache is per trust root, not per location: a mirror serving the
+	// older copy over HTTP is caught as well.
+	r := newTestRepo(t)
+	mirror := httptest.NewServer(http.FileServer(http.Dir(r.copyTo(t))))
+	defer mirror.Close()
+	r.bumpAll()
+	cache := t.TempDir()
+	if err := runOnce(t, r, r.dir, cache); err != nil {
+		t.Fatalf("run 1 (v2): %v", err)
+	}
+	wantErr(t, runOnce(t, r, mirror.URL, cache), fault.Denied, "timestamp version 1 is older than trusted version 2: rollback")
+}
+
+func TestRollbackWithoutCacheIsNotDetectable(t *testing.T) {
+	// Documents the limit: without a cache, a first run has no floor but
+	// the pinned root (TUF's design); the older copy still has to be
+	// unexpired and correctly signed.
+	r := newTestRepo(t)
+	old := r.copyTo(t)
+	r.bumpAll()
+	if err := runOnce(t, r, old, ""); err != nil {
+		t.Fatalf("older copy without cache: %v", err)
+	}
+}
+
+func TestRollbackOfSnapshotIsRefused(t *testing.T) {
+	// A compromised timestamp key signs a newer timestamp that lists the
+	// older snapshot.
+	r := newTestRepo(t)
+	r.bumpAll() // v2
+	cache := t.TempDir()
+	if err := runOnce(t, r, r.dir, cache); err != nil {
+		t.Fatalf("run 1: %v", err)
+	}
+	r.snapshot.Signed.Version = 1
+	r.timestamp.Signed.Version = 3
+	r.writeTimestamp()
+	wantErr(t, runOnce(t, r, r.dir, cache), fault.Denied,
+		"timestamp lists snapshot version 1, older than trusted snapshot version 2: rollback")
+}
+
+func TestRollbackOfTargetsIsRefused(t *testing.T) {
+	// Compromised snapshot and timestamp keys list the older targets.
+	r := newTestRepo(t)
+	r.bumpAll() // v2
+	cache := t.TempDir()
+	if err := runOnce(t, r, r.dir, cache); err != nil {
+		t.Fatalf("run 1: %v", err)
+	}
+	r.targets.Signed.Version = 1
+	r.snapshot.Signed.Version = 3
+	r.timestamp.Signed.Version = 3
+	r.writeSnapshot()
+	r.writeTimestamp()
+	wantErr(t, runOnce(t, r, r.dir, cache), fault.Denied,
+		"snapshot lists targets version 1, older than trusted version 2: rollback")
+}
+
+func TestRollbackOfDelegatedRoleIsRefused(t *testing.T) {
+	r := newTestRepo(t)
+	r.bumpAll() // v2
+	cache := t.TempDir()
+	if err := runOnce(t, r, r.dir, cache); err != nil {
+		t.Fatalf("run 1: %v", err)
+	}
+	r.releases.Signed.Version = 1
+	r.snapshot.Signed.Version = 3
+	r.timestamp.Signed.Version = 3
+	r.writeSnapshot()
+	r.writeTimestamp()
+	wantErr(t, runOnce(t, r, r.dir, cache), fault.Denied,
+		"snapshot lists releases version 1, older than trusted version 2: rollback")
+}
+
+func TestCacheIsKeyedByTrustRoot(t *testing.T) {
+	// Two repositories (two trust roots) share a cache directory: the newer
+	// state of one is no floor for the other.
+	a, b := newTestRepo(t), newTestRepo(t)
+	a.bumpAll()
+	a.bumpAll()
+	cache := t.TempDir()
+	if err := runOnce(t, a, a.dir, cache); err != nil {
+		t.Fatal(err)
+	}
+	if err := runOnce(t, b, b.dir, cache); err != nil {
+		t.Fatalf("repository b with a's cache next to it: %v", err)
+	}
+	if err := runOnce(t, a, a.dir, cache); err != nil {
+		t.Fatalf("repository a again: %v", err)
+	}
+}
+
+func TestCacheNeverGoesBackToAnOlderVersion(t *testing.T) {
+	// Two runs share a cache; the one that saw older metadata may finish
+	// last. Its write must not lower the floor.
+	r := newTestRepo(t)
+	v1 := toBytes(t, r.timestamp)
+	r.bumpAll()
+	v2 := toBytes(t, r.timestamp)
+	ca, err := openCache(t.TempDir(), r.rootBytes[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.saveRole("timestamp", 2, v2); err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.saveRole("timestamp", 1, v1); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(ca.metadataDir(), "timestamp.json"))
+	if err != nil || string(got) != string(v2) {
+		t.Fatalf("cached timestamp went back to version 1 (err %v)", err)
+	}
+	st, _ := os.Stat(filepath.Join(ca.metadataDir(), "timestamp.json"))
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("cache file mode %v, want 0600", st.Mode().Perm())
+	}
+}
