@@ -38,7 +38,7 @@ func (c *Client) checkDelegationPath(name string, tf *metadata.TargetFiles) (str
 			if got != tf {
 				return "", fault.Deniedf("target %q: found in role %s, but the TUF walk returned another entry", name, e.role)
 			}
-			return e.role, nil
+			return e.role, c.verifyPath(name, e.role, parent, tm)
 		}
 		visited[e.role] = true
 		if d := md.Signed.Delegations; d != nil {
