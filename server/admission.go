@@ -1,0 +1,182 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/verifier"
+)
+
+// maxParallelChecks bounds the verifications one admission request runs at once.
+const maxParallelChecks = 8
+
+// decodeAdmissionReview checks that data is an admission.k8s.io/v1
+// AdmissionReview carrying a request with a uid.
+func decodeAdmissionReview(data []byte) (*admissionv1.AdmissionReview, error) {
+	var review admissionv1.AdmissionReview
+	if err := jsonUnmarshal(data, &review); err != nil {
+		return nil, fault.Inputf("not an AdmissionReview: %w", err)
+	}
+	return &review, validateReview(&review)
+}
+
+func validateReview(review *admissionv1.AdmissionReview) error {
+	if review.APIVersion != "admission.k8s.io/v1" || review.Kind != "AdmissionReview" {
+		return fault.Inputf("not an admission.k8s.io/v1 AdmissionReview (apiVersion %q, kind %q)", review.APIVersion, review.Kind)
+	}
+	if review.Request == nil {
+		return fault.Inputf("AdmissionReview without a request")
+	}
+	if review.Request.UID == "" {
+		return fault.Inputf("AdmissionReview request without a uid")
+	}
+	return nil
+}
+
+func (s *Service) handleAdmission(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	var review admissionv1.AdmissionReview
+	if err := decodeBody(w, r, MaxAdmissionBody, &review, false); err != nil {
+		s.badRequest(w, "admission", start, err)
+		return
+	}
+	if err := validateReview(&review); err != nil {
+		s.badRequest(w, "admission", start, err)
+		return
+	}
+	resp, outcome := s.admit(r.Context(), review.Request)
+	resp.UID = review.Request.UID
+	out := admissionv1.AdmissionReview{TypeMeta: review.TypeMeta, Response: resp}
+	msg := ""
+	if resp.Result != nil {
+		msg = resp.Result.Message
+	}
+	s.log.Info("admission", "uid", string(resp.UID), "kind", gvkString(review.Request.Kind), "namespace", review.Request.Namespace,
+		"name", review.Request.Name, "operation", string(review.Request.Operation), "allowed", resp.Allowed, "verdict", outcome,
+		"message", msg, "warnings", resp.Warnings, "duration", time.Since(start))
+	writeJSONStatus(w, http.StatusOK, out)
+	s.metrics.observe("admission", outcome, start)
+}
+
+// imageResult is the verdict on one image of a workload.
+type imageResult struct {
+	img  image
+	uses []string // the containers naming it
+	dec  decision
+	err  error // nil: verified or exempt
+}
+
+// admit decides one admission request. outcome is the metrics verdict label.
+func (s *Service) admit(ctx context.Context, req *admissionv1.AdmissionRequest) (*admissionv1.AdmissionResponse, string) {
+	switch req.Operation {
+	case admissionv1.Delete, admissionv1.Connect:
+		return &admissionv1.AdmissionResponse{Allowed: true}, "allowed"
+	}
+	if s.policy.NamespaceExempt(req.Namespace) {
+		return &admissionv1.AdmissionResponse{Allowed: true, AuditAnnotations: map[string]string{"cnabsec/exempt": "namespace " + req.Namespace}}, "exempt"
+	}
+	spec, prefix, err := podSpecOf(req.Kind, req.Object.Raw)
+	if err != nil {
+		// The review is well-formed but its object cannot be read: refuse
+		// (an unreadable workload is never admitted unchecked).
+		return deny(http.StatusBadRequest, fmt.Sprintf("cnabsec: %s %s/%s: %v", req.Kind.Kind, req.Namespace, req.Name, err)), "bad_request"
+	}
+	results := s.checkImages(ctx, imagesOf(spec, prefix))
+
+	var denials, warnings []string
+	inconclusive := false
+	for _, res := range results {
+		if res.err == nil {
+			continue
+		}
+		line := fmt.Sprintf("image %s (%s) at level %s: %s", res.img.raw, strings.Join(res.uses, ", "), res.dec.level, res.err)
+		if fault.KindOf(res.err) == fault.Inconclusive {
+			inconclusive = true
+			if s.policy.FailOpen {
+				warnings = append(warnings, "cnabsec: UNSAFE failOpen admitted an unverified image: "+line)
+				continue
+			}
+			line = fmt.Sprintf("image %s (%s) at level %s: inconclusive: %s", res.img.raw, strings.Join(res.uses, ", "), res.dec.level, res.err)
+		}
+		denials = append(denials, line)
+	}
+	if len(denials) == 0 {
+		outcome := "allowed"
+		if len(warnings) > 0 {
+			outcome = "warned"
+		}
+		return &admissionv1.AdmissionResponse{Allowed: true, Warnings: warnings}, outcome
+	}
+	if s.mode == Warn {
+		for _, d := range denials {
+			warnings = append(warnings, "cnabsec (warn mode, not enforced): "+d)
+		}
+		return &admissionv1.AdmissionResponse{Allowed: true, Warnings: warnings}, "warned"
+	}
+	msg := fmt.Sprintf("cnabsec denied %s %s/%s: %d of %d images failed verification: %s",
+		req.Kind.Kind, req.Namespace, req.Name, len(denials), len(results), strings.Join(denials, "; "))
+	resp := deny(http.StatusForbidden, msg)
+	resp.Warnings = warnings
+	if inconclusive && len(denials) > 0 {
+		return resp, "inconclusive"
+	}
+	return resp, "denied"
+}
+
+func deny(code int32, msg string) *admissionv1.AdmissionResponse {
+	reason := metav1.StatusReasonForbidden
+	if code == http.StatusBadRequest {
+		reason = metav1.StatusReasonBadRequest
+	}
+	return &admissionv1.AdmissionResponse{Allowed: false, Result: &metav1.Status{Status: metav1.StatusFailure, Code: code, Reason: reason, Message: msg}}
+}
+
+// checkImages verifies every distinct image of a workload, in parallel
+// (bounded), and returns one result per distinct image in first-use order.
+func (s *Service) checkImages(ctx context.Context, uses []containerImage) []*imageResult {
+	var results []*imageResult
+	byRef := map[string]*imageResult{}
+	for _, u := range uses {
+		img, err := parseImage(u.image)
+		key := img.ref
+		if err != nil {
+			img = image{raw: u.image, ref: u.image, repo: u.image}
+			key = "\x00invalid:" + u.image
+			err = fault.Deniedf("not a valid image reference: %w", err)
+		}
+		if res, ok := byRef[key]; ok {
+			res.uses = append(res.uses, u.path)
+			continue
+		}
+		res := &imageResult{img: img, uses: []string{u.path}, err: err}
+		if err == nil {
+			res.dec = s.policy.decide(img)
+		}
+		byRef[key] = res
+		results = append(results, res)
+	}
+	sem := make(chan struct{}, maxParallelChecks)
+	var wg sync.WaitGroup
+	for _, res := range results {
+		if res.err != nil || res.dec.exempt {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_, res.err = s.checker.check(ctx, verifier.Request{Reference: res.img.ref, Level: res.dec.level, Image: true})
+		}()
+	}
+	wg.Wait()
+	return results
+}
