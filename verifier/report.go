@@ -36,6 +36,20 @@ type Report struct {
 	Error         string  `json:"error"`
 	// Unsafe lists every weakened check the caller asked for.
 	Unsafe []string `json:"unsafe,omitempty"`
+
+	props     Properties  // what verified
+	imageOnly bool        // an image, judged by the image properties of the level
+	gate      *checkError // the first failure
+	verified  []byte      // the thin bundle bytes that verified
+}
+
+// VerifiedBundle returns the thin bundle.json bytes that verified (for the
+// hand-off to a runtime), or nil.
+func (r *Report) VerifiedBundle() []byte {
+	if !r.Verified {
+		return nil
+	}
+	return r.verified
 }
 
 func (r *Report) add(status Status, name, subject, format string, args ...any) {

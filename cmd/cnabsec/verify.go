@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/cnabsec/cnabsec/bundle/oci"
+	"github.com/cnabsec/cnabsec/internal/atomicfile"
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/verifier"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:  "verify",
+		Usage: "verify a bundle (or --image) at a gradual security level, then optionally hand it to a runtime",
+		UsageText: `cnabsec verify REF --trust-root ROOT.json --metadata LOCATION [--level 0|1a|1b|2|3a|3b|4]
+    [--image] [--from SOURCE_REF] [--bundle FILE | --thick FILE] [--relocation-mapping FILE]
+    [--cache DIR] [--allow-inspections] [--supported-extension NAME]... [-o text|json] [-- CMD ARGS...]
+
+REF is the TUF target name (REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:HEX).
+LOCATION is a repository directory, file://, http(s):// base URL or oci://REGISTRY/REPOSITORY.
+
+Examples:
+  cnabsec verify example.com/org/app:1.0 --trust-root root.json --metadata https://tuf.example.com --level 4
+  cnabsec verify example.com/org/app:1.0 --trust-root root.json --metadata repo --bundle bundle.json -o json
+  cnabsec verify example.com/org/app:1.0 --trust-root root.json --metadata repo -- porter install --cnab-file '$CNABSEC_BUNDLE'
+
+Exit codes: 0 verified, 1 denied, 2 bad input, 3 inconclusive; after a hand-off, the command's own.`,
+		Flags: append(verifyFlags(), outputFlag()),
+		Action: runVerify,
+	})
+}
+
+func verifyFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "trust-root", Usage: "pinned root metadata `FILE` (obtained out of band)"},
+		&cli.StringFlag{Name: "metadata", Usage: "TUF repository `LOCATION`"},
+		&cli.StringFlag{Name: "level", Value: "2", Usage: "required security level: 0|1a|1b|2|3a|3b|4"},
+		&cli.BoolFlag{Name: "image", Usage: "REF is an image: check the image properties of the level"},
+		&cli.StringFlag{Name: "from", Usage: "read the bundle or image from `SOURCE_REF` (mirror, relocated copy)"},
+		&cli.StringFlag{Name: "bundle", Usage: "thin bundle.json `FILE`"},
+		&cli.StringFlag{Name: "thick", Usage: "thick bundle archive `FILE` (images are read from it)"},
+		&cli.StringFlag{Name: "relocation-mapping", Usage: "relocation mapping `FILE`: check images at their relocated references"},
+		&cli.StringFlag{Name: "cache", Usage: "keep trusted TUF metadata in `DIR` across runs (rollback protection)"},
+		&cli.BoolFlag{Name: "allow-inspections", Usage: "UNSAFE: run the layout's in-toto inspection commands (bounded)"},
+		&cli.StringSliceFlag{Name: "supported-extension", Usage: "a requiredExtension `NAME` the runtime supports (repeatable)"},
+	}
+}
+
+// verifyConfig builds the verifier configuration from the flags.
+func verifyConfig(c *cli.Context) (verifier.Config, error) {
+	cfg := verifier.Config{
+		Location: c.String("metadata"),
+		CacheDir: c.String("cache"),
+		Timeout:  c.Duration("timeout"),
+		Registry: registryOptions(c),
+	}
+	if p := c.String("trust-root"); p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return cfg, fault.Inputf("--trust-root %s: %w", p, err)
+		}
+		cfg.TrustedRoot = b
+		if cfg.Location == "" {
+			return cfg, fault.Inputf("--trust-root needs --metadata LOCATION")
+		}
+	}
+	return cfg, nil
+}
+
+// registryOptions are the registry settings from the global flags.
+func registryOptions(c *cli.Context) oci.Options {
+	o := oci.Options{Timeout: c.Duration("timeout"), Insecure: c.StringSlice("insecure-registry")}
+	if !c.Bool("no-progress") && isTerminal(c.App.ErrWriter) {
+		o.Progress = c.App.ErrWriter
+	}
+	return o
+}
+
+func runVerify(c *cli.Context) error {
+	pos, cmdArgs := splitPassthrough(c)
+	if len(pos) != 1 {
+		return fault.Inputf("verify: want exactly one REF argument, got %d", len(pos))
+	}
+	asJSON, err := wantJSON(c)
+	if err != nil {
+		return err
+	}
+	lvl, err := verifier.ParseLevel(c.String("level"))
+	if err != nil {
+		return err
+	}
+	if c.String("bundle") != "" && c.String("thick") != "" {
+		return fault.Inputf("--bundle and --thick exclude each other")
+	}
+	cfg, err := verifyConfig(c)
+	if err != nil {
+		return err
+	}
+	req := verifier.Request{
+		Reference:             pos[0],
+		Level:                 lvl,
+		Image:                 c.Bool("image"),
+		From:                  c.String("from"),
+		BundleFile:            c.String("bundle"),
+		ThickFile:             c.String("thick"),
+		RelocationMappingFile: c.String("relocation-mapping"),
+		SupportedExtensions:   c.StringSlice("supported-extension"),
+		AllowInspections:      c.Bool("allow-inspections"),
+	}
+	ctx := c.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	var report *verifier.Report
+	v, err := verifier.New(cfg)
+	if err == nil {
+		defer v.Close()
+		report, err = v.Verify(ctx, req)
+	}
+	out := c.App.Writer
+	if len(cmdArgs) > 0 {
+		out = c.App.ErrWriter // stdout belongs to CMD
+	}
+	if report != nil {
+		if asJSON {
+			if werr := writeJSON(out, report); werr != nil {
+				return werr
+			}
+		} else if werr := report.WriteText(out); werr != nil {
+			return werr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if len(cmdArgs) == 0 {
+		return nil
+	}
+	return handoff(c, report, req, cmdArgs)
+}
+
+// handoff runs CMD after a pass with the verified bytes (never re-fetched).
+func handoff(c *cli.Context, report *verifier.Report, req verifier.Request, cmdArgs []string) error {
+	dir, err := os.MkdirTemp("", "cnabsec-handoff-")
+	if err != nil {
+		return fault.Inputf("hand-off: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	env := append(os.Environ(), "CNABSEC_BUNDLE_DIGEST="+report.BundleDigest)
+	if b := report.VerifiedBundle(); b != nil {
+		p := filepath.Join(dir, "bundle.json")
+		if err := atomicfile.WriteFile(p, b, 0o600); err != nil {
+			return fault.Inputf("hand-off: %w", err)
+		}
+		env = append(env, "CNABSEC_BUNDLE="+p)
+	}
+	if req.RelocationMappingFile != "" {
+		abs, _ := filepath.Abs(req.RelocationMappingFile)
+		env = append(env, "CNABSEC_RELOCATION_MAPPING="+abs)
+	}
+	cmd := exec.CommandContext(c.Context, cmdArgs[0], cmdArgs[1:]...)
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.App.Reader, c.App.Writer, c.App.ErrWriter
+	if cmd.Stdin == nil {
+		cmd.Stdin = io.LimitReader(nil, 0)
+	}
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return &handoffExit{code: exit.ExitCode()}
+		}
+		return fault.Inputf("hand-off command %q: %w", cmdArgs[0], err)
+	}
+	return nil
+}

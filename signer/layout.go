@@ -1,0 +1,131 @@
+package signer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/names"
+	"github.com/cnabsec/cnabsec/keys"
+	"github.com/cnabsec/cnabsec/metadata"
+)
+
+// LayoutRelease is a root layout to publish for a repository name.
+type LayoutRelease struct {
+	// Layout is the signed root layout (classic in-toto Metablock).
+	Layout []byte
+	// Name is REGISTRY/REPO.
+	Name string
+	// Keys are the layout's public keys (its owners): each must have signed it.
+	Keys []*keys.PublicKey
+	// Target overrides the layout target name (default NAME/in-toto-metadata/root.layout).
+	// A new name keeps older layouts available to the versions that name them.
+	Target string
+}
+
+// PublishLayout signs the layout and its keys into the top-level targets role
+// (CNAB-Sec 301) and makes sure the releases role may sign versions of Name.
+// opts.Keys must be targets keys: layouts never come from CI.
+func PublishLayout(ctx context.Context, repo *metadata.Repository, opts Options, lr LayoutRelease) (string, *metadata.Result, error) {
+	name, err := names.ParseRepository(lr.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	if strings.HasSuffix(name, "/*") {
+		return "", nil, fault.Inputf("--name %s: a layout belongs to one repository, not a glob", lr.Name)
+	}
+	target := lr.Target
+	if target == "" {
+		target = names.LayoutTarget(name)
+	}
+	if !strings.HasPrefix(target, name+"/in-toto-metadata/") || !strings.HasSuffix(target, ".layout") || strings.Contains(target, "..") {
+		return "", nil, fault.Inputf("--layout-name %s: want %s/in-toto-metadata/NAME.layout", target, name)
+	}
+	if len(lr.Keys) == 0 {
+		return "", nil, fault.Inputf("no --layout-key given: verifiers need the layout's public keys")
+	}
+	if err := checkLayoutSignedBy(lr.Layout, lr.Keys); err != nil {
+		return "", nil, err
+	}
+	keyTargets := make([]string, 0, len(lr.Keys))
+	keyFiles := map[string][]byte{}
+	for _, k := range lr.Keys {
+		pem, err := k.PEM()
+		if err != nil {
+			return "", nil, err
+		}
+		kt := names.LayoutKeyTarget(name, k.ID())
+		if _, dup := keyFiles[kt]; dup {
+			continue
+		}
+		keyTargets = append(keyTargets, kt)
+		keyFiles[kt] = pem
+	}
+	custom, err := json.Marshal(names.Custom{InToto: keyTargets})
+	if err != nil {
+		return "", nil, err
+	}
+	res, err := repo.Update(ctx, metadata.UpdateOptions{Signers: opts.Keys, Snapshot: opts.Snapshot, Timestamp: opts.Timestamp}, func(tx *metadata.Tx) error {
+		for _, kt := range keyTargets {
+			if role := tx.RoleFor(kt); role != metadata.RoleTargets {
+				return fault.Inputf("%s would be signed by role %s: layout keys must be in the top-level targets role", kt, role)
+			}
+			if err := tx.AddTarget(kt, metadata.TargetInfo{Content: keyFiles[kt]}); err != nil {
+				return err
+			}
+		}
+		if role := tx.RoleFor(target); role != metadata.RoleTargets {
+			return fault.Inputf("%s would be signed by role %s: layouts must be in the top-level targets role", target, role)
+		}
+		if err := tx.AddTarget(target, metadata.TargetInfo{Content: lr.Layout, Custom: custom}); err != nil {
+			return err
+		}
+		if tx.RoleFor(name+":x") != metadata.RoleReleases && tx.HasRole(metadata.RoleReleases) {
+			return tx.Delegate(name)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return target, res, nil
+}
+
+// checkLayoutSignedBy refuses a layout that is not a layout, or that a given
+// key has not signed (its verification would fail later, at every operator).
+func checkLayoutSignedBy(layout []byte, ks []*keys.PublicKey) error {
+	var mb struct {
+		Signed struct {
+			Type string `json:"_type"`
+		} `json:"signed"`
+		Signatures []struct {
+			KeyID string `json:"keyid"`
+		} `json:"signatures"`
+	}
+	if err := json.Unmarshal(layout, &mb); err != nil {
+		return fault.Inputf("layout: not an in-toto Metablock: %w", err)
+	}
+	if mb.Signed.Type != "layout" {
+		return fault.Inputf("layout: _type is %q, not layout", mb.Signed.Type)
+	}
+	signed := map[string]bool{}
+	for _, s := range mb.Signatures {
+		signed[s.KeyID] = true
+	}
+	for _, k := range ks {
+		if !signed[k.ID()] {
+			return fault.Inputf("layout: key %s has not signed it (signatures by %s)", k.ID(), fmt.Sprint(keysOf(signed)))
+		}
+	}
+	return nil
+}
+
+func keysOf(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,165 @@
+package verifier
+
+import (
+	"context"
+	"os"
+
+	"github.com/cnabsec/cnabsec/bundle"
+	"github.com/cnabsec/cnabsec/bundle/oci"
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/names"
+)
+
+// runBundle verifies a bundle version: steps 2-5 of CNAB-Sec 303.
+func (w *workflow) runBundle(ctx context.Context) error {
+	r, lvl := w.r, w.r.RequiredLevel
+	ti, err := w.lookup(ctx, w.ver.Target)
+	if err != nil {
+		r.fail("bundle-target", w.ver.Target, err)
+		return nil
+	}
+	switch {
+	case ti != nil:
+		r.pass("bundle-target", w.ver.Target, "signed by role %s (length %d, sha256:%s)", ti.Role, ti.Length, ti.Hashes["sha256"])
+	case w.tuf == nil:
+		r.skip("bundle-target", w.ver.Target, "level 0: the bundle signature is not checked")
+	case lvl.Needs(BundleTUF):
+		r.fail("bundle-target", w.ver.Target, fault.Deniedf("no trusted TUF role signs %s (level %s needs a signed bundle)", w.ver.Target, lvl))
+		return nil
+	default:
+		r.skip("bundle-target", w.ver.Target, "no TUF target: the bundle is unsigned (level %s does not need it)", lvl)
+	}
+
+	// Obtain the bundle and compare it with the signed target before parsing it.
+	b, d, source, err := w.obtainBundle(ctx)
+	if err != nil {
+		r.fail("bundle-source", source, err)
+		return nil
+	}
+	r.BundleDigest = "sha256:" + d.sha256
+	r.pass("bundle-source", source, "%d bytes, sha256:%s", d.length, d.sha256)
+	if ti != nil {
+		if err := matchTarget(ti, d); err != nil {
+			// CNAB-Sec 303: discard, report the error, stop.
+			r.fail("bundle-digest", w.ver.Target, fault.Deniedf("bundle %s from %s: %w", r.BundleDigest, source, err))
+			return nil
+		}
+		r.pass("bundle-digest", w.ver.Target, "sha256 and length match the signed target")
+		r.props |= Properties(BundleTUF)
+	}
+
+	if w.thick == nil {
+		if err := bundle.CheckCanonical(b); err != nil {
+			r.fail("canonical-json", source, err)
+			return nil
+		}
+		r.pass("canonical-json", source, "bytes are the RFC 8785 form of their JSON value")
+	}
+	var bn *bundle.Bundle
+	if w.thick != nil {
+		bn = w.thick.Bundle
+	} else if bn, err = bundle.Parse(b); err != nil {
+		r.fail("bundle-schema", source, err)
+		return nil
+	}
+	if err := bn.Validate(); err != nil {
+		r.fail("bundle-schema", source, err)
+	} else {
+		r.pass("bundle-schema", source, "valid CNAB bundle; every image has a contentDigest")
+	}
+	if err := bn.CheckExtensions(w.req.SupportedExtensions); err != nil {
+		r.fail("required-extensions", source, err)
+	} else if req := bn.RequiredExtensions(); len(req) > 0 {
+		r.pass("required-extensions", source, "all supported: %v", req)
+	} else {
+		r.pass("required-extensions", source, "none required")
+	}
+
+	if w.thick == nil {
+		r.verified = b
+	} else {
+		r.verified = bn.Raw
+	}
+	if err := w.checkImages(ctx, bn); err != nil {
+		return err
+	}
+
+	// Bundle provenance (levels 3b and 4), from the version target only.
+	if ti == nil {
+		if lvl.Needs(BundleInToto) {
+			r.fail("bundle-provenance", w.ver.Target, fault.Deniedf("level %s needs in-toto provenance, which needs a signed bundle target", lvl))
+		}
+		return nil
+	}
+	pr := &provenanceRun{w: w, sink: r}
+	ok, present := pr.verify(ctx, "bundle-provenance", w.ver.Target, ti, d.sha256, artifactName(w.thick != nil), b)
+	switch {
+	case ok:
+		r.props |= Properties(BundleInToto)
+	case !present && lvl.Needs(BundleInToto):
+		r.fail("bundle-provenance", w.ver.Target, fault.Deniedf("level %s needs in-toto provenance, but the signed target lists no in-toto metadata", lvl))
+	case !present:
+		r.skip("bundle-provenance", w.ver.Target, "the signed target lists no in-toto metadata (level %s does not need it)", lvl)
+	}
+	return nil
+}
+
+func artifactName(thick bool) string {
+	if thick {
+		return "bundle.tgz"
+	}
+	return "bundle.json"
+}
+
+// obtainBundle reads the bundle from where the request says: a local thin or
+// thick file, a source reference, or the reference's own registry. It
+// returns the artifact bytes (for a thick bundle, nil: it is streamed) and
+// their digests.
+func (w *workflow) obtainBundle(ctx context.Context) ([]byte, digests, string, error) {
+	switch {
+	case w.req.ThickFile != "":
+		src := w.req.ThickFile
+		f, err := os.Open(src)
+		if err != nil {
+			return nil, digests{}, src, fault.Inputf("thick bundle %s: %w", src, err)
+		}
+		defer f.Close()
+		th, err := bundle.ReadThick(f, bundle.ThickOptions{})
+		if err != nil {
+			return nil, digests{}, src, err
+		}
+		w.thick = th
+		return nil, digests{length: th.Size, sha256: trimAlg(th.Digest)}, src, nil
+	case w.req.BundleFile != "":
+		src := w.req.BundleFile
+		b, err := readLocal(src, bundle.MaxBundleSize, "bundle file")
+		if err != nil {
+			return nil, digests{}, src, err
+		}
+		return b, digestOf(b), src, nil
+	}
+	src := w.ver.Target
+	if w.req.From != "" {
+		from, err := names.ParseVersion(w.req.From)
+		if err != nil {
+			return nil, digests{}, w.req.From, err
+		}
+		src = from.Target
+	}
+	ref, err := oci.ParseRef(src, w.registry())
+	if err != nil {
+		return nil, digests{}, src, err
+	}
+	b, _, err := oci.PullBundle(ctx, ref, w.registry())
+	if err != nil {
+		return nil, digests{}, src, err
+	}
+	return b, digestOf(b), src, nil
+}
+
+func trimAlg(d string) string {
+	if len(d) > 7 && d[:7] == "sha256:" {
+		return d[7:]
+	}
+	return d
+}

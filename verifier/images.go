@@ -1,0 +1,218 @@
+package verifier
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/cnabsec/cnabsec/bundle"
+	"github.com/cnabsec/cnabsec/bundle/oci"
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/names"
+	"github.com/cnabsec/cnabsec/metadata/client"
+)
+
+// ImageSource answers image manifest lookups without a registry (a thick
+// bundle's layout, an export kit).
+type ImageSource interface {
+	// Manifest returns the manifest of the image stored under digest.
+	Manifest(ctx context.Context, digest string) (oci.Descriptor, error)
+}
+
+// imageResult is what one image contributed.
+type imageResult struct {
+	checks   []Check
+	gate     *checkError
+	signed   bool // its TUF target exists and matches
+	provened bool // its in-toto provenance verified
+}
+
+func (ir *imageResult) add(status Status, name, subject, format string, args ...any) {
+	ir.checks = append(ir.checks, Check{Name: name, Subject: subject, Status: status, Detail: fmt.Sprintf(format, args...)})
+}
+
+func (ir *imageResult) fail(name, subject string, err error) {
+	ir.add(Fail, name, subject, "%s", err.Error())
+	if ir.gate == nil {
+		ir.gate = &checkError{check: name, subject: subject, err: fault.Wrap(fault.Denied, err)}
+	}
+}
+
+// checkImages runs step 4 of the workflow for every image, concurrently, and
+// merges the results in bundle order.
+func (w *workflow) checkImages(ctx context.Context, bn *bundle.Bundle) error {
+	r := w.r
+	images := bn.Images()
+	var mapping bundle.RelocationMapping
+	if p := w.req.RelocationMappingFile; p != "" {
+		raw, err := readLocal(p, bundle.MaxRelocationMappingSize, "relocation mapping")
+		if err != nil {
+			return err
+		}
+		if mapping, err = bundle.ParseRelocationMapping(raw); err != nil {
+			return fault.Inputf("relocation mapping %s: %w", p, err)
+		}
+		if err := bundle.CheckRelocationCovers(bn, mapping); err != nil {
+			r.fail("relocation-mapping", p, err)
+			return nil
+		}
+		r.pass("relocation-mapping", p, "covers all %s", plural(len(images), "image", "images"))
+	}
+	results := make([]imageResult, len(images))
+	limit := w.v.cfg.Concurrency
+	if limit <= 0 {
+		limit = 4
+	}
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i := range images {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = w.checkImage(ctx, images[i], mapping)
+		}(i)
+	}
+	wg.Wait()
+
+	allSigned, allProvened := len(images) > 0, len(images) > 0
+	for i := range results {
+		ir := &results[i]
+		r.Checks = append(r.Checks, ir.checks...)
+		if ir.gate != nil && r.gate == nil {
+			r.gate = ir.gate
+		}
+		allSigned = allSigned && ir.signed
+		allProvened = allProvened && ir.provened
+	}
+	if allSigned {
+		r.props |= Properties(ImagesTUF)
+	}
+	if allSigned && allProvened {
+		r.props |= Properties(ImagesInToto)
+	}
+	return nil
+}
+
+// checkImage checks one image of a bundle: its digest where it will be
+// pulled from, its own TUF target and its provenance.
+func (w *workflow) checkImage(ctx context.Context, im bundle.Image, mapping bundle.RelocationMapping) imageResult {
+	var ir imageResult
+	lvl := w.r.RequiredLevel
+	subject := fmt.Sprintf("%s (%s)", im.Name, im.Reference)
+	if im.ContentDigest == "" {
+		ir.fail("image-digest", subject, fault.Deniedf("image %s has no contentDigest: a runtime cannot validate it", im.Name))
+		return ir
+	}
+	var manifest []byte
+	switch {
+	case w.thick != nil:
+		if _, ok := w.thick.Blobs[im.ContentDigest]; !ok {
+			ir.fail("image-digest", subject, fault.Deniedf("the thick bundle's layout has no manifest %s", im.ContentDigest))
+			return ir
+		}
+		ir.add(Pass, "image-digest", subject, "%s is in the archive and hashes to its digest", im.ContentDigest)
+	default:
+		src := im.Reference
+		if mapping != nil {
+			src = mapping[im.Reference]
+		}
+		desc, err := w.resolve(ctx, src, im.ContentDigest)
+		if err != nil {
+			ir.fail("image-digest", subject, err)
+			return ir
+		}
+		if desc.Digest != im.ContentDigest {
+			ir.fail("image-digest", subject, fault.Deniedf("image %s: registry serves %s for %s but contentDigest is %s", im.Name, desc.Digest, src, im.ContentDigest))
+			return ir
+		}
+		if im.HasSize && uint64(desc.Size) != im.Size {
+			ir.fail("image-digest", subject, fault.Deniedf("image %s: manifest is %d bytes but the bundle says %d", im.Name, desc.Size, im.Size))
+			return ir
+		}
+		manifest = desc.RawManifest
+		ir.add(Pass, "image-digest", subject, "%s serves %s = contentDigest", src, im.ContentDigest)
+	}
+
+	if w.tuf == nil {
+		ir.add(Skip, "image-target", subject, "level 0: image signatures are not checked")
+		return ir
+	}
+	ti, name, err := w.imageTarget(ctx, im)
+	if err != nil {
+		ir.fail("image-target", subject, err)
+		return ir
+	}
+	if ti == nil {
+		if lvl.Needs(ImagesTUF) {
+			ir.fail("image-target", subject, fault.Deniedf("no trusted TUF role signs image %s (level %s needs signed images)", name, lvl))
+		} else {
+			ir.add(Skip, "image-target", subject, "image %s is unsigned (level %s does not need it)", name, lvl)
+		}
+		return ir
+	}
+	want := digests{sha256: trimAlg(im.ContentDigest), length: ti.Length}
+	if manifest != nil {
+		want = digestOf(manifest)
+	} else if im.HasSize {
+		want.length = int64(im.Size)
+	} else if size, ok := w.thick.Blobs[im.ContentDigest]; ok {
+		want.length = size
+	}
+	if err := matchTarget(ti, want); err != nil {
+		ir.fail("image-target", subject, fault.Deniedf("image %s: %w", im.Name, err))
+		return ir
+	}
+	ir.signed = true
+	ir.add(Pass, "image-target", subject, "signed target %s (role %s) matches %s", name, ti.Role, im.ContentDigest)
+
+	pr := &provenanceRun{w: w, sink: &ir}
+	ok, present := pr.verify(ctx, "image-provenance", subject, ti, want.sha256, "manifest.json", manifest)
+	switch {
+	case ok:
+		ir.provened = true
+	case !present && lvl.Needs(ImagesInToto):
+		ir.fail("image-provenance", subject, fault.Deniedf("level %s needs in-toto provenance for image %s, but its target lists none", lvl, name))
+	case !present:
+		ir.add(Skip, "image-provenance", subject, "image target lists no in-toto metadata (level %s does not need it)", lvl)
+	}
+	return ir
+}
+
+// imageTarget finds an image's TUF target: under its reference as written
+// (REPO:TAG), else under REPO@contentDigest.
+func (w *workflow) imageTarget(ctx context.Context, im bundle.Image) (*client.TargetInfo, string, error) {
+	var tried string
+	if v, err := names.ParseVersion(im.Reference); err == nil {
+		tried = v.Target
+		ti, err := w.lookup(ctx, v.Target)
+		if err != nil || ti != nil {
+			return ti, v.Target, err
+		}
+		if v.Target == v.Repository+"@"+im.ContentDigest {
+			return nil, v.Target, nil
+		}
+		byDigest := v.Repository + "@" + im.ContentDigest
+		ti, err = w.lookup(ctx, byDigest)
+		if err != nil || ti != nil {
+			return ti, byDigest, err
+		}
+	}
+	if tried == "" {
+		tried = im.Reference
+	}
+	return nil, tried, nil
+}
+
+// resolve reads an image manifest where a runtime would pull it from.
+func (w *workflow) resolve(ctx context.Context, src, contentDigest string) (oci.Descriptor, error) {
+	if s := w.v.cfg.ImageSource; s != nil {
+		return s.Manifest(ctx, contentDigest)
+	}
+	ref, err := oci.ParseRef(src, w.registry())
+	if err != nil {
+		return oci.Descriptor{}, err
+	}
+	return oci.ResolveImage(ctx, ref, w.registry())
+}
