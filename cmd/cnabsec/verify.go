@@ -33,7 +33,7 @@ Examples:
   cnabsec verify example.com/org/app:1.0 --trust-root root.json --metadata repo -- porter install --cnab-file '$CNABSEC_BUNDLE'
 
 Exit codes: 0 verified, 1 denied, 2 bad input, 3 inconclusive; after a hand-off, the command's own.`,
-		Flags: append(verifyFlags(), outputFlag()),
+		Flags:  append(verifyFlags(), outputFlag()),
 		Action: runVerify,
 	})
 }
