@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -74,6 +75,9 @@ Examples:
 				return fault.Inputf("%s: %w", file, err)
 			}
 			if p := c.String("out"); p != "" {
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					return fault.Inputf("--out %s: %w", p, err)
+				}
 				if err := atomicfile.WriteFile(p, out, 0o644); err != nil {
 					return fault.Inputf("--out %s: %w", p, err)
 				}
