@@ -92,6 +92,9 @@ func (a *tufFetcher) DownloadFile(u string, maxLength int64, _ time.Duration) ([
 		}
 		return nil, err
 	}
+	if err := checkStructure(mf.role, data); err != nil {
+		return nil, fault.Deniedf("%s from %s: %w", name, a.c.location, err)
+	}
 	a.captured[mf.name] = data
 	return data, nil
 }

@@ -106,6 +106,13 @@ func (c *cache) checkFiles() error {
 		default:
 			_, err = metadata.Targets().FromBytes(data)
 		}
+		if err == nil {
+			role := e.Name()[:len(e.Name())-len(".json")]
+			if role != metadata.TIMESTAMP && role != metadata.SNAPSHOT {
+				role = metadata.TARGETS
+			}
+			err = checkStructure(role, data)
+		}
 		if err != nil {
 			return fault.WithHint(fault.Inputf("metadata cache: %s is corrupt: %v", p, err),
 				"remove "+c.dir+" to start again from the trusted root")

@@ -123,7 +123,11 @@ func New(opts Options) (*Client, error) {
 
 // checkPinnedRoot refuses a trusted root that is not root metadata signed
 // by a threshold of its own keys, or whose top-level roles cannot be met.
-func checkPinnedRoot(data []byte) error {
+func checkPinnedRoot(data []byte) (err error) {
+	defer noPanic("trusted root", &err)
+	if err := checkStructure(metadata.ROOT, data); err != nil {
+		return fault.Inputf("trusted root: %v", err)
+	}
 	tm, err := trustedmetadata.New(data)
 	if err != nil {
 		return fault.WithHint(fault.Inputf("trusted root is not valid root metadata: %v", err),
@@ -132,7 +136,7 @@ func checkPinnedRoot(data []byte) error {
 	r := tm.Root.Signed
 	for _, name := range []string{metadata.ROOT, metadata.TIMESTAMP, metadata.SNAPSHOT, metadata.TARGETS} {
 		role, ok := r.Roles[name]
-		if !ok {
+		if !ok || role == nil {
 			return fault.Inputf("trusted root version %d has no %s role", r.Version, name)
 		}
 		if role.Threshold < 1 {
@@ -203,7 +207,7 @@ func (c *Client) refreshLocked(ctx context.Context) error {
 	}
 	c.refreshed = true
 	c.adapter.ctx = ctx
-	err := c.up.Refresh()
+	err := c.runRefresh()
 	perr := c.persist()
 	c.adapter.ctx = nil
 	if err != nil {
@@ -212,6 +216,11 @@ func (c *Client) refreshLocked(ctx context.Context) error {
 		c.refreshErr = perr
 	}
 	return c.refreshErr
+}
+
+func (c *Client) runRefresh() (err error) {
+	defer noPanic("refreshing from "+c.location, &err)
+	return c.up.Refresh()
 }
 
 // persist writes to the cache what go-tuf accepted: new root versions, and
@@ -239,6 +248,7 @@ func (c *Client) persist() error {
 		}
 	}
 	if sn := tm.Snapshot; sn != nil && tm.Timestamp != nil && !sn.Signed.IsExpired(c.now) &&
+		tm.Timestamp.Signed.Meta["snapshot.json"] != nil &&
 		sn.Signed.Version == tm.Timestamp.Signed.Meta["snapshot.json"].Version {
 		if data := c.capturedMatching(metadata.SNAPSHOT, &sn.Signed); data != nil {
 			if err := c.cache.saveRole(metadata.SNAPSHOT, sn.Signed.Version, data); err != nil {

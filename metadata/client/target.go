@@ -45,7 +45,7 @@ func (c *Client) targetLocked(ctx context.Context, name string) (*TargetInfo, *m
 		return nil, nil, fault.Inputf("empty target name")
 	}
 	c.adapter.ctx = ctx
-	tf, err := c.up.GetTargetInfo(name)
+	tf, err := c.getTargetInfo(name)
 	perr := c.persist()
 	c.adapter.ctx = nil
 	if err != nil {
@@ -66,6 +66,15 @@ func (c *Client) targetLocked(ctx context.Context, name string) (*TargetInfo, *m
 		info.Custom = append(json.RawMessage(nil), (*tf.Custom)...)
 	}
 	return info, tf, nil
+}
+
+func (c *Client) getTargetInfo(name string) (tf *metadata.TargetFiles, err error) {
+	defer noPanic("looking up target "+name, &err)
+	tf, err = c.up.GetTargetInfo(name)
+	if err == nil && tf == nil {
+		err = fault.Deniedf("target %q: its entry in the metadata is null", name)
+	}
+	return tf, err
 }
 
 // Download returns the bytes of target name, refused unless their length
