@@ -41,6 +41,10 @@ func PullBundle(ctx context.Context, ref name.Reference, opts Options) ([]byte, 
 	return raw, idx, nil
 }
 
+// MaxIndexEntries caps the manifests a bundle index may list: each one costs
+// requests when a bundle is copied or pulled thick.
+const MaxIndexEntries = 1000
+
 // parseIndex decodes a CNAB bundle index.
 func parseIndex(idx Descriptor, subject string) (ociIndex, error) {
 	var ix ociIndex
@@ -51,6 +55,9 @@ func parseIndex(idx Descriptor, subject string) (ociIndex, error) {
 	}
 	if err := json.Unmarshal(idx.RawManifest, &ix); err != nil {
 		return ix, fault.Deniedf("%s: index %s: %w", subject, idx.Digest, err)
+	}
+	if len(ix.Manifests) > MaxIndexEntries {
+		return ix, fault.Deniedf("%s: index %s lists %d manifests, more than the %d allowed", subject, idx.Digest, len(ix.Manifests), MaxIndexEntries)
 	}
 	for _, m := range ix.Manifests {
 		if !isSHA256Digest(m.Digest) {

@@ -95,6 +95,9 @@ func (s *session) gatherManifest(repo name.Repository, digest, what string, blob
 	if err := json.Unmarshal(d.RawManifest, &m); err != nil {
 		return Descriptor{}, fault.Deniedf("%s: manifest %s: %w", what, d.Digest, err)
 	}
+	if len(m.Manifests) > MaxIndexEntries {
+		return Descriptor{}, fault.Deniedf("%s: index %s lists %d manifests, more than the %d allowed", what, d.Digest, len(m.Manifests), MaxIndexEntries)
+	}
 	for _, c := range m.Manifests {
 		if _, err := s.gatherManifest(repo, c.Digest, what, blobs, depth+1); err != nil {
 			return Descriptor{}, err

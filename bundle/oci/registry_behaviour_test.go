@@ -1,0 +1,94 @@
+package oci
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/registrytest"
+)
+
+// keychain answers every registry with one authenticator.
+type keychain struct{ auth authn.Authenticator }
+
+func (k keychain) Resolve(authn.Resource) (authn.Authenticator, error) { return k.auth, nil }
+
+// basicAuth makes a registry demand user:secret.
+func basicAuth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "user" || p != "secret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func TestRegistryRefusingCredentialsIsInconclusiveWithLoginHint(t *testing.T) {
+	open := registrytest.New(t)
+	img := open.PushImage(t, "app/web:1", 1)
+	reg := registrytest.New(t, basicAuth)
+	ref := mustRef(t, reg.Ref("app/web:1"))
+
+	_, err := ResolveImage(context.Background(), ref, Options{Keychain: keychain{authn.Anonymous}})
+	wantFault(t, err, fault.Inconclusive, "app/web:1", "access refused")
+	if h := fault.HintOf(err); !strings.Contains(h, "docker login") {
+		t.Errorf("hint %q does not say how to log in", h)
+	}
+
+	// With the credentials from the keychain, push and resolve work.
+	creds := Options{Keychain: keychain{&authn.Basic{Username: "user", Password: "secret"}}}
+	raw := testBundle(t, img, nil)
+	if _, err := PushBundle(context.Background(), raw, mustRef(t, reg.Ref("bundles/b:1")), creds); err != nil {
+		t.Fatalf("push with credentials: %v", err)
+	}
+	got, _, err := PullBundle(context.Background(), mustRef(t, reg.Ref("bundles/b:1")), creds)
+	if err != nil || !bytes.Equal(got, raw) {
+		t.Fatalf("pull with credentials: %v", err)
+	}
+}
+
+func TestBundleIndexListingTooManyManifestsIsDenied(t *testing.T) {
+	ix := ociIndex{SchemaVersion: 2, MediaType: MediaTypeOCIIndex}
+	for i := 0; i <= MaxIndexEntries; i++ {
+		ix.Manifests = append(ix.Manifests, ociDescriptor{MediaType: MediaTypeOCIManifest, Digest: "sha256:" + strings.Repeat("0", 64), Size: 1})
+	}
+	raw, _ := json.Marshal(ix)
+	reg := registrytest.New(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/v2/bundles/huge/manifests/1" {
+				next.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", MediaTypeOCIIndex)
+			w.Write(raw)
+		})
+	})
+	ref := mustRef(t, reg.Ref("bundles/huge:1"))
+	_, _, err := PullBundle(context.Background(), ref, Options{})
+	wantFault(t, err, fault.Denied, "bundles/huge:1", "1001 manifests")
+	_, err = Copy(context.Background(), ref, mustRef(t, reg.Ref("copy/huge:1")), Options{})
+	wantFault(t, err, fault.Denied, "bundles/huge:1", "1001 manifests")
+}
+
+func TestCopyAcrossRegistriesReportsProgress(t *testing.T) {
+	reg := registrytest.New(t)
+	other := registrytest.New(t)
+	_, src, _, _ := pushTestBundle(t, reg, "bundles/hello:1")
+	var progress bytes.Buffer
+	if _, err := Copy(context.Background(), src, mustRef(t, other.Ref("bundles/hello:1")), Options{Progress: &progress}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(progress.String(), "MiB") || !strings.Contains(progress.String(), "invocation") {
+		t.Fatalf("progress output %q", progress.String())
+	}
+}
