@@ -1,0 +1,57 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/metadata"
+)
+
+func init() {
+	addRepoSubcommand(&cli.Command{
+		Name:      "delegate",
+		Usage:     "let the releases role (CI) sign versions of a bundle or image repository",
+		UsageText: "cnabsec repo delegate DIR --name REG/REPO [--name ...] --key TARGETS_KEY [--snapshot-key K --timestamp-key K]",
+		Description: `Adds the paths NAME:*, NAME@* and NAME/in-toto-metadata/*/*.link to the
+delegation from targets to releases, so the releases key can sign tags, digests
+and in-toto links of NAME. A name may end in a glob segment (example.com/org/*).
+Only the targets keys can do this.
+
+Example:
+   cnabsec repo delegate repo --name example.com/org/app --key targets.key \
+       --snapshot-key online.key --timestamp-key online.key`,
+		Flags: append([]cli.Flag{
+			&cli.StringSliceFlag{Name: "name", Usage: "`REG/REPO` to delegate (repeatable)"},
+			&cli.StringSliceFlag{Name: "key", Usage: "targets private key `FILE` (repeatable)"},
+			outputFlag(),
+		}, onlineKeyFlags()...),
+		Action: func(c *cli.Context) error {
+			repo, err := openRepo(c)
+			if err != nil {
+				return err
+			}
+			if _, err := wantJSON(c); err != nil {
+				return err
+			}
+			names := c.StringSlice("name")
+			if len(names) == 0 {
+				return fault.Inputf("--name: required")
+			}
+			signers, err := loadSigners(c, "key")
+			if err != nil {
+				return err
+			}
+			snap, ts, err := onlineSigners(c)
+			if err != nil {
+				return err
+			}
+			res, err := repo.Update(c.Context, metadata.UpdateOptions{Signers: signers, Snapshot: snap, Timestamp: ts}, func(tx *metadata.Tx) error {
+				return tx.Delegate(names...)
+			})
+			if err != nil {
+				return err
+			}
+			return renderResult(c, "delegated to releases", res)
+		},
+	})
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+)
+
+func init() {
+	addRepoSubcommand(&cli.Command{
+		Name:      "list",
+		Usage:     "list every target with its role, length, sha256 and custom",
+		UsageText: "cnabsec repo list DIR [-o text|json]",
+		Description: `Lists the targets of the repository (staged changes included, marked as
+such), sorted by name: the role that signs each, its length, sha256 and custom
+object.
+
+Example:
+   cnabsec repo list repo -o json`,
+		Flags: []cli.Flag{outputFlag()},
+		Action: func(c *cli.Context) error {
+			repo, err := openRepo(c)
+			if err != nil {
+				return err
+			}
+			asJSON, err := wantJSON(c)
+			if err != nil {
+				return err
+			}
+			list, err := repo.List(c.Context)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if list == nil {
+					return writeJSON(c.App.Writer, []any{})
+				}
+				return writeJSON(c.App.Writer, list)
+			}
+			for _, t := range list {
+				staged := ""
+				if t.Staged {
+					staged = " (staged)"
+				}
+				custom := "-"
+				if len(t.Custom) > 0 {
+					custom = string(t.Custom)
+				}
+				fmt.Fprintf(c.App.Writer, "%s\t%s%s\t%d\tsha256:%s\t%s\n", t.Name, t.Role, staged, t.Length, t.Hashes["sha256"], custom)
+			}
+			return nil
+		},
+	})
+}

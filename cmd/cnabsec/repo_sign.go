@@ -1,0 +1,54 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/metadata"
+)
+
+func init() {
+	addRepoSubcommand(&cli.Command{
+		Name:      "sign",
+		Usage:     "add one signature to staged metadata",
+		UsageText: "cnabsec repo sign DIR --role ROLE --key K [--snapshot-key K --timestamp-key K]",
+		Description: `Adds the signature of K to ROLE's metadata waiting in DIR/staged. Once every
+staged role meets its threshold (unique keys) and snapshot and timestamp are
+signed, everything staged is published. A new root needs a threshold of the
+previous root keys and of its own. 'repo status' shows what is missing.
+
+Example:
+   cnabsec repo sign repo --role root --key root2.key
+   cnabsec repo sign repo --role targets --key targets2.key --snapshot-key online.key --timestamp-key online.key`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "role", Usage: "`ROLE` whose staged metadata to sign (root, targets, releases, snapshot, timestamp)"},
+			&cli.StringFlag{Name: "key", Usage: "private key `FILE` of ROLE"},
+			outputFlag(),
+		}, onlineKeyFlags()...),
+		Action: func(c *cli.Context) error {
+			repo, err := openRepo(c)
+			if err != nil {
+				return err
+			}
+			if _, err := wantJSON(c); err != nil {
+				return err
+			}
+			if c.String("role") == "" || c.String("key") == "" {
+				return fault.Inputf("--role and --key are required")
+			}
+			key, err := loadRepoSigner(c, "key", c.String("key"))
+			if err != nil {
+				return err
+			}
+			snap, ts, err := onlineSigners(c)
+			if err != nil {
+				return err
+			}
+			res, err := repo.Sign(c.Context, metadata.SignOptions{Role: c.String("role"), Key: key, Snapshot: snap, Timestamp: ts})
+			if err != nil {
+				return err
+			}
+			return renderResult(c, "signed "+c.String("role"), res)
+		},
+	})
+}
