@@ -279,3 +279,5 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+func (s *Service) checkerMisses() int { return int(s.checker.misses()) }
