@@ -85,10 +85,16 @@ func Copy(ctx context.Context, src, dst name.Reference, opts Options) (Relocatio
 	}
 	mapping := RelocationMapping{}
 	for _, im := range imgs {
+		target := dstRepo.Name() + "@" + im.ContentDigest
+		if prev, ok := mapping[im.Image]; ok && prev != target {
+			return nil, fault.Deniedf("%s: bundle.json names image %q with two digests (%s and %s); a relocation mapping cannot express that", subject, im.Image, prev, target)
+		}
+		mapping[im.Image] = target
+	}
+	for _, im := range imgs {
 		if err := copyOne(im.ContentDigest, fmt.Sprintf("%s: %s %s (%s@%s)", subject, im.Kind, im.Name, srcRepo.Name(), im.ContentDigest)); err != nil {
 			return nil, err
 		}
-		mapping[im.Image] = dstRepo.Name() + "@" + im.ContentDigest
 	}
 	for _, m := range ix.Manifests {
 		if err := copyOne(m.Digest, fmt.Sprintf("%s: index entry %s@%s", subject, srcRepo.Name(), m.Digest)); err != nil {
