@@ -14,7 +14,7 @@ import (
 	"github.com/cnabsec/cnabsec/keys"
 )
 
-func readVector(t *testing.T, name string) []byte {
+func readVector(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(vectors, name))
 	if err != nil {
@@ -23,7 +23,7 @@ func readVector(t *testing.T, name string) []byte {
 	return b
 }
 
-func vectorInput(t *testing.T) VerifyInput {
+func vectorInput(t testing.TB) VerifyInput {
 	owner, err := keys.LoadPublic(filepath.Join(vectors, "owner.pub"))
 	if err != nil {
 		t.Fatal(err)

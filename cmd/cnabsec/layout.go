@@ -157,15 +157,11 @@ Example:
 
 // intotoSigners loads private key files (decrypted with --passphrase-env).
 func intotoSigners(c *cli.Context, paths []string) ([]keys.Signer, error) {
-	pass, err := passphrase(c)
-	if err != nil {
-		return nil, err
-	}
 	var out []keys.Signer
 	for _, p := range paths {
-		k, err := keys.LoadPrivate(p, pass)
+		k, err := loadSigner(c, "key", p)
 		if err != nil {
-			return nil, fault.Inputf("--key: %w", err)
+			return nil, err
 		}
 		out = append(out, k)
 	}

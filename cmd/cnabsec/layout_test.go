@@ -52,7 +52,7 @@ func TestLayoutCreateAndLinksVerifyEndToEnd(t *testing.T) {
 	if code, _, errs := runCLI(t, "link", "stop", "write-bundle", "-p", "bundle.src.json", "--key", "dev.key", "-d", "links"); code != 0 {
 		t.Fatalf("link stop: %s", errs)
 	}
-	code, out, errs = runCLI(t, "link", "run", "package", "--key", "ci.key", "-m", "bundle.src.json", "-p", "bundle.src.json", "-p", "bundle.json", "-d", "links", "--", "cp", "bundle.src.json", "bundle.json")
+	code, _, errs = runCLI(t, "link", "run", "package", "--key", "ci.key", "-m", "bundle.src.json", "-p", "bundle.src.json", "-p", "bundle.json", "-d", "links", "--", "cp", "bundle.src.json", "bundle.json")
 	if code != 0 || !strings.Contains(errs, "wrote links/package.") {
 		t.Fatalf("link run exited %d: %s", code, errs)
 	}
