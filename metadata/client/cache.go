@@ -134,8 +134,11 @@ func (c *cache) saveRoot(v int64, data []byte) error {
 }
 
 // saveRole stores accepted metadata for role unless the cache already holds
-// a newer version (another run may have seen newer metadata meanwhile).
-func (c *cache) saveRole(role string, version int64, data []byte) error {
+// a newer version that is still trusted (another run may have seen newer
+// metadata meanwhile). trusted reports whether the cached bytes still verify;
+// a newer cached file that does not (e.g. signed by a revoked key after a
+// fast-forward attack) is replaced.
+func (c *cache) saveRole(role string, version int64, data []byte, trusted func([]byte) bool) error {
 	p := filepath.Join(c.metadataDir(), role+".json")
 	if old, err := os.ReadFile(p); err == nil {
 		var probe struct {
@@ -143,7 +146,7 @@ func (c *cache) saveRole(role string, version int64, data []byte) error {
 				Version int64 `json:"version"`
 			} `json:"signed"`
 		}
-		if json.Unmarshal(old, &probe) == nil && probe.Signed.Version > version {
+		if json.Unmarshal(old, &probe) == nil && probe.Signed.Version > version && trusted != nil && trusted(old) {
 			return nil
 		}
 	}

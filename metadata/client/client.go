@@ -242,7 +242,10 @@ func (c *Client) persist() error {
 	}
 	if ts := tm.Timestamp; ts != nil && !ts.Signed.IsExpired(c.now) {
 		if data := c.capturedMatching(metadata.TIMESTAMP, &ts.Signed); data != nil {
-			if err := c.cache.saveRole(metadata.TIMESTAMP, ts.Signed.Version, data); err != nil {
+			if err := c.cache.saveRole(metadata.TIMESTAMP, ts.Signed.Version, data, func(old []byte) bool {
+				md, err := metadata.Timestamp().FromBytes(old)
+				return err == nil && tm.Root.VerifyDelegate(metadata.TIMESTAMP, md) == nil
+			}); err != nil {
 				return err
 			}
 		}
@@ -251,14 +254,29 @@ func (c *Client) persist() error {
 		tm.Timestamp.Signed.Meta["snapshot.json"] != nil &&
 		sn.Signed.Version == tm.Timestamp.Signed.Meta["snapshot.json"].Version {
 		if data := c.capturedMatching(metadata.SNAPSHOT, &sn.Signed); data != nil {
-			if err := c.cache.saveRole(metadata.SNAPSHOT, sn.Signed.Version, data); err != nil {
+			if err := c.cache.saveRole(metadata.SNAPSHOT, sn.Signed.Version, data, func(old []byte) bool {
+				md, err := metadata.Snapshot().FromBytes(old)
+				return err == nil && tm.Root.VerifyDelegate(metadata.SNAPSHOT, md) == nil
+			}); err != nil {
 				return err
 			}
 		}
 	}
 	for role, md := range tm.Targets { // go-tuf stores a role only once fully valid
+		if !safeRole.MatchString(role) {
+			continue // never fetched by us; never a file name in the cache
+		}
 		if data := c.capturedMatching(role, &md.Signed); data != nil {
-			if err := c.cache.saveRole(role, md.Signed.Version, data); err != nil {
+			var trusted func([]byte) bool
+			if role == metadata.TARGETS {
+				trusted = func(old []byte) bool {
+					md, err := metadata.Targets().FromBytes(old)
+					return err == nil && tm.Root.VerifyDelegate(metadata.TARGETS, md) == nil
+				}
+			}
+			// Delegated roles are always replaced: their floor is the
+			// version the trusted snapshot lists.
+			if err := c.cache.saveRole(role, md.Signed.Version, data, trusted); err != nil {
 				return err
 			}
 		}

@@ -30,7 +30,7 @@ func TestRefreshTargetAndDownloadThroughDelegation(t *testing.T) {
 	if info.Role != "releases" || info.Name != versionName || info.Length != 39 {
 		t.Errorf("TargetInfo = %+v, want role releases, length 39", info)
 	}
-	if !strings.Contains(string(info.Custom), layoutName) {
+	if string(info.Custom) != `{"in-toto":["`+layoutName+`","`+linkName+`"]}` {
 		t.Errorf("custom = %s, want the in-toto list", info.Custom)
 	}
 	if len(info.Hashes["sha256"]) != 64 || len(info.Hashes["sha512"]) != 128 {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/keys"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
 // runOnce refreshes a fresh client for location with cache and looks up the
@@ -135,10 +137,11 @@ func TestCacheNeverGoesBackToAnOlderVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ca.saveRole("timestamp", 2, v2); err != nil {
+	stillTrusted := func([]byte) bool { return true }
+	if err := ca.saveRole("timestamp", 2, v2, stillTrusted); err != nil {
 		t.Fatal(err)
 	}
-	if err := ca.saveRole("timestamp", 1, v1); err != nil {
+	if err := ca.saveRole("timestamp", 1, v1, stillTrusted); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(filepath.Join(ca.metadataDir(), "timestamp.json"))
@@ -149,4 +152,38 @@ func TestCacheNeverGoesBackToAnOlderVersion(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Errorf("cache file mode %v, want 0600", st.Mode().Perm())
 	}
+}
+
+func TestFastForwardRecoveryAfterTimestampKeyRotation(t *testing.T) {
+	// A stolen timestamp key signs version 1000, which a client caches.
+	// The owners rotate the timestamp key in root 2 and restart at version
+	// 2: the cached 1000, signed by the revoked key, is no floor any more.
+	r := newTestRepo(t)
+	r.timestamp.Signed.Version = 1000
+	r.writeTimestamp()
+	cache := t.TempDir()
+	if err := runOnce(t, r, r.dir, cache); err != nil {
+		t.Fatal(err)
+	}
+	r.timestamp.Signed.Version = 2
+	r.writeTimestamp()
+	wantErr(t, runOnce(t, r, r.dir, cache), fault.Denied, "timestamp version 2 is older than trusted version 1000: rollback")
+
+	r.timestampKeys = []*keys.PrivateKey{genKey(t)}
+	r.root.Signed.Version = 2
+	r.setRoleKeys(metadata.TIMESTAMP, 1, r.timestampKeys...)
+	r.writeRoot(r.rootKeys...)
+	r.writeTimestamp()
+	c := r.client(t, func(o *Options) { o.CacheDir = cache })
+	if err := c.Refresh(ctxT(t)); err != nil {
+		t.Fatalf("after rotating the timestamp key: %v", err)
+	}
+	if v := c.TrustedTimestampVersion(); v != 2 {
+		t.Errorf("trusted timestamp version %d, want 2", v)
+	}
+	// The cache now holds version 2 (the revoked 1000 was replaced), so it
+	// is the floor again.
+	r.timestamp.Signed.Version = 1
+	r.writeTimestamp()
+	wantErr(t, runOnce(t, r, r.dir, cache), fault.Denied, "timestamp version 1 is older than trusted version 2: rollback")
 }

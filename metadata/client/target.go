@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -63,7 +64,11 @@ func (c *Client) targetLocked(ctx context.Context, name string) (*TargetInfo, *m
 		info.Hashes[alg] = hex.EncodeToString(h)
 	}
 	if tf.Custom != nil {
-		info.Custom = append(json.RawMessage(nil), (*tf.Custom)...)
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, *tf.Custom); err != nil {
+			return nil, nil, fault.Deniedf("target %q: custom is not valid JSON: %v", name, err)
+		}
+		info.Custom = buf.Bytes()
 	}
 	return info, tf, nil
 }
