@@ -120,6 +120,10 @@ func transportError(ctx context.Context, u string, err error) error {
 	if errors.As(err, &ue) {
 		err = ue.Err // the URL is already in our message
 	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() { // e.g. the transport's header timeout
+		return fault.Inconclusivef("fetching %s: timed out: %v: slow or stalled server", u, err)
+	}
 	return fault.Inconclusivef("fetching %s: %v", u, err)
 }
 
