@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/internal/registrytest"
@@ -90,5 +93,48 @@ func TestCopyAcrossRegistriesReportsProgress(t *testing.T) {
 	}
 	if !strings.Contains(progress.String(), "MiB") || !strings.Contains(progress.String(), "invocation") {
 		t.Fatalf("progress output %q", progress.String())
+	}
+}
+
+func TestOpenBlobOfMissingBlobIsDeniedAndPresentBlobVerifies(t *testing.T) {
+	reg := registrytest.New(t)
+	raw, ref, _, _ := pushTestBundle(t, reg, "bundles/hello:1")
+	repo := ref.Context()
+	rc, err := OpenBlob(context.Background(), repo, sha256Digest(raw), int64(len(raw)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, raw) {
+		t.Fatalf("OpenBlob: %v", err)
+	}
+	// The same blob announced with another size is refused.
+	rc, err = OpenBlob(context.Background(), repo, sha256Digest(raw), int64(len(raw))-1, Options{})
+	if err == nil {
+		_, err = io.ReadAll(rc)
+		rc.Close()
+	}
+	wantFault(t, err, fault.Denied, sha256Digest(raw), "announces")
+	missing := "sha256:" + strings.Repeat("1", 64)
+	_, err = OpenBlob(context.Background(), repo, missing, 10, Options{})
+	wantFault(t, err, fault.Denied, "bundles/hello@"+missing, "blob unknown")
+}
+
+func TestRemoteOptionsCarryThePlainHTTPRule(t *testing.T) {
+	rec := &recorder{}
+	ref := mustRef(t, "10.9.8.7:5000/app/web:1")
+	_, err := remote.Get(ref, RemoteOptions(context.Background(), Options{transport: rec})...)
+	if err == nil {
+		t.Fatal("remote.Get succeeded through a disabled network")
+	}
+	for _, u := range rec.seen() {
+		if !strings.HasPrefix(u, "https://") {
+			t.Errorf("request %s reached the network over plain HTTP", u)
+		}
+	}
+	var refused *PlainHTTPRefusedError
+	if !errors.As(err, &refused) {
+		t.Errorf("plain HTTP fallback not refused: %v", err)
 	}
 }
