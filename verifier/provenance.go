@@ -120,7 +120,12 @@ func (p *provenanceRun) verify(ctx context.Context, check, subject string, versi
 	})
 	if res != nil {
 		for _, ch := range res.Checks {
-			p.sink.add(Status(ch.Status), ch.Name, ch.Subject, "%s", ch.Detail)
+			sub := subject + ": " + ch.Subject
+			if ch.Status == layouts.Fail {
+				p.sink.fail(ch.Name, sub, fault.Deniedf("%s", ch.Detail))
+				continue
+			}
+			p.sink.add(Status(ch.Status), ch.Name, sub, "%s", ch.Detail)
 		}
 	}
 	if err != nil {

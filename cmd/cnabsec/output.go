@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"io"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -38,4 +39,23 @@ func onePositional(c *cli.Context, what string) (string, error) {
 		return "", fault.Inputf("%s: want exactly one %s argument, got %d", c.Command.FullName(), what, len(pos))
 	}
 	return pos[0], nil
+}
+
+// readCappedFile reads a file the user passed, refusing one larger than max.
+func readCappedFile(path string, max int64) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fault.Inputf("%w", err)
+	}
+	if st.IsDir() {
+		return nil, fault.Inputf("%s is a directory", path)
+	}
+	if st.Size() > max {
+		return nil, fault.Inputf("%s: %d bytes exceeds the %d-byte limit", path, st.Size(), max)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fault.Inputf("%w", err)
+	}
+	return b, nil
 }

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/metadata"
+	"github.com/cnabsec/cnabsec/signer"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:  "sign",
+		Usage: "sign bundle and image versions into a metadata repository (release pipelines)",
+		Subcommands: []*cli.Command{
+			signBundleCommand(),
+			signImageCommand(),
+			signBatchCommand(),
+		},
+	})
+	register(revokeCommand())
+}
+
+// signingFlags are the flags every signing command shares.
+func signingFlags() []cli.Flag {
+	return append([]cli.Flag{
+		&cli.StringFlag{Name: "repo", Usage: "metadata repository `DIR`", Required: true},
+		&cli.StringSliceFlag{Name: "key", Usage: "signing key `FILE`: the releases (CI) key for delegated names, else a targets key (repeatable)", Required: true},
+		outputFlag(),
+	}, onlineKeyFlags()...)
+}
+
+// signingSetup opens the repository and loads the keys of a signing command.
+func signingSetup(c *cli.Context) (*metadata.Repository, signer.Options, error) {
+	var opts signer.Options
+	repo, err := metadata.Open(c.String("repo"))
+	if err != nil {
+		return nil, opts, err
+	}
+	if opts.Keys, err = loadSigners(c, "key"); err != nil {
+		return nil, opts, err
+	}
+	if opts.Snapshot, opts.Timestamp, err = onlineSigners(c); err != nil {
+		return nil, opts, err
+	}
+	opts.Registry = registryOptions(c)
+	return repo, opts, nil
+}
+
+func signBundleCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "bundle",
+		Usage: "sign a bundle version (thin bundle.json, or --thick archive) as target REF",
+		UsageText: `cnabsec sign bundle FILE --ref REF --repo DIR --key K [--push] [--thick] [--links DIR]
+    [--layout-name TARGET] [--snapshot-key K --timestamp-key K]
+
+FILE must be canonical JSON (RFC 8785); 'cnabsec bundle canonicalize' writes that form.
+Without --snapshot-key/--timestamp-key the change is staged in DIR/staged.
+
+Example:
+  cnabsec sign bundle bundle.json --ref example.com/org/app:1.0 --repo repo --key keys/ci.key \
+      --push --links links/ --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key`,
+		Flags: append(signingFlags(),
+			&cli.StringFlag{Name: "ref", Usage: "the version `REF` (REGISTRY/REPO:TAG)", Required: true},
+			&cli.BoolFlag{Name: "push", Usage: "also push the thin bundle to REF in the CNAB-in-OCI format"},
+			&cli.BoolFlag{Name: "thick", Usage: "FILE is a thick bundle archive"},
+			&cli.StringFlag{Name: "links", Usage: "`DIR` of in-toto link files for this version"},
+			&cli.StringFlag{Name: "layout-name", Usage: "root layout `TARGET` the links follow (default NAME/in-toto-metadata/root.layout)"},
+		),
+		Action: func(c *cli.Context) error {
+			file, err := onePositional(c, "FILE")
+			if err != nil {
+				return err
+			}
+			return runSign(c, signer.Item{Kind: "bundle", Ref: c.String("ref"), File: file, Thick: c.Bool("thick"),
+				Push: c.Bool("push"), Links: c.String("links"), Layout: c.String("layout-name")})
+		},
+	}
+}
+
+func signImageCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "image",
+		Usage: "sign an image version: its registry manifest (digest and length) as target REF",
+		UsageText: `cnabsec sign image REF --repo DIR --key K [--links DIR] [--layout-name TARGET] [--snapshot-key K --timestamp-key K]
+
+Example:
+  cnabsec sign image example.com/org/web:1.0 --repo repo --key keys/ci.key \
+      --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key`,
+		Flags: append(signingFlags(),
+			&cli.StringFlag{Name: "links", Usage: "`DIR` of in-toto link files for this image (bound to its manifest)"},
+			&cli.StringFlag{Name: "layout-name", Usage: "root layout `TARGET` the links follow"},
+		),
+		Action: func(c *cli.Context) error {
+			ref, err := onePositional(c, "REF")
+			if err != nil {
+				return err
+			}
+			return runSign(c, signer.Item{Kind: "image", Ref: ref, Links: c.String("links"), Layout: c.String("layout-name")})
+		},
+	}
+}
+
+func signBatchCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "batch",
+		Usage: "sign many versions in one transaction (one lock, each role re-signed once)",
+		UsageText: `cnabsec sign batch FILE --repo DIR --key K [--snapshot-key K --timestamp-key K]
+
+FILE is a JSON or YAML list of {"kind": "bundle"|"image", "ref": REF, "file": PATH,
+"thick": BOOL, "links": DIR, "push": BOOL}; relative paths are relative to FILE.
+
+Example:
+  cnabsec sign batch release.yaml --repo repo --key keys/ci.key --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key`,
+		Flags: signingFlags(),
+		Action: func(c *cli.Context) error {
+			file, err := onePositional(c, "FILE")
+			if err != nil {
+				return err
+			}
+			items, err := readBatch(file)
+			if err != nil {
+				return err
+			}
+			return runSign(c, items...)
+		},
+	}
+}
+
+// readBatch reads a batch file (JSON is YAML too).
+func readBatch(file string) ([]signer.Item, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fault.Inputf("batch file: %w", err)
+	}
+	var items []signer.Item
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&items); err != nil {
+		return nil, fault.Inputf("batch file %s: want a list of {kind, ref, file, thick, links, push}: %v", file, err)
+	}
+	base := filepath.Dir(file)
+	for i := range items {
+		for _, p := range []*string{&items[i].File, &items[i].Links} {
+			if *p != "" && !filepath.IsAbs(*p) {
+				*p = filepath.Join(base, *p)
+			}
+		}
+	}
+	return items, nil
+}
+
+func runSign(c *cli.Context, items ...signer.Item) error {
+	asJSON, err := wantJSON(c)
+	if err != nil {
+		return err
+	}
+	repo, opts, err := signingSetup(c)
+	if err != nil {
+		return err
+	}
+	res, err := signer.Sign(c.Context, repo, opts, items...)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(c.App.Writer, res)
+	}
+	for _, s := range res.Signed {
+		fmt.Fprintf(c.App.Writer, "signed %s (role %s, %d bytes, sha256:%s", s.Target, s.Role, s.Length, s.SHA256)
+		if len(s.Links) > 0 {
+			fmt.Fprintf(c.App.Writer, ", %d link files", len(s.Links))
+		}
+		if s.Pushed != "" {
+			fmt.Fprintf(c.App.Writer, ", pushed as %s", s.Pushed)
+		}
+		fmt.Fprintln(c.App.Writer, ")")
+	}
+	printPublication(c, res.Result)
+	return nil
+}
+
+// printPublication says whether a change is live or staged, and why.
+func printPublication(c *cli.Context, r *metadata.Result) {
+	if r == nil {
+		return
+	}
+	if r.Published {
+		fmt.Fprintln(c.App.Writer, "published")
+		return
+	}
+	fmt.Fprintln(c.App.Writer, "staged in DIR/staged (not yet visible to clients):")
+	for _, w := range r.Waiting {
+		fmt.Fprintf(c.App.Writer, "  %s\n", w)
+	}
+}
+
+func revokeCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "revoke",
+		Usage: "remove a version or image target (yank): verifiers deny it from the next timestamp on",
+		UsageText: `cnabsec revoke REF [REF]... --repo DIR --key K [--snapshot-key K --timestamp-key K]
+
+Example:
+  cnabsec revoke example.com/org/app:1.0 --repo repo --key keys/ci.key --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key`,
+		Flags: signingFlags(),
+		Action: func(c *cli.Context) error {
+			refs, _ := splitPassthrough(c)
+			if len(refs) == 0 {
+				return fault.Inputf("revoke: want at least one REF")
+			}
+			asJSON, err := wantJSON(c)
+			if err != nil {
+				return err
+			}
+			repo, opts, err := signingSetup(c)
+			if err != nil {
+				return err
+			}
+			res, err := signer.Revoke(c.Context, repo, opts, refs...)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(c.App.Writer, res)
+			}
+			for _, r := range refs {
+				fmt.Fprintf(c.App.Writer, "revoked %s\n", r)
+			}
+			printPublication(c, res)
+			return nil
+		},
+	}
+}
