@@ -74,7 +74,7 @@ func (s *session) remoteOptions(extra ...remote.Option) []remote.Option {
 		remote.WithAuthFromKeychain(s.opts.Keychain),
 		remote.WithUserAgent("cnabsec"),
 		remote.WithRetryBackoff(remote.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.1, Steps: 2}),
-		remote.WithJobs(2),
+		remote.WithJobs(4),
 	}
 	return append(o, extra...)
 }
