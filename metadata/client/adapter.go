@@ -85,10 +85,14 @@ func (a *tufFetcher) DownloadFile(u string, maxLength int64, _ time.Duration) ([
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			// go-tuf ends the root walk on a 404, and only on a 404.
-			return nil, fault.Wrap(fault.Inconclusive, &notFoundError{
+			nf := fault.Wrap(fault.Inconclusive, &notFoundError{
 				msg:  fmt.Sprintf("%s not found at %s", name, a.c.location),
 				http: &metadata.ErrDownloadHTTP{StatusCode: 404, URL: name},
 			})
+			if mf.role == metadata.TIMESTAMP {
+				nf = fault.WithHint(nf, "is "+a.c.location+" a metadata repository (the directory or URL holding metadata/ and targets/)?")
+			}
+			return nil, nf
 		}
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -29,7 +30,8 @@ type Client struct {
 	up       *updater.Updater
 	adapter  *tufFetcher
 
-	cachedRoot int64 // newest root version in the cache at start
+	ownHTTP    *http.Client // the default client New made, if any
+	cachedRoot int64        // newest root version in the cache at start
 	refreshed  bool
 	refreshErr error
 }
@@ -70,6 +72,7 @@ func New(opts Options) (*Client, error) {
 		hc := opts.HTTPClient
 		if hc == nil {
 			hc = newHTTPClient(connect, read)
+			c.ownHTTP = hc
 		}
 		f, err := fetcherFor(opts.Location, FetcherOptions{HTTPClient: hc, ReadTimeout: read})
 		if err != nil {
@@ -206,21 +209,29 @@ func (c *Client) refreshLocked(ctx context.Context) error {
 		return c.refreshErr
 	}
 	c.refreshed = true
-	c.adapter.ctx = ctx
-	err := c.runRefresh()
-	perr := c.persist()
-	c.adapter.ctx = nil
-	if err != nil {
-		c.refreshErr = c.tufError(err)
-	} else {
-		c.refreshErr = perr
-	}
+	c.refreshErr = c.runTUF(ctx, "refreshing from "+c.location, c.up.Refresh)
 	return c.refreshErr
 }
 
-func (c *Client) runRefresh() (err error) {
-	defer noPanic("refreshing from "+c.location, &err)
-	return c.up.Refresh()
+// runTUF calls into go-tuf's updater with ctx for the fetcher, turns a
+// panic into an error, classifies the error, caches what was accepted and
+// forgets the downloaded bytes.
+func (c *Client) runTUF(ctx context.Context, what string, fn func() error) error {
+	c.adapter.ctx = ctx
+	err := func() (err error) {
+		defer noPanic(what, &err)
+		return fn()
+	}()
+	c.adapter.ctx = nil
+	if err != nil {
+		err = c.tufError(err)
+	}
+	perr := c.persist()
+	c.adapter.captured = map[string][]byte{}
+	if err != nil {
+		return err
+	}
+	return perr
 }
 
 // persist writes to the cache what go-tuf accepted: new root versions, and
@@ -373,6 +384,15 @@ func (c *Client) TrustedSnapshotVersion() int64 { return c.roleVersion(metadata.
 
 // TrustedTargetsVersion is the trusted top-level targets version, 0 before Refresh.
 func (c *Client) TrustedTargetsVersion() int64 { return c.roleVersion(metadata.TARGETS) }
+
+// Close releases the idle connections of the Client's own HTTP client (not
+// of an Options.HTTPClient). The Client must not be used afterwards.
+func (c *Client) Close() error {
+	if c.ownHTTP != nil {
+		c.ownHTTP.CloseIdleConnections()
+	}
+	return nil
+}
 
 // ReferenceTime is the fixed time every expiry check of this Client uses.
 func (c *Client) ReferenceTime() time.Time { return c.now }

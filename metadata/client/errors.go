@@ -60,15 +60,15 @@ func (c *Client) tufError(err error) error {
 			return fault.Deniedf("%s is root version %s where version %s was expected: a root version may not be skipped or replayed", file, m[2], m[1])
 		}
 		if m := reTimestampRollback.FindStringSubmatch(msg); m != nil {
-			return fault.Deniedf("timestamp version %s is older than trusted version %s: rollback", m[1], m[2])
+			return rollbackHint(fault.Deniedf("timestamp version %s is older than trusted version %s: rollback", m[1], m[2]))
 		}
 		if m := reSnapshotRollback.FindStringSubmatch(msg); m != nil {
-			return fault.Deniedf("timestamp lists snapshot version %s, older than trusted snapshot version %s: rollback", m[1], m[2])
+			return rollbackHint(fault.Deniedf("timestamp lists snapshot version %s, older than trusted snapshot version %s: rollback", m[1], m[2]))
 		}
 		if m := reExpectedRoleVersion.FindStringSubmatch(msg); m != nil {
 			if last.role == metadata.SNAPSHOT {
 				role := strings.TrimSuffix(m[1], ".json")
-				return fault.Deniedf("snapshot lists %s version %s, older than trusted version %s: rollback", role, m[2], m[3])
+				return rollbackHint(fault.Deniedf("snapshot lists %s version %s, older than trusted version %s: rollback", role, m[2], m[3]))
 			}
 			return fault.Deniedf("%s has %s version %s but snapshot lists version %s: mix-and-match (metadata from another snapshot)", file, m[1], m[3], m[2])
 		}
@@ -100,7 +100,8 @@ func (c *Client) tufError(err error) error {
 		return fault.Deniedf("%s is not valid TUF metadata: %v", file, err)
 	}
 	if m := reTargetNotFound.FindStringSubmatch(err.Error()); m != nil {
-		return fault.Deniedf("target %q not found: no trusted role at %s lists it", m[1], c.location)
+		return fault.WithHint(fault.Deniedf("target %q not found: no trusted role at %s lists it", m[1], c.location),
+			"check the reference (registry/repository:tag, as signed) and that this version was signed into the repository")
 	}
 	if m := reRoleNotInSnapshot.FindStringSubmatch(err.Error()); m != nil {
 		return fault.Deniedf("snapshot does not list role %s: metadata incomplete or mixed", m[1])
@@ -135,8 +136,9 @@ func (c *Client) expiredError(msg string, root *metadata.Metadata[metadata.RootT
 	if expires.IsZero() {
 		return fault.Deniedf("%s metadata expired (reference time %s): freeze attack or stale repository", role, c.now.Format(time.RFC3339))
 	}
-	return fault.Deniedf("%s version %d expired at %s (reference time %s): freeze attack or stale repository",
-		role, version, expires.UTC().Format(time.RFC3339), c.now.Format(time.RFC3339))
+	return fault.WithHint(fault.Deniedf("%s version %d expired at %s (reference time %s): freeze attack or stale repository",
+		role, version, expires.UTC().Format(time.RFC3339), c.now.Format(time.RFC3339)),
+		"the repository must re-sign "+role+" (cnabsec repo refresh) and publish it; a mirror may be serving old copies")
 }
 
 // unsignedError explains a threshold failure. For a new root it tells
@@ -158,4 +160,9 @@ func (c *Client) unsignedError(msg, file string) error {
 		return fault.Deniedf("%s: %s of the %s required signatures by %s verify: threshold not met", file, got, want, by)
 	}
 	return fault.Deniedf("%s: role %s has %s of the %s required signatures from distinct trusted keys: threshold not met", file, role, got, want)
+}
+
+func rollbackHint(err error) error {
+	return fault.WithHint(err, "this location serves older metadata than was already trusted for this trust root "+
+		"(a rollback, or a stale mirror); remove the cache directory only if the repository was deliberately reset")
 }

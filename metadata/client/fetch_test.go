@@ -259,3 +259,28 @@ func TestNotFoundIsGoTUFs404(t *testing.T) {
 		t.Fatalf("missing root: %v (want ErrDownloadHTTP 404 and ErrNotFound)", err)
 	}
 }
+
+func TestDefaultHTTPClientIsOwnWithProxyAndTimeouts(t *testing.T) {
+	r := newTestRepo(t)
+	c := r.client(t, func(o *Options) {
+		o.Location, o.Timeout, o.ReadTimeout = "https://example.invalid/repo", 5*time.Second, 2*time.Second
+	})
+	defer c.Close()
+	hc := c.ownHTTP
+	if hc == nil || hc == http.DefaultClient {
+		t.Fatal("the client must make its own http.Client")
+	}
+	tr, ok := hc.Transport.(*http.Transport)
+	if !ok || tr == http.DefaultTransport {
+		t.Fatalf("transport %T must be the client's own", hc.Transport)
+	}
+	if tr.Proxy == nil {
+		t.Error("HTTPS_PROXY/NO_PROXY are not honoured (no Proxy func)")
+	}
+	if tr.ResponseHeaderTimeout != 2*time.Second || tr.TLSHandshakeTimeout != DefaultConnectTimeout {
+		t.Errorf("header timeout %s, TLS handshake timeout %s", tr.ResponseHeaderTimeout, tr.TLSHandshakeTimeout)
+	}
+	if hf := c.fetcher.(*httpFetcher); hf.client != hc || hf.readTimeout != 2*time.Second {
+		t.Error("the HTTP fetcher does not use the client's own HTTP client and read timeout")
+	}
+}

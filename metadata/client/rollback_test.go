@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
@@ -31,6 +32,9 @@ func TestRollbackOfTimestampAfterRestartIsRefused(t *testing.T) {
 	}
 	err := runOnce(t, r, old, cache)
 	wantErr(t, err, fault.Denied, "timestamp version 1 is older than trusted version 2: rollback")
+	if h := fault.HintOf(err); !strings.Contains(h, "older metadata than was already trusted") {
+		t.Errorf("hint %q", h)
+	}
 }
 
 func TestRollbackFromOlderMirrorIsRefused(t *testing.T) {

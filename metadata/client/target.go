@@ -45,15 +45,16 @@ func (c *Client) targetLocked(ctx context.Context, name string) (*TargetInfo, *m
 	if name == "" {
 		return nil, nil, fault.Inputf("empty target name")
 	}
-	c.adapter.ctx = ctx
-	tf, err := c.getTargetInfo(name)
-	perr := c.persist()
-	c.adapter.ctx = nil
+	var tf *metadata.TargetFiles
+	err := c.runTUF(ctx, "looking up target "+name, func() (err error) {
+		tf, err = c.up.GetTargetInfo(name)
+		return err
+	})
 	if err != nil {
-		return nil, nil, c.tufError(err)
+		return nil, nil, err
 	}
-	if perr != nil {
-		return nil, nil, perr
+	if tf == nil {
+		return nil, nil, fault.Deniedf("target %q: its entry in the metadata is null", name)
 	}
 	role, err := c.checkDelegationPath(name, tf)
 	if err != nil {
@@ -71,15 +72,6 @@ func (c *Client) targetLocked(ctx context.Context, name string) (*TargetInfo, *m
 		info.Custom = buf.Bytes()
 	}
 	return info, tf, nil
-}
-
-func (c *Client) getTargetInfo(name string) (tf *metadata.TargetFiles, err error) {
-	defer noPanic("looking up target "+name, &err)
-	tf, err = c.up.GetTargetInfo(name)
-	if err == nil && tf == nil {
-		err = fault.Deniedf("target %q: its entry in the metadata is null", name)
-	}
-	return tf, err
 }
 
 // Download returns the bytes of target name, refused unless their length
