@@ -277,7 +277,7 @@ func TestDefaultHTTPClientIsOwnWithProxyAndTimeouts(t *testing.T) {
 	if tr.Proxy == nil {
 		t.Error("HTTPS_PROXY/NO_PROXY are not honoured (no Proxy func)")
 	}
-	if tr.ResponseHeaderTimeout != 2*time.Second || tr.TLSHandshakeTimeout != DefaultConnectTimeout {
+	if tr.ResponseHeaderTimeout != 2*time.Second || tr.TLSHandshakeTimeout != 5*time.Second { // connect timeout capped by Timeout
 		t.Errorf("header timeout %s, TLS handshake timeout %s", tr.ResponseHeaderTimeout, tr.TLSHandshakeTimeout)
 	}
 	if hf := c.fetcher.(*httpFetcher); hf.client != hc || hf.readTimeout != 2*time.Second {
