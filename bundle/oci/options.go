@@ -23,7 +23,9 @@ const (
 // Options says how to reach registries. The zero value is usable: 30s per
 // request, Docker credentials, TLS everywhere except loopback.
 type Options struct {
-	// Timeout bounds each HTTP request, reading its body included.
+	// Timeout bounds each HTTP request, reading its body included (a
+	// registry that drips bytes cannot stall a caller). Copying very large
+	// layers over a slow link needs a larger value.
 	Timeout time.Duration
 	// Insecure lists registry hosts ("host" or "host:port") for which plain
 	// HTTP and TLS certificates that do not verify are accepted. Loopback

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -88,10 +89,14 @@ func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	default:
 		return nil, fmt.Errorf("refusing URL scheme %q for %s", req.URL.Scheme, host)
 	}
+	// Path only: signed blob redirect URLs carry credentials in the query.
+	slog.Debug("registry request", "method", req.Method, "url", req.URL.Scheme+"://"+host+req.URL.Path)
 	resp, err := inner.RoundTrip(req)
 	if err != nil {
+		slog.Debug("registry request failed", "method", req.Method, "host", host, "error", err)
 		return nil, err
 	}
+	slog.Debug("registry response", "method", req.Method, "url", req.URL.Scheme+"://"+host+req.URL.Path, "status", resp.StatusCode)
 	if req.Method == http.MethodGet && isManifestPath(req.URL.Path) {
 		resp.Body = &cappedBody{rc: resp.Body, left: g.opts.MaxManifestSize,
 			err: &TooLargeError{What: "manifest " + req.URL.Path, Limit: g.opts.MaxManifestSize}}
