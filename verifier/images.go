@@ -124,11 +124,11 @@ func (w *workflow) checkImage(ctx context.Context, im bundle.Image, mapping bund
 			return ir
 		}
 		if desc.Digest != im.ContentDigest {
-			ir.fail("image-digest", subject, fault.Deniedf("image %s: registry serves %s for %s but contentDigest is %s", im.Name, desc.Digest, src, im.ContentDigest))
+			ir.fail("image-digest", subject, fault.Deniedf("registry serves %s for %s but contentDigest is %s", desc.Digest, src, im.ContentDigest))
 			return ir
 		}
 		if im.HasSize && uint64(desc.Size) != im.Size {
-			ir.fail("image-digest", subject, fault.Deniedf("image %s: manifest is %d bytes but the bundle says %d", im.Name, desc.Size, im.Size))
+			ir.fail("image-digest", subject, fault.Deniedf("manifest is %d bytes but the bundle says %d", desc.Size, im.Size))
 			return ir
 		}
 		manifest = desc.RawManifest
@@ -161,7 +161,7 @@ func (w *workflow) checkImage(ctx context.Context, im bundle.Image, mapping bund
 		want.length = size
 	}
 	if err := matchTarget(ti, want); err != nil {
-		ir.fail("image-target", subject, fault.Deniedf("image %s: %w", im.Name, err))
+		ir.fail("image-target", subject, err)
 		return ir
 	}
 	ir.signed = true

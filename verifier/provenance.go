@@ -118,11 +118,13 @@ func (p *provenanceRun) verify(ctx context.Context, check, subject string, versi
 		Now:              c.ReferenceTime(),
 		AllowInspections: p.w.req.AllowInspections,
 	})
+	subFailed := false
 	if res != nil {
 		for _, ch := range res.Checks {
 			sub := subject + ": " + ch.Subject
 			if ch.Status == layouts.Fail {
 				p.sink.fail(ch.Name, sub, fault.Deniedf("%s", ch.Detail))
+				subFailed = true
 				continue
 			}
 			p.sink.add(Status(ch.Status), ch.Name, sub, "%s", ch.Detail)
@@ -130,6 +132,9 @@ func (p *provenanceRun) verify(ctx context.Context, check, subject string, versi
 	}
 	if err != nil {
 		p.sink.fail(check, subject, fault.Wrap(fault.Denied, err))
+		return false, true
+	}
+	if subFailed {
 		return false, true
 	}
 	if res == nil || !res.Verified {
