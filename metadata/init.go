@@ -31,6 +31,11 @@ type InitOptions struct {
 	// Releases, when set, delegates from targets to the terminating
 	// "releases" role (the online CI key that signs versions).
 	Releases *RoleKeys
+	// Bins, when not 0, makes releases delegate every target to this many
+	// hash-bin roles (releases-bin-0 ...; a power of two up to MaxBins),
+	// signed by the releases keys, so that a release rewrites one small bin
+	// instead of one large role.
+	Bins int
 }
 
 // Init creates a repository in dir (which must not hold one yet) and
@@ -64,6 +69,13 @@ func initRepo(ctx context.Context, dir string, opts InitOptions, now func() time
 			name string
 			rk   *RoleKeys
 		}{RoleReleases, opts.Releases})
+	}
+	bitLength, err := checkBins(opts.Bins)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Bins != 0 && opts.Releases == nil {
+		return nil, fault.Inputf("bins %d: hash bins need the releases role (give its keys)", opts.Bins)
 	}
 	t := now().UTC().Truncate(time.Second)
 	cfg := &config{Format: 1, Expires: map[string]string{}}
@@ -121,17 +133,30 @@ func initRepo(ctx context.Context, dir string, opts InitOptions, now func() time
 		return nil, err
 	}
 	defer l.release()
-	st := &state{dir: dir, cfg: cfg, now: t, roles: map[string]*targetsRole{}, stagedSet: map[string]bool{}, pendingFiles: map[string][]byte{}}
+	st := newState(dir, cfg, t)
 	root.Signed.Expires = st.expires(RoleRoot)
 	targets.Signed.Expires = st.expires(RoleTargets)
 	st.root, st.rootStaged, st.rootDirty = root, true, true
-	st.targetsPubLoaded = true
 	st.roles[RoleTargets] = &targetsRole{name: RoleTargets, md: targets, staged: true, dirty: true}
 	st.stagedSet[RoleTargets] = true
+	var bins []string
 	if opts.Releases != nil {
 		rel := tuf.Targets(st.expires(RoleReleases))
 		st.roles[RoleReleases] = &targetsRole{name: RoleReleases, md: rel, staged: true, dirty: true}
 		st.stagedSet[RoleReleases] = true
+		if bitLength > 0 {
+			d := targets.Signed.Delegations
+			keys := map[string]*tuf.Key{}
+			for _, id := range d.Roles[0].KeyIDs {
+				keys[id] = d.Keys[id]
+			}
+			rel.Signed.Delegations = succinctDelegation(keys, d.Roles[0].KeyIDs, d.Roles[0].Threshold, bitLength)
+			bins = binsOf(rel)
+			for _, b := range bins {
+				st.roles[b] = &targetsRole{name: b, md: tuf.Targets(st.expires(b)), staged: true, dirty: true}
+				st.stagedSet[b] = true
+			}
+		}
 	}
 	var snapSigner, tsSigner keys.Signer
 	for _, r := range roles {
@@ -147,13 +172,19 @@ func initRepo(ctx context.Context, dir string, opts InitOptions, now func() time
 					return nil, err
 				}
 			default:
-				tr := st.roles[r.name]
-				spec, err := st.spec(r.name)
-				if err != nil {
-					return nil, err
+				names := []string{r.name}
+				if r.name == RoleReleases {
+					names = append(names, bins...)
 				}
-				if err := addSignature(ctx, spec, tr.md.Signed, &tr.md.Signatures, s); err != nil {
-					return nil, err
+				for _, n := range names {
+					tr := st.roles[n]
+					spec, err := st.spec(n)
+					if err != nil {
+						return nil, err
+					}
+					if err := addSignature(ctx, spec, tr.md.Signed, &tr.md.Signatures, s); err != nil {
+						return nil, err
+					}
 				}
 			}
 		}

@@ -65,6 +65,9 @@ func defaultExpiry(role string) time.Duration {
 }
 
 func (c *config) expiry(role string) time.Duration {
+	if parentOf(role) == RoleReleases {
+		role = RoleReleases // hash bins expire with releases
+	}
 	if s, ok := c.Expires[role]; ok {
 		if d, err := time.ParseDuration(s); err == nil && d > 0 {
 			return d

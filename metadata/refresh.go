@@ -10,7 +10,8 @@ import (
 // RefreshOptions renews expiry dates.
 type RefreshOptions struct {
 	// Roles to re-sign with a renewed expiry besides snapshot and timestamp
-	// (root, targets, releases); their keys go in Signers.
+	// (root, targets, releases; releases includes its hash bins); their keys
+	// go in Signers.
 	Roles   []string
 	Signers []keys.Signer
 	// Snapshot and Timestamp re-sign those roles; without them the renewal is staged.
@@ -44,6 +45,13 @@ func (r *Repository) Refresh(ctx context.Context, opts RefreshOptions) (*Result,
 					return nil, err
 				}
 				st.markDirty(tr)
+				for _, b := range binsOf(tr.md) {
+					br, err := st.role(b)
+					if err != nil {
+						return nil, err
+					}
+					st.markDirty(br)
+				}
 			}
 		}
 		if err := st.signDirty(ctx, opts.Signers); err != nil {

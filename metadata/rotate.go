@@ -109,6 +109,29 @@ func (r *Repository) Rotate(ctx context.Context, opts RotateOptions) (*Result, e
 			if verifySpec(spec, dr.md.Signed, dr.md.Signatures) != nil {
 				st.markDirty(dr)
 			}
+			// Hash bins are signed by the releases keys: follow the rotation.
+			if bins := binsOf(dr.md); len(bins) > 0 {
+				st.markDirty(dr)
+				keyMap := map[string]*tuf.Key{}
+				for _, id := range role.KeyIDs {
+					keyMap[id] = d.Keys[id]
+				}
+				sr := dr.md.Signed.Delegations.SuccinctRoles
+				dr.md.Signed.Delegations = succinctDelegation(keyMap, role.KeyIDs, role.Threshold, sr.BitLength)
+				for _, b := range bins {
+					br, err := st.role(b)
+					if err != nil {
+						return nil, err
+					}
+					bspec, err := st.spec(b)
+					if err != nil {
+						return nil, err
+					}
+					if verifySpec(bspec, br.md.Signed, br.md.Signatures) != nil {
+						st.markDirty(br)
+					}
+				}
+			}
 		}
 		if err := st.signDirty(ctx, opts.Signers); err != nil {
 			return nil, err

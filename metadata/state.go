@@ -37,10 +37,9 @@ type state struct {
 	// whose content did not change (repo sign).
 	rootSigned, snapSigned, tsSigned bool
 
-	roles            map[string]*targetsRole // loaded targets-like roles
-	stagedSet        map[string]bool         // targets-like roles with a (current) staged file
-	targetsPub       *tuf.Metadata[tuf.TargetsType]
-	targetsPubLoaded bool
+	roles     map[string]*targetsRole                   // loaded targets-like roles
+	stagedSet map[string]bool                           // targets-like roles with a (current) staged file
+	pubRoles  map[string]*tuf.Metadata[tuf.TargetsType] // published targets-like metadata, verified
 
 	// pendingFiles are target files to write before any metadata.
 	pendingFiles map[string][]byte
@@ -123,7 +122,7 @@ func loadState(dir string, now time.Time) (*state, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &state{dir: dir, cfg: cfg, now: now, roles: map[string]*targetsRole{}, stagedSet: map[string]bool{}, pendingFiles: map[string][]byte{}}
+	st := newState(dir, cfg, now)
 
 	// Published root: the highest N with N.root.json, each version checked
 	// against its predecessor as a client would.
@@ -296,30 +295,60 @@ func (st *state) publishedVersion(role string) int64 {
 	return 0
 }
 
-// publishedTargets returns the published top-level targets metadata (nil
-// before the first publication), verified against the published root.
-func (st *state) publishedTargets() (*tuf.Metadata[tuf.TargetsType], error) {
-	if st.targetsPubLoaded {
-		return st.targetsPub, nil
+func newState(dir string, cfg *config, now time.Time) *state {
+	return &state{dir: dir, cfg: cfg, now: now, roles: map[string]*targetsRole{}, stagedSet: map[string]bool{},
+		pendingFiles: map[string][]byte{}, pubRoles: map[string]*tuf.Metadata[tuf.TargetsType]{}}
+}
+
+// parentOf names the role that delegates to a targets-like role: targets
+// for a top-level delegation, releases for its hash bins.
+func parentOf(name string) string {
+	if strings.HasPrefix(name, binPrefix+"-") {
+		return RoleReleases
 	}
-	st.targetsPubLoaded = true
-	v := st.publishedVersion(RoleTargets)
+	return RoleTargets
+}
+
+// publishedRole returns the published metadata of a targets-like role (nil
+// when never published), verified against its published delegator.
+func (st *state) publishedRole(name string) (*tuf.Metadata[tuf.TargetsType], error) {
+	if md, ok := st.pubRoles[name]; ok {
+		return md, nil
+	}
+	v := st.publishedVersion(name)
 	if v == 0 {
+		st.pubRoles[name] = nil
 		return nil, nil
 	}
-	if r := st.roles[RoleTargets]; r != nil && !r.staged && r.md.Signed.Version == v {
-		st.targetsPub = r.md
+	if r := st.roles[name]; r != nil && !r.staged && r.md.Signed.Version == v {
+		st.pubRoles[name] = r.md
 		return r.md, nil
 	}
-	p := publishedPath(st.dir, RoleTargets, v)
+	p := publishedPath(st.dir, name, v)
 	md, _, err := readTargets(p)
 	if err != nil {
 		return nil, missingOr(p, err)
 	}
-	if err := verifyWith(st.rootPub, RoleTargets, md.Signed, md.Signatures); err != nil {
+	if md.Signed.Version != v {
+		return nil, corrupted(p, fmt.Errorf("snapshot lists version %d, the file holds version %d", v, md.Signed.Version))
+	}
+	var spec roleSpec
+	if name == RoleTargets {
+		spec, err = rootSpec(st.rootPub, RoleTargets)
+	} else {
+		var parent *tuf.Metadata[tuf.TargetsType]
+		parent, err = st.publishedRole(parentOf(name))
+		if err == nil {
+			spec, err = delegationSpec(parent, name)
+		}
+	}
+	if err == nil {
+		err = verifySpec(spec, md.Signed, md.Signatures)
+	}
+	if err != nil {
 		return nil, corrupted(p, err)
 	}
-	st.targetsPub = md
+	st.pubRoles[name] = md
 	return md, nil
 }
 
@@ -351,32 +380,12 @@ func (st *state) role(name string) (*targetsRole, error) {
 		}
 	}
 	if r.md == nil {
-		if pubV == 0 {
+		md, err := st.publishedRole(name)
+		if err != nil {
+			return nil, err
+		}
+		if md == nil {
 			return nil, fault.Inputf("repository %s has no role %s", st.dir, name)
-		}
-		p := publishedPath(st.dir, name, pubV)
-		md, _, err := readTargets(p)
-		if err != nil {
-			return nil, missingOr(p, err)
-		}
-		if md.Signed.Version != pubV {
-			return nil, corrupted(p, fmt.Errorf("snapshot lists version %d, the file holds version %d", pubV, md.Signed.Version))
-		}
-		var spec roleSpec
-		if name == RoleTargets {
-			spec, err = rootSpec(st.rootPub, RoleTargets)
-		} else {
-			var parent *tuf.Metadata[tuf.TargetsType]
-			parent, err = st.publishedTargets()
-			if err == nil {
-				spec, err = delegationSpec(parent, name)
-			}
-		}
-		if err == nil {
-			err = verifySpec(spec, md.Signed, md.Signatures)
-		}
-		if err != nil {
-			return nil, corrupted(p, err)
 		}
 		r.md = md
 	}
@@ -389,10 +398,22 @@ func delegationSpec(parent *tuf.Metadata[tuf.TargetsType], name string) (roleSpe
 	if parent == nil || parent.Signed.Delegations == nil {
 		return roleSpec{}, fmt.Errorf("no delegation to role %s", name)
 	}
-	for _, d := range parent.Signed.Delegations.Roles {
-		if d.Name == name {
-			return roleSpec{name: name, keyIDs: d.KeyIDs, threshold: d.Threshold, keys: parent.Signed.Delegations.Keys}, nil
+	return delegSpec(parent.Signed.Delegations, name)
+}
+
+// delegSpec finds role name in a delegations object: a listed role or one
+// of its succinct hash bins.
+func delegSpec(d *tuf.Delegations, name string) (roleSpec, error) {
+	if d == nil {
+		return roleSpec{}, fmt.Errorf("no delegation to role %s", name)
+	}
+	for _, r := range d.Roles {
+		if r.Name == name {
+			return roleSpec{name: name, keyIDs: r.KeyIDs, threshold: r.Threshold, keys: d.Keys}, nil
 		}
+	}
+	if sr := d.SuccinctRoles; sr != nil && sr.IsDelegatedRole(name) {
+		return roleSpec{name: name, keyIDs: sr.KeyIDs, threshold: sr.Threshold, keys: d.Keys}, nil
 	}
 	return roleSpec{}, fmt.Errorf("no delegation to role %s", name)
 }
@@ -403,8 +424,11 @@ func (st *state) spec(name string) (roleSpec, error) {
 	case RoleRoot, RoleTargets, RoleSnapshot, RoleTimestamp:
 		return rootSpec(st.root, name)
 	}
-	t, err := st.role(RoleTargets)
+	t, err := st.role(parentOf(name))
 	if err != nil {
+		if parentOf(name) != RoleTargets {
+			return roleSpec{}, fault.Inputf("unknown role %q: the repository has roles %s", name, strings.Join(st.roleNames(), ", "))
+		}
 		return roleSpec{}, err
 	}
 	spec, err := delegationSpec(t.md, name)
@@ -423,6 +447,14 @@ func (st *state) delegatedNames() []string {
 	var out []string
 	for _, d := range t.md.Signed.Delegations.Roles {
 		out = append(out, d.Name)
+	}
+	for _, d := range t.md.Signed.Delegations.Roles {
+		if d.Name != RoleReleases {
+			continue
+		}
+		if r, err := st.role(d.Name); err == nil && r.md.Signed.Delegations != nil && r.md.Signed.Delegations.SuccinctRoles != nil {
+			out = append(out, r.md.Signed.Delegations.SuccinctRoles.GetRoles()...)
+		}
 	}
 	return out
 }
@@ -490,20 +522,31 @@ func cloneRoot(md *tuf.Metadata[tuf.RootType]) *tuf.Metadata[tuf.RootType] {
 	return out
 }
 
-// sortedStaged lists the staged targets-like roles, delegated roles first
-// (they must be published before their delegator).
+// sortedStaged lists the staged targets-like roles, deepest delegations
+// first (they must be published before their delegator).
 func (st *state) sortedStaged() []string {
 	var out []string
 	for n := range st.stagedSet {
 		out = append(out, n)
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if (out[i] == RoleTargets) != (out[j] == RoleTargets) {
-			return out[j] == RoleTargets
+		if di, dj := roleDepth(out[i]), roleDepth(out[j]); di != dj {
+			return di > dj
 		}
 		return out[i] < out[j]
 	})
 	return out
+}
+
+// roleDepth is a targets-like role's distance from root.
+func roleDepth(name string) int {
+	switch {
+	case name == RoleTargets:
+		return 1
+	case parentOf(name) == RoleReleases:
+		return 3
+	}
+	return 2
 }
 
 func sameJSON(a, b any) bool {

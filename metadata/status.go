@@ -89,45 +89,50 @@ func (r *Repository) Status(ctx context.Context) (*Status, error) {
 		}
 	}
 
-	// Targets-like roles: published ones under the published root, staged
-	// ones under the working delegators.
-	if st.rootPub != nil && st.snapPub != nil {
+	// Targets-like roles: published ones under their published delegators,
+	// staged ones under the working (staged, else published) delegators.
+	pubDeleg := map[string]*tuf.Delegations{}
+	var walk func(name string, spec roleSpec) error
+	walk = func(name string, spec roleSpec) error {
+		s, err := r.summaryOf(cache, publishedPath(r.dir, name, st.publishedVersion(name)), spec)
+		if err != nil {
+			return err
+		}
+		out.Roles = append(out.Roles, s.status(name, false, spec))
+		pubDeleg[name] = s.Deleg
+		for _, child := range childRoles(s.Deleg) {
+			if st.publishedVersion(child) == 0 {
+				continue
+			}
+			cs, err := delegSpec(s.Deleg, child)
+			if err != nil {
+				return err
+			}
+			if err := walk(child, cs); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if st.rootPub != nil && st.publishedVersion(RoleTargets) > 0 {
 		tspec, err := rootSpec(st.rootPub, RoleTargets)
 		if err != nil {
 			return nil, err
 		}
-		ts, err := r.summaryOf(cache, publishedPath(r.dir, RoleTargets, st.publishedVersion(RoleTargets)), tspec)
-		if err != nil {
+		if err := walk(RoleTargets, tspec); err != nil {
 			return nil, err
 		}
-		out.Roles = append(out.Roles, ts.status(RoleTargets, false, tspec))
-		for _, name := range delegatedIn(ts.Deleg) {
-			if st.publishedVersion(name) == 0 {
-				continue
-			}
-			spec := delegSpec(ts.Deleg, name)
-			s, err := r.summaryOf(cache, publishedPath(r.dir, name, st.publishedVersion(name)), spec)
-			if err != nil {
-				return nil, err
-			}
-			out.Roles = append(out.Roles, s.status(name, false, spec))
-		}
 	}
-	var stagedTargets *summary
 	names := st.sortedStaged()
-	sort.Slice(names, func(i, j int) bool { return names[i] == RoleTargets && names[j] != RoleTargets })
+	sort.SliceStable(names, func(i, j int) bool { return roleDepth(names[i]) < roleDepth(names[j]) })
 	for _, name := range names {
 		var spec roleSpec
 		if name == RoleTargets {
 			if spec, err = rootSpec(st.root, RoleTargets); err != nil {
 				return nil, err
 			}
-		} else {
-			deleg := st.workingDelegations(r, cache, stagedTargets)
-			if deleg == nil {
-				continue
-			}
-			spec = delegSpec(deleg, name)
+		} else if spec, err = delegSpec(pubDeleg[parentOf(name)], name); err != nil {
+			continue // its delegator no longer lists it
 		}
 		p := stagedPath(r.dir, name)
 		s, err := r.summaryOf(cache, p, spec)
@@ -137,9 +142,7 @@ func (r *Repository) Status(ctx context.Context) (*Status, error) {
 		if s.Version <= st.publishedVersion(name) {
 			continue // left over from an interrupted publication
 		}
-		if name == RoleTargets {
-			stagedTargets = s
-		}
+		pubDeleg[name] = s.Deleg // the working delegations for its children
 		out.Roles = append(out.Roles, s.status(name, true, spec))
 	}
 
@@ -184,28 +187,8 @@ func (r *Repository) Status(ctx context.Context) (*Status, error) {
 	return out, nil
 }
 
-// workingDelegations is the delegations object of the working targets role:
-// the staged one if any, else the published one.
-func (st *state) workingDelegations(r *Repository, cache summaryCache, staged *summary) *tuf.Delegations {
-	if staged != nil {
-		return staged.Deleg
-	}
-	v := st.publishedVersion(RoleTargets)
-	if v == 0 {
-		return nil
-	}
-	spec, err := rootSpec(st.rootPub, RoleTargets)
-	if err != nil {
-		return nil
-	}
-	s, err := r.summaryOf(cache, publishedPath(r.dir, RoleTargets, v), spec)
-	if err != nil {
-		return nil
-	}
-	return s.Deleg
-}
-
-func delegatedIn(d *tuf.Delegations) []string {
+// childRoles lists the roles a delegations object names, hash bins included.
+func childRoles(d *tuf.Delegations) []string {
 	if d == nil {
 		return nil
 	}
@@ -213,16 +196,10 @@ func delegatedIn(d *tuf.Delegations) []string {
 	for _, r := range d.Roles {
 		out = append(out, r.Name)
 	}
-	return out
-}
-
-func delegSpec(d *tuf.Delegations, name string) roleSpec {
-	for _, r := range d.Roles {
-		if r.Name == name {
-			return roleSpec{name: name, keyIDs: r.KeyIDs, threshold: r.Threshold, keys: d.Keys}
-		}
+	if d.SuccinctRoles != nil {
+		out = append(out, d.SuccinctRoles.GetRoles()...)
 	}
-	return roleSpec{name: name, keys: d.Keys}
+	return out
 }
 
 // summaryOf returns the summary of a targets-like file: from the cache when

@@ -164,6 +164,11 @@ func (st *state) roleFor(name string) string {
 	}
 	for _, d := range t.md.Signed.Delegations.Roles {
 		if ok, _ := d.IsDelegatedPath(name); ok {
+			if d.Name == RoleReleases {
+				if r, err := st.role(d.Name); err == nil && r.md.Signed.Delegations != nil && r.md.Signed.Delegations.SuccinctRoles != nil {
+					return r.md.Signed.Delegations.SuccinctRoles.GetRolesForTarget(name)[0].Name
+				}
+			}
 			return d.Name
 		}
 	}

@@ -19,7 +19,9 @@ func init() {
 		UsageText: "cnabsec repo init DIR --root-key K [--root-key K]... [--root-threshold N] --targets-key K [...] [--targets-threshold N] --snapshot-key K --timestamp-key K [--releases-key K [...] [--releases-threshold N]] [--expires ROLE=DURATION]...",
 		Description: `Creates DIR/metadata, DIR/targets and DIR/staged with version 1 of root,
 targets, snapshot, timestamp and (with --releases-key) the releases role, which
-targets delegates to (terminating) for CI to sign versions.
+targets delegates to (terminating) for CI to sign versions. With --bins N,
+releases delegates every target to N hash-bin roles (releases-bin-0 ...),
+signed by the releases keys, so that each release rewrites one small bin.
 
 A --*-key takes a private key file, or a public key file when that role's
 signature is added later with 'repo sign' (the metadata then waits in
@@ -42,7 +44,7 @@ Example:
 			&cli.StringSliceFlag{Name: "timestamp-key", Usage: "timestamp key `FILE`"},
 			&cli.StringSliceFlag{Name: "releases-key", Usage: "releases (CI) key `FILE` (repeatable); creates the releases delegation"},
 			&cli.IntFlag{Name: "releases-threshold", Value: 1, Usage: "unique releases keys that must sign"},
-			&cli.IntFlag{Name: "bins", Usage: "delegate releases to N hash-bin roles (not implemented yet)"},
+			&cli.IntFlag{Name: "bins", Usage: "let releases delegate every target to `N` hash-bin roles (TAP 15 succinct roles; a power of two)"},
 			&cli.StringSliceFlag{Name: "expires", Usage: "`ROLE=DURATION` expiry period of a role, e.g. releases=168h (repeatable)"},
 			outputFlag(),
 		},
@@ -57,9 +59,6 @@ func repoInit(c *cli.Context) error {
 	}
 	if _, err := wantJSON(c); err != nil {
 		return err
-	}
-	if c.Int("bins") != 0 {
-		return fault.Inputf("--bins %d: hash-bin delegation is not implemented yet", c.Int("bins"))
 	}
 	expires := map[string]time.Duration{}
 	for _, e := range c.StringSlice("expires") {
@@ -107,7 +106,10 @@ func repoInit(c *cli.Context) error {
 		}
 		return rk, nil
 	}
-	var opts metadata.InitOptions
+	opts := metadata.InitOptions{Bins: c.Int("bins")}
+	if opts.Bins != 0 && len(c.StringSlice("releases-key")) == 0 {
+		return fault.Inputf("--bins %d: needs --releases-key", opts.Bins)
+	}
 	for _, r := range []struct {
 		name   string
 		single bool

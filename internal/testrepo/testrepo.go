@@ -32,6 +32,7 @@ type Repo struct {
 type options struct {
 	keyType   string
 	releases  bool
+	bins      int
 	delegated []string
 }
 
@@ -43,6 +44,9 @@ func WithKeyType(t string) Option { return func(c *options) { c.keyType = t } }
 
 // WithoutReleases builds a repository without the releases delegation.
 func WithoutReleases() Option { return func(c *options) { c.releases = false } }
+
+// WithBins makes releases delegate to n succinct hash-bin roles.
+func WithBins(n int) Option { return func(c *options) { c.bins = n } }
 
 // WithDelegated delegates these names (REGISTRY/REPOSITORY) to releases.
 func WithDelegated(names ...string) Option {
@@ -77,6 +81,7 @@ func New(t testing.TB, opts ...Option) *Repo {
 	if c.releases {
 		r.Releases = gen("releases")
 		opt.Releases = &metadata.RoleKeys{Signers: []keys.Signer{r.Releases}}
+		opt.Bins = c.bins
 	}
 	repo, err := metadata.Init(r.Dir, opt)
 	if err != nil {
@@ -118,8 +123,8 @@ func (r *Repo) AddTarget(t testing.TB, name string, info metadata.TargetInfo) *m
 		t.Fatalf("testrepo: add target %s: unsigned change was not staged: %v", name, err)
 	}
 	signer := keys.Signer(r.Targets)
-	if role == metadata.RoleReleases {
-		signer = r.Releases
+	if role != metadata.RoleTargets {
+		signer = r.Releases // releases and its hash bins
 	}
 	if res, err = r.Repo.Sign(context.Background(), metadata.SignOptions{Role: role, Key: signer, Snapshot: r.Snapshot, Timestamp: r.Timestamp}); err != nil {
 		t.Fatalf("testrepo: sign %s: %v", role, err)
