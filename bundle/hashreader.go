@@ -38,7 +38,7 @@ func newHashingReader(src io.Reader, h hash.Hash) *hashingReader {
 		done: make(chan struct{}),
 	}
 	for range chunkBuffer {
-		hr.free <- make([]byte, chunkSize)
+		hr.free <- getChunk()
 	}
 	go func() {
 		defer close(hr.done)
@@ -109,11 +109,24 @@ func (hr *hashingReader) drain() (int64, error) {
 	return left, hr.err
 }
 
-// close stops the hasher goroutine; it is safe to call more than once.
+// close stops the hasher goroutine and recycles the chunks; it is safe to
+// call more than once. The reader must not be used afterwards.
 func (hr *hashingReader) close() {
-	hr.once.Do(func() { close(hr.work) })
-	<-hr.done
+	hr.once.Do(func() {
+		close(hr.work)
+		<-hr.done
+		hr.cur = nil
+		for range chunkBuffer {
+			putChunk(<-hr.free)
+		}
+	})
 }
+
+// chunks recycles chunkSize buffers between archive reads.
+var chunks = sync.Pool{New: func() any { return new([chunkSize]byte) }}
+
+func getChunk() []byte  { return chunks.Get().(*[chunkSize]byte)[:] }
+func putChunk(b []byte) { chunks.Put((*[chunkSize]byte)(b[:chunkSize])) }
 
 // sum closes the reader and returns "sha256:<hex>" (or the hash's name) of
 // every byte read from src, and how many there were.

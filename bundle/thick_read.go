@@ -133,8 +133,9 @@ func ReadThick(r io.Reader, opts ThickOptions) (*Thick, error) {
 		t:    &Thick{Blobs: map[string]int64{}},
 		seen: map[string]bool{},
 		kept: map[string][]byte{},
-		buf:  make([]byte, chunkSize),
+		buf:  getChunk(),
 	}
+	defer putChunk(tr.buf)
 	hr := newHashingReader(r, sha256.New())
 	defer hr.close()
 	if err := tr.read(hr); err != nil {

@@ -1,0 +1,238 @@
+package bundle
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The acceptance benchmark for thick bundles. It builds (once, cached in
+// $TMPDIR) a valid thick bundle of about 1 GiB of random, incompressible
+// layers, then measures in the same run:
+//
+//	(a) openssl dgst -sha256 FILE           the reference (best of 3)
+//	(b) DigestReader over the file          goal ≥ 0.9× (a)'s throughput
+//	(c) ReadThick over the file             goal ≥ 0.5× (a)'s throughput
+//	    in a child process, whose VmHWM is   goal ≤ 64 MiB
+//
+// Run: go test -run '^$' -bench BenchmarkThick1GiB -benchtime 1x ./bundle/
+// Ratios are reported as metrics (digest/openssl, verify/openssl, peak-RSS-MiB).
+
+const benchArchiveEnv = "CNABSEC_BENCH_THICK_ARCHIVE"
+
+func benchArchive(b *testing.B) string {
+	b.Helper()
+	p := filepath.Join(os.TempDir(), "cnabsec-bench-thick-1GiB-v1.tgz")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	b.Logf("building %s (cached for later runs)", p)
+	const layers, layerSize = 16, 64 << 20
+	rng := rand.NewChaCha8([32]byte{'c', 'n', 'a', 'b'})
+	dir := b.TempDir()
+	var layerDescs []string
+	var blobs []Blob
+	addBlob := func(name string, size int64) {
+		pp := filepath.Join(dir, name)
+		blobs = append(blobs, Blob{Digest: "sha256:" + name, Size: size, Open: func() (io.ReadCloser, error) { return os.Open(pp) }})
+	}
+	for range layers {
+		buf := make([]byte, layerSize)
+		rng.Read(buf)
+		d := sha256Hex(buf)
+		if err := os.WriteFile(filepath.Join(dir, d), buf, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		addBlob(d, layerSize)
+		layerDescs = append(layerDescs, fmt.Sprintf(`{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%d}`, d, layerSize))
+	}
+	config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
+	manifest := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[%s]}`,
+		sha256Hex(config), len(config), strings.Join(layerDescs, ",")))
+	for _, small := range [][]byte{config, manifest} {
+		d := sha256Hex(small)
+		os.WriteFile(filepath.Join(dir, d), small, 0o644)
+		addBlob(d, int64(len(small)))
+	}
+	md := "sha256:" + sha256Hex(manifest)
+	bundleJSON, err := Canonicalize([]byte(fmt.Sprintf(`{"schemaVersion":"v1.0.0","name":"bench","version":"1.0.0","invocationImages":[{"image":"example.com/bench:1.0","imageType":"oci","contentDigest":%q,"size":%d,"mediaType":"application/vnd.oci.image.manifest.v1+json"}]}`, md, len(manifest))))
+	if err != nil {
+		b.Fatal(err)
+	}
+	index := []byte(fmt.Sprintf(`{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":%q,"size":%d}]}`, md, len(manifest)))
+	tmp := p + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(f, chunkSize)
+	if err := WriteThick(w, ThickContent{BundleJSON: bundleJSON, Index: index, Blobs: blobs}); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+func BenchmarkThick1GiB(b *testing.B) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		b.Skip("openssl not found: it is the reference")
+	}
+	p := benchArchive(b)
+	info, err := os.Stat(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	size := float64(info.Size())
+	mbps := func(d time.Duration) float64 { return size / d.Seconds() / 1e6 }
+	// Warm the page cache so every contender reads from memory.
+	if _, _, err := fileDigest(p); err != nil {
+		b.Fatal(err)
+	}
+	best := func(n int, f func() time.Duration) time.Duration {
+		m := time.Duration(1<<63 - 1)
+		for range n {
+			if d := f(); d < m {
+				m = d
+			}
+		}
+		return m
+	}
+	var sslOut []byte
+	ssl := best(3, func() time.Duration {
+		start := time.Now()
+		out, err := exec.Command("openssl", "dgst", "-sha256", p).Output()
+		if err != nil {
+			b.Fatal(err)
+		}
+		sslOut = out
+		return time.Since(start)
+	})
+	var ours string
+	dig := best(3, func() time.Duration {
+		start := time.Now()
+		d, _, err := fileDigest(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ours = d
+		return time.Since(start)
+	})
+	if !bytes.Contains(sslOut, []byte(strings.TrimPrefix(ours, "sha256:"))) {
+		b.Fatalf("digests differ: openssl %q, ours %s", sslOut, ours)
+	}
+	var verify time.Duration
+	var rss int64
+	for range 2 {
+		d, r := readThickChild(b, p, ours)
+		if verify == 0 || d < verify {
+			verify = d
+		}
+		if r > rss {
+			rss = r
+		}
+	}
+	b.ReportMetric(mbps(ssl), "openssl-MB/s")
+	b.ReportMetric(mbps(dig), "digest-MB/s")
+	b.ReportMetric(mbps(verify), "verify-MB/s")
+	b.ReportMetric(ssl.Seconds()/dig.Seconds(), "digest/openssl")
+	b.ReportMetric(ssl.Seconds()/verify.Seconds(), "verify/openssl")
+	b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
+	b.Logf("%.0f MiB archive: openssl %v (%.0f MB/s), DigestReader %v (%.2f×), ReadThick %v (%.2f×), ReadThick peak RSS %.1f MiB",
+		size/(1<<20), ssl, mbps(ssl), dig, ssl.Seconds()/dig.Seconds(), verify, ssl.Seconds()/verify.Seconds(), float64(rss)/(1<<20))
+	if rss > 64<<20 {
+		b.Errorf("ReadThick peak RSS %d MiB > 64 MiB", rss>>20)
+	}
+}
+
+func fileDigest(p string) (string, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	return DigestReader(f)
+}
+
+// readThickChild runs ReadThick on p in a child process (this test binary,
+// TestReadThickBenchChild) and returns its ReadThick time and its VmHWM.
+func readThickChild(b *testing.B, p, wantDigest string) (time.Duration, int64) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestReadThickBenchChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), benchArchiveEnv+"="+p)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("child: %v\n%s", err, out)
+	}
+	var ns, hwm int64
+	var digest string
+	for _, line := range strings.Split(string(out), "\n") {
+		if rest, ok := strings.CutPrefix(line, "READTHICK "); ok {
+			f := strings.Fields(rest)
+			if len(f) == 3 {
+				ns, _ = strconv.ParseInt(f[0], 10, 64)
+				hwm, _ = strconv.ParseInt(f[1], 10, 64)
+				digest = f[2]
+			}
+		}
+	}
+	if ns == 0 || digest != wantDigest {
+		b.Fatalf("child output without a result or with digest %q (want %s):\n%s", digest, wantDigest, out)
+	}
+	return time.Duration(ns), hwm
+}
+
+// TestReadThickBenchChild is the child process of BenchmarkThick1GiB; it does
+// nothing unless the benchmark started it.
+func TestReadThickBenchChild(t *testing.T) {
+	p := os.Getenv(benchArchiveEnv)
+	if p == "" {
+		t.Skip("only run by BenchmarkThick1GiB")
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	start := time.Now()
+	th, err := ReadThick(f, ThickOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := time.Since(start)
+	fmt.Printf("READTHICK %d %d %s\n", d.Nanoseconds(), vmHWM(t), th.Digest)
+}
+
+// vmHWM returns the process's peak resident set size in bytes.
+func vmHWM(t *testing.T) int64 {
+	s, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(s), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc/self/status")
+	return 0
+}
