@@ -214,7 +214,7 @@ func (r *Repository) summaryOf(cache summaryCache, path string, spec roleSpec) (
 		return nil, err
 	}
 	rel, _ := filepath.Rel(r.dir, path)
-	if s, ok := cache[filepath.ToSlash(rel)]; ok && s.Size == fi.Size() && s.ModTime == fi.ModTime().UnixNano() {
+	if s, ok := cache[filepath.ToSlash(rel)]; ok && s.matches(fi) {
 		return s, nil
 	}
 	md, _, err := readTargets(path)

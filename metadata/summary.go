@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"
@@ -16,12 +17,13 @@ import (
 // A summary is what status needs from a targets-like metadata file without
 // parsing it: writers record one for each file they write (DIR/cache/, under
 // the write lock), and status uses it only while the file's size and
-// modification time are unchanged, so a repository with 10,000 targets
+// modification time and inode are unchanged, so a repository with 10,000 targets
 // reports its status as fast as one with 10. A missing or stale summary is
 // recomputed from the file.
 type summary struct {
 	Size    int64            `json:"size"`
 	ModTime int64            `json:"mtime"`
+	Inode   uint64           `json:"inode"` // every atomic write is a new inode
 	Version int64            `json:"version"`
 	Expires time.Time        `json:"expires"`
 	Targets int              `json:"targets"`
@@ -52,7 +54,7 @@ func (st *state) noteWritten(path string, md *tuf.Metadata[tuf.TargetsType]) {
 // summarize builds a summary of md, verifying its signatures against the
 // keys the delegator lists in spec.
 func summarize(md *tuf.Metadata[tuf.TargetsType], spec roleSpec, fi os.FileInfo) *summary {
-	s := &summary{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Version: md.Signed.Version,
+	s := &summary{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Inode: inode(fi), Version: md.Signed.Version,
 		Expires: md.Signed.Expires, Targets: len(md.Signed.Targets), Deleg: md.Signed.Delegations, Sigs: []verifiedSig{}}
 	payload, err := cjson.EncodeCanonical(md.Signed)
 	if err != nil {
@@ -70,6 +72,18 @@ func summarize(md *tuf.Metadata[tuf.TargetsType], spec roleSpec, fi os.FileInfo)
 		s.Sigs = append(s.Sigs, verifiedSig{KeyID: sig.KeyID, Fingerprint: fingerprint(pk)})
 	}
 	return s
+}
+
+func inode(fi os.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Ino
+	}
+	return 0
+}
+
+// matches reports whether the summary was made from the file fi describes.
+func (s *summary) matches(fi os.FileInfo) bool {
+	return s.Size == fi.Size() && s.ModTime == fi.ModTime().UnixNano() && s.Inode == inode(fi)
 }
 
 func readSummaries(dir string) summaryCache {

@@ -336,9 +336,12 @@ type RoleState struct {
 	Expires time.Time `json:"expires"`
 }
 
-// Roles returns the trusted version and expiry of root, timestamp, snapshot,
-// targets and every delegated role loaded so far (sorted by name), as far as
-// they are trusted. Expires minus ReferenceTime is each role's remaining life.
+// Roles returns the version and expiry of root, timestamp, snapshot, targets
+// and every delegated role loaded so far (delegated ones sorted by name).
+// Expires minus ReferenceTime is each role's remaining life. After a failed
+// Refresh it shows what go-tuf had loaded, which may include metadata that
+// failed a final check (useful to diagnose, not to trust). It waits for a
+// call in progress (calls are serialized).
 func (c *Client) Roles() []RoleState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -363,7 +366,16 @@ func (c *Client) Roles() []RoleState {
 	return append(out, deleg...)
 }
 
+// roleVersion is 0 unless Refresh succeeded: after a failed refresh go-tuf
+// may hold metadata that did not pass every check (e.g. an expired
+// timestamp kept for rollback protection).
 func (c *Client) roleVersion(role string) int64 {
+	c.mu.Lock()
+	ok := c.refreshed && c.refreshErr == nil
+	c.mu.Unlock()
+	if !ok && role != metadata.ROOT {
+		return 0
+	}
 	for _, r := range c.Roles() {
 		if r.Role == role {
 			return r.Version
@@ -372,17 +384,18 @@ func (c *Client) roleVersion(role string) int64 {
 	return 0
 }
 
-// TrustedRootVersion is the version of the trusted root (after Refresh: the newest).
+// TrustedRootVersion is the version of the trusted root (after Refresh: the
+// newest; before: the pinned root or the newest the cache verified).
 func (c *Client) TrustedRootVersion() int64 { return c.roleVersion(metadata.ROOT) }
 
-// TrustedTimestampVersion is the trusted timestamp version, 0 before Refresh.
+// TrustedTimestampVersion is the trusted timestamp version, 0 unless Refresh succeeded.
 func (c *Client) TrustedTimestampVersion() int64 { return c.roleVersion(metadata.TIMESTAMP) }
 
-// TrustedSnapshotVersion is the trusted snapshot version, 0 before Refresh.
+// TrustedSnapshotVersion is the trusted snapshot version, 0 unless Refresh succeeded.
 // Callers may key caches of verification results by it.
 func (c *Client) TrustedSnapshotVersion() int64 { return c.roleVersion(metadata.SNAPSHOT) }
 
-// TrustedTargetsVersion is the trusted top-level targets version, 0 before Refresh.
+// TrustedTargetsVersion is the trusted top-level targets version, 0 unless Refresh succeeded.
 func (c *Client) TrustedTargetsVersion() int64 { return c.roleVersion(metadata.TARGETS) }
 
 // Close releases the idle connections of the Client's own HTTP client (not

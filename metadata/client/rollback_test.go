@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/keys"
@@ -190,4 +191,39 @@ func TestFastForwardRecoveryAfterTimestampKeyRotation(t *testing.T) {
 	r.timestamp.Signed.Version = 1
 	r.writeTimestamp()
 	wantErr(t, runOnce(t, r, r.dir, cache), fault.Denied, "timestamp version 1 is older than trusted version 2: rollback")
+}
+
+func TestWarmCacheFetchesOnlyTheRootProbeAndTimestamp(t *testing.T) {
+	r := newTestRepo(t)
+	var names []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		names = append(names, req.URL.Path)
+		http.FileServer(http.Dir(r.dir)).ServeHTTP(w, req)
+	}))
+	defer srv.Close()
+	cache := t.TempDir()
+	if err := runOnce(t, r, srv.URL, cache); err != nil {
+		t.Fatal(err)
+	}
+	cold := len(names)
+	names = nil
+	if err := runOnce(t, r, srv.URL, cache); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(names, " "); got != "/metadata/2.root.json /metadata/timestamp.json" {
+		t.Errorf("warm run fetched %s (cold run: %d requests)", got, cold)
+	}
+}
+
+func TestVersionsAreZeroAfterAFailedRefresh(t *testing.T) {
+	r := newTestRepo(t)
+	r.timestamp.Signed.Expires = r.now.Add(time.Minute)
+	r.writeTimestamp()
+	c := r.client(t, func(o *Options) { o.Now = r.now.Add(time.Hour) })
+	if err := c.Refresh(ctxT(t)); err == nil {
+		t.Fatal("expired timestamp accepted")
+	}
+	if v := c.TrustedTimestampVersion(); v != 0 {
+		t.Errorf("TrustedTimestampVersion = %d after a failed refresh, want 0", v)
+	}
 }
