@@ -16,6 +16,11 @@ import (
 // maxManifestDepth bounds index → manifest nesting while gathering blobs.
 const maxManifestDepth = 3
 
+// MaxThickBlobs caps the blobs one thick pull gathers (manifests, configs
+// and layers of every image), so a hostile registry cannot make it walk
+// without end.
+const MaxThickBlobs = 10000
+
 // layoutBlob is one blob of the image layout: either bytes in hand
 // (manifests, small configs) or a registry blob streamed when written.
 type layoutBlob struct {
@@ -87,6 +92,9 @@ func (s *session) gatherManifest(repo name.Repository, digest, what string, blob
 		return Descriptor{}, err
 	}
 	blobs[d.Digest] = layoutBlob{digest: d.Digest, size: d.Size, raw: d.RawManifest}
+	if len(blobs) > MaxThickBlobs {
+		return Descriptor{}, fault.Deniedf("%s: the images reference more than %d blobs", what, MaxThickBlobs)
+	}
 	var m struct {
 		Manifests []ociDescriptor `json:"manifests"`
 		Config    *ociDescriptor  `json:"config"`
@@ -116,6 +124,9 @@ func (s *session) gatherManifest(repo name.Repository, digest, what string, blob
 		}
 		if _, ok := blobs[b.Digest]; !ok {
 			blobs[b.Digest] = layoutBlob{digest: b.Digest, size: b.Size, repo: repo, what: what}
+			if len(blobs) > MaxThickBlobs {
+				return Descriptor{}, fault.Deniedf("%s: the images reference more than %d blobs", what, MaxThickBlobs)
+			}
 		}
 	}
 	return d, nil

@@ -6,10 +6,14 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/cnabsec/cnabsec/bundle"
 	"github.com/cnabsec/cnabsec/internal/fault"
@@ -145,4 +149,27 @@ func TestPullThickWithLayerSwappedByRegistryIsDenied(t *testing.T) {
 	_, ref, _, _ := pushTestBundle(t, reg, "bundles/hello:1")
 	err := PullThick(context.Background(), ref, io.Discard, Options{})
 	wantFault(t, err, fault.Denied, "bundles/hello:1", "hash to")
+}
+
+func TestPullThickOfImageWithEndlessBlobListIsDenied(t *testing.T) {
+	reg := registrytest.New(t)
+	m := ociManifest{SchemaVersion: 2, MediaType: MediaTypeOCIManifest,
+		Config: ociDescriptor{MediaType: MediaTypeOCIConfig, Digest: "sha256:" + strings.Repeat("c", 64), Size: 2}}
+	for i := 0; i <= MaxThickBlobs; i++ {
+		m.Layers = append(m.Layers, ociDescriptor{MediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
+			Digest: fmt.Sprintf("sha256:%064x", i), Size: 1})
+	}
+	mraw, _ := json.Marshal(m)
+	d := sha256Digest(mraw)
+	mref, _ := name.NewDigest(reg.Ref("bundles/endless@" + d))
+	if err := remote.Put(mref, rawManifest{mraw, MediaTypeOCIManifest}); err != nil {
+		t.Fatal(err)
+	}
+	img := registrytest.Image{Ref: reg.Ref("bundles/endless:img"), Digest: d, Size: int64(len(mraw)), MediaType: MediaTypeOCIManifest}
+	ref := mustRef(t, reg.Ref("bundles/endless:1"))
+	if _, err := PushBundle(context.Background(), testBundle(t, img, nil), ref, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	err := PullThick(context.Background(), ref, io.Discard, Options{})
+	wantFault(t, err, fault.Denied, "bundles/endless:1", "more than 10000 blobs")
 }
