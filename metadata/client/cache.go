@@ -56,7 +56,12 @@ func (c *cache) rootPath(v int64) string {
 // version against the previous one exactly as the TUF root update does, and
 // returns the newest verified root. A cached root that does not verify is an
 // error: the cache was tampered with or is corrupt.
-func (c *cache) latestRoot(pinned []byte) ([]byte, int64, error) {
+func (c *cache) latestRoot(pinned []byte) (_ []byte, _ int64, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fault.Inputf("metadata cache %s: a cached root made go-tuf fail: %v", c.dir, p)
+		}
+	}()
 	tm, err := trustedmetadata.New(pinned)
 	if err != nil {
 		return nil, 0, err
@@ -71,7 +76,11 @@ func (c *cache) latestRoot(pinned []byte) ([]byte, int64, error) {
 		if err != nil {
 			return nil, 0, fault.Inputf("metadata cache: %w", err)
 		}
-		if _, err := tm.UpdateRoot(data); err != nil {
+		err = checkStructure(metadata.ROOT, data)
+		if err == nil {
+			_, err = tm.UpdateRoot(data)
+		}
+		if err != nil {
 			return nil, 0, fault.WithHint(
 				fault.Inputf("metadata cache: %s does not verify against trusted root version %d: %v", p, v-1, err),
 				"the cache was modified or is corrupt; remove "+c.dir+" to start again from the trusted root")

@@ -127,7 +127,11 @@ func New(opts Options) (*Client, error) {
 // checkPinnedRoot refuses a trusted root that is not root metadata signed
 // by a threshold of its own keys, or whose top-level roles cannot be met.
 func checkPinnedRoot(data []byte) (err error) {
-	defer noPanic("trusted root", &err)
+	defer func() {
+		if p := recover(); p != nil {
+			err = fault.Inputf("trusted root is malformed: go-tuf failed on it: %v", p)
+		}
+	}()
 	if err := checkStructure(metadata.ROOT, data); err != nil {
 		return fault.Inputf("trusted root: %v", err)
 	}
