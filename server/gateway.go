@@ -96,18 +96,9 @@ func NewGateway(o GatewayOptions) (*Gateway, error) {
 	if o.Verifier == nil {
 		return nil, fault.Inputf("gateway: no verifier")
 	}
-	u, err := url.Parse(o.Upstream)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
-		return nil, fault.Inputf("--upstream %q: want http(s)://HOST[:PORT] with no path, query or credentials", o.Upstream)
-	}
-	u.Path = ""
-	reg := o.TargetRegistry
-	if reg == "" {
-		reg = u.Host
-	}
-	r, err := name.NewRegistry(reg)
+	u, targetReg, err := ParseUpstream(o.Upstream, o.TargetRegistry)
 	if err != nil {
-		return nil, fault.Inputf("target registry %q: %w", reg, err)
+		return nil, err
 	}
 	if o.Level == "" {
 		o.Level = verifier.Level2
@@ -148,7 +139,7 @@ func NewGateway(o GatewayOptions) (*Gateway, error) {
 	t := newTrust(o.Verifier, o.RefreshInterval, o.Now, o.Logger, m)
 	g := &Gateway{
 		upstream:  u,
-		targetReg: r.RegistryStr(),
+		targetReg: targetReg,
 		level:     o.Level,
 		timeout:   o.Timeout,
 		client:    &http.Client{Transport: o.Transport, Timeout: o.Timeout},
@@ -190,6 +181,27 @@ func NewGateway(o GatewayOptions) (*Gateway, error) {
 	})
 	g.mux.Handle("GET /metrics", m.handler())
 	return g, nil
+}
+
+// ParseUpstream checks --upstream (http(s)://HOST[:PORT], nothing more) and
+// returns it with the registry name targets are looked up under:
+// targetRegistry when given, else the upstream's host[:port], normalized as
+// go-containerregistry does (docker.io becomes index.docker.io).
+func ParseUpstream(upstream, targetRegistry string) (*url.URL, string, error) {
+	u, err := url.Parse(upstream)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+		return nil, "", fault.Inputf("--upstream %q: want http(s)://HOST[:PORT] with no path, query or credentials", upstream)
+	}
+	u.Path = ""
+	reg := targetRegistry
+	if reg == "" {
+		reg = u.Host
+	}
+	r, err := name.NewRegistry(reg, name.StrictValidation)
+	if err != nil {
+		return nil, "", fault.Inputf("target registry %q: %w", reg, err)
+	}
+	return u, r.RegistryStr(), nil
 }
 
 // Run refreshes the TUF state at once and then every interval, until ctx is done.

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/server"
+	"github.com/cnabsec/cnabsec/verifier"
+)
+
+func init() {
+	register(&cli.Command{
+		Name:  "serve",
+		Usage: "run the verification API and the Kubernetes admission webhook",
+		UsageText: `cnabsec serve --addr ADDR --trust-root ROOT.json --metadata LOCATION [--config FILE]
+    [--level L] [--mode enforce|warn] [--tls-cert FILE --tls-key FILE] [--refresh-interval D]
+
+Endpoints:
+  POST /v1/verify     {"reference": "REGISTRY/REPO:TAG", "level": "2", "image": true} -> the verify -o json report
+                      (HTTP 200 verified or denied, 400 bad request, 503 inconclusive)
+  POST /v1/admission  Kubernetes admission.k8s.io/v1 AdmissionReview (Pods and pod-owning workloads)
+  GET  /healthz, /readyz (ready after the first successful TUF refresh), /metrics (Prometheus)
+
+Fails closed: when metadata or a registry cannot be reached, images are denied as
+"inconclusive" unless the --config file sets the UNSAFE failOpen: true.
+Logs are JSON on stderr; use --log-level info to log every decision.
+See docs/admission.md for the policy file and deploy/ for the Kubernetes manifests.
+
+Examples:
+  cnabsec serve --addr :8443 --trust-root root.json --metadata https://tuf.example.com \
+      --tls-cert /tls/tls.crt --tls-key /tls/tls.key --config /etc/cnabsec/policy.yaml
+  cnabsec --log-level info serve --addr 127.0.0.1:8080 --trust-root root.json --metadata repo --mode warn
+  curl -s localhost:8080/v1/verify -d '{"reference":"example.com/org/app:1.0","image":true}'`,
+		Flags: append(serviceFlags(),
+			&cli.StringFlag{Name: "config", Usage: "admission policy `FILE` (YAML): exemptions, per-image levels, failOpen"},
+			&cli.StringFlag{Name: "mode", Value: "enforce", Usage: "admission mode: enforce (deny) or warn (admit with warnings)"},
+		),
+		Action: runServe,
+	})
+}
+
+// Seams for the tests of serve and gateway: the verifier, the context that
+// ends the service (SIGTERM or SIGINT), and the address it bound.
+var (
+	verifierFactory = newVerifierFromFlags
+	stopContext     = func(parent context.Context) (context.Context, context.CancelFunc) {
+		return signal.NotifyContext(parent, syscall.SIGTERM, os.Interrupt)
+	}
+	listenReady func(net.Addr)
+)
+
+// serviceFlags are the flags serve and gateway share.
+func serviceFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8443", Usage: "listen on `ADDR` (host:port; :8443 for every interface)"},
+		&cli.StringFlag{Name: "trust-root", Usage: "pinned root metadata `FILE`, obtained out of band (required)"},
+		&cli.StringFlag{Name: "metadata", Usage: "TUF repository `LOCATION`: directory, file://, http(s):// or oci://REGISTRY/REPOSITORY (required)"},
+		&cli.StringFlag{Name: "level", Value: "2", Usage: "security level required of images: 0|1a|2|3a|3b|4"},
+		&cli.StringFlag{Name: "tls-cert", Usage: "serve TLS with this PEM certificate `FILE` (reloaded when it changes)"},
+		&cli.StringFlag{Name: "tls-key", Usage: "PEM private key `FILE` for --tls-cert"},
+		&cli.DurationFlag{Name: "refresh-interval", Value: 5 * time.Minute, Usage: "refresh the TUF metadata this often (and on demand when stale)"},
+	}
+}
+
+func runServe(c *cli.Context) error {
+	if pos, _ := splitPassthrough(c); len(pos) > 0 {
+		return fault.Inputf("serve: unexpected argument %q", pos[0])
+	}
+	lvl, err := verifier.ParseLevel(c.String("level"))
+	if err != nil {
+		return err
+	}
+	mode, err := server.ParseMode(c.String("mode"))
+	if err != nil {
+		return err
+	}
+	var cfg *server.Config
+	if p := c.String("config"); p != "" {
+		if cfg, err = server.LoadConfig(p); err != nil {
+			return err
+		}
+	}
+	policy, err := cfg.Policy(lvl)
+	if err != nil {
+		return fault.Inputf("serve: %w", err)
+	}
+	if err := checkServiceFlags(c); err != nil {
+		return err
+	}
+	log, err := serviceLogger(c)
+	if err != nil {
+		return err
+	}
+	v, err := verifierFactory(c)
+	if err != nil {
+		return err
+	}
+	svc, err := server.New(server.Options{Verifier: v, Level: lvl, Mode: mode, Policy: policy, RefreshInterval: c.Duration("refresh-interval"), Logger: log})
+	if err != nil {
+		return err
+	}
+	if policy.FailOpen {
+		log.Warn("UNSAFE: failOpen is set: images whose verification is inconclusive are admitted")
+	}
+	return serveUntilStopped(c, log, svc.Run, svc.Handler())
+}
+
+// checkServiceFlags refuses a bad flag before anything starts.
+func checkServiceFlags(c *cli.Context) error {
+	if (c.String("tls-cert") == "") != (c.String("tls-key") == "") {
+		return fault.Inputf("%s: --tls-cert and --tls-key go together", c.Command.FullName())
+	}
+	if c.Duration("refresh-interval") <= 0 {
+		return fault.Inputf("%s: --refresh-interval must be positive", c.Command.FullName())
+	}
+	return nil
+}
+
+// serviceLogger is the JSON logger of a long-running service, on stderr.
+func serviceLogger(c *cli.Context) (*slog.Logger, error) {
+	lvl, err := parseLogLevel(c.String("log-level"))
+	if err != nil {
+		return nil, err
+	}
+	return slog.New(slog.NewJSONHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: lvl})), nil
+}
+
+// serveUntilStopped runs the TUF refresh loop and serves h on --addr until
+// SIGTERM or SIGINT, then shuts down gracefully.
+func serveUntilStopped(c *cli.Context, log *slog.Logger, refresh func(context.Context), h http.Handler) error {
+	ctx, stop := stopContext(c.Context)
+	defer stop()
+	go refresh(ctx)
+	return server.ListenAndServe(ctx, h, server.ListenOptions{
+		Addr:     c.String("addr"),
+		TLSCert:  c.String("tls-cert"),
+		TLSKey:   c.String("tls-key"),
+		Timeouts: server.DefaultTimeouts(),
+		Logger:   log,
+		Ready:    listenReady,
+	})
+}
