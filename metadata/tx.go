@@ -110,6 +110,9 @@ func (st *state) signDirty(ctx context.Context, signers []keys.Signer) error {
 			return addSignature(ctx, spec, r.md.Signed, &r.md.Signatures, s)
 		}})
 	}
+	if len(dirty) == 0 {
+		return nil // nothing changed: nothing to sign
+	}
 	for _, s := range signers {
 		if s == nil {
 			continue
@@ -127,9 +130,6 @@ func (st *state) signDirty(ctx context.Context, signers []keys.Signer) error {
 			var roles []string
 			for _, d := range dirty {
 				roles = append(roles, d.spec.name)
-			}
-			if len(roles) == 0 {
-				return fault.Inputf("key %s: this change modifies no role it could sign", s.Public().ID())
 			}
 			return fault.Inputf("key %s is not a key of the role(s) this change modifies: %s", s.Public().ID(), strings.Join(roles, ", "))
 		}
@@ -259,25 +259,28 @@ func (tx *Tx) Delegate(names ...string) error {
 	if idx < 0 {
 		return fault.Inputf("repository %s has no %s role to delegate to (create it with `repo init --releases-key`)", tx.st.dir, RoleReleases)
 	}
+	have := map[string]bool{}
+	for _, p := range t.md.Signed.Delegations.Roles[idx].Paths {
+		have[p] = true
+	}
+	var add []string
 	for _, n := range names {
 		if err := checkDelegationName(n); err != nil {
 			return err
 		}
-	}
-	tx.st.markDirty(t)
-	d := &t.md.Signed.Delegations.Roles[idx]
-	have := map[string]bool{}
-	for _, p := range d.Paths {
-		have[p] = true
-	}
-	for _, n := range names {
 		for _, p := range []string{n + ":*", n + "@*", n + "/in-toto-metadata/*/*.link"} {
 			if !have[p] {
-				d.Paths = append(d.Paths, p)
+				add = append(add, p)
 				have[p] = true
 			}
 		}
 	}
+	if len(add) == 0 {
+		return nil // already delegated: no new version
+	}
+	tx.st.markDirty(t)
+	d := &t.md.Signed.Delegations.Roles[idx]
+	d.Paths = append(d.Paths, add...)
 	return nil
 }
 

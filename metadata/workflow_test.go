@@ -369,3 +369,16 @@ func TestStatusReportsExpiringRoles(t *testing.T) {
 		}
 	}
 }
+
+func TestDelegatingANameTwiceMakesNoNewVersion(t *testing.T) {
+	r := testrepo.New(t, testrepo.WithDelegated("example.com/org/app"))
+	res, err := r.Repo.Update(ctx, metadata.UpdateOptions{Signers: []keys.Signer{r.Targets}, Snapshot: r.Snapshot, Timestamp: r.Timestamp}, func(tx *metadata.Tx) error {
+		if !tx.Delegates("example.com/org/app:1.0") || tx.Delegates("example.com/org/app/in-toto-metadata/root.layout") {
+			t.Error("Delegates disagrees with the delegation paths")
+		}
+		return tx.Delegate("example.com/org/app")
+	})
+	if err != nil || len(res.Versions) != 0 {
+		t.Fatalf("re-delegation: %v %+v", err, res)
+	}
+}

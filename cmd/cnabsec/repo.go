@@ -160,6 +160,9 @@ func renderResult(c *cli.Context, what string, res *metadata.Result) error {
 	if res.Published {
 		state = "published"
 	}
+	if len(res.Versions) == 0 && len(res.Waiting) == 0 {
+		state = "nothing changed"
+	}
 	fmt.Fprintf(w, "%s: %s\n", what, state)
 	writeVersions(w, res.Versions)
 	for _, line := range res.Waiting {

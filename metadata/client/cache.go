@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -150,6 +151,9 @@ func (c *cache) saveRoot(v int64, data []byte) error {
 func (c *cache) saveRole(role string, version int64, data []byte, trusted func([]byte) bool) error {
 	p := filepath.Join(c.metadataDir(), role+".json")
 	if old, err := os.ReadFile(p); err == nil {
+		if bytes.Equal(old, data) {
+			return nil // unchanged: no write, no fsync
+		}
 		var probe struct {
 			Signed struct {
 				Version int64 `json:"version"`

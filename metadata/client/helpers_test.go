@@ -32,7 +32,7 @@ const (
 // "Metadata repository" says: dir/metadata/{N.root,N.targets,N.releases,
 // N.snapshot}.json, dir/metadata/timestamp.json, dir/targets/<dir>/<hash>.<base>.
 type testRepo struct {
-	t   *testing.T
+	t   testing.TB
 	dir string
 	now time.Time
 
@@ -50,7 +50,7 @@ type testRepo struct {
 	extraKeys map[string][]*keys.PrivateKey
 }
 
-func genKey(t *testing.T) *keys.PrivateKey {
+func genKey(t testing.TB) *keys.PrivateKey {
 	t.Helper()
 	k, err := keys.Generate(keys.GenEd25519)
 	if err != nil {
@@ -61,7 +61,7 @@ func genKey(t *testing.T) *keys.PrivateKey {
 
 // newTestRepo publishes version 1 of every role: layout in targets, a
 // bundle version and a link in releases (delegated by targets).
-func newTestRepo(t *testing.T) *testRepo {
+func newTestRepo(t testing.TB) *testRepo {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Second)
 	r := &testRepo{
@@ -121,7 +121,7 @@ func (r *testRepo) setRoleKeys(role string, threshold int, ks ...*keys.PrivateKe
 
 // sign replaces md's signatures with one per key, as keys.SignHex makes
 // them over the canonical signed part (so the key IDs are ours).
-func sign[T metadata.Roles](t *testing.T, md *metadata.Metadata[T], ks ...*keys.PrivateKey) {
+func sign[T metadata.Roles](t testing.TB, md *metadata.Metadata[T], ks ...*keys.PrivateKey) {
 	t.Helper()
 	md.Signatures = nil
 	payload, err := cjson.EncodeCanonical(md.Signed)
@@ -138,7 +138,7 @@ func sign[T metadata.Roles](t *testing.T, md *metadata.Metadata[T], ks ...*keys.
 	}
 }
 
-func toBytes[T metadata.Roles](t *testing.T, md *metadata.Metadata[T]) []byte {
+func toBytes[T metadata.Roles](t testing.TB, md *metadata.Metadata[T]) []byte {
 	t.Helper()
 	b, err := md.ToBytes(true)
 	if err != nil {
@@ -247,7 +247,7 @@ func (r *testRepo) addTarget(role, name string, data []byte, custom json.RawMess
 }
 
 // copyTo copies the served repository (an "older copy" or a mirror).
-func (r *testRepo) copyTo(t *testing.T) string {
+func (r *testRepo) copyTo(t testing.TB) string {
 	t.Helper()
 	dst := t.TempDir()
 	if err := os.CopyFS(dst, os.DirFS(r.dir)); err != nil {
@@ -261,7 +261,7 @@ func (r *testRepo) options() Options {
 	return Options{TrustedRoot: r.rootBytes[1], Location: r.dir, Now: r.now, Timeout: 5 * time.Second}
 }
 
-func (r *testRepo) client(t *testing.T, mod ...func(*Options)) *Client {
+func (r *testRepo) client(t testing.TB, mod ...func(*Options)) *Client {
 	t.Helper()
 	o := r.options()
 	for _, m := range mod {
@@ -275,7 +275,7 @@ func (r *testRepo) client(t *testing.T, mod ...func(*Options)) *Client {
 }
 
 // wantErr asserts err has kind k and contains every fragment.
-func wantErr(t *testing.T, err error, k fault.Kind, fragments ...string) {
+func wantErr(t testing.TB, err error, k fault.Kind, fragments ...string) {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("want a %s error containing %q, got none", k, fragments)
@@ -290,7 +290,7 @@ func wantErr(t *testing.T, err error, k fault.Kind, fragments ...string) {
 	}
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return ctx
