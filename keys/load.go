@@ -170,7 +170,8 @@ func ParsePrivate(b []byte, passphrase []byte) (*PrivateKey, error) {
 	case "PRIVATE KEY":
 		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
 	case "RSA PRIVATE KEY":
-		if x509.IsEncryptedPEMBlock(block) { //nolint:staticcheck // detect only
+		//lint:ignore SA1019 only detects legacy encryption, to refuse it with a clear message
+		if x509.IsEncryptedPEMBlock(block) {
 			return nil, errors.New("legacy PEM encryption is not supported: convert to encrypted PKCS#8")
 		}
 		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
