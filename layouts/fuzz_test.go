@@ -3,11 +3,15 @@ package layouts
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/secure-systems-lab/go-securesystemslib/cjson"
+
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/keys"
 )
 
 // canonicalSigned returns the canonical bytes the signatures of b cover.
@@ -58,6 +62,7 @@ func FuzzVerifyLink(f *testing.F) {
 
 func checkFuzzOutcome(t *testing.T, res *Result, err error, data []byte) {
 	t.Helper()
+	checkCanonicalAgrees(t, data)
 	if err == nil {
 		if res == nil || !res.Verified || res.FirstFailure() != nil {
 			t.Fatalf("no error but the report says otherwise: %+v", res)
@@ -84,5 +89,42 @@ func TestFuzzSeedCorporaAreNotEmpty(t *testing.T) {
 				t.Errorf("%s is not a go fuzz corpus file", f)
 			}
 		}
+	}
+}
+
+// checkCanonicalAgrees asserts that, for anything parseEnvelope accepts, our
+// canonical bytes are exactly go-securesystemslib's for the raw "signed".
+func checkCanonicalAgrees(t *testing.T, data []byte) {
+	t.Helper()
+	env, err := parseEnvelope(data)
+	if err != nil {
+		return
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		t.Fatalf("parseEnvelope accepted what encoding/json refuses: %v", err)
+	}
+	want, err := cjson.EncodeCanonical(top["signed"])
+	if err != nil {
+		t.Fatalf("parseEnvelope canonicalized what cjson refuses: %v", err)
+	}
+	if !bytes.Equal(env.canonical, want) {
+		t.Fatalf("canonical forms differ:\n ours %s\ncjson %s", env.canonical, want)
+	}
+}
+
+func TestCanonicalFormMatchesSecuresystemslib(t *testing.T) {
+	files := [][]byte{readVector(t, "root.layout"), readVector(t, "package.cbc48efe.link"), readVector(t, "write-bundle.68a12d64.link")}
+	c := newChain(t, keys.GenRSA3072)
+	files = append(files, c.layout)
+	for _, b := range c.links {
+		files = append(files, b)
+	}
+	files = append(files, []byte(`{"signed":{"_type":"link","name":"q\"\\\u00e9\n<>&","materials":{},"products":{},"byproducts":{"return-value":-0},"command":[],"environment":{"a":[true,false,null,12]}},"signatures":[]}`))
+	for _, b := range files {
+		if _, err := parseEnvelope(b); err != nil {
+			t.Fatalf("%v\n%s", err, b)
+		}
+		checkCanonicalAgrees(t, b)
 	}
 }

@@ -19,7 +19,7 @@ const maxInspectionOutput = 1 << 20
 
 // inspections runs the layout's inspections, only when allowed, and applies
 // their artifact rules.
-func (v *verifier) inspections(ctx context.Context, sc scope, l *in_toto.Layout, reduced map[string]in_toto.Metadata) bool {
+func (v *verifier) inspections(ctx context.Context, sc scope, l *in_toto.Layout, reduced map[string]in_toto.Link) bool {
 	if len(l.Inspect) == 0 {
 		return true
 	}
@@ -32,7 +32,7 @@ func (v *verifier) inspections(ctx context.Context, sc scope, l *in_toto.Layout,
 			"the layout defines %d inspection(s) that would run commands on this machine (%s); refused by default: allow inspections explicitly to run them bounded (timeout, empty environment, a fresh directory holding only the artifact)",
 			len(l.Inspect), describeRuns(l.Inspect))
 	}
-	md := make(map[string]in_toto.Metadata, len(reduced)+len(l.Inspect))
+	md := make(map[string]in_toto.Link, len(reduced)+len(l.Inspect))
 	for k, m := range reduced {
 		md[k] = m
 	}
@@ -43,18 +43,14 @@ func (v *verifier) inspections(ctx context.Context, sc scope, l *in_toto.Layout,
 			ok = v.add(CheckInspection, sc.subject(in.Name), Fail, "%v", err)
 			continue
 		}
-		md[in.Name] = &in_toto.Metablock{Signed: *link}
+		md[in.Name] = *link
 		v.add(CheckInspection, sc.subject(in.Name), Pass, "ran %q (timeout %s, empty environment, fresh directory): exit 0, %d product(s)", in.Run, v.in.InspectionTimeout, len(link.Products))
 	}
 	if !ok {
 		return false
 	}
 	for _, in := range l.Inspect {
-		ok = v.rules(sc, in.Name, in.ExpectedMaterials, in.ExpectedProducts, md, func(m, p [][]string) any {
-			i := in
-			i.ExpectedMaterials, i.ExpectedProducts = m, p
-			return i
-		}) && ok
+		ok = v.rules(sc, in.Name, in.ExpectedMaterials, in.ExpectedProducts, md) && ok
 	}
 	return ok
 }

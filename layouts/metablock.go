@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path"
-	"reflect"
 	"sort"
 	"strings"
 
@@ -36,16 +36,21 @@ type envelope struct {
 
 // parseEnvelope parses a classic Metablock from bytes. The typed payload is
 // guaranteed to say exactly what the signed bytes say: a payload with members
-// in-toto does not define, differently cased or duplicated member names, or
+// in-toto does not define, differently cased member names, missing members or
 // numbers that are not integers is refused, so nothing can be signed in one
-// shape and interpreted in another.
+// shape and interpreted in another. The bytes are decoded once; the canonical
+// form the signatures cover is encoded from that decoding.
 func parseEnvelope(b []byte) (*envelope, error) {
 	if len(b) > MaxMetadataSize {
 		return nil, fmt.Errorf("%d bytes exceeds the limit of %d bytes", len(b), MaxMetadataSize)
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(b, &top); err != nil {
-		return nil, fmt.Errorf("not a JSON object: %v", err)
+	doc, err := decodeGeneric(b)
+	if err != nil {
+		return nil, fmt.Errorf("not JSON: %v", err)
+	}
+	top, ok := doc.(map[string]any)
+	if !ok {
+		return nil, errors.New("not a JSON object")
 	}
 	if _, ok := top["payloadType"]; ok {
 		return nil, errors.New(`a DSSE envelope: only classic in-toto metadata ({"signed": ..., "signatures": ...}) is supported`)
@@ -55,75 +60,275 @@ func parseEnvelope(b []byte) (*envelope, error) {
 			return nil, fmt.Errorf("unexpected top-level member %q (want only \"signed\" and \"signatures\")", k)
 		}
 	}
-	signed, sigsRaw := top["signed"], top["signatures"]
-	if isNull(signed) || isNull(sigsRaw) {
+	if top["signed"] == nil || top["signatures"] == nil {
 		return nil, errors.New(`missing "signed" or "signatures"`)
 	}
 	env := &envelope{}
-	if err := strictDecode(sigsRaw, &env.sigs); err != nil {
-		return nil, fmt.Errorf("signatures: %v", err)
+	if env.sigs, err = signaturesFrom(top["signatures"]); err != nil {
+		return nil, err
 	}
-	for i, s := range env.sigs {
-		if !isHex(s.KeyID) || !isHex(s.Sig) {
-			return nil, fmt.Errorf("signature %d: keyid and sig must be hex", i)
-		}
-	}
-	generic, err := decodeGeneric(signed)
-	if err != nil {
-		return nil, fmt.Errorf("signed: %v", err)
-	}
-	obj, ok := generic.(map[string]any)
+	obj, ok := top["signed"].(map[string]any)
 	if !ok {
 		return nil, errors.New("signed: not a JSON object")
 	}
-	if env.canonical, err = cjson.EncodeCanonical(json.RawMessage(signed)); err != nil {
+	if env.canonical, err = canonicalJSON(obj); err != nil {
 		return nil, fmt.Errorf("signed: cannot be canonicalized: %v", err)
 	}
-	var typed any
 	switch t, _ := obj["_type"].(string); t {
 	case "layout":
-		env.layout = &in_toto.Layout{}
-		typed = env.layout
-		dropEmptyPrivateKeyvals(obj)
+		if env.layout, err = layoutFrom(obj); err != nil {
+			return nil, err
+		}
 	case "link":
-		env.link = &in_toto.Link{}
-		typed = env.link
+		if env.link, err = linkFrom(obj); err != nil {
+			return nil, err
+		}
 	default:
-		return nil, fmt.Errorf("signed: _type %q is neither \"layout\" nor \"link\"", obj["_type"])
-	}
-	if err := strictDecode(signed, typed); err != nil {
-		return nil, fmt.Errorf("signed %s: %v", obj["_type"], err)
-	}
-	back, err := json.Marshal(typed)
-	if err != nil {
-		return nil, err
-	}
-	round, err := decodeGeneric(back)
-	if err != nil {
-		return nil, err
-	}
-	if d := firstDiff(obj, round, "signed"); d != "" {
-		return nil, fmt.Errorf("%s: not in-toto's %s format (missing, unknown, duplicated or differently cased member)", d, obj["_type"])
+		return nil, fmt.Errorf("signed: _type %v is neither \"layout\" nor \"link\"", obj["_type"])
 	}
 	return env, nil
 }
 
-// dropEmptyPrivateKeyvals removes "private": "" from the keys of a layout
-// object, as python in-toto lists RSA public keys; in-toto-golang omits it.
-func dropEmptyPrivateKeyvals(layout map[string]any) {
-	ks, _ := layout["keys"].(map[string]any)
-	for _, k := range ks {
-		kv, _ := k.(map[string]any)
-		if v, _ := kv["keyval"].(map[string]any); v != nil {
-			if p, ok := v["private"].(string); ok && p == "" {
-				delete(v, "private")
+func signaturesFrom(v any) ([]in_toto.Signature, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, errors.New("signatures: not a list")
+	}
+	out := make([]in_toto.Signature, 0, len(list))
+	for i, e := range list {
+		o, err := object(e, fmt.Sprintf("signatures[%d]", i), []string{"keyid", "sig"}, "cert")
+		if err != nil {
+			return nil, err
+		}
+		keyID, ok1 := o["keyid"].(string)
+		sig, ok2 := o["sig"].(string)
+		if !ok1 || !ok2 || !isHex(keyID) || !isHex(sig) {
+			return nil, fmt.Errorf("signature %d: keyid and sig must be hex strings", i)
+		}
+		cert, _ := o["cert"].(string)
+		out = append(out, in_toto.Signature{KeyID: keyID, Sig: sig, Certificate: cert})
+	}
+	return out, nil
+}
+
+// object checks that v is a JSON object with every required member and no
+// member other than the required and optional ones (names compared exactly).
+func object(v any, at string, required []string, optional ...string) (map[string]any, error) {
+	o, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: not a JSON object", at)
+	}
+	for _, r := range required {
+		if _, ok := o[r]; !ok {
+			return nil, fmt.Errorf("%s: missing member %q", at, r)
+		}
+	}
+	if len(o) > len(required) {
+	next:
+		for k := range o {
+			for _, n := range required {
+				if k == n {
+					continue next
+				}
+			}
+			for _, n := range optional {
+				if k == n {
+					continue next
+				}
+			}
+			return nil, fmt.Errorf("%s: member %q is not in-toto's (unknown or differently cased)", at, k)
+		}
+	}
+	return o, nil
+}
+
+var (
+	layoutMembers     = []string{"_type", "steps", "inspect", "keys", "expires", "readme"}
+	stepMembers       = []string{"_type", "name", "pubkeys", "expected_command", "expected_materials", "expected_products", "threshold"}
+	inspectionMembers = []string{"_type", "name", "run", "expected_materials", "expected_products"}
+	keyMembers        = []string{"keyid", "keyid_hash_algorithms", "keytype", "keyval", "scheme"}
+	linkMembers       = []string{"_type", "name", "materials", "products", "byproducts", "command", "environment"}
+)
+
+// layoutFrom checks the member names of a layout object exactly (Go's decoder
+// would match them case-insensitively) and decodes it.
+func layoutFrom(obj map[string]any) (*in_toto.Layout, error) {
+	if _, err := object(obj, "signed", layoutMembers, "rootcas", "intermediatecas"); err != nil {
+		return nil, err
+	}
+	for i, s := range asList(obj["steps"]) {
+		if _, err := object(s, fmt.Sprintf("signed.steps[%d]", i), stepMembers, "cert_constraints"); err != nil {
+			return nil, err
+		}
+	}
+	for i, s := range asList(obj["inspect"]) {
+		if _, err := object(s, fmt.Sprintf("signed.inspect[%d]", i), inspectionMembers); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range []string{"keys", "rootcas", "intermediatecas"} {
+		ks, _ := obj[m].(map[string]any)
+		for id, k := range ks {
+			at := fmt.Sprintf("signed.%s[%q]", m, id)
+			o, err := object(k, at, keyMembers)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := object(o["keyval"], at+".keyval", nil, "public", "private", "certificate"); err != nil {
+				return nil, err
 			}
 		}
 	}
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var l in_toto.Layout
+	if err := strictDecode(raw, &l); err != nil {
+		return nil, fmt.Errorf("signed layout: %v", err)
+	}
+	return &l, nil
 }
 
-func isNull(r json.RawMessage) bool {
-	return len(r) == 0 || string(bytes.TrimSpace(r)) == "null"
+func asList(v any) []any { l, _ := v.([]any); return l }
+
+// linkFrom builds a link from its decoded object, checking every member.
+func linkFrom(obj map[string]any) (*in_toto.Link, error) {
+	if _, err := object(obj, "signed", linkMembers); err != nil {
+		return nil, err
+	}
+	l := &in_toto.Link{Type: "link"}
+	var ok bool
+	if l.Name, ok = obj["name"].(string); !ok {
+		return nil, errors.New("signed.name: not a string")
+	}
+	var err error
+	if l.Materials, err = artifactsFrom(obj["materials"], "signed.materials"); err != nil {
+		return nil, err
+	}
+	if l.Products, err = artifactsFrom(obj["products"], "signed.products"); err != nil {
+		return nil, err
+	}
+	if obj["byproducts"] != nil {
+		if l.ByProducts, ok = obj["byproducts"].(map[string]any); !ok {
+			return nil, errors.New("signed.byproducts: not an object")
+		}
+	}
+	if obj["environment"] != nil {
+		if l.Environment, ok = obj["environment"].(map[string]any); !ok {
+			return nil, errors.New("signed.environment: not an object")
+		}
+	}
+	for i, c := range asList(obj["command"]) {
+		s, ok := c.(string)
+		if !ok {
+			return nil, fmt.Errorf("signed.command[%d]: not a string", i)
+		}
+		l.Command = append(l.Command, s)
+	}
+	if obj["command"] != nil && asList(obj["command"]) == nil {
+		return nil, errors.New("signed.command: not a list")
+	}
+	return l, nil
+}
+
+func artifactsFrom(v any, at string) (map[string]in_toto.HashObj, error) {
+	if v == nil {
+		return nil, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an object", at)
+	}
+	out := make(map[string]in_toto.HashObj, len(m))
+	for name, h := range m {
+		hm, ok := h.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("%s[%q]: not an object of hashes", at, name)
+		}
+		ho := make(in_toto.HashObj, len(hm))
+		for alg, sum := range hm {
+			s, ok := sum.(string)
+			if !ok {
+				return nil, fmt.Errorf("%s[%q].%s: not a string", at, name, alg)
+			}
+			ho[alg] = s
+		}
+		out[name] = ho
+	}
+	return out, nil
+}
+
+// canonicalJSON encodes a decoded JSON value as securesystemslib's OLPC
+// canonical JSON (what in-toto signs): sorted members, no whitespace, only
+// backslash and double quote escaped in strings, integers only.
+func canonicalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := encodeCanonical(&buf, v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func encodeCanonical(buf *bytes.Buffer, v any) error {
+	switch x := v.(type) {
+	case nil:
+		buf.WriteString("null")
+	case bool:
+		if x {
+			buf.WriteString("true")
+		} else {
+			buf.WriteString("false")
+		}
+	case string:
+		buf.WriteByte('"')
+		for i := 0; i < len(x); i++ {
+			if c := x[i]; c == '\\' || c == '"' {
+				buf.WriteByte('\\')
+			}
+			buf.WriteByte(x[i])
+		}
+		buf.WriteByte('"')
+	case json.Number:
+		if _, err := x.Int64(); err != nil {
+			return fmt.Errorf("number %s is not an integer", x)
+		}
+		buf.WriteString(x.String())
+	case []any:
+		buf.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := encodeCanonical(buf, e); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+	case map[string]any:
+		names := make([]string, 0, len(x))
+		for k := range x {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		buf.WriteByte('{')
+		for i, k := range names {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := encodeCanonical(buf, k); err != nil {
+				return err
+			}
+			buf.WriteByte(':')
+			if err := encodeCanonical(buf, x[k]); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte('}')
+	default:
+		return fmt.Errorf("cannot canonicalize %T", v)
+	}
+	return nil
 }
 
 func strictDecode(b []byte, v any) error {
@@ -145,70 +350,10 @@ func decodeGeneric(b []byte) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, err
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("trailing data after the JSON value")
+	}
 	return v, nil
-}
-
-// firstDiff returns the path of the first difference between two decoded
-// JSON values, or "" when they are equal. A missing member and null differ.
-func firstDiff(a, b any, at string) string {
-	switch x := a.(type) {
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok {
-			return at
-		}
-		names := make([]string, 0, len(x)+len(y))
-		for k := range x {
-			names = append(names, k)
-		}
-		for k := range y {
-			if _, ok := x[k]; !ok {
-				names = append(names, k)
-			}
-		}
-		sort.Strings(names)
-		for _, k := range names {
-			va, oka := x[k]
-			vb, okb := y[k]
-			if oka != okb {
-				return at + "." + k
-			}
-			if d := firstDiff(va, vb, at+"."+k); d != "" {
-				return d
-			}
-		}
-		return ""
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return at
-		}
-		for i := range x {
-			if d := firstDiff(x[i], y[i], fmt.Sprintf("%s[%d]", at, i)); d != "" {
-				return d
-			}
-		}
-		return ""
-	case json.Number:
-		y, ok := b.(json.Number)
-		if !ok {
-			return at
-		}
-		if x.String() == y.String() {
-			return ""
-		}
-		// 1 and 1.0 decode to the same Go value; anything else differs.
-		fx, errx := x.Float64()
-		fy, erry := y.Float64()
-		if errx != nil || erry != nil || fx != fy {
-			return at
-		}
-		return ""
-	}
-	if !reflect.DeepEqual(a, b) {
-		return at
-	}
-	return ""
 }
 
 func isHex(s string) bool {

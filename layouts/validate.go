@@ -125,7 +125,11 @@ func checkRules(lists ...[][]string) error {
 	for i, rules := range lists {
 		kind := [...]string{"expected_materials", "expected_products"}[i]
 		for _, r := range rules {
-			if _, err := in_toto.UnpackRule(r); err != nil {
+			rd, err := in_toto.UnpackRule(r)
+			if err != nil {
+				return fmt.Errorf("%s rule %q: %v", kind, r, err)
+			}
+			if err := checkPattern(rd["pattern"]); err != nil {
 				return fmt.Errorf("%s rule %q: %v", kind, r, err)
 			}
 		}

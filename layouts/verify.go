@@ -200,7 +200,7 @@ func (v *verifier) layout(ctx context.Context, sc scope, raw []byte, owners []*k
 		v.add(CheckLayoutExpiry, sc.layoutName, Pass, "valid until %s", l.Expires)
 	}
 
-	reduced := map[string]in_toto.Metadata{}
+	reduced := map[string]in_toto.Link{}
 	stepsOK := true
 	for _, step := range l.Steps {
 		link := v.step(ctx, sc, l, lkeys, step, links)
@@ -208,25 +208,21 @@ func (v *verifier) layout(ctx context.Context, sc scope, raw []byte, owners []*k
 			stepsOK = false
 			continue
 		}
-		reduced[step.Name] = &in_toto.Metablock{Signed: *link}
+		reduced[step.Name] = *link
 	}
 	if !stepsOK {
 		v.add(CheckArtifactRules, sc.subject("all steps"), Skip, "not evaluated: the links of some steps did not verify")
 		return nil
 	}
 	for _, step := range l.Steps {
-		ok = v.rules(sc, step.Name, step.ExpectedMaterials, step.ExpectedProducts, reduced, func(m, p [][]string) any {
-			s := step
-			s.ExpectedMaterials, s.ExpectedProducts = m, p
-			return s
-		}) && ok
+		ok = v.rules(sc, step.Name, step.ExpectedMaterials, step.ExpectedProducts, reduced) && ok
 	}
 	ok = v.inspections(ctx, sc, l, reduced) && ok
 	if !ok {
 		return nil
 	}
-	first := reduced[l.Steps[0].Name].GetPayload().(in_toto.Link)
-	last := reduced[l.Steps[len(l.Steps)-1].Name].GetPayload().(in_toto.Link)
+	first := reduced[l.Steps[0].Name]
+	last := reduced[l.Steps[len(l.Steps)-1].Name]
 	return &in_toto.Link{
 		Type:       "link",
 		Materials:  first.Materials,
@@ -463,19 +459,21 @@ func (v *verifier) sublayout(ctx context.Context, sc scope, step in_toto.Step, f
 	return summary
 }
 
-// rules applies the artifact rules of one item with in-toto-golang's rule
-// engine, materials and products reported separately.
-func (v *verifier) rules(sc scope, name string, mats, prods [][]string, md map[string]in_toto.Metadata, item func(m, p [][]string) any) bool {
+// rules applies the artifact rules of one step or inspection to its link and
+// reports materials and products apart.
+func (v *verifier) rules(sc scope, name string, mats, prods [][]string, links map[string]in_toto.Link) bool {
+	matErr, prodErr := itemRules(mats, prods, links[name], links)
 	ok := true
 	for _, part := range []struct {
-		kind string
-		m, p [][]string
-	}{{"materials", mats, nil}, {"products", nil, prods}} {
+		kind  string
+		rules [][]string
+		err   error
+	}{{"materials", mats, matErr}, {"products", prods, prodErr}} {
 		subject := sc.subject(name + " " + part.kind)
-		if err := in_toto.VerifyArtifacts([]any{item(part.m, part.p)}, md); err != nil {
-			ok = v.add(CheckArtifactRules, subject, Fail, "%v", err) && ok
+		if part.err != nil {
+			ok = v.add(CheckArtifactRules, subject, Fail, "%v", part.err) && ok
 		} else {
-			v.add(CheckArtifactRules, subject, Pass, "%d rule(s) satisfied", len(part.m)+len(part.p))
+			v.add(CheckArtifactRules, subject, Pass, "%d rule(s) satisfied", len(part.rules))
 		}
 	}
 	return ok

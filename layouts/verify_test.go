@@ -382,7 +382,7 @@ func TestDifferentlyCasedMemberInSignedLayoutIsRefused(t *testing.T) {
 	in := c.input()
 	s := strings.Replace(string(in.Layout), `"steps":`, `"Steps": [], "steps":`, 1)
 	res, err := Verify(context.Background(), VerifyInput{Layout: []byte(s), LayoutKeys: in.LayoutKeys, Links: in.Links, Artifact: in.Artifact, Now: in.Now})
-	wantDenied(t, res, err, CheckLayoutFormat, "signed.Steps")
+	wantDenied(t, res, err, CheckLayoutFormat, `member "Steps" is not in-toto's`)
 }
 
 func TestSublayoutIsVerifiedRecursivelyWithoutExecuting(t *testing.T) {
