@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
@@ -416,5 +418,54 @@ func (st *state) publish(res *Result, staged []string, snap *tuf.Metadata[tuf.Sn
 	for _, n := range []string{RoleRoot, RoleSnapshot, RoleTimestamp} {
 		removeIfExists(stagedPath(st.dir, n))
 	}
+	if snap != nil {
+		st.prune(snap.Signed.Version)
+	}
 	return res, nil
+}
+
+// keepSnapshots is how many snapshot versions (with the role versions they
+// list) stay served: a client that read an older timestamp.json just before
+// a publication can still fetch what it names.
+const keepSnapshots = 3
+
+// prune deletes published metadata that no kept snapshot names: snapshot
+// versions older than the last keepSnapshots, and targets-like versions older
+// than the ones the oldest kept snapshot lists. Root versions are never
+// deleted (clients walk them). Best effort: a file left behind costs disk only.
+func (st *state) prune(current int64) {
+	oldest := current - keepSnapshots + 1
+	if oldest <= 1 {
+		return
+	}
+	old, _, err := readSnapshot(publishedPath(st.dir, RoleSnapshot, oldest))
+	if err != nil {
+		return
+	}
+	floors := map[string]int64{}
+	for name, mf := range old.Signed.Meta {
+		floors[strings.TrimSuffix(name, ".json")] = mf.Version
+	}
+	entries, err := os.ReadDir(filepath.Join(st.dir, metadataDir))
+	if err != nil {
+		return
+	}
+	removed := false
+	for _, e := range entries {
+		num, rest, ok := strings.Cut(e.Name(), ".")
+		role, isJSON := strings.CutSuffix(rest, ".json")
+		v, err := strconv.ParseInt(num, 10, 64)
+		if !ok || !isJSON || err != nil || role == RoleRoot {
+			continue
+		}
+		floor, listed := floors[role]
+		if (role == RoleSnapshot && v < oldest) || (listed && v < floor) {
+			if os.Remove(filepath.Join(st.dir, metadataDir, e.Name())) == nil {
+				removed = true
+			}
+		}
+	}
+	if removed {
+		atomicfile.SyncDir(filepath.Join(st.dir, metadataDir)) //nolint:errcheck // best effort
+	}
 }

@@ -382,3 +382,31 @@ func TestDelegatingANameTwiceMakesNoNewVersion(t *testing.T) {
 		t.Fatalf("re-delegation: %v %+v", err, res)
 	}
 }
+
+func TestOldMetadataVersionsArePrunedAndClientsStillVerify(t *testing.T) {
+	r := testrepo.New(t, testrepo.WithDelegated("example.com/org/app"))
+	for i := 0; i < 6; i++ {
+		r.Update(t, []keys.Signer{r.Releases}, func(tx *metadata.Tx) error {
+			return tx.AddTarget(fmt.Sprintf("example.com/org/app:%d", i), blob(fmt.Sprint(i)))
+		})
+	}
+	entries, _ := os.ReadDir(filepath.Join(r.Dir, "metadata"))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	// Snapshots 1..8 were published (init, delegate, 6 releases): 6, 7, 8
+	// stay, and the releases versions they list (5, 6, 7); root 1 always.
+	got := strings.Join(names, " ")
+	want := "1.root.json 2.targets.json 5.releases.json 6.releases.json 6.snapshot.json 7.releases.json 7.snapshot.json 8.snapshot.json timestamp.json"
+	if got != want {
+		t.Errorf("metadata/ after pruning:\n got %s\nwant %s", got, want)
+	}
+	up, err := r.Refresh(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := up.GetTargetInfo("example.com/org/app:5"); err != nil {
+		t.Fatal(err)
+	}
+}
