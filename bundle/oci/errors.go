@@ -75,6 +75,8 @@ func classifyStatus(terr *transport.Error, what string, ref name.Reference) erro
 		return fault.Deniedf("%s: blob unknown: %w", what, terr)
 	case terr.StatusCode == http.StatusNotFound:
 		return fault.Deniedf("%s: not found: %w", what, terr)
+	case codes[transport.DigestInvalidErrorCode], codes[transport.SizeInvalidErrorCode]:
+		return fault.Deniedf("%s: content does not match its digest or size: %w", what, terr)
 	case terr.StatusCode == http.StatusUnauthorized, terr.StatusCode == http.StatusForbidden,
 		codes[transport.UnauthorizedErrorCode], codes[transport.DeniedErrorCode]:
 		return fault.WithHint(fault.Inconclusivef("%s: access refused by the registry: %w", what, terr),

@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -174,7 +173,23 @@ func TestInteropDistributionPushPullCopyVerifiedBySkopeo(t *testing.T) {
 	if err != nil || !bytes.Equal(again, raw) {
 		t.Fatalf("pull of the copy: %v", err)
 	}
-	if err := PullThick(ctx, dst, io.Discard, Options{}); err != nil {
+	var thick bytes.Buffer
+	if err := PullThick(ctx, dst, &thick, Options{}); err != nil {
 		t.Fatalf("PullThick from docker-registry: %v", err)
+	}
+	// Import the thick bundle's layout into a third repository.
+	dir := unpack(t, thick.Bytes())
+	imp := mustRef(t, reg.Ref("imported/hello:0.1.1"))
+	impIdx, impMap, err := PushLayout(ctx, raw, filepath.Join(dir, "artifacts", "layout"), imp, Options{})
+	if err != nil {
+		t.Fatalf("PushLayout to docker-registry: %v", err)
+	}
+	if impIdx.Digest != idx.Digest || impMap[web.Ref] != reg.Ref("imported/hello@"+web.Digest) {
+		t.Fatalf("import: index %s (want %s), mapping %v", impIdx.Digest, idx.Digest, impMap)
+	}
+	for _, d := range []string{idx.Digest, img.Digest, web.Digest} {
+		if got := sha256Digest(skopeoRaw(t, skopeo, reg.Ref("imported/hello@"+d))); got != d {
+			t.Errorf("skopeo reads imported %s as %s", d, got)
+		}
 	}
 }

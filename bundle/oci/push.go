@@ -81,33 +81,51 @@ func sha256Digest(b []byte) string {
 // without contentDigest is a fault.Input error.
 func PushBundle(ctx context.Context, raw []byte, ref name.Reference, opts Options) (Descriptor, error) {
 	s := newSession(ctx, opts)
+	desc, _, err := s.pushBundle(raw, ref, func(im bundleImage, what string) (Descriptor, error) {
+		src, err := imageSource(im, s.opts)
+		if err != nil {
+			return Descriptor{}, fault.Inputf("%s: %w", what, err)
+		}
+		return s.copyManifest(src, ref.Context(), what+" "+src.Name())
+	})
+	return desc, err
+}
+
+// imageCopier puts the image im into the bundle repository under its
+// contentDigest and returns its manifest descriptor.
+type imageCopier func(im bundleImage, what string) (Descriptor, error)
+
+// pushBundle pushes the config, has copy put every image in place, then
+// pushes the index; it returns the index and the relocation mapping of the
+// images to the bundle repository.
+func (s *session) pushBundle(raw []byte, ref name.Reference, copy imageCopier) (Descriptor, RelocationMapping, error) {
 	subject := "bundle " + ref.Name()
 	if int64(len(raw)) > s.opts.MaxConfigSize {
-		return Descriptor{}, fault.Inputf("%s: bundle.json is %d bytes, over the %d-byte limit", subject, len(raw), s.opts.MaxConfigSize)
+		return Descriptor{}, nil, fault.Inputf("%s: bundle.json is %d bytes, over the %d-byte limit", subject, len(raw), s.opts.MaxConfigSize)
 	}
 	b, imgs, err := parseBundle(raw, subject)
 	if err != nil {
-		return Descriptor{}, err
+		return Descriptor{}, nil, err
 	}
 	repo := ref.Context()
 
 	manifests := make([]ociDescriptor, 0, len(imgs)+1)
 	cfg, err := s.pushConfig(raw, repo, subject)
 	if err != nil {
-		return Descriptor{}, err
+		return Descriptor{}, nil, err
 	}
 	manifests = append(manifests, cfg)
+	mapping := RelocationMapping{}
 	for _, im := range imgs {
-		src, err := imageSource(im, s.opts)
+		d, err := copy(im, fmt.Sprintf("%s: %s %s", subject, im.Kind, im.Name))
 		if err != nil {
-			return Descriptor{}, fault.Inputf("%s: %s: %w", subject, im.Name, err)
+			return Descriptor{}, nil, err
 		}
-		d, err := s.copyManifest(src, repo, fmt.Sprintf("%s: %s %s", subject, im.Kind, src.Name()))
-		if err != nil {
-			return Descriptor{}, err
+		if d.Digest != im.ContentDigest {
+			return Descriptor{}, nil, fault.Deniedf("%s: %s (%s): got manifest %s, not contentDigest %s", subject, im.Name, im.Image, d.Digest, im.ContentDigest)
 		}
 		if im.Size != 0 && im.Size != d.Size {
-			return Descriptor{}, fault.Inputf("%s: %s (%s): bundle.json says size %d but its manifest %s is %d bytes", subject, im.Name, im.Image, im.Size, im.ContentDigest, d.Size)
+			return Descriptor{}, nil, fault.Inputf("%s: %s (%s): bundle.json says size %d but its manifest %s is %d bytes", subject, im.Name, im.Image, im.Size, im.ContentDigest, d.Size)
 		}
 		desc := ociDescriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size,
 			Annotations: map[string]string{AnnotationManifestType: im.Kind}}
@@ -115,21 +133,22 @@ func PushBundle(ctx context.Context, raw []byte, ref name.Reference, opts Option
 			desc.Annotations[AnnotationComponentName] = im.Name
 		}
 		manifests = append(manifests, desc)
+		mapping[im.Image] = repo.Name() + "@" + im.ContentDigest
 	}
 
 	idx := ociIndex{SchemaVersion: 2, MediaType: MediaTypeOCIIndex, Manifests: manifests, Annotations: bundleAnnotations(b)}
 	idxRaw, err := json.Marshal(idx)
 	if err != nil {
-		return Descriptor{}, fmt.Errorf("%s: encode index: %w", subject, err)
+		return Descriptor{}, nil, fmt.Errorf("%s: encode index: %w", subject, err)
 	}
 	out := Descriptor{Digest: sha256Digest(idxRaw), Size: int64(len(idxRaw)), MediaType: MediaTypeOCIIndex, RawManifest: idxRaw}
 	if d, ok := ref.(name.Digest); ok && d.DigestStr() != out.Digest {
-		return Descriptor{}, fault.Inputf("%s: the bundle index has digest %s, not the digest in the reference", subject, out.Digest)
+		return Descriptor{}, nil, fault.Inputf("%s: the bundle index has digest %s, not the digest in the reference", subject, out.Digest)
 	}
 	if err := remote.Put(ref, rawManifest{idxRaw, MediaTypeOCIIndex}, s.remoteOptions()...); err != nil {
-		return Descriptor{}, classify(err, subject+": push index", ref)
+		return Descriptor{}, nil, classify(err, subject+": push index", ref)
 	}
-	return out, nil
+	return out, mapping, nil
 }
 
 // bundleAnnotations are the index annotations cnab-to-oci writes.
