@@ -227,3 +227,34 @@ func TestVersionsAreZeroAfterAFailedRefresh(t *testing.T) {
 		t.Errorf("TrustedTimestampVersion = %d after a failed refresh, want 0", v)
 	}
 }
+
+func TestWarmRunDoesNotRewriteUnchangedCacheFiles(t *testing.T) {
+	r := newTestRepo(t)
+	cache := t.TempDir()
+	if err := runOnce(t, r, r.dir, cache); err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := openCache(cache, r.rootBytes[1])
+	p := filepath.Join(ca.metadataDir(), "timestamp.json")
+	before, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runOnce(t, r, r.dir, cache); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) { // an atomic rewrite renames a new file in
+		t.Error("unchanged timestamp.json was rewritten")
+	}
+	r.bumpAll()
+	if err := runOnce(t, r, r.dir, cache); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ = os.Stat(p); os.SameFile(before, after) {
+		t.Error("new timestamp was not cached")
+	}
+}
