@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bufio"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,8 +16,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"context"
 
 	"github.com/cnabsec/cnabsec/internal/testrepo"
 	"github.com/cnabsec/cnabsec/keys"
@@ -339,5 +337,32 @@ func TestRepoSubcommandsAreWired(t *testing.T) {
 			t.Errorf("repo %s --help: exit %d, no example:\n%s", c.Name, code, out)
 		}
 	}
-	_ = bufio.ScanLines
+}
+
+func TestRepoInitWithHashBins(t *testing.T) {
+	k := genKeyFiles(t, "root", "targets", "online", "ci")
+	kf := func(n string) string { return filepath.Join(k, n) }
+	base := []string{"--root-key", kf("root.key"), "--targets-key", kf("targets.key"), "--snapshot-key", kf("online.key"), "--timestamp-key", kf("online.key")}
+	dir := filepath.Join(t.TempDir(), "repo")
+	code, _, errs := runCLI(t, append([]string{"repo", "init", dir, "--bins", "4"}, base...)...)
+	if code != 2 || !strings.Contains(errs, "--bins 4: needs --releases-key") {
+		t.Errorf("bins without releases: exit %d %s", code, errs)
+	}
+	code, _, errs = runCLI(t, append([]string{"repo", "init", dir, "--bins", "3", "--releases-key", kf("ci.key")}, base...)...)
+	if code != 2 || !strings.Contains(errs, "bins 3: want a power of two") {
+		t.Errorf("3 bins: exit %d %s", code, errs)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Fatal("a refused init created the directory")
+	}
+	code, out, errs := runCLI(t, append([]string{"repo", "init", dir, "--bins", "4", "--releases-key", kf("ci.key")}, base...)...)
+	if code != 0 {
+		t.Fatalf("init --bins 4: exit %d %s%s", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "repo", "status", dir)
+	for _, b := range []string{"releases-bin-0", "releases-bin-1", "releases-bin-2", "releases-bin-3"} {
+		if !strings.Contains(out, b+" ") {
+			t.Errorf("status does not show %s:\n%s", b, out)
+		}
+	}
 }
