@@ -238,4 +238,3 @@ func copyDir(src, dst string) error {
 		return os.WriteFile(target, b, info.Mode().Perm())
 	})
 }
-
