@@ -30,6 +30,7 @@ var (
 	reRepeatedSig         = regexp.MustCompile(`^multiple signatures found for key ID (\S+)$`)
 	reTargetNotFound      = regexp.MustCompile(`^target (.*) not found$`)
 	reRoleNotInSnapshot   = regexp.MustCompile(`^role (\S+) not found in snapshot$`)
+	reSnapshotDropsRole   = regexp.MustCompile(`^new snapshot is missing info for (\S+)\.json$`)
 )
 
 // tufError classifies an error returned by go-tuf's updater: errors from
@@ -95,6 +96,9 @@ func (c *Client) tufError(err error) error {
 		}
 		return fault.Deniedf("%s: invalid metadata: %s", file, value.Msg)
 	case errors.As(err, &repo):
+		if m := reSnapshotDropsRole.FindStringSubmatch(repo.Msg); m != nil {
+			return rollbackHint(fault.Deniedf("%s no longer lists role %s, which the trusted snapshot lists: rollback", file, m[1]))
+		}
 		return fault.Deniedf("%s: %s", file, repo.Msg)
 	case errors.As(err, &syntax), errors.As(err, &typeErr):
 		return fault.Deniedf("%s is not valid TUF metadata: %v", file, err)

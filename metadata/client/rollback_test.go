@@ -258,3 +258,28 @@ func TestWarmRunDoesNotRewriteUnchangedCacheFiles(t *testing.T) {
 		t.Error("new timestamp was not cached")
 	}
 }
+
+func TestSnapshotDroppingARoleIsRefused(t *testing.T) {
+	// Compromised snapshot and timestamp keys drop releases from the
+	// snapshot (to hide newer releases metadata).
+	r := newTestRepo(t)
+	r.bumpAll()
+	cache := t.TempDir()
+	if err := runOnce(t, r, r.dir, cache); err != nil {
+		t.Fatal(err)
+	}
+	r.snapshot.Signed.Version, r.timestamp.Signed.Version = 3, 3
+	r.snapshot.Signed.Meta = map[string]*metadata.MetaFiles{"targets.json": {Version: r.targets.Signed.Version}}
+	sign(t, r.snapshot, r.snapshotKeys...)
+	r.write(r.metaPath(metadata.SNAPSHOT, 3), toBytes(t, r.snapshot))
+	r.writeTimestamp()
+	wantErr(t, runOnce(t, r, r.dir, cache), fault.Denied, "metadata/3.snapshot.json no longer lists role releases, which the trusted snapshot lists: rollback")
+}
+
+func TestSnapshotWithoutTargetsIsRefused(t *testing.T) {
+	r := newTestRepo(t)
+	r.snapshot.Signed.Meta = map[string]*metadata.MetaFiles{"releases.json": {Version: 1}}
+	sign(t, r.snapshot, r.snapshotKeys...)
+	r.write(r.metaPath(metadata.SNAPSHOT, 1), toBytes(t, r.snapshot))
+	wantErr(t, r.client(t).Refresh(ctxT(t)), fault.Denied, "snapshot does not list role targets")
+}
