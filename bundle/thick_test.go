@@ -331,6 +331,10 @@ func TestWriteThickIsReproducibleAndReadable(t *testing.T) {
 		t.Errorf("read back: %s %d blobs", th.Digest, len(th.Blobs))
 	}
 	// Header fields that would make the archive depend on who wrote it when.
+	// ID1 ID2 CM FLG MTIME×4 XFL OS: no name or comment flag, mtime 0, OS unknown.
+	if hdr := a.Bytes()[:10]; !bytes.Equal(hdr[3:8], []byte{0, 0, 0, 0, 0}) || hdr[9] != 0xff {
+		t.Errorf("gzip header % x: want no flags, mtime 0, OS 255", hdr)
+	}
 	zr, _ := gzip.NewReader(bytes.NewReader(a.Bytes()))
 	if zr.Name != "" || !zr.ModTime.IsZero() {
 		t.Errorf("gzip header name %q time %v", zr.Name, zr.ModTime)
