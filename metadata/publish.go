@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
@@ -114,6 +115,15 @@ func (st *state) finish(ctx context.Context, fo finishOpts) (*Result, error) {
 			waiting = append(waiting, err.Error())
 		}
 	}
+	// Metadata that waited in staged/ past its expiry must not go out.
+	if st.rootStaged && !st.root.Signed.Expires.After(st.now) {
+		waiting = append(waiting, fmt.Sprintf("root version %d expired at %s while staged (re-sign it: `repo refresh --role root --key K`)", st.root.Signed.Version, st.root.Signed.Expires.Format(time.RFC3339)))
+	}
+	for _, n := range staged {
+		if r := st.roles[n]; r != nil && r.staged && !r.md.Signed.Expires.After(st.now) {
+			waiting = append(waiting, fmt.Sprintf("%s version %d expired at %s while staged (re-sign it: `repo refresh --role %s --key K`)", n, r.md.Signed.Version, r.md.Signed.Expires.Format(time.RFC3339), n))
+		}
+	}
 	if len(waiting) > 0 {
 		return st.stageAll(res, waiting, contentChanged, nil, nil)
 	}
@@ -133,20 +143,23 @@ func (st *state) finish(ctx context.Context, fo finishOpts) (*Result, error) {
 				desired[n+".json"] = &tuf.MetaFiles{Version: r.md.Signed.Version}
 			}
 		}
-		if snap == nil || contentChanged || fo.force || fo.snapshot != nil || !sameJSON(snap.Signed.Meta, desired) {
-			snap = tuf.Snapshot(st.expires(RoleSnapshot))
-			snap.Signed.Version = st.snapVersion() + 1
-			snap.Signed.Meta = desired
-			if fo.snapshot != nil {
-				spec, _ := st.spec(RoleSnapshot)
-				if err := addSignature(ctx, spec, snap.Signed, &snap.Signatures, fo.snapshot); err != nil {
-					return nil, err
-				}
-			}
-		}
 		spec, err := st.spec(RoleSnapshot)
 		if err != nil {
 			return nil, err
+		}
+		// A staged snapshot that still says the right thing keeps the
+		// signatures it has (a threshold above 1 collects them one by one).
+		if snap == nil || contentChanged || fo.force || !snap.Signed.Expires.After(st.now) || !sameJSON(snap.Signed.Meta, desired) {
+			snap = tuf.Snapshot(st.expires(RoleSnapshot))
+			snap.Signed.Version = st.snapVersion() + 1
+			snap.Signed.Meta = desired
+		} else if fo.snapshot != nil {
+			st.snapSigned = true
+		}
+		if fo.snapshot != nil {
+			if err := addSignature(ctx, spec, snap.Signed, &snap.Signatures, fo.snapshot); err != nil {
+				return nil, err
+			}
 		}
 		c, err := checkSignatures(spec, snap.Signed, snap.Signatures)
 		if err != nil {
@@ -175,20 +188,21 @@ func (st *state) finish(ctx context.Context, fo finishOpts) (*Result, error) {
 		desired := map[string]*tuf.MetaFiles{"snapshot.json": {
 			Version: cur.Signed.Version, Length: int64(len(snapBytes)), Hashes: tuf.Hashes{"sha256": sum[:]},
 		}}
-		if ts == nil || fo.force || fo.timestamp != nil || !sameJSON(ts.Signed.Meta, desired) {
-			ts = tuf.Timestamp(st.expires(RoleTimestamp))
-			ts.Signed.Version = st.tsVersion() + 1
-			ts.Signed.Meta = desired
-			if fo.timestamp != nil {
-				spec, _ := st.spec(RoleTimestamp)
-				if err := addSignature(ctx, spec, ts.Signed, &ts.Signatures, fo.timestamp); err != nil {
-					return nil, err
-				}
-			}
-		}
 		spec, err := st.spec(RoleTimestamp)
 		if err != nil {
 			return nil, err
+		}
+		if ts == nil || fo.force || !ts.Signed.Expires.After(st.now) || !sameJSON(ts.Signed.Meta, desired) {
+			ts = tuf.Timestamp(st.expires(RoleTimestamp))
+			ts.Signed.Version = st.tsVersion() + 1
+			ts.Signed.Meta = desired
+		} else if fo.timestamp != nil {
+			st.tsSigned = true
+		}
+		if fo.timestamp != nil {
+			if err := addSignature(ctx, spec, ts.Signed, &ts.Signatures, fo.timestamp); err != nil {
+				return nil, err
+			}
 		}
 		c, err := checkSignatures(spec, ts.Signed, ts.Signatures)
 		if err != nil {

@@ -410,3 +410,26 @@ func TestOldMetadataVersionsArePrunedAndClientsStillVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestStagedMetadataPastItsExpiryIsNotPublished(t *testing.T) {
+	r := testrepo.New(t, testrepo.WithDelegated("example.com/org/app"))
+	res, err := r.Repo.Update(ctx, metadata.UpdateOptions{Signers: []keys.Signer{r.Releases}}, func(tx *metadata.Tx) error {
+		return tx.AddTarget("example.com/org/app:1", blob("1"))
+	})
+	if err != nil || res.Published {
+		t.Fatalf("%v %+v", err, res)
+	}
+	later := time.Now().Add(8 * 24 * time.Hour) // releases expire after a week
+	r.Repo.SetClock(func() time.Time { return later })
+	res, err = r.Repo.Refresh(ctx, metadata.RefreshOptions{Snapshot: r.Snapshot, Timestamp: r.Timestamp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Published || !strings.Contains(strings.Join(res.Waiting, "\n"), "releases version 2 expired at") {
+		t.Fatalf("expired staged releases: %+v", res)
+	}
+	res, err = r.Repo.Refresh(ctx, metadata.RefreshOptions{Roles: []string{"releases"}, Signers: []keys.Signer{r.Releases}, Snapshot: r.Snapshot, Timestamp: r.Timestamp})
+	if err != nil || !res.Published {
+		t.Fatalf("re-signed releases: %v %+v", err, res)
+	}
+}
