@@ -3,14 +3,45 @@
 // looks targets up through delegations and downloads target files whose
 // length and hashes match the signed metadata.
 //
+//	c, err := client.New(client.Options{
+//		TrustedRoot: rootJSON,                  // pinned, obtained out of band
+//		Location:    "https://tuf.example.com", // or a directory, file://, oci:// (RegisterScheme)
+//		CacheDir:    cacheDir,                  // optional: rollback floor across runs
+//		Timeout:     30 * time.Second,          // per file
+//		Now:         now,                       // the run's fixed reference time
+//	})
+//	info, err := c.Target(ctx, "example.com/org/app:1.0") // TargetInfo{Length, Hashes, Custom, Role}
+//	data, info, err := c.Download(ctx, "example.com/org/app/in-toto-metadata/root.layout", 1<<20)
+//
 // It wraps go-tuf v2's updater and closes the gaps measured in SPEC-NOTES §2:
-// every download goes through this package's fetcher (its own HTTP client,
-// per-file deadline, idle timeout, size cap while reading, no retries), all
-// expiry checks use the run's fixed reference time, trusted metadata is cached
-// per trust root (keyed by the sha256 of the initial trusted root) so a mirror
-// or an old copy serving older metadata is a rollback, and every error is
-// classified with internal/fault and names the role or file and the reason.
+//   - every download goes through this package's Fetcher: its own HTTP
+//     client (proxies from the environment, connect/TLS/header timeouts), a
+//     per-file deadline, an idle timeout, the size cap enforced while
+//     reading ("exceeds N bytes: endless data"), no retries, and a 404 that
+//     go-tuf understands as the end of the root walk;
+//   - every expiry check uses the fixed reference time (Options.Now);
+//   - trusted metadata is cached per trust root (CacheDir/<sha256 of the
+//     initial trusted root>/), written atomically only once go-tuf accepted
+//     it, and never read from the working directory when there is no cache;
+//   - target files are fetched under a deterministic hash name and checked
+//     against every signed hash;
+//   - the delegation path to the role that lists a target is re-verified
+//     (go-tuf reuses a role loaded through one delegation for another);
+//   - metadata with null or missing entries that crash go-tuf is refused;
+//   - every error is classified with internal/fault (Denied: expired,
+//     rollback, mix-and-match, signatures, thresholds, hashes, not found;
+//     Inconclusive: network, timeouts, HTTP errors, missing files; Input: the
+//     trusted root, the location, the cache) and names the role or file and
+//     the reason.
+//
+// Repository layout read (CONTRACT "Metadata repository"):
+// LOCATION/metadata/{N.root.json, timestamp.json, N.snapshot.json,
+// N.targets.json, N.<role>.json} and, with consistent snapshots,
+// LOCATION/targets/<dir>/<hash>.<basename> (then the flat
+// LOCATION/targets/<hash>.<basename>). Role names must be safe file names
+// (letters, digits, '.', '_', '-').
 //
 // A Client serializes its calls (go-tuf's updater is not safe for concurrent
-// use) and refreshes once: create a new Client to see newer metadata.
+// use) and refreshes once: create a new Client to see newer metadata, and
+// Close the old one.
 package client
