@@ -96,6 +96,10 @@ type Thick struct {
 	// Index and OCILayout are artifacts/layout/index.json and oci-layout.
 	Index     []byte
 	OCILayout []byte
+	// Manifests holds the manifest (or index) bytes of every image, and of
+	// the manifests an index lists, by digest; each matched its digest.
+	// A verifier checks them against the images' TUF targets.
+	Manifests map[string][]byte
 	// Other lists files that are neither bundle.json nor part of the layout.
 	// They are covered by Digest but not otherwise checked.
 	Other []string
@@ -131,7 +135,7 @@ type thickReader struct {
 func ReadThick(r io.Reader, opts ThickOptions) (*Thick, error) {
 	tr := &thickReader{
 		opts: opts.withDefaults(),
-		t:    &Thick{Blobs: map[string]int64{}},
+		t:    &Thick{Blobs: map[string]int64{}, Manifests: map[string][]byte{}},
 		seen: map[string]bool{},
 		kept: map[string][]byte{},
 		buf:  getChunk(),
@@ -460,6 +464,7 @@ func (tr *thickReader) checkTree(d, who string, depth int) error {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return fmt.Errorf("%s: blob %s is not a manifest or index: %v: %w", who, d, err, ErrNotInLayout)
 	}
+	tr.t.Manifests[d] = raw
 	if m.Config == nil && m.Manifests == nil {
 		return fmt.Errorf("%s: blob %s is neither an image manifest nor an index: %w", who, d, ErrNotInLayout)
 	}

@@ -29,6 +29,9 @@ func TestSignyThickVectorVerifies(t *testing.T) {
 	if len(th.Blobs) != 5 || th.Blobs[digestA] != 942 {
 		t.Errorf("blobs = %v", th.Blobs)
 	}
+	if m := th.Manifests[digestA]; len(th.Manifests) != 1 || "sha256:"+sha256Hex(m) != digestA {
+		t.Errorf("manifests = %d, invocation image manifest %d bytes", len(th.Manifests), len(m))
+	}
 	if err := th.Bundle.Validate(); err != nil {
 		t.Error(err)
 	}
