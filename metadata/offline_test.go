@@ -100,3 +100,27 @@ func TestStatusDoesNotTrustItsCacheForATamperedFile(t *testing.T) {
 		}
 	}
 }
+
+func TestSnapshotThresholdTwoCollectsSignaturesOneByOne(t *testing.T) {
+	k, s1, s2 := gen(t), gen(t), gen(t)
+	one := metadata.RoleKeys{Signers: []keys.Signer{k}}
+	dir := filepath.Join(t.TempDir(), "repo")
+	repo, err := metadata.Init(dir, metadata.InitOptions{Root: one, Targets: one, Timestamp: one,
+		Snapshot: metadata.RoleKeys{Signers: []keys.Signer{s1}, PublicKeys: []*keys.PublicKey{s2.Public()}, Threshold: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := repo.Sign(ctx, metadata.SignOptions{Role: "snapshot", Key: s2, Timestamp: k})
+	if err != nil || !res.Published {
+		t.Fatalf("second snapshot signature did not complete the threshold: %v %+v", err, res)
+	}
+	st, err := repo.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rs := range st.Roles {
+		if rs.Role == "snapshot" && (rs.ValidKeys != 2 || rs.Staged) {
+			t.Errorf("snapshot: %+v", rs)
+		}
+	}
+}
