@@ -127,9 +127,9 @@ func TestStalledServerHitsTheIdleTimeout(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	c := r.client(t, func(o *Options) { o.Location, o.Timeout, o.ReadTimeout = srv.URL, 20*time.Second, 300*time.Millisecond })
+	c := r.client(t, func(o *Options) { o.Location, o.Timeout, o.ReadTimeout = srv.URL, 20*time.Second, time.Second })
 	err := c.Refresh(ctxT(t))
-	// Our idle timer or the transport's header timeout (both 300ms) fires.
+	// Our idle timer or the transport's header timeout (both 1s; generous so the root probe is never the one timing out on a loaded machine) fires.
 	wantErr(t, err, fault.Inconclusive, "fetching "+srv.URL+"/metadata/timestamp.json: timed out: ", "slow or stalled server")
 }
 
