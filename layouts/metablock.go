@@ -32,6 +32,11 @@ type envelope struct {
 	sigs      []in_toto.Signature
 	layout    *in_toto.Layout // exactly one of layout and link is set
 	link      *in_toto.Link
+	// artifactErr is the first artifact of the link whose name is not a
+	// clean relative path or whose hash is not hex. It is reported only
+	// once the link's signature is known, so that a functionary's bad link
+	// fails its step rather than being ignored.
+	artifactErr error
 }
 
 // parseEnvelope parses a classic Metablock from bytes. The typed payload is
@@ -80,7 +85,7 @@ func parseEnvelope(b []byte) (*envelope, error) {
 			return nil, err
 		}
 	case "link":
-		if env.link, err = linkFrom(obj); err != nil {
+		if env.link, env.artifactErr, err = linkFrom(obj); err != nil {
 			return nil, err
 		}
 	default:
@@ -192,71 +197,86 @@ func layoutFrom(obj map[string]any) (*in_toto.Layout, error) {
 
 func asList(v any) []any { l, _ := v.([]any); return l }
 
-// linkFrom builds a link from its decoded object, checking every member.
-func linkFrom(obj map[string]any) (*in_toto.Link, error) {
+// linkFrom builds a link from its decoded object, checking every member. The
+// second result is the first malformed artifact (see envelope.artifactErr).
+func linkFrom(obj map[string]any) (*in_toto.Link, error, error) {
 	if _, err := object(obj, "signed", linkMembers); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	l := &in_toto.Link{Type: "link"}
 	var ok bool
 	if l.Name, ok = obj["name"].(string); !ok {
-		return nil, errors.New("signed.name: not a string")
+		return nil, nil, errors.New("signed.name: not a string")
 	}
-	var err error
-	if l.Materials, err = artifactsFrom(obj["materials"], "signed.materials"); err != nil {
-		return nil, err
+	var err, matBad, prodBad error
+	if l.Materials, matBad, err = artifactsFrom(obj["materials"], "material"); err != nil {
+		return nil, nil, err
 	}
-	if l.Products, err = artifactsFrom(obj["products"], "signed.products"); err != nil {
-		return nil, err
+	if l.Products, prodBad, err = artifactsFrom(obj["products"], "product"); err != nil {
+		return nil, nil, err
 	}
 	if obj["byproducts"] != nil {
 		if l.ByProducts, ok = obj["byproducts"].(map[string]any); !ok {
-			return nil, errors.New("signed.byproducts: not an object")
+			return nil, nil, errors.New("signed.byproducts: not an object")
 		}
 	}
 	if obj["environment"] != nil {
 		if l.Environment, ok = obj["environment"].(map[string]any); !ok {
-			return nil, errors.New("signed.environment: not an object")
+			return nil, nil, errors.New("signed.environment: not an object")
 		}
+	}
+	if obj["command"] != nil && asList(obj["command"]) == nil {
+		return nil, nil, errors.New("signed.command: not a list")
 	}
 	for i, c := range asList(obj["command"]) {
 		s, ok := c.(string)
 		if !ok {
-			return nil, fmt.Errorf("signed.command[%d]: not a string", i)
+			return nil, nil, fmt.Errorf("signed.command[%d]: not a string", i)
 		}
 		l.Command = append(l.Command, s)
 	}
-	if obj["command"] != nil && asList(obj["command"]) == nil {
-		return nil, errors.New("signed.command: not a list")
+	if matBad == nil {
+		matBad = prodBad
 	}
-	return l, nil
+	return l, matBad, nil
 }
 
-func artifactsFrom(v any, at string) (map[string]in_toto.HashObj, error) {
+// artifactsFrom converts materials or products; the second result is the
+// first artifact whose name or hash is malformed.
+func artifactsFrom(v any, kind string) (map[string]in_toto.HashObj, error, error) {
 	if v == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	m, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("%s: not an object", at)
+		return nil, nil, fmt.Errorf("signed.%ss: not an object", kind)
 	}
+	var bad error
 	out := make(map[string]in_toto.HashObj, len(m))
 	for name, h := range m {
 		hm, ok := h.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("%s[%q]: not an object of hashes", at, name)
+			return nil, nil, fmt.Errorf("signed.%ss[%q]: not an object of hashes", kind, name)
+		}
+		if bad == nil {
+			if err := checkArtifactPath(name); err != nil {
+				bad = fmt.Errorf("%s %v", kind, err)
+			}
 		}
 		ho := make(in_toto.HashObj, len(hm))
 		for alg, sum := range hm {
 			s, ok := sum.(string)
 			if !ok {
-				return nil, fmt.Errorf("%s[%q].%s: not a string", at, name, alg)
+				return nil, nil, fmt.Errorf("signed.%ss[%q].%s: not a string", kind, name, alg)
+			}
+			if bad == nil && !isHex(s) {
+				bad = fmt.Errorf("%s %q: %s hash is not hex", kind, name, alg)
 			}
 			ho[alg] = s
 		}
 		out[name] = ho
 	}
-	return out, nil
+	return out, bad, nil
 }
 
 // canonicalJSON encodes a decoded JSON value as securesystemslib's OLPC
@@ -282,11 +302,16 @@ func encodeCanonical(buf *bytes.Buffer, v any) error {
 		}
 	case string:
 		buf.WriteByte('"')
-		for i := 0; i < len(x); i++ {
-			if c := x[i]; c == '\\' || c == '"' {
-				buf.WriteByte('\\')
+		for {
+			i := strings.IndexAny(x, `\"`)
+			if i < 0 {
+				buf.WriteString(x)
+				break
 			}
+			buf.WriteString(x[:i])
+			buf.WriteByte('\\')
 			buf.WriteByte(x[i])
+			x = x[i+1:]
 		}
 		buf.WriteByte('"')
 	case json.Number:
@@ -360,8 +385,8 @@ func isHex(s string) bool {
 	if s == "" {
 		return false
 	}
-	for _, c := range s {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
 			return false
 		}
 	}

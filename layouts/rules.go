@@ -46,7 +46,7 @@ func itemRules(mats, prods [][]string, link in_toto.Link, links map[string]in_to
 type ruleSets struct{ created, deleted, modified in_toto.Set }
 
 func keySet(m map[string]in_toto.HashObj) in_toto.Set {
-	// Artifact names are clean (checkLinkArtifacts, recordArtifacts), so
+	// Artifact names are clean (parseEnvelope refuses links with other names; recordArtifacts), so
 	// in-toto-golang's path.Clean of each is the name itself.
 	s := make(in_toto.Set, len(m))
 	for k := range m {
