@@ -148,8 +148,16 @@ func loadState(dir string, now time.Time) (*state, error) {
 		if err != nil {
 			return nil, err
 		}
-		if st.rootPub == nil || md.Signed.Version > st.rootPub.Signed.Version {
+		next := int64(1)
+		if st.rootPub != nil {
+			next = st.rootPub.Signed.Version + 1
+		}
+		switch v := md.Signed.Version; {
+		case v == next:
 			st.root, st.rootStaged = md, true
+		case v > next:
+			// Published as N.root.json it would leave a gap no client crosses.
+			return nil, corrupted(p, fmt.Errorf("staged root version %d does not follow the published version %d", v, next-1))
 		}
 	}
 	if st.root == nil {
