@@ -27,6 +27,7 @@ type layoutBlob struct {
 	digest string
 	size   int64
 	raw    []byte // nil: stream from repo
+	mt     string // media type, for manifests
 	repo   name.Repository
 	what   string
 }
@@ -59,11 +60,11 @@ func PullThick(ctx context.Context, ref name.Reference, w io.Writer, opts Option
 		return fault.Deniedf("%w", err)
 	}
 	repo := ref.Context()
-	blobs := map[string]layoutBlob{}
+	g := &gatherer{s: s, blobs: map[string]layoutBlob{}}
 	var entries []ociDescriptor
 	for _, im := range imgs {
 		what := fmt.Sprintf("%s: %s %s (%s@%s)", subject, im.Kind, im.Name, repo.Name(), im.ContentDigest)
-		d, err := s.gatherManifest(repo, im.ContentDigest, what, blobs, 0)
+		d, err := g.manifest(repo, im.ContentDigest, what, 0)
 		if err != nil {
 			return err
 		}
@@ -74,26 +75,54 @@ func PullThick(ctx context.Context, ref name.Reference, w io.Writer, opts Option
 	if err != nil {
 		return err
 	}
-	return s.writeThick(w, raw, layoutIndex, blobs, subject)
+	return s.writeThick(w, raw, layoutIndex, g.blobs, subject)
 }
 
-// gatherManifest records the manifest repo@digest and everything it
-// references (child manifests, configs, layers) in blobs.
-func (s *session) gatherManifest(repo name.Repository, digest, what string, blobs map[string]layoutBlob, depth int) (Descriptor, error) {
+// MaxThickManifestBytes caps the manifest bytes a thick pull holds in memory
+// until the archive is written.
+const MaxThickManifestBytes = 64 << 20
+
+// gatherer collects the blobs of the images of a thick pull.
+type gatherer struct {
+	s        *session
+	blobs    map[string]layoutBlob
+	retained int64
+}
+
+func (g *gatherer) add(b layoutBlob, what string) error {
+	g.blobs[b.digest] = b
+	g.retained += int64(len(b.raw))
+	if len(g.blobs) > MaxThickBlobs {
+		return fault.Deniedf("%s: the images reference more than %d blobs", what, MaxThickBlobs)
+	}
+	if g.retained > MaxThickManifestBytes {
+		return fault.Deniedf("%s: the images' manifests add up to more than %d bytes", what, MaxThickManifestBytes)
+	}
+	return nil
+}
+
+// manifest records the manifest repo@digest and everything it references
+// (child manifests, configs, layers).
+func (g *gatherer) manifest(repo name.Repository, digest, what string, depth int) (Descriptor, error) {
 	if depth > maxManifestDepth {
 		return Descriptor{}, fault.Deniedf("%s: manifests nested deeper than %d levels", what, maxManifestDepth)
+	}
+	if !isSHA256Digest(digest) {
+		return Descriptor{}, fault.Deniedf("%s: manifest digest %q is not sha256:<64 hex>", what, digest)
+	}
+	if b, ok := g.blobs[digest]; ok && b.raw != nil {
+		return Descriptor{Digest: digest, Size: b.size, MediaType: b.mt, RawManifest: b.raw}, nil
 	}
 	ref, err := repoDigest(repo, digest)
 	if err != nil {
 		return Descriptor{}, err
 	}
-	d, err := s.fetchManifest(ref, what)
+	d, err := g.s.fetchManifest(ref, what)
 	if err != nil {
 		return Descriptor{}, err
 	}
-	blobs[d.Digest] = layoutBlob{digest: d.Digest, size: d.Size, raw: d.RawManifest}
-	if len(blobs) > MaxThickBlobs {
-		return Descriptor{}, fault.Deniedf("%s: the images reference more than %d blobs", what, MaxThickBlobs)
+	if err := g.add(layoutBlob{digest: d.Digest, size: d.Size, raw: d.RawManifest, mt: d.MediaType}, what); err != nil {
+		return Descriptor{}, err
 	}
 	var m struct {
 		Manifests []ociDescriptor `json:"manifests"`
@@ -107,7 +136,7 @@ func (s *session) gatherManifest(repo name.Repository, digest, what string, blob
 		return Descriptor{}, fault.Deniedf("%s: index %s lists %d manifests, more than the %d allowed", what, d.Digest, len(m.Manifests), MaxIndexEntries)
 	}
 	for _, c := range m.Manifests {
-		if _, err := s.gatherManifest(repo, c.Digest, what, blobs, depth+1); err != nil {
+		if _, err := g.manifest(repo, c.Digest, what, depth+1); err != nil {
 			return Descriptor{}, err
 		}
 	}
@@ -119,14 +148,14 @@ func (s *session) gatherManifest(repo name.Repository, digest, what string, blob
 		if !isSHA256Digest(b.Digest) || b.Size < 0 {
 			return Descriptor{}, fault.Deniedf("%s: manifest %s references blob %q of size %d", what, d.Digest, b.Digest, b.Size)
 		}
-		if old, ok := blobs[b.Digest]; ok && old.size != b.Size {
-			return Descriptor{}, fault.Deniedf("%s: blob %s is listed with sizes %d and %d", what, b.Digest, old.size, b.Size)
-		}
-		if _, ok := blobs[b.Digest]; !ok {
-			blobs[b.Digest] = layoutBlob{digest: b.Digest, size: b.Size, repo: repo, what: what}
-			if len(blobs) > MaxThickBlobs {
-				return Descriptor{}, fault.Deniedf("%s: the images reference more than %d blobs", what, MaxThickBlobs)
+		if old, ok := g.blobs[b.Digest]; ok {
+			if old.size != b.Size {
+				return Descriptor{}, fault.Deniedf("%s: blob %s is listed with sizes %d and %d", what, b.Digest, old.size, b.Size)
 			}
+			continue
+		}
+		if err := g.add(layoutBlob{digest: b.Digest, size: b.Size, repo: repo, what: what}, what); err != nil {
+			return Descriptor{}, err
 		}
 	}
 	return d, nil

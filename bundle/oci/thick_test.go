@@ -173,3 +173,28 @@ func TestPullThickOfImageWithEndlessBlobListIsDenied(t *testing.T) {
 	err := PullThick(context.Background(), ref, io.Discard, Options{})
 	wantFault(t, err, fault.Denied, "bundles/endless:1", "more than 10000 blobs")
 }
+
+func TestPullThickOfBundleListingOneImageTwiceWritesItOnce(t *testing.T) {
+	reg := registrytest.New(t)
+	inv := reg.PushImage(t, "src/invoc:1", 5)
+	raw := testBundle(t, inv, map[string]registrytest.Image{"again": inv})
+	ref := mustRef(t, reg.Ref("bundles/twice:1"))
+	if _, err := PushBundle(context.Background(), raw, ref, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := PullThick(context.Background(), ref, &buf, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	th, err := bundle.ReadThick(bytes.NewReader(buf.Bytes()), bundle.ThickOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ix ociIndex
+	if err := json.Unmarshal(th.Index, &ix); err != nil {
+		t.Fatal(err)
+	}
+	if len(th.Blobs) != 4 || len(ix.Manifests) != 2 || ix.Manifests[1].MediaType != inv.MediaType || ix.Manifests[1].Digest != inv.Digest {
+		t.Fatalf("%d blobs, index %+v", len(th.Blobs), ix.Manifests)
+	}
+}
