@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -137,4 +138,24 @@ func TestRemoteOptionsCarryThePlainHTTPRule(t *testing.T) {
 	if !errors.As(err, &refused) {
 		t.Errorf("plain HTTP fallback not refused: %v", err)
 	}
+}
+
+// Slow retrieval: headers come at once, the body never completes.
+func TestRegistryDrippingManifestBodyTimesOutInconclusive(t *testing.T) {
+	reg := registrytest.New(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !strings.Contains(r.URL.Path, "/manifests/") {
+				next.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", MediaTypeOCIManifest)
+			w.Header().Set("Content-Length", "1000")
+			w.WriteHeader(http.StatusOK)
+			w.Write([]byte("{"))
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		})
+	})
+	_, err := ResolveImage(context.Background(), mustRef(t, reg.Ref("app/web:1")), Options{Timeout: 300 * time.Millisecond})
+	wantFault(t, err, fault.Inconclusive, "app/web:1", "timed out")
 }

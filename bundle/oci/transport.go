@@ -3,6 +3,7 @@ package oci
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -146,7 +147,7 @@ func (t *timeoutTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		fmt.Errorf("%s %s: no complete answer within %s: %w", req.Method, req.URL.Host, t.timeout, context.DeadlineExceeded))
 	resp, err := t.inner.RoundTrip(req.WithContext(ctx))
 	if err != nil {
-		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil {
+		if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil && !errors.Is(err, cause) {
 			err = fmt.Errorf("%w (%v)", cause, err)
 		}
 		cancel()
@@ -165,7 +166,9 @@ type cancelBody struct {
 func (b *cancelBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil && err != io.EOF && b.ctx.Err() != nil {
-		err = fmt.Errorf("%w (%v)", context.Cause(b.ctx), err)
+		if cause := context.Cause(b.ctx); !errors.Is(err, cause) {
+			err = fmt.Errorf("%w (%v)", cause, err)
+		}
 	}
 	return n, err
 }
