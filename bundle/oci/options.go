@@ -85,6 +85,8 @@ func (o Options) AllowsPlainHTTP(host string) bool {
 func (o Options) isListedInsecure(host string) bool {
 	for _, h := range o.Insecure {
 		h = strings.TrimSpace(h)
+		h = strings.TrimPrefix(strings.TrimPrefix(h, "http://"), "https://")
+		h = strings.TrimSuffix(h, "/")
 		switch {
 		case h == "":
 		case hasPort(h):

@@ -36,7 +36,7 @@ func (r *recorder) seen() []string {
 }
 
 func TestPlainHTTPOnlyForLoopbackOrListedHosts(t *testing.T) {
-	o := Options{Insecure: []string{"registry.lan:5000", "mirror.internal"}}
+	o := Options{Insecure: []string{"registry.lan:5000", "mirror.internal", "http://scheme.lan:8080/"}}
 	for host, want := range map[string]bool{
 		"127.0.0.1:5000":     true,
 		"127.8.9.10":         true,
@@ -53,6 +53,8 @@ func TestPlainHTTPOnlyForLoopbackOrListedHosts(t *testing.T) {
 		"registry.local":     false,
 		"example.com":        false,
 		"localhost.evil.com": false,
+		"scheme.lan:8080":    true, // listed as a URL
+		"scheme.lan:8081":    false,
 		"127.0.0.1.nip.io":   false,
 	} {
 		if got := o.AllowsPlainHTTP(host); got != want {
