@@ -56,7 +56,8 @@ demo:
 
 ## bench: benchmarks, each reported as a ratio against a reference measured in the same run.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 30m ./...
+	@mkdir -p bench
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 30m ./... 2>&1 | $(GO) run ./internal/benchtable -json bench/results.json
 
 ## fuzz: run every fuzz target for FUZZTIME each.
 fuzz:

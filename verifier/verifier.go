@@ -25,9 +25,14 @@ type Verifier struct {
 
 // New prepares a Verifier. It does no network I/O: call Refresh (Verify
 // refreshes on first use).
-func New(cfg Config) (*Verifier, error) {
+func New(cfg Config) (*Verifier, error) { return newVerifier(cfg, true) }
+
+// newVerifier makes a Verifier; keepState gives one without a CacheDir a
+// private cache so that it never forgets the versions it has seen between
+// refreshes (a one-shot verification refreshes once and needs none).
+func newVerifier(cfg Config, keepState bool) (*Verifier, error) {
 	v := &Verifier{cfg: cfg}
-	if len(cfg.TrustedRoot) > 0 && cfg.CacheDir == "" {
+	if keepState && len(cfg.TrustedRoot) > 0 && cfg.CacheDir == "" {
 		// A long-lived verifier must not forget the versions it has seen
 		// between refreshes: keep them in a private cache.
 		dir, err := os.MkdirTemp("", "cnabsec-tuf-")
@@ -48,6 +53,11 @@ func New(cfg Config) (*Verifier, error) {
 
 // Close removes what the Verifier made on disk.
 func (v *Verifier) Close() error {
+	v.mu.Lock()
+	if v.tuf != nil {
+		v.tuf.Close()
+	}
+	v.mu.Unlock()
 	if v.ownCache != "" {
 		return os.RemoveAll(v.ownCache)
 	}
@@ -100,8 +110,14 @@ func (v *Verifier) Refresh(ctx context.Context) error {
 		}
 	}
 	v.mu.Lock()
+	old := v.tuf
 	v.tuf, v.state = c, st
 	v.mu.Unlock()
+	if old != nil {
+		// In-flight verifications holding old finish with it; Close only
+		// drops its idle connections.
+		old.Close()
+	}
 	return nil
 }
 
@@ -138,7 +154,7 @@ func Verify(ctx context.Context, ref string, opts ...Option) (*Report, error) {
 		opt(o)
 	}
 	o.req.Reference = ref
-	v, err := New(o.cfg)
+	v, err := newVerifier(o.cfg, false)
 	if err != nil {
 		r := newReport(o.req)
 		r.fail("configuration", ref, err)

@@ -22,7 +22,7 @@ func build(t *testing.T, provenance bool) *scenario.Scenario {
 	return s
 }
 
-func verify(t *testing.T, s *scenario.Scenario, ref string, opts ...verifier.Option) (*verifier.Report, error) {
+func verify(t testing.TB, s *scenario.Scenario, ref string, opts ...verifier.Option) (*verifier.Report, error) {
 	t.Helper()
 	opts = append([]verifier.Option{verifier.WithTrustedRoot(s.TrustedRoot), verifier.WithMetadata(s.RepoDir)}, opts...)
 	return verifier.Verify(context.Background(), ref, opts...)

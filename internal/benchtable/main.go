@@ -1,0 +1,135 @@
+// Command benchtable turns `go test -bench` output into the table `make bench`
+// prints and bench/results.json: every metric a benchmark reports, with the
+// acceptance goal it is held to (when there is one) and whether it is met.
+//
+//	go test -run '^$' -bench . ./... | go run ./internal/benchtable -json bench/results.json
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// goal is an acceptance bound on one metric of one benchmark.
+type goal struct {
+	op    string // ">=" or "<="
+	bound float64
+	note  string
+}
+
+// goals are the acceptance figures of the issues, keyed by "Benchmark/metric"
+// (the benchmark name without the -GOMAXPROCS suffix; a trailing "*" matches
+// any sub-benchmark).
+var goals = map[string]goal{
+	"BenchmarkThick1GiB/digest/openssl":                  {">=", 0.9, "archive digest throughput vs openssl dgst -sha256"},
+	"BenchmarkThick1GiB/verify/openssl":                  {">=", 0.5, "full thick verification (one pass) vs openssl"},
+	"BenchmarkThick1GiB/peak-RSS-MiB":                    {"<=", 64, "peak RSS of the 1 GiB thick verification"},
+	"BenchmarkRefresh/ratio":                             {"<=", 2, "repo refresh, 10,000 vs 10 targets"},
+	"BenchmarkVerifyVsPythonInToto*/x_vs_in-toto-verify": {">=", 10, "in-toto verification vs Debian's in-toto-verify"},
+	"BenchmarkVerifyImages/10-vs-1":                      {"<=", 2, "verify a bundle of 10 images vs 1 image"},
+	"BenchmarkAddVersion/100k-vs-10":                     {"<=", 3, "add one version to 100,000 vs 10 versions"},
+	"BenchmarkAddVersion/peak-RSS-MiB":                   {"<=", 200, "peak RSS adding a version to 100,000"},
+	"BenchmarkBatchSign/per-version-vs-single":           {"<=", 0.05, "batch-sign 10,000: time per version vs one sign"},
+	"BenchmarkVerifyScale/100k-vs-10":                    {"<=", 1.5, "verify one version in 100,000 vs 10"},
+	"BenchmarkVerifyScale/bytes-vs-flat":                 {"<=", 0.01, "metadata bytes downloaded vs a flat targets file"},
+	"BenchmarkAdmission/p99-vs-healthz":                  {"<=", 2, "cached /v1/admission p99 vs /healthz p99"},
+	"BenchmarkAdmission/throughput-vs-healthz":           {">=", 0.5, "cached /v1/admission throughput vs /healthz"},
+	"BenchmarkAdmission/rss-MiB-10k-verdicts":            {"<=", 150, "RSS with 10,000 cached verdicts"},
+}
+
+// Row is one reported metric.
+type Row struct {
+	Benchmark string  `json:"benchmark"`
+	Metric    string  `json:"metric"`
+	Value     float64 `json:"value"`
+	Goal      string  `json:"goal,omitempty"`
+	Note      string  `json:"note,omitempty"`
+	Met       *bool   `json:"met,omitempty"`
+}
+
+var benchLine = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+(.*)$`)
+
+func main() {
+	jsonOut := flag.String("json", "", "write the rows as JSON to this file")
+	flag.Parse()
+	rows, err := parse(io.TeeReader(os.Stdin, os.Stderr))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchtable:", err)
+		os.Exit(2)
+	}
+	render(os.Stdout, rows)
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(map[string]any{"generated": time.Now().UTC().Format(time.RFC3339), "rows": rows}, "", "  ")
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, "benchtable:", err)
+			os.Exit(2)
+		}
+	}
+}
+
+func parse(r io.Reader) ([]Row, error) {
+	var rows []Row
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		m := benchLine.FindStringSubmatch(strings.TrimSpace(sc.Text()))
+		if m == nil {
+			continue
+		}
+		fields := strings.Fields(m[3])
+		for i := 0; i+1 < len(fields); i += 2 {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				break
+			}
+			row := Row{Benchmark: m[1], Metric: fields[i+1], Value: v}
+			if g, ok := lookup(row.Benchmark, row.Metric); ok {
+				met := (g.op == ">=" && v >= g.bound) || (g.op == "<=" && v <= g.bound)
+				row.Goal, row.Note, row.Met = fmt.Sprintf("%s %g", g.op, g.bound), g.note, &met
+			}
+			rows = append(rows, row)
+		}
+	}
+	return rows, sc.Err()
+}
+
+func lookup(bench, metric string) (goal, bool) {
+	if g, ok := goals[bench+"/"+metric]; ok {
+		return g, true
+	}
+	keys := make([]string, 0, len(goals))
+	for k := range goals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		pat, m, ok := strings.Cut(k, "*/")
+		if ok && m == metric && strings.HasPrefix(bench, pat) {
+			return goals[k], true
+		}
+	}
+	return goal{}, false
+}
+
+func render(w io.Writer, rows []Row) {
+	fmt.Fprintf(w, "\n%-52s %-28s %14s  %-9s %s\n", "benchmark", "metric", "value", "goal", "")
+	for _, r := range rows {
+		status := ""
+		if r.Met != nil {
+			status = "MET"
+			if !*r.Met {
+				status = "NOT MET"
+			}
+		}
+		fmt.Fprintf(w, "%-52s %-28s %14.4g  %-9s %s\n", r.Benchmark, r.Metric, r.Value, r.Goal, status)
+	}
+}
