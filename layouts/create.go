@@ -77,7 +77,7 @@ func ParseTemplate(b []byte) (*Template, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		if err := dec.Decode(&t); err != nil {
-			return nil, fault.Inputf("layout template (YAML): %v", err)
+			return nil, fault.Inputf("layout template (YAML): %s", yamlError(err))
 		}
 		var extra any
 		if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -288,4 +288,21 @@ func nonNilRules(r [][]string) [][]string {
 		r[i] = nonNil(r[i])
 	}
 	return r
+}
+
+// yamlError renders a YAML decoding error on one line, in template terms.
+func yamlError(err error) string {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return strings.TrimPrefix(err.Error(), "yaml: ")
+	}
+	msgs := make([]string, 0, len(te.Errors))
+	r := strings.NewReplacer(
+		"not found in type layouts.TemplateStep", "is not a step field (misspelt?)",
+		"not found in type layouts.TemplateInspection", "is not an inspection field (misspelt?)",
+		"not found in type layouts.Template", "is not a layout template field (misspelt?)")
+	for _, m := range te.Errors {
+		msgs = append(msgs, r.Replace(m))
+	}
+	return strings.Join(msgs, "; ")
 }

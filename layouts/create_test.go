@@ -33,7 +33,7 @@ func TestTemplateWithMisspeltFieldIsRefused(t *testing.T) {
 	owner := genKey(t, keys.GenEd25519)
 	// "expected_product" (no s) would otherwise leave the step's products unconstrained.
 	_, err := Create([]byte("steps:\n  - name: build\n    functionaries: [dev.pub]\n    expected_product: [[DISALLOW, \"*\"]]\n"), []keys.Signer{owner}, dir, testNow)
-	wantInput(t, err, "field expected_product not found")
+	wantInput(t, err, "line 4: field expected_product is not a step field (misspelt?)")
 	_, err = Create([]byte(`{"steps":[{"name":"build","functionaries":["dev.pub"],"expected_product":[]}]}`), []keys.Signer{owner}, dir, testNow)
 	wantInput(t, err, `unknown field "expected_product"`)
 }
