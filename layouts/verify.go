@@ -156,8 +156,17 @@ func Verify(ctx context.Context, in VerifyInput) (*Result, error) {
 type verifier struct {
 	in     VerifyInput
 	res    *Result
-	parsed map[*byte]parsedFile
+	parsed map[bytesID]parsedFile
 }
+
+// bytesID identifies a byte slice by its memory (start and length), so that
+// the parse of one link file is never returned for another.
+type bytesID struct {
+	p *byte
+	n int
+}
+
+func idOf(b []byte) bytesID { return bytesID{&b[0], len(b)} }
 
 type parsedFile struct {
 	env *envelope
@@ -166,13 +175,13 @@ type parsedFile struct {
 
 // parseLinks parses every link file concurrently (one worker per CPU): with
 // links recording many artifacts, parsing is most of the work.
-func parseLinks(links map[string][]byte) map[*byte]parsedFile {
+func parseLinks(links map[string][]byte) map[bytesID]parsedFile {
 	type job struct {
-		key *byte
+		key bytesID
 		b   []byte
 	}
 	jobs := make(chan job)
-	out := make(map[*byte]parsedFile, len(links))
+	out := make(map[bytesID]parsedFile, len(links))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for range max(1, min(runtime.GOMAXPROCS(0), len(links))) {
@@ -189,7 +198,7 @@ func parseLinks(links map[string][]byte) map[*byte]parsedFile {
 	}
 	for name, b := range links {
 		if len(b) > 0 && strings.HasSuffix(name, ".link") {
-			jobs <- job{&b[0], b}
+			jobs <- job{idOf(b), b}
 		}
 	}
 	close(jobs)
@@ -200,7 +209,7 @@ func parseLinks(links map[string][]byte) map[*byte]parsedFile {
 // parse returns the parsed form of a link file given in the input.
 func (v *verifier) parse(b []byte) (*envelope, error) {
 	if len(b) > 0 {
-		if p, ok := v.parsed[&b[0]]; ok {
+		if p, ok := v.parsed[idOf(b)]; ok {
 			return p.env, p.err
 		}
 	}

@@ -424,3 +424,20 @@ func TestSublayoutIsVerifiedRecursivelyWithoutExecuting(t *testing.T) {
 		t.Fatalf("subject %q, want the inner step under %s", f.Subject, subdir)
 	}
 }
+
+func TestLinksSharingMemoryAreParsedApart(t *testing.T) {
+	// Two link files given as slices of one buffer with the same start: the
+	// parse of one must never stand for the other.
+	c := newChain(t, keys.GenEd25519)
+	in := c.input()
+	name := c.linkName("package", c.ci)
+	good := in.Links[name]
+	buf := append(append([]byte{}, good...), []byte("   ")...)
+	in.Links[name] = buf[:len(good)]
+	in.Links["other.12345678.link"] = buf[:len(good)+1] // different bytes: trailing space
+	mustVerify(t, in)
+	in.Links[name] = buf[:len(good)-2] // truncated (the final "}\n" cut): must fail, whatever was parsed for the others
+	in.Links["other.12345678.link"] = buf
+	res, err := Verify(context.Background(), in)
+	wantDenied(t, res, err, CheckStepLinks, "unreadable")
+}
