@@ -1,0 +1,164 @@
+//go:build interop
+
+package server
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/cnabsec/cnabsec/verifier"
+)
+
+// needBinary returns the path of an interop peer; with CI=true a missing
+// peer fails the test instead of skipping it.
+func needBinary(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not installed (make interop-deps): %v", name, err)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startDebianRegistry runs Debian's docker-registry (distribution 2.x) on a
+// free loopback port with a temporary storage directory.
+func startDebianRegistry(t *testing.T, bin string) string {
+	t.Helper()
+	dir := t.TempDir()
+	addr := freePort(t)
+	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
+	cfgFile := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, "serve", cfgFile)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; i < 200; i++ {
+		resp, err := http.Get("http://" + addr + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return addr
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("docker-registry did not start: %s", logs.String())
+	return ""
+}
+
+// TestInteropSkopeoPullsThroughTheGatewayFromDebianRegistry runs against the
+// test verifier (a table of signed targets) until the real verifier
+// implements the service interface; the gateway, the registry and the client
+// are real.
+func TestInteropSkopeoPullsThroughTheGatewayFromDebianRegistry(t *testing.T) {
+	skopeo := needBinary(t, "skopeo")
+	reg := startDebianRegistry(t, needBinary(t, "docker-registry"))
+
+	push := func(ref string, img v1.Image) v1.Hash {
+		r, err := name.ParseReference(reg + "/" + ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(r, img); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := img.Digest()
+		return d
+	}
+	signedImg := randomImage(t)
+	signed := push("team/app:1.0", signedImg)
+	push("team/unsigned:1.0", randomImage(t))
+	retagged := push("team/moved:1.0", randomImage(t))
+	push("team/app:copy", signedImg)
+
+	f := newFake(map[string]entry{
+		reg + "/team/app:1.0":   {achieved: verifier.Level2},
+		reg + "/team/moved:1.0": {achieved: verifier.Level2},
+	})
+	f.targets = []verifier.TargetRef{
+		{Name: reg + "/team/app:1.0", SHA256: signed.Hex, Kind: "image"},
+		// Signed for other content than the tag now names upstream.
+		{Name: reg + "/team/moved:1.0", SHA256: hex64('c'), Kind: "image"},
+	}
+	g, err := NewGateway(GatewayOptions{Verifier: f, Upstream: "http://" + reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(g.Handler())
+	defer gw.Close()
+	gwHost := strings.TrimPrefix(gw.URL, "http://")
+
+	copyOut := func(ref string) (string, error) {
+		dst := filepath.Join(t.TempDir(), "out")
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, skopeo, "copy", "--src-tls-verify=false", "docker://"+gwHost+"/"+ref, "dir:"+dst)
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			manifest, rerr := os.ReadFile(filepath.Join(dst, "manifest.json"))
+			if rerr != nil {
+				return string(out), rerr
+			}
+			return string(manifest), nil
+		}
+		return string(out), err
+	}
+
+	manifest, err := copyOut("team/app:1.0")
+	if err != nil {
+		t.Fatalf("skopeo refused the verified image: %v\n%s", err, manifest)
+	}
+	if d, _, _ := v1.SHA256(strings.NewReader(manifest)); d != signed {
+		t.Fatalf("skopeo got manifest %s, signed %s", d, signed)
+	}
+	for ref, want := range map[string]string{
+		"team/unsigned:1.0": "no signed target of that name",
+		"team/app:copy":     "no signed target of that name",
+		"team/moved:1.0":    "the tag points upstream to " + retagged.String(),
+	} {
+		out, err := copyOut(ref)
+		if err == nil {
+			t.Errorf("skopeo pulled %s through the gateway", ref)
+			continue
+		}
+		if !strings.Contains(strings.ToLower(out), "denied") || !strings.Contains(out, want) {
+			t.Errorf("%s: skopeo said %q; want a denial with %q", ref, out, want)
+		}
+	}
+}
