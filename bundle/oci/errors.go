@@ -2,6 +2,7 @@ package oci
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -30,6 +31,7 @@ func classify(err error, what string, ref name.Reference) error {
 		large   *TooLargeError
 		unknown x509.UnknownAuthorityError
 		hostErr x509.HostnameError
+		certErr *tls.CertificateVerificationError
 	)
 	switch {
 	case errors.As(err, &refused):
@@ -39,7 +41,7 @@ func classify(err error, what string, ref name.Reference) error {
 		return fault.Deniedf("%s: %w", what, err)
 	case errors.As(err, &terr):
 		return classifyStatus(terr, what, ref)
-	case errors.As(err, &unknown), errors.As(err, &hostErr):
+	case errors.As(err, &certErr), errors.As(err, &unknown), errors.As(err, &hostErr):
 		return fault.WithHint(fault.Inconclusivef("%s: TLS certificate not trusted: %w", what, err),
 			"install the registry's CA certificate, or pass --insecure-registry HOST for a test registry")
 	case errors.Is(err, context.DeadlineExceeded):

@@ -148,11 +148,12 @@ func Normalize(s string) string {
 	return ref.Name()
 }
 
-// repoDigest returns repo@digest in the repository of ref.
+// repoDigest returns repo@digest, keeping repo's registry settings (the
+// insecure flag ParseRef sets). digest must be sha256:<64 hex>; digests come
+// from registries or bundles, so a malformed one is a denial.
 func repoDigest(repo name.Repository, digest string) (name.Digest, error) {
-	d, err := name.NewDigest(repo.Name() + "@" + digest)
-	if err != nil {
-		return name.Digest{}, fault.Inputf("digest %q in repository %s: %w", digest, repo.Name(), err)
+	if !isSHA256Digest(digest) {
+		return name.Digest{}, fault.Deniedf("digest %q in repository %s: not sha256:<64 hex>", digest, repo.Name())
 	}
-	return d, nil
+	return repo.Digest(digest), nil
 }
