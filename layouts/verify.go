@@ -147,7 +147,7 @@ func Verify(ctx context.Context, in VerifyInput) (*Result, error) {
 		v.binding(summary)
 	}
 	if f := v.res.FirstFailure(); f != nil {
-		return v.res, fault.Deniedf("in-toto: %s: %s: %s", f.Name, f.Subject, f.Detail)
+		return v.res, fault.Deniedf("%s: %s: %s", f.Name, f.Subject, f.Detail)
 	}
 	v.res.Verified = true
 	return v.res, nil
@@ -392,6 +392,9 @@ func (v *verifier) step(ctx context.Context, sc scope, l *in_toto.Layout, lkeys 
 		accepted = append(accepted, acceptedLink{file: file, keyID: keyID, key: key, link: link, sub: fromSub})
 	}
 	why := ""
+	if len(ignored) > 10 {
+		ignored = append(ignored[:10], fmt.Sprintf("and %d more", len(ignored)-10))
+	}
 	if len(ignored) > 0 {
 		why = " (ignored: " + strings.Join(ignored, "; ") + ")"
 	}
