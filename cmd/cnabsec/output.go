@@ -59,3 +59,12 @@ func readCappedFile(path string, max int64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// jsonBytes is indented JSON with a final newline, for files users read.
+func jsonBytes(v any) ([]byte, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}

@@ -49,6 +49,7 @@ func verifyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "thick", Usage: "thick bundle archive `FILE` (images are read from it)"},
 		&cli.StringFlag{Name: "relocation-mapping", Usage: "relocation mapping `FILE`: check images at their relocated references"},
 		&cli.StringFlag{Name: "cache", Usage: "keep trusted TUF metadata in `DIR` across runs (rollback protection)"},
+		&cli.StringFlag{Name: "kit", Usage: "verify from an export kit `DIR` with no network (trust root still from --trust-root)"},
 		&cli.BoolFlag{Name: "allow-inspections", Usage: "UNSAFE: run the layout's in-toto inspection commands (bounded)"},
 		&cli.StringSliceFlag{Name: "supported-extension", Usage: "a requiredExtension `NAME` the runtime supports (repeatable)"},
 	}
@@ -56,8 +57,12 @@ func verifyFlags() []cli.Flag {
 
 // verifyConfig builds the verifier configuration from the flags.
 func verifyConfig(c *cli.Context) (verifier.Config, error) {
+	location := c.String("metadata")
+	if c.String("kit") != "" {
+		location = "(kit)"
+	}
 	cfg := verifier.Config{
-		Location: c.String("metadata"),
+		Location: location,
 		CacheDir: c.String("cache"),
 		Timeout:  c.Duration("timeout"),
 		Registry: registryOptions(c),
@@ -114,6 +119,12 @@ func runVerify(c *cli.Context) error {
 		RelocationMappingFile: c.String("relocation-mapping"),
 		SupportedExtensions:   c.StringSlice("supported-extension"),
 		AllowInspections:      c.Bool("allow-inspections"),
+	}
+	if kit := c.String("kit"); kit != "" {
+		if req.BundleFile != "" || req.ThickFile != "" || req.From != "" {
+			return fault.Inputf("--kit replaces --bundle, --thick and --from")
+		}
+		verifier.KitRequest(kit, &cfg, &req)
 	}
 	ctx := c.Context
 	if ctx == nil {
