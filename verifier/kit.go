@@ -219,4 +219,3 @@ func (l layoutSource) Manifest(_ context.Context, digest string) (oci.Descriptor
 	_ = json.Unmarshal(b, &m)
 	return oci.Descriptor{Digest: digest, Size: int64(len(b)), MediaType: m.MediaType, RawManifest: b}, nil
 }
-
