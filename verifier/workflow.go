@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -93,7 +94,7 @@ func (w *workflow) lookup(ctx context.Context, name string) (*client.TargetInfo,
 // isTargetNotFound tells "no trusted role lists this target" (missing
 // evidence) from every other TUF failure (evidence against, or inconclusive).
 func isTargetNotFound(err error) bool {
-	return fault.KindOf(err) == fault.Denied && strings.Contains(err.Error(), "not found: no trusted role")
+	return fault.KindOf(err) == fault.Denied && errors.Is(err, client.ErrTargetNotFound)
 }
 
 // digests are the hashes of some bytes, as TUF lists them.

@@ -104,7 +104,8 @@ func (c *Client) tufError(err error) error {
 		return fault.Deniedf("%s is not valid TUF metadata: %v", file, err)
 	}
 	if m := reTargetNotFound.FindStringSubmatch(err.Error()); m != nil {
-		return fault.WithHint(fault.Deniedf("target %q not found: no trusted role at %s lists it", m[1], c.location),
+		return fault.WithHint(fault.Wrap(fault.Denied, &targetNotFoundError{
+			msg: fmt.Sprintf("target %q not found: no trusted role at %s lists it", m[1], c.location)}),
 			"check the reference (registry/repository:tag, as signed) and that this version was signed into the repository")
 	}
 	if m := reRoleNotInSnapshot.FindStringSubmatch(err.Error()); m != nil {
@@ -170,3 +171,14 @@ func rollbackHint(err error) error {
 	return fault.WithHint(err, "this location serves older metadata than was already trusted for this trust root "+
 		"(a rollback, or a stale mirror); remove the cache directory only if the repository was deliberately reset")
 }
+
+// ErrTargetNotFound is wrapped by the Denied error Target and Download
+// return when no trusted role lists the name (missing evidence, as opposed
+// to evidence against, such as a hash mismatch or an unauthorised role).
+var ErrTargetNotFound = errors.New("target not found")
+
+// targetNotFoundError keeps the full message and is ErrTargetNotFound.
+type targetNotFoundError struct{ msg string }
+
+func (e *targetNotFoundError) Error() string { return e.msg }
+func (e *targetNotFoundError) Unwrap() error { return ErrTargetNotFound }
