@@ -15,8 +15,8 @@ import (
 
 // repoWithTargets builds a repository whose releases role lists n version
 // targets (each with sha256, sha512 and a custom object, as the signer writes).
-func repoWithTargets(tb testing.TB, n int) *testrepo.Repo {
-	r := testrepo.New(tb, testrepo.WithDelegated("example.com/org/app"))
+func repoWithTargets(tb testing.TB, n int, opts ...testrepo.Option) *testrepo.Repo {
+	r := testrepo.New(tb, append(opts, testrepo.WithDelegated("example.com/org/app"))...)
 	r.Update(tb, []keys.Signer{r.Releases}, func(tx *metadata.Tx) error {
 		for i := 0; i < n; i++ {
 			b := []byte(fmt.Sprint(i))
@@ -62,6 +62,28 @@ func BenchmarkRefresh(b *testing.B) {
 func BenchmarkStatus(b *testing.B) {
 	for _, n := range []int{10, 10000} {
 		b.Run(fmt.Sprintf("targets=%d", n), func(b *testing.B) { benchStatus(b, repoWithTargets(b, n)) })
+	}
+}
+
+// BenchmarkAddOneTarget signs one more version into a repository holding
+// 10,000: one large releases role, or 64 hash bins of ~156 targets each.
+func BenchmarkAddOneTarget(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		opts []testrepo.Option
+	}{{"flat", nil}, {"bins=64", []testrepo.Option{testrepo.WithBins(64)}}} {
+		b.Run(c.name, func(b *testing.B) {
+			r := repoWithTargets(b, 10000, c.opts...)
+			opts := metadata.UpdateOptions{Signers: []keys.Signer{r.Releases}, Snapshot: r.Snapshot, Timestamp: r.Timestamp}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := r.Repo.Update(ctx, opts, func(tx *metadata.Tx) error {
+					return tx.AddTarget(fmt.Sprintf("example.com/org/app:2.%d", i), blob(fmt.Sprint(i)))
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

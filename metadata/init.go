@@ -182,7 +182,7 @@ func initRepo(ctx context.Context, dir string, opts InitOptions, now func() time
 					if err != nil {
 						return nil, err
 					}
-					if err := addSignature(ctx, spec, tr.md.Signed, &tr.md.Signatures, s); err != nil {
+					if err := signRole(ctx, spec, tr, s); err != nil {
 						return nil, err
 					}
 				}

@@ -99,7 +99,7 @@ func (st *state) finish(ctx context.Context, fo finishOpts) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		c, err := checkSignatures(spec, r.md.Signed, r.md.Signatures)
+		c, err := checkRole(spec, r)
 		if err != nil {
 			return nil, err
 		}
@@ -328,7 +328,7 @@ func (st *state) stageAll(res *Result, waiting []string, contentChanged bool, sn
 		if _, err := writeMD(stagedPath(st.dir, n), r.md); err != nil {
 			return nil, err
 		}
-		st.noteWritten(stagedPath(st.dir, n), r.md)
+		st.noteWritten(stagedPath(st.dir, n), r)
 		res.Versions[n] = r.md.Signed.Version
 	}
 	if st.rootDirty || st.rootSigned {
@@ -381,7 +381,7 @@ func (st *state) publish(res *Result, staged []string, snap *tuf.Metadata[tuf.Sn
 		if _, err := writeMD(p, r.md); err != nil {
 			return nil, err
 		}
-		st.noteWritten(p, r.md)
+		st.noteWritten(p, r)
 		res.Versions[n] = r.md.Signed.Version
 		if err := step(n); err != nil {
 			return nil, err

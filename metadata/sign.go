@@ -91,7 +91,7 @@ func (r *Repository) Sign(ctx context.Context, opts SignOptions) (*Result, error
 			if !tr.staged {
 				return nil, noStaged()
 			}
-			if err := addSignature(ctx, spec, tr.md.Signed, &tr.md.Signatures, opts.Key); err != nil {
+			if err := signRole(ctx, spec, tr, opts.Key); err != nil {
 				return nil, err
 			}
 			tr.signed = true

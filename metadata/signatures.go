@@ -145,13 +145,18 @@ func (s roleSpec) listedID(pub *keys.PublicKey) (string, bool) {
 // role lists it with, replacing an earlier signature under that ID (go-tuf
 // refuses metadata with two signatures under one key ID).
 func addSignature(ctx context.Context, spec roleSpec, signed any, sigs *[]tuf.Signature, s keys.Signer) error {
-	id, ok := spec.listedID(s.Public())
-	if !ok {
-		return notRoleKey(spec, s.Public())
-	}
 	payload, err := cjson.EncodeCanonical(signed)
 	if err != nil {
 		return err
+	}
+	return addSignaturePayload(ctx, spec, payload, sigs, s)
+}
+
+// addSignaturePayload is addSignature over an already canonical payload.
+func addSignaturePayload(ctx context.Context, spec roleSpec, payload []byte, sigs *[]tuf.Signature, s keys.Signer) error {
+	id, ok := spec.listedID(s.Public())
+	if !ok {
+		return notRoleKey(spec, s.Public())
 	}
 	raw, err := s.Sign(ctx, payload)
 	if err != nil {
@@ -178,4 +183,22 @@ func notRoleKey(spec roleSpec, pub *keys.PublicKey) error {
 func (s roleSpec) isRoleKey(pub *keys.PublicKey) bool {
 	_, ok := s.listedID(pub)
 	return ok
+}
+
+// signRole signs a targets-like role with s.
+func signRole(ctx context.Context, spec roleSpec, r *targetsRole, s keys.Signer) error {
+	payload, err := r.canonical()
+	if err != nil {
+		return err
+	}
+	return addSignaturePayload(ctx, spec, payload, &r.md.Signatures, s)
+}
+
+// checkRole checks a targets-like role's signatures.
+func checkRole(spec roleSpec, r *targetsRole) (sigCheck, error) {
+	payload, err := r.canonical()
+	if err != nil {
+		return sigCheck{}, err
+	}
+	return checkPayload(spec, payload, r.md.Signatures)
 }

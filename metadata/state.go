@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
@@ -37,9 +39,10 @@ type state struct {
 	// whose content did not change (repo sign).
 	rootSigned, snapSigned, tsSigned bool
 
-	roles     map[string]*targetsRole                   // loaded targets-like roles
-	stagedSet map[string]bool                           // targets-like roles with a (current) staged file
-	pubRoles  map[string]*tuf.Metadata[tuf.TargetsType] // published targets-like metadata, verified
+	roles      map[string]*targetsRole                   // loaded targets-like roles
+	stagedSet  map[string]bool                           // targets-like roles with a (current) staged file
+	pubRoles   map[string]*tuf.Metadata[tuf.TargetsType] // published targets-like metadata, verified
+	pubPayload map[string][]byte                         // their canonical signed parts
 
 	// pendingFiles are target files to write before any metadata.
 	pendingFiles map[string][]byte
@@ -51,10 +54,25 @@ type state struct {
 type targetsRole struct {
 	name       string
 	md         *tuf.Metadata[tuf.TargetsType]
-	pubVersion int64 // 0 when never published
-	staged     bool  // md waits in staged/
-	dirty      bool  // changed by this operation
-	signed     bool  // signatures added without a content change (repo sign)
+	pubVersion int64  // 0 when never published
+	staged     bool   // md waits in staged/
+	dirty      bool   // changed by this operation
+	signed     bool   // signatures added without a content change (repo sign)
+	payload    []byte // canonical form of md.Signed, once its content is final
+}
+
+// canonical returns the canonical JSON of the role's signed part, computed
+// once: on a role with many targets it is the costly step, and content only
+// changes between markDirty and the first call.
+func (r *targetsRole) canonical() ([]byte, error) {
+	if r.payload == nil {
+		b, err := cjson.EncodeCanonical(r.md.Signed)
+		if err != nil {
+			return nil, err
+		}
+		r.payload = b
+	}
+	return r.payload, nil
 }
 
 func corrupted(path string, err error) error {
@@ -305,7 +323,7 @@ func (st *state) publishedVersion(role string) int64 {
 
 func newState(dir string, cfg *config, now time.Time) *state {
 	return &state{dir: dir, cfg: cfg, now: now, roles: map[string]*targetsRole{}, stagedSet: map[string]bool{},
-		pendingFiles: map[string][]byte{}, pubRoles: map[string]*tuf.Metadata[tuf.TargetsType]{}}
+		pendingFiles: map[string][]byte{}, pubRoles: map[string]*tuf.Metadata[tuf.TargetsType]{}, pubPayload: map[string][]byte{}}
 }
 
 // parentOf names the role that delegates to a targets-like role: targets
@@ -350,13 +368,20 @@ func (st *state) publishedRole(name string) (*tuf.Metadata[tuf.TargetsType], err
 			spec, err = delegationSpec(parent, name)
 		}
 	}
+	var payload []byte
 	if err == nil {
-		err = verifySpec(spec, md.Signed, md.Signatures)
+		payload, err = cjson.EncodeCanonical(md.Signed)
+	}
+	if err == nil {
+		var c sigCheck
+		if c, err = checkPayload(spec, payload, md.Signatures); err == nil && !c.meets(spec.threshold) {
+			err = fmt.Errorf("role %s has valid signatures from %d unique key(s), threshold is %d", name, c.Valid, spec.threshold)
+		}
 	}
 	if err != nil {
 		return nil, corrupted(p, err)
 	}
-	st.pubRoles[name] = md
+	st.pubRoles[name], st.pubPayload[name] = md, payload
 	return md, nil
 }
 
@@ -395,7 +420,7 @@ func (st *state) role(name string) (*targetsRole, error) {
 		if md == nil {
 			return nil, fault.Inputf("repository %s has no role %s", st.dir, name)
 		}
-		r.md = md
+		r.md, r.payload = md, st.pubPayload[name]
 	}
 	st.roles[name] = r
 	return r, nil
@@ -482,7 +507,7 @@ func (st *state) markDirty(r *targetsRole) {
 		r.md = cloneTargets(r.md)
 		r.md.Signed.Version = r.pubVersion + 1
 	}
-	r.staged, r.dirty = true, true
+	r.staged, r.dirty, r.payload = true, true, nil
 	st.stagedSet[r.name] = true
 	r.md.Signed.Expires = st.expires(r.name)
 	r.md.Signatures = []tuf.Signature{}
@@ -507,13 +532,24 @@ func (st *state) expires(role string) time.Time {
 }
 
 func cloneTargets(md *tuf.Metadata[tuf.TargetsType]) *tuf.Metadata[tuf.TargetsType] {
-	b, err := md.ToBytes(false)
-	if err != nil {
-		panic(err) // it was parsed or built by us: it always marshals
+	// Target entries are never changed in place (AddTarget replaces them),
+	// so a new map of the same pointers is a safe copy; delegations are
+	// small and copied deeply.
+	out := &tuf.Metadata[tuf.TargetsType]{Signed: md.Signed, UnrecognizedFields: md.UnrecognizedFields,
+		Signatures: append([]tuf.Signature(nil), md.Signatures...)}
+	out.Signed.Targets = make(map[string]*tuf.TargetFiles, len(md.Signed.Targets))
+	for k, v := range md.Signed.Targets {
+		out.Signed.Targets[k] = v
 	}
-	out, err := (&tuf.Metadata[tuf.TargetsType]{}).FromBytes(b)
-	if err != nil {
-		panic(err)
+	if d := md.Signed.Delegations; d != nil {
+		b, err := json.Marshal(d)
+		if err != nil {
+			panic(err) // it was parsed or built by us: it always marshals
+		}
+		out.Signed.Delegations = &tuf.Delegations{}
+		if err := json.Unmarshal(b, out.Signed.Delegations); err != nil {
+			panic(err)
+		}
 	}
 	return out
 }

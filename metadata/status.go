@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
@@ -221,7 +222,11 @@ func (r *Repository) summaryOf(cache summaryCache, path string, spec roleSpec) (
 	if err != nil {
 		return nil, err
 	}
-	return summarize(md, spec, fi), nil
+	payload, err := cjson.EncodeCanonical(md.Signed)
+	if err != nil {
+		return nil, err
+	}
+	return summarize(md, payload, spec, fi), nil
 }
 
 // status turns a summary into a RoleStatus under spec, counting unique keys.

@@ -7,7 +7,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/cnabsec/cnabsec/internal/atomicfile"
@@ -44,22 +43,18 @@ const summaryFile = "summaries.json"
 
 type noted struct {
 	path string
-	md   *tuf.Metadata[tuf.TargetsType]
+	r    *targetsRole
 }
 
-func (st *state) noteWritten(path string, md *tuf.Metadata[tuf.TargetsType]) {
-	st.written = append(st.written, noted{path, md})
+func (st *state) noteWritten(path string, r *targetsRole) {
+	st.written = append(st.written, noted{path, r})
 }
 
 // summarize builds a summary of md, verifying its signatures against the
 // keys the delegator lists in spec.
-func summarize(md *tuf.Metadata[tuf.TargetsType], spec roleSpec, fi os.FileInfo) *summary {
+func summarize(md *tuf.Metadata[tuf.TargetsType], payload []byte, spec roleSpec, fi os.FileInfo) *summary {
 	s := &summary{Size: fi.Size(), ModTime: fi.ModTime().UnixNano(), Inode: inode(fi), Version: md.Signed.Version,
 		Expires: md.Signed.Expires, Targets: len(md.Signed.Targets), Deleg: md.Signed.Delegations, Sigs: []verifiedSig{}}
-	payload, err := cjson.EncodeCanonical(md.Signed)
-	if err != nil {
-		return s
-	}
 	for _, sig := range md.Signatures {
 		k, ok := spec.keys[sig.KeyID]
 		if !ok || k == nil {
@@ -119,7 +114,11 @@ func (st *state) saveSummaries() {
 		if err != nil {
 			continue
 		}
-		c[filepath.ToSlash(rel)] = summarize(w.md, spec, fi)
+		payload, err := w.r.canonical()
+		if err != nil {
+			continue
+		}
+		c[filepath.ToSlash(rel)] = summarize(w.r.md, payload, spec, fi)
 	}
 	for rel := range c {
 		if _, err := os.Stat(filepath.Join(st.dir, filepath.FromSlash(rel))); err != nil {
@@ -148,8 +147,8 @@ func (st *state) saveSummaries() {
 func (st *state) publishedVersionAfter(role string) int64 {
 	v := st.publishedVersion(role)
 	for _, w := range st.written {
-		if roleOfPath(w.path) == role && filepath.Base(filepath.Dir(w.path)) == metadataDir && w.md.Signed.Version > v {
-			v = w.md.Signed.Version
+		if roleOfPath(w.path) == role && filepath.Base(filepath.Dir(w.path)) == metadataDir && w.r.md.Signed.Version > v {
+			v = w.r.md.Signed.Version
 		}
 	}
 	return v

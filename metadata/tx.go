@@ -107,7 +107,7 @@ func (st *state) signDirty(ctx context.Context, signers []keys.Signer) error {
 			return err
 		}
 		dirty = append(dirty, target{spec, func(s keys.Signer) error {
-			return addSignature(ctx, spec, r.md.Signed, &r.md.Signatures, s)
+			return signRole(ctx, spec, r, s)
 		}})
 	}
 	if len(dirty) == 0 {
