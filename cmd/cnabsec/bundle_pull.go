@@ -48,7 +48,7 @@ func runBundlePull(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := cliRegistryOptions(c)
+	opts := registryOptions(c)
 	ref, err := oci.ParseRef(arg, opts)
 	if err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 	"sort"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/term"
 
 	"github.com/cnabsec/cnabsec/bundle/oci"
 	"github.com/cnabsec/cnabsec/internal/atomicfile"
@@ -63,7 +62,7 @@ func runCopy(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	opts := cliRegistryOptions(c)
+	opts := registryOptions(c)
 	src, err := oci.ParseRef(pos[0], opts)
 	if err != nil {
 		return err
@@ -101,15 +100,4 @@ func runCopy(c *cli.Context) error {
 		fmt.Fprintf(c.App.Writer, "  %s -> %s\n", k, mapping[k])
 	}
 	return nil
-}
-
-// cliRegistryOptions are the registry settings of the global flags: --timeout
-// per request, --insecure-registry hosts, and a progress display on stderr
-// only when stderr is a terminal and --no-progress is not given.
-func cliRegistryOptions(c *cli.Context) oci.Options {
-	o := oci.Options{Timeout: c.Duration("timeout"), Insecure: c.StringSlice("insecure-registry")}
-	if f, ok := c.App.ErrWriter.(*os.File); ok && !c.Bool("no-progress") && term.IsTerminal(int(f.Fd())) {
-		o.Progress = c.App.ErrWriter
-	}
-	return o
 }
