@@ -132,15 +132,22 @@ func (st *state) finish(ctx context.Context, fo finishOpts) (*Result, error) {
 	snap := st.snapStaged
 	needSnap := len(staged) > 0 || st.snapStaged != nil || fo.force || st.snapPub == nil || st.onlineRoleInvalid(RoleSnapshot)
 	if needSnap {
+		// Each role is listed with its version and exact length: clients then
+		// download no more than that (and go-tuf's 5 MB default cap for
+		// targets metadata without a length does not apply).
 		desired := map[string]*tuf.MetaFiles{}
 		if st.snapPub != nil {
 			for k, v := range st.snapPub.Signed.Meta {
-				desired[k] = &tuf.MetaFiles{Version: v.Version}
+				desired[k] = &tuf.MetaFiles{Version: v.Version, Length: v.Length, Hashes: v.Hashes}
 			}
 		}
 		for _, n := range staged {
 			if r := st.roles[n]; r != nil && r.staged {
-				desired[n+".json"] = &tuf.MetaFiles{Version: r.md.Signed.Version}
+				b, err := r.bytes()
+				if err != nil {
+					return nil, err
+				}
+				desired[n+".json"] = &tuf.MetaFiles{Version: r.md.Signed.Version, Length: int64(len(b))}
 			}
 		}
 		spec, err := st.spec(RoleSnapshot)
@@ -313,6 +320,17 @@ func writeMD(path string, md marshaler) ([]byte, error) {
 	return b, atomicfile.WriteFile(path, b, 0o644)
 }
 
+func writeRole(path string, r *targetsRole) error {
+	b, err := r.bytes()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, b, 0o644)
+}
+
 // stageAll writes the changed roles (and any snapshot or timestamp built) to
 // staged/. Staged snapshot or timestamp files made stale by the change go.
 func (st *state) stageAll(res *Result, waiting []string, contentChanged bool, snap *tuf.Metadata[tuf.SnapshotType], ts *tuf.Metadata[tuf.TimestampType]) (*Result, error) {
@@ -325,7 +343,7 @@ func (st *state) stageAll(res *Result, waiting []string, contentChanged bool, sn
 		if r == nil || !(r.dirty || r.signed) {
 			continue
 		}
-		if _, err := writeMD(stagedPath(st.dir, n), r.md); err != nil {
+		if err := writeRole(stagedPath(st.dir, n), r); err != nil {
 			return nil, err
 		}
 		st.noteWritten(stagedPath(st.dir, n), r)
@@ -378,7 +396,7 @@ func (st *state) publish(res *Result, staged []string, snap *tuf.Metadata[tuf.Sn
 			continue
 		}
 		p := publishedPath(st.dir, n, r.md.Signed.Version)
-		if _, err := writeMD(p, r.md); err != nil {
+		if err := writeRole(p, r); err != nil {
 			return nil, err
 		}
 		st.noteWritten(p, r)

@@ -191,6 +191,7 @@ func signRole(ctx context.Context, spec roleSpec, r *targetsRole, s keys.Signer)
 	if err != nil {
 		return err
 	}
+	r.file = nil
 	return addSignaturePayload(ctx, spec, payload, &r.md.Signatures, s)
 }
 

@@ -59,6 +59,19 @@ type targetsRole struct {
 	dirty      bool   // changed by this operation
 	signed     bool   // signatures added without a content change (repo sign)
 	payload    []byte // canonical form of md.Signed, once its content is final
+	file       []byte // the file as written, once its signatures are final
+}
+
+// bytes returns the role's file content, computed once after signing.
+func (r *targetsRole) bytes() ([]byte, error) {
+	if r.file == nil {
+		b, err := r.md.ToBytes(true)
+		if err != nil {
+			return nil, err
+		}
+		r.file = b
+	}
+	return r.file, nil
 }
 
 // canonical returns the canonical JSON of the role's signed part, computed
@@ -351,9 +364,12 @@ func (st *state) publishedRole(name string) (*tuf.Metadata[tuf.TargetsType], err
 		return r.md, nil
 	}
 	p := publishedPath(st.dir, name, v)
-	md, _, err := readTargets(p)
+	md, raw, err := readTargets(p)
 	if err != nil {
 		return nil, missingOr(p, err)
+	}
+	if err := st.snapPub.Signed.Meta[name+".json"].VerifyLengthHashes(raw); err != nil {
+		return nil, corrupted(p, fmt.Errorf("does not match the snapshot: %w", err))
 	}
 	if md.Signed.Version != v {
 		return nil, corrupted(p, fmt.Errorf("snapshot lists version %d, the file holds version %d", v, md.Signed.Version))
@@ -507,7 +523,7 @@ func (st *state) markDirty(r *targetsRole) {
 		r.md = cloneTargets(r.md)
 		r.md.Signed.Version = r.pubVersion + 1
 	}
-	r.staged, r.dirty, r.payload = true, true, nil
+	r.staged, r.dirty, r.payload, r.file = true, true, nil, nil
 	st.stagedSet[r.name] = true
 	r.md.Signed.Expires = st.expires(r.name)
 	r.md.Signatures = []tuf.Signature{}

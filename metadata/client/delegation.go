@@ -18,7 +18,11 @@ const maxDelegations = 32
 // another delegation with other keys leads to it ("diamond delegation").
 // It returns the name of the listing role.
 func (c *Client) checkDelegationPath(name string, tf *metadata.TargetFiles) (string, error) {
-	tm := c.up.GetTrustedMetadataSet()
+	return c.checkDelegationPathIn(name, tf, c.up.GetTrustedMetadataSet())
+}
+
+// checkDelegationPathIn is checkDelegationPath over the roles loaded in tm.
+func (c *Client) checkDelegationPathIn(name string, tf *metadata.TargetFiles, tm trustedmetadata.TrustedMetadata) (string, error) {
 	type edge struct{ role, parent string }
 	stack := []edge{{metadata.TARGETS, metadata.ROOT}}
 	parent := map[string]string{}

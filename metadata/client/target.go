@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -60,16 +59,9 @@ func (c *Client) targetLocked(ctx context.Context, name string) (*TargetInfo, *m
 	if err != nil {
 		return nil, nil, err
 	}
-	info := &TargetInfo{Name: name, Length: tf.Length, Hashes: map[string]string{}, Role: role}
-	for alg, h := range tf.Hashes {
-		info.Hashes[alg] = hex.EncodeToString(h)
-	}
-	if tf.Custom != nil {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, *tf.Custom); err != nil {
-			return nil, nil, fault.Deniedf("target %q: custom is not valid JSON: %v", name, err)
-		}
-		info.Custom = buf.Bytes()
+	info, err := targetInfo(name, tf, role)
+	if err != nil {
+		return nil, nil, err
 	}
 	return info, tf, nil
 }
