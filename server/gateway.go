@@ -129,7 +129,7 @@ func NewGateway(o GatewayOptions) (*Gateway, error) {
 		o.CacheSize = 10000
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -99,7 +99,7 @@ func New(o Options) (*Service, error) {
 		o.RefreshInterval = 5 * time.Minute
 	}
 	if o.Logger == nil {
-		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Now == nil {
 		o.Now = time.Now

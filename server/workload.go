@@ -4,9 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -16,80 +13,80 @@ type containerImage struct {
 	image string
 }
 
+// Only the parts of a workload that name images are decoded: the API server
+// has validated the object already, and decoding every field of the full
+// typed object (resource quantities, probes, volumes...) costs most of an
+// admission request's time. The field names are those of k8s.io/api/core/v1.
+type (
+	container struct {
+		Name  string `json:"name"`
+		Image string `json:"image"`
+	}
+	podSpec struct {
+		InitContainers      []container `json:"initContainers"`
+		Containers          []container `json:"containers"`
+		EphemeralContainers []container `json:"ephemeralContainers"`
+	}
+	podTemplate struct {
+		Spec podSpec `json:"spec"`
+	}
+	// workload covers Pod (spec), the controllers (spec.template.spec) and
+	// CronJob (spec.jobTemplate.spec.template.spec).
+	workload struct {
+		Spec struct {
+			podSpec
+			Template    *podTemplate `json:"template"`
+			JobTemplate *struct {
+				Spec struct {
+					Template podTemplate `json:"template"`
+				} `json:"spec"`
+			} `json:"jobTemplate"`
+		} `json:"spec"`
+	}
+)
+
+// supportedKinds maps each kind the webhook reads to the path of its pod spec.
+var supportedKinds = map[metav1.GroupVersionKind]string{
+	{Group: "", Version: "v1", Kind: "Pod"}:                   "spec",
+	{Group: "", Version: "v1", Kind: "ReplicationController"}: "spec.template.spec",
+	{Group: "apps", Version: "v1", Kind: "Deployment"}:        "spec.template.spec",
+	{Group: "apps", Version: "v1", Kind: "ReplicaSet"}:        "spec.template.spec",
+	{Group: "apps", Version: "v1", Kind: "StatefulSet"}:       "spec.template.spec",
+	{Group: "apps", Version: "v1", Kind: "DaemonSet"}:         "spec.template.spec",
+	{Group: "batch", Version: "v1", Kind: "Job"}:              "spec.template.spec",
+	{Group: "batch", Version: "v1", Kind: "CronJob"}:          "spec.jobTemplate.spec.template.spec",
+}
+
 // podSpecOf decodes a workload object of a supported kind and returns its pod
 // spec and the path to it. Unsupported kinds are an error: the webhook is
 // registered for exactly the kinds listed here, and a kind it cannot read is
 // never admitted unchecked.
-func podSpecOf(gvk metav1.GroupVersionKind, raw []byte) (*corev1.PodSpec, string, error) {
-	decode := func(v any) error {
-		if len(raw) == 0 {
-			return fmt.Errorf("%s: the request carries no object", gvk.Kind)
-		}
-		if err := json.Unmarshal(raw, v); err != nil {
-			return fmt.Errorf("decoding %s: %w", gvk.Kind, err)
-		}
-		return nil
+func podSpecOf(gvk metav1.GroupVersionKind, raw []byte) (*podSpec, string, error) {
+	path, ok := supportedKinds[gvk]
+	if !ok {
+		return nil, "", fmt.Errorf("kind %s is not supported by cnabsec admission (supported: Pod, ReplicationController, apps/v1 Deployment, ReplicaSet, StatefulSet, DaemonSet, batch/v1 Job, CronJob)", gvkString(gvk))
 	}
-	switch {
-	case gvk.Group == "" && gvk.Version == "v1" && gvk.Kind == "Pod":
-		var o corev1.Pod
-		if err := decode(&o); err != nil {
-			return nil, "", err
-		}
-		return &o.Spec, "spec", nil
-	case gvk.Group == "" && gvk.Version == "v1" && gvk.Kind == "ReplicationController":
-		var o corev1.ReplicationController
-		if err := decode(&o); err != nil {
-			return nil, "", err
-		}
-		if o.Spec.Template == nil {
-			return &corev1.PodSpec{}, "spec.template.spec", nil
-		}
-		return &o.Spec.Template.Spec, "spec.template.spec", nil
-	case gvk.Group == "apps" && gvk.Version == "v1":
-		switch gvk.Kind {
-		case "Deployment":
-			var o appsv1.Deployment
-			if err := decode(&o); err != nil {
-				return nil, "", err
-			}
-			return &o.Spec.Template.Spec, "spec.template.spec", nil
-		case "ReplicaSet":
-			var o appsv1.ReplicaSet
-			if err := decode(&o); err != nil {
-				return nil, "", err
-			}
-			return &o.Spec.Template.Spec, "spec.template.spec", nil
-		case "StatefulSet":
-			var o appsv1.StatefulSet
-			if err := decode(&o); err != nil {
-				return nil, "", err
-			}
-			return &o.Spec.Template.Spec, "spec.template.spec", nil
-		case "DaemonSet":
-			var o appsv1.DaemonSet
-			if err := decode(&o); err != nil {
-				return nil, "", err
-			}
-			return &o.Spec.Template.Spec, "spec.template.spec", nil
-		}
-	case gvk.Group == "batch" && gvk.Version == "v1":
-		switch gvk.Kind {
-		case "Job":
-			var o batchv1.Job
-			if err := decode(&o); err != nil {
-				return nil, "", err
-			}
-			return &o.Spec.Template.Spec, "spec.template.spec", nil
-		case "CronJob":
-			var o batchv1.CronJob
-			if err := decode(&o); err != nil {
-				return nil, "", err
-			}
-			return &o.Spec.JobTemplate.Spec.Template.Spec, "spec.jobTemplate.spec.template.spec", nil
-		}
+	if len(raw) == 0 {
+		return nil, "", fmt.Errorf("%s: the request carries no object", gvk.Kind)
 	}
-	return nil, "", fmt.Errorf("kind %s is not supported by cnabsec admission (supported: Pod, ReplicationController, apps/v1 Deployment, ReplicaSet, StatefulSet, DaemonSet, batch/v1 Job, CronJob)", gvkString(gvk))
+	var w workload
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, "", fmt.Errorf("decoding %s: %w", gvk.Kind, err)
+	}
+	switch path {
+	case "spec":
+		return &w.Spec.podSpec, path, nil
+	case "spec.template.spec":
+		if w.Spec.Template == nil {
+			return &podSpec{}, path, nil
+		}
+		return &w.Spec.Template.Spec, path, nil
+	default:
+		if w.Spec.JobTemplate == nil {
+			return &podSpec{}, path, nil
+		}
+		return &w.Spec.JobTemplate.Spec.Template.Spec, path, nil
+	}
 }
 
 func gvkString(gvk metav1.GroupVersionKind) string {
@@ -101,7 +98,7 @@ func gvkString(gvk metav1.GroupVersionKind) string {
 
 // imagesOf lists every image of the pod spec: containers, init containers and
 // ephemeral containers.
-func imagesOf(spec *corev1.PodSpec, prefix string) []containerImage {
+func imagesOf(spec *podSpec, prefix string) []containerImage {
 	var out []containerImage
 	for i, c := range spec.InitContainers {
 		out = append(out, containerImage{path: fmt.Sprintf("%s.initContainers[%d] (%q)", prefix, i, c.Name), image: c.Image})
