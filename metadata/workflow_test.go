@@ -433,3 +433,51 @@ func TestStagedMetadataPastItsExpiryIsNotPublished(t *testing.T) {
 		t.Fatalf("re-signed releases: %v %+v", err, res)
 	}
 }
+
+func TestRevokedTargetDisappearsForClients(t *testing.T) {
+	r := testrepo.New(t, testrepo.WithDelegated("example.com/org/app"))
+	r.Update(t, []keys.Signer{r.Releases}, func(tx *metadata.Tx) error {
+		if err := tx.AddTarget("example.com/org/app:1", blob("1")); err != nil {
+			return err
+		}
+		return tx.AddTarget("example.com/org/app:2", blob("2"))
+	})
+	r.Update(t, []keys.Signer{r.Releases}, func(tx *metadata.Tx) error { return tx.RemoveTarget("example.com/org/app:1") })
+	_, err := r.Repo.Update(ctx, metadata.UpdateOptions{Signers: []keys.Signer{r.Releases}}, func(tx *metadata.Tx) error {
+		return tx.RemoveTarget("example.com/org/app:9")
+	})
+	wantInput(t, err, `target "example.com/org/app:9": no role of the repository lists it`)
+	up, err := r.Refresh(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := up.GetTargetInfo("example.com/org/app:1"); err == nil {
+		t.Error("a revoked target is still served")
+	}
+	if _, err := up.GetTargetInfo("example.com/org/app:2"); err != nil {
+		t.Errorf("the other target: %v", err)
+	}
+}
+
+func TestGlobDelegationCoversOnlyItsNamespace(t *testing.T) {
+	r := testrepo.New(t, testrepo.WithDelegated("example.com/org/*"))
+	r.Update(t, []keys.Signer{r.Releases}, func(tx *metadata.Tx) error {
+		for name, want := range map[string]string{
+			"example.com/org/app:1":                                    "releases",
+			"example.com/org/other@sha256:" + sum256(nil):              "releases",
+			"example.com/org/app/in-toto-metadata/abc/s.12345678.link": "releases",
+			"example.com/orgx/app:1":                                   "targets",
+			"example.com/org/team/app:1":                               "targets", // globs match one path segment
+			"example.com/org/app/in-toto-metadata/root.layout":         "targets",
+		} {
+			if got := tx.RoleFor(name); got != want {
+				t.Errorf("RoleFor(%s) = %s, want %s", name, got, want)
+			}
+		}
+		return tx.AddTarget("example.com/org/app:1", blob("1"))
+	})
+	for _, bad := range []string{"example.com/org/app:1.0", "example.com/org/app@sha256:00", "example.com/org/[", "../x"} {
+		_, err := r.Repo.Update(ctx, metadata.UpdateOptions{Signers: []keys.Signer{r.Targets}}, func(tx *metadata.Tx) error { return tx.Delegate(bad) })
+		wantInput(t, err, bad)
+	}
+}

@@ -76,7 +76,7 @@ func (c *Client) AllTargets(ctx context.Context) ([]TargetInfo, error) {
 				continue // refused by checkStructure; never reached
 			}
 			got, err := c.checkDelegationPathIn(name, tf, tm)
-			if false && (err != nil || got != role) {
+			if err != nil || got != role {
 				continue // the lookup of name would not return this entry
 			}
 			info, err := targetInfo(name, tf, role)

@@ -12,6 +12,7 @@
 //	})
 //	info, err := c.Target(ctx, "example.com/org/app:1.0") // TargetInfo{Length, Hashes, Custom, Role}
 //	data, info, err := c.Download(ctx, "example.com/org/app/in-toto-metadata/root.layout", 1<<20)
+//	all, err := c.AllTargets(ctx) // every authorised target, e.g. for a digest index
 //
 // It wraps go-tuf v2's updater and closes the gaps measured in SPEC-NOTES §2:
 //   - every download goes through this package's Fetcher: its own HTTP
