@@ -435,3 +435,54 @@ func TestGatewayRefusesAnUpstreamWithPathOrCredentials(t *testing.T) {
 		}
 	}
 }
+
+func TestGatewayHeadOfAVerifiedManifestCarriesTheSignedDigest(t *testing.T) {
+	x := newGatewayFixture(t)
+	d := x.push(t, "team/app:1.0", randomImage(t))
+	x.sign(t, "team/app:1.0", d, verifier.Level2)
+	desc, err := remote.Head(mustRef(t, x.gwHost+"/team/app:1.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if desc.Digest != d || desc.Size == 0 {
+		t.Fatalf("HEAD: %+v, want digest %s", desc, d)
+	}
+	x.push(t, "team/unsigned:1.0", randomImage(t))
+	if _, err := remote.Head(mustRef(t, x.gwHost+"/team/unsigned:1.0")); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("HEAD of an unsigned manifest: %v", err)
+	}
+}
+
+func TestGatewayReadinessAndMetrics(t *testing.T) {
+	x := newGatewayFixture(t)
+	get := func(p string) (int, string) {
+		resp, err := http.Get(x.gw.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := get("/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("ready before the first refresh: %d", code)
+	}
+	d := x.push(t, "team/app:1.0", randomImage(t))
+	x.sign(t, "team/app:1.0", d, verifier.Level2)
+	if code, _ := get("/readyz"); code != http.StatusOK {
+		t.Fatalf("not ready after a refresh: %d", code)
+	}
+	x.pull("team/app:1.0")
+	x.pull("team/evil:1.0")
+	_, body := get("/metrics")
+	for _, want := range []string{
+		`cnabsec_requests_total{endpoint="gateway_manifest",verdict="verified"} 1`,
+		`cnabsec_requests_total{endpoint="gateway_manifest",verdict="denied"} 1`,
+		`cnabsec_requests_total{endpoint="gateway_blob",verdict="proxied"}`,
+		`cnabsec_tuf_snapshot_version 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("gateway metrics lack %q", want)
+		}
+	}
+}
