@@ -127,7 +127,8 @@ type thickReader struct {
 // that are there.
 //
 // It refuses archives that are truncated, corrupt or followed by trailing data
-// (Input, ErrThickArchive), and entries that are links or devices, escape the
+// (Input, ErrThickArchive; an error reading r keeps its kind, or is
+// Inconclusive when it has none), and entries that are links or devices, escape the
 // root (../, absolute paths), appear twice (a second bundle.json) or exceed
 // the caps in opts (Denied, ErrUnsafeEntry, ErrTooLarge); blobs whose content
 // does not match their name (ErrBlobDigest); images missing from the layout
@@ -144,6 +145,12 @@ func ReadThick(r io.Reader, opts ThickOptions) (*Thick, error) {
 	hr := newHashingReader(r, sha256.New())
 	defer hr.close()
 	if err := tr.read(hr); err != nil {
+		if hr.err != nil && hr.err != io.EOF {
+			// The source failed, not the archive: keep its kind (a
+			// registry stream classifies its own errors); unclassified
+			// read errors mean the data could not be obtained.
+			return nil, fault.Wrap(fault.Inconclusive, fmt.Errorf("reading the thick bundle archive after %d bytes: %w", hr.n, hr.err))
+		}
 		return nil, err
 	}
 	tr.t.Digest, tr.t.Size = hr.sum("sha256:")

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -424,4 +425,34 @@ func TestWriteThickFromLayoutDirectoryRoundTripsTheVector(t *testing.T) {
 	if len(th.Blobs) != 5 || th.Bundle.Digest != "sha256:c7e92bd51f059d60b15ad456edf194648997d739f60799b37e08edafd88a81b5" {
 		t.Errorf("round trip: %d blobs, bundle %s", len(th.Blobs), th.Bundle.Digest)
 	}
+}
+
+type failingReader struct {
+	r    io.Reader
+	left int
+	err  error
+}
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.left <= 0 {
+		return 0, f.err
+	}
+	if len(p) > f.left {
+		p = p[:f.left]
+	}
+	n, err := f.r.Read(p)
+	f.left -= n
+	return n, err
+}
+
+// A stream that breaks off (a registry connection reset) is inconclusive,
+// not a bad archive; an error that already has a kind keeps it.
+func TestThickArchiveSourceErrorIsNotBlamedOnTheArchive(t *testing.T) {
+	raw := readVector(t, "cnab/signy-helloworld-0.1.1.tgz")
+	_, err := ReadThick(&failingReader{bytes.NewReader(raw), 100000, errors.New("connection reset by peer")}, ThickOptions{})
+	wantErr(t, err, fault.Inconclusive, nil, "reading the thick bundle archive after 100000 bytes: connection reset by peer")
+
+	denied := fault.Deniedf("blob sha256:x: digest mismatch")
+	_, err = ReadThick(&failingReader{bytes.NewReader(raw), 100000, denied}, ThickOptions{})
+	wantErr(t, err, fault.Denied, denied, "digest mismatch")
 }
