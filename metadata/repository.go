@@ -32,7 +32,7 @@ func Open(dir string) (*Repository, error) {
 		return nil, fault.Inputf("repository %s is not a directory", dir)
 	}
 	r := &Repository{dir: dir, now: time.Now}
-	if _, err := r.load(context.Background(), false); err != nil {
+	if err := r.read(context.Background(), func(*state) error { return nil }); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -41,15 +41,19 @@ func Open(dir string) (*Repository, error) {
 // Dir is the repository directory.
 func (r *Repository) Dir() string { return r.dir }
 
-// load reads the repository under a shared lock (exclusive writers hold
-// theirs for the whole transaction).
-func (r *Repository) load(ctx context.Context, _ bool) (*state, error) {
+// read runs fn on the repository's state under a shared lock, held until fn
+// returns so that no writer prunes files fn is about to read.
+func (r *Repository) read(ctx context.Context, fn func(*state) error) error {
 	l, err := acquire(ctx, r.dir, false)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer l.release()
-	return loadState(r.dir, r.now())
+	st, err := loadState(r.dir, r.now())
+	if err != nil {
+		return err
+	}
+	return fn(st)
 }
 
 // write runs fn on a fresh state under the exclusive lock.

@@ -57,10 +57,17 @@ func (s *Status) Expiring(d time.Duration, now time.Time) []RoleStatus {
 // their files are unchanged since they were written, so status does not
 // parse large targets metadata.
 func (r *Repository) Status(ctx context.Context) (*Status, error) {
-	st, err := r.load(ctx, false)
-	if err != nil {
-		return nil, err
-	}
+	var out *Status
+	err := r.read(ctx, func(st *state) error {
+		var err error
+		out, err = r.status(st)
+		return err
+	})
+	return out, err
+}
+
+func (r *Repository) status(st *state) (*Status, error) {
+	var err error
 	out := &Status{Dir: r.dir}
 	cache := readSummaries(r.dir)
 	add := func(role string, staged bool, spec roleSpec, version int64, expires time.Time, signed any, sigs []tuf.Signature, count *int) error {
