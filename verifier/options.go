@@ -15,6 +15,10 @@ type Config struct {
 	TrustedRoot []byte
 	// Location serves the TUF repository (directory, file://, http(s)://, oci://).
 	Location string
+	// Map, with MapRoots (each repository's pinned root), replaces
+	// TrustedRoot and Location: targets are resolved per TAP 4.
+	Map      *MapFile
+	MapRoots map[string][]byte
 	// Fetcher replaces Location (e.g. an export kit read with no network).
 	Fetcher client.Fetcher
 	// CacheDir keeps trusted metadata across runs, per trust root.

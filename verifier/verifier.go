@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync"
 	"time"
@@ -20,6 +21,7 @@ type Verifier struct {
 	refreshMu sync.Mutex // one refresh at a time
 	mu        sync.RWMutex
 	tuf       *client.Client // nil until the first successful refresh, or without a trust root
+	multi     *multiRepo     // with a TAP 4 map instead of tuf
 	state     State
 }
 
@@ -41,7 +43,12 @@ func newVerifier(cfg Config, keepState bool) (*Verifier, error) {
 		}
 		v.ownCache, v.cfg.CacheDir = dir, dir
 	}
-	if len(cfg.TrustedRoot) > 0 {
+	if cfg.Map != nil {
+		if _, err := v.newMulti(); err != nil {
+			v.Close()
+			return nil, err
+		}
+	} else if len(cfg.TrustedRoot) > 0 {
 		// Validate the trust root and location now: bad input is exit 2.
 		if _, err := v.newClient(); err != nil {
 			v.Close()
@@ -56,6 +63,9 @@ func (v *Verifier) Close() error {
 	v.mu.Lock()
 	if v.tuf != nil {
 		v.tuf.Close()
+	}
+	if v.multi != nil {
+		v.multi.close()
 	}
 	v.mu.Unlock()
 	if v.ownCache != "" {
@@ -80,7 +90,71 @@ func (v *Verifier) newClient() (*client.Client, error) {
 }
 
 // HasTrustRoot reports whether TUF verification is possible.
-func (v *Verifier) HasTrustRoot() bool { return len(v.cfg.TrustedRoot) > 0 }
+func (v *Verifier) HasTrustRoot() bool { return len(v.cfg.TrustedRoot) > 0 || v.cfg.Map != nil }
+
+// newMulti makes one client per repository of the TAP 4 map.
+func (v *Verifier) newMulti() (*multiRepo, error) {
+	now := v.cfg.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	mr := &multiRepo{m: v.cfg.Map, clients: map[string]*client.Client{}, now: now.UTC()}
+	for name, urls := range v.cfg.Map.Repositories {
+		c, err := client.New(client.Options{
+			TrustedRoot: v.cfg.MapRoots[name],
+			Location:    urls[0],
+			CacheDir:    v.cfg.CacheDir,
+			Timeout:     v.cfg.Timeout,
+			Now:         now,
+		})
+		if err != nil {
+			mr.close()
+			return nil, fmt.Errorf("map repository %s: %w", name, err)
+		}
+		mr.clients[name] = c
+	}
+	return mr, nil
+}
+
+// refreshMulti refreshes every repository of the map and swaps them in.
+func (v *Verifier) refreshMulti(ctx context.Context) error {
+	mr, err := v.newMulti()
+	if err != nil {
+		return err
+	}
+	if err := mr.refresh(ctx); err != nil {
+		mr.close()
+		return err
+	}
+	v.mu.Lock()
+	old := v.multi
+	v.multi, v.state = mr, State{RefreshedAt: time.Now().UTC()}
+	v.mu.Unlock()
+	if old != nil {
+		old.close()
+	}
+	return nil
+}
+
+// source returns what target lookups use: the current client, or the
+// repositories of the map, refreshing first when there is none.
+func (v *Verifier) source(ctx context.Context) (trustSource, error) {
+	if v.cfg.Map != nil {
+		v.mu.RLock()
+		mr := v.multi
+		v.mu.RUnlock()
+		if mr != nil {
+			return mr, nil
+		}
+		if err := v.Refresh(ctx); err != nil {
+			return nil, err
+		}
+		v.mu.RLock()
+		defer v.mu.RUnlock()
+		return v.multi, nil
+	}
+	return v.trusted(ctx)
+}
 
 // Refresh downloads and verifies new TUF metadata and makes it the trusted
 // state. On failure the previous state stays.
@@ -90,6 +164,9 @@ func (v *Verifier) Refresh(ctx context.Context) error {
 	}
 	v.refreshMu.Lock()
 	defer v.refreshMu.Unlock()
+	if v.cfg.Map != nil {
+		return v.refreshMulti(ctx)
+	}
 	c, err := v.newClient()
 	if err != nil {
 		return err

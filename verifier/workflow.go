@@ -23,7 +23,7 @@ type workflow struct {
 	req   Request
 	r     *Report
 	ver   names.Version
-	tuf   *client.Client // nil when the level uses no TUF
+	tuf   trustSource // nil when the level uses no TUF
 	thick *bundle.Thick
 }
 
@@ -59,7 +59,7 @@ func (w *workflow) run(ctx context.Context) error {
 		return fault.WithHint(fault.Inputf("level %s needs TUF metadata but no trusted root was given", lvl),
 			"pass --trust-root ROOT.json and --metadata LOCATION, or require --level 0")
 	default:
-		c, err := w.v.trusted(ctx)
+		c, err := w.v.source(ctx)
 		if err != nil {
 			w.r.fail("tuf-refresh", w.v.cfg.Location, err)
 			return nil

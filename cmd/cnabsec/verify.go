@@ -22,7 +22,7 @@ func init() {
 		Usage: "verify a bundle (or --image) at a gradual security level, then optionally hand it to a runtime",
 		UsageText: `cnabsec verify REF --trust-root ROOT.json --metadata LOCATION [--level 0|1a|1b|2|3a|3b|4]
     [--image] [--from SOURCE_REF] [--bundle FILE | --thick FILE] [--relocation-mapping FILE]
-    [--cache DIR] [--allow-inspections] [--supported-extension NAME]... [-o text|json] [-- CMD ARGS...]
+    [--cache DIR] [--kit DIR] [--map FILE] [--allow-inspections] [--supported-extension NAME]... [-o text|json] [-- CMD ARGS...]
 
 REF is the TUF target name (REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:HEX).
 LOCATION is a repository directory, file://, http(s):// base URL or oci://REGISTRY/REPOSITORY.
@@ -49,6 +49,7 @@ func verifyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "thick", Usage: "thick bundle archive `FILE` (images are read from it)"},
 		&cli.StringFlag{Name: "relocation-mapping", Usage: "relocation mapping `FILE`: check images at their relocated references"},
 		&cli.StringFlag{Name: "cache", Usage: "keep trusted TUF metadata in `DIR` across runs (rollback protection)"},
+		&cli.StringFlag{Name: "map", Usage: "TAP 4 map `FILE`: names served by several repositories, each with its pinned root (replaces --trust-root/--metadata)"},
 		&cli.StringFlag{Name: "kit", Usage: "verify from an export kit `DIR` with no network (trust root still from --trust-root)"},
 		&cli.BoolFlag{Name: "allow-inspections", Usage: "UNSAFE: run the layout's in-toto inspection commands (bounded)"},
 		&cli.StringSliceFlag{Name: "supported-extension", Usage: "a requiredExtension `NAME` the runtime supports (repeatable)"},
@@ -66,6 +67,17 @@ func verifyConfig(c *cli.Context) (verifier.Config, error) {
 		CacheDir: c.String("cache"),
 		Timeout:  c.Duration("timeout"),
 		Registry: registryOptions(c),
+	}
+	if p := c.String("map"); p != "" {
+		if c.String("trust-root") != "" || c.String("metadata") != "" {
+			return cfg, fault.Inputf("--map replaces --trust-root and --metadata: give one or the other")
+		}
+		m, roots, err := verifier.ParseMapFile(p)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Map, cfg.MapRoots, cfg.Location = m, roots, ""
+		return cfg, nil
 	}
 	if p := c.String("trust-root"); p != "" {
 		b, err := os.ReadFile(p)
