@@ -481,3 +481,20 @@ func TestGlobDelegationCoversOnlyItsNamespace(t *testing.T) {
 		wantInput(t, err, bad)
 	}
 }
+
+func TestRefreshOfRootPublishesTheNextVersionClientsFollow(t *testing.T) {
+	r := testrepo.New(t)
+	res, err := r.Repo.Refresh(ctx, metadata.RefreshOptions{Roles: []string{"root", "targets"}, Signers: []keys.Signer{r.Root, r.Targets}, Snapshot: r.Snapshot, Timestamp: r.Timestamp})
+	if err != nil || !res.Published || res.Versions["root"] != 2 || res.Versions["targets"] != 2 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	up, err := r.Refresh(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := up.GetTrustedMetadataSet().Root.Signed.Version; v != 2 {
+		t.Errorf("client root version %d", v)
+	}
+	_, err = r.Repo.Refresh(ctx, metadata.RefreshOptions{Roles: []string{"bogus"}, Snapshot: r.Snapshot, Timestamp: r.Timestamp})
+	wantInput(t, err, `unknown role "bogus"`)
+}
