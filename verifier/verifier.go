@@ -23,6 +23,10 @@ type Verifier struct {
 	tuf       *client.Client // nil until the first successful refresh, or without a trust root
 	multi     *multiRepo     // with a TAP 4 map instead of tuf
 	state     State
+
+	// wrap, when set, interposes on target lookups (tests that play a
+	// repository other tools could publish).
+	wrap func(trustSource) trustSource
 }
 
 // New prepares a Verifier. It does no network I/O: call Refresh (Verify
@@ -153,7 +157,14 @@ func (v *Verifier) source(ctx context.Context) (trustSource, error) {
 		defer v.mu.RUnlock()
 		return v.multi, nil
 	}
-	return v.trusted(ctx)
+	c, err := v.trusted(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if v.wrap != nil {
+		return v.wrap(c), nil
+	}
+	return c, nil
 }
 
 // Refresh downloads and verifies new TUF metadata and makes it the trusted
