@@ -202,10 +202,12 @@ func (tr *thickReader) read(hr *hashingReader) error {
 		if hdr.Typeflag == tar.TypeDir || hdr.Typeflag == tar.TypeXGlobalHeader || name == "" {
 			continue
 		}
-		if tr.seen[name] {
-			return fault.Deniedf("%w: %q appears twice in the archive (extractors would keep one or the other)", ErrUnsafeEntry, hdr.Name)
+		// Names are compared folded: on a case-insensitive file system
+		// "BUNDLE.JSON" extracted after bundle.json replaces it.
+		if tr.seen[foldName(name)] {
+			return fault.Deniedf("%w: %q appears twice in the archive, up to letter case (extractors would keep one or the other)", ErrUnsafeEntry, hdr.Name)
 		}
-		tr.seen[name] = true
+		tr.seen[foldName(name)] = true
 		if hdr.Size > tr.opts.MaxEntrySize {
 			return fault.Deniedf("%w: entry %q is %d bytes, more than the %d allowed per entry", ErrTooLarge, hdr.Name, hdr.Size, tr.opts.MaxEntrySize)
 		}

@@ -243,6 +243,12 @@ func TestDuplicateBundleJSONIsRefused(t *testing.T) {
 	}
 }
 
+func TestEntryDuplicatedUpToCaseIsRefused(t *testing.T) {
+	f := newFixture(t, []byte("x"))
+	_, err := ReadThick(bytes.NewReader(tgz(t, append(f.entries(), file("BUNDLE.JSON", []byte("{}")))...)), ThickOptions{})
+	wantErr(t, err, fault.Denied, ErrUnsafeEntry, `"BUNDLE.JSON" appears twice in the archive, up to letter case`)
+}
+
 func TestOversizedEntriesAreRefused(t *testing.T) {
 	f := newFixture(t, bytes.Repeat([]byte("L"), 5000))
 	_, err := ReadThick(bytes.NewReader(tgz(t, f.entries()...)), ThickOptions{MaxEntrySize: 4096})
