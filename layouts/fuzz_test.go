@@ -60,6 +60,35 @@ func FuzzVerifyLink(f *testing.F) {
 	})
 }
 
+// FuzzParseEnvelope exercises the parser alone (far more executions per
+// second than a whole verification): whatever it accepts, encoding/json and
+// go-securesystemslib must read the same way, and a parsed link's artifacts
+// must be exactly those of its "signed" object.
+func FuzzParseEnvelope(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkCanonicalAgrees(t, data)
+		env, err := parseEnvelope(data)
+		if err != nil {
+			return
+		}
+		if (env.layout == nil) == (env.link == nil) {
+			t.Fatalf("parsed as both or neither layout and link: %+v", env)
+		}
+		if env.link != nil && env.artifactErr == nil {
+			for name := range env.link.Materials {
+				if checkArtifactPath(name) != nil {
+					t.Fatalf("unclean material %q not flagged", name)
+				}
+			}
+			for name := range env.link.Products {
+				if checkArtifactPath(name) != nil {
+					t.Fatalf("unclean product %q not flagged", name)
+				}
+			}
+		}
+	})
+}
+
 func checkFuzzOutcome(t *testing.T, res *Result, err error, data []byte) {
 	t.Helper()
 	checkCanonicalAgrees(t, data)
@@ -78,7 +107,7 @@ func checkFuzzOutcome(t *testing.T, res *Result, err error, data []byte) {
 }
 
 func TestFuzzSeedCorporaAreNotEmpty(t *testing.T) {
-	for _, target := range []string{"FuzzVerifyLayout", "FuzzVerifyLink"} {
+	for _, target := range []string{"FuzzVerifyLayout", "FuzzVerifyLink", "FuzzParseEnvelope"} {
 		files, _ := filepath.Glob(filepath.Join("testdata", "fuzz", target, "*"))
 		if len(files) < 5 {
 			t.Errorf("testdata/fuzz/%s: %d seed files, want at least 5 (the glob must match the checked-in corpus)", target, len(files))
