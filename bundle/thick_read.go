@@ -42,6 +42,8 @@ var (
 	ErrNotInLayout = errors.New("not in the archive's OCI layout")
 	// ErrSizeMismatch: a blob's size differs from the size a bundle or descriptor states.
 	ErrSizeMismatch = errors.New("size mismatch")
+	// ErrArchiveMismatch: the archive's length or digest is not the expected one.
+	ErrArchiveMismatch = errors.New("thick bundle archive does not match the signed target")
 )
 
 // ThickOptions caps what ReadThick accepts. Zero fields take the defaults.
@@ -61,6 +63,14 @@ type ThickOptions struct {
 	// until the end of the archive, where image manifests are checked
 	// (default 16 MiB).
 	MaxRetained int64
+	// ExpectedSize, when positive, is the archive length a trusted source
+	// (a TUF target) states: ReadThick reads at most one byte more (endless
+	// data stops there) and refuses another length (Denied, ErrArchiveMismatch).
+	ExpectedSize int64
+	// ExpectedDigest, when set ("sha256:<hex>"), is the archive digest a
+	// trusted source states; another digest is refused (Denied,
+	// ErrArchiveMismatch) before the layout is checked.
+	ExpectedDigest string
 }
 
 func (o ThickOptions) withDefaults() ThickOptions {
@@ -142,9 +152,21 @@ func ReadThick(r io.Reader, opts ThickOptions) (*Thick, error) {
 		buf:  getChunk(),
 	}
 	defer putChunk(tr.buf)
+	exp := tr.opts.ExpectedSize
+	if exp > 0 {
+		r = io.LimitReader(r, exp+1)
+	}
 	hr := newHashingReader(r, sha256.New())
 	defer hr.close()
-	if err := tr.read(hr); err != nil {
+	err := tr.read(hr)
+	if exp > 0 && (hr.n > exp || (err != nil && hr.err == io.EOF && hr.n < exp)) {
+		more := "longer"
+		if hr.n < exp {
+			more = "shorter"
+		}
+		return nil, fault.Deniedf("%w: the archive is %s than the %d bytes expected (read %d)", ErrArchiveMismatch, more, exp, hr.n)
+	}
+	if err != nil {
 		if hr.err != nil && hr.err != io.EOF {
 			// The source failed, not the archive: keep its kind (a
 			// registry stream classifies its own errors); unclassified
@@ -154,6 +176,12 @@ func ReadThick(r io.Reader, opts ThickOptions) (*Thick, error) {
 		return nil, err
 	}
 	tr.t.Digest, tr.t.Size = hr.sum("sha256:")
+	if exp > 0 && tr.t.Size != exp {
+		return nil, fault.Deniedf("%w: the archive is %d bytes, expected %d", ErrArchiveMismatch, tr.t.Size, exp)
+	}
+	if tr.opts.ExpectedDigest != "" && tr.t.Digest != tr.opts.ExpectedDigest {
+		return nil, fault.Deniedf("%w: the archive's digest is %s, expected %s (recompressed, altered or another archive)", ErrArchiveMismatch, tr.t.Digest, tr.opts.ExpectedDigest)
+	}
 	if err := tr.check(); err != nil {
 		return nil, err
 	}

@@ -462,3 +462,38 @@ func TestThickArchiveSourceErrorIsNotBlamedOnTheArchive(t *testing.T) {
 	_, err = ReadThick(&failingReader{bytes.NewReader(raw), 100000, denied}, ThickOptions{})
 	wantErr(t, err, fault.Denied, denied, "digest mismatch")
 }
+
+// endlessReader yields the archive, then zeros forever.
+type endlessReader struct{ r io.Reader }
+
+func (e *endlessReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF {
+		clear(p)
+		return len(p), nil
+	}
+	return n, err
+}
+
+func TestEndlessThickArchiveIsCutAtTheSignedLength(t *testing.T) {
+	raw := readVector(t, "cnab/signy-helloworld-0.1.1.tgz")
+	_, err := ReadThick(&endlessReader{bytes.NewReader(raw)}, ThickOptions{ExpectedSize: int64(len(raw))})
+	wantErr(t, err, fault.Denied, ErrArchiveMismatch, fmt.Sprintf("the archive is longer than the %d bytes expected", len(raw)))
+
+	_, err = ReadThick(bytes.NewReader(raw[:len(raw)-10]), ThickOptions{ExpectedSize: int64(len(raw))})
+	wantErr(t, err, fault.Denied, ErrArchiveMismatch, fmt.Sprintf("the archive is shorter than the %d bytes expected", len(raw)))
+
+	th, err := ReadThick(bytes.NewReader(raw), ThickOptions{ExpectedSize: int64(len(raw)),
+		ExpectedDigest: "sha256:540cc4dc213548ebbdffb2ab0ef58729e089d1887edbcde6eeca851de624da70"})
+	if err != nil || th.Size != int64(len(raw)) {
+		t.Fatalf("the signed archive: %v", err)
+	}
+}
+
+func TestThickArchiveNotMatchingTheSignedDigestIsRefused(t *testing.T) {
+	f := newFixture(t, []byte("x"))
+	a := tgz(t, f.entries()...)
+	want := "sha256:540cc4dc213548ebbdffb2ab0ef58729e089d1887edbcde6eeca851de624da70"
+	_, err := ReadThick(bytes.NewReader(a), ThickOptions{ExpectedDigest: want})
+	wantErr(t, err, fault.Denied, ErrArchiveMismatch, "the archive's digest is sha256:"+sha256Hex(a)+", expected "+want)
+}
