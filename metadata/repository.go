@@ -93,7 +93,3 @@ func (r *Repository) TrustedRoot() ([]byte, error) {
 	}
 	return b, nil
 }
-
-func unknownRole(role string, st *state) error {
-	return fault.Inputf("unknown role %q: the repository has roles %v", role, st.roleNames())
-}

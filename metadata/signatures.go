@@ -54,19 +54,6 @@ func (s roleSpec) publicKeys() (map[string]*keys.PublicKey, error) {
 	return out, nil
 }
 
-// uniqueKeys counts distinct public keys among the role's key IDs.
-func (s roleSpec) uniqueKeys() (int, error) {
-	pks, err := s.publicKeys()
-	if err != nil {
-		return 0, err
-	}
-	seen := map[string]bool{}
-	for _, pk := range pks {
-		seen[fingerprint(pk)] = true
-	}
-	return len(seen), nil
-}
-
 // sigCheck is the outcome of checking one role's signatures.
 type sigCheck struct {
 	Signed  []string // listed key IDs whose signature verifies

@@ -68,13 +68,13 @@ func TestRootRotationSignedOnlyByOldOrOnlyByNewKeysDoesNotPublish(t *testing.T) 
 func TestTimestampKeyRotationRepublishesWithTheNewKey(t *testing.T) {
 	r := testrepo.New(t)
 	newTS := gen(t)
-	res, err := r.Repo.Rotate(ctx, metadata.RotateOptions{
+	_, err := r.Repo.Rotate(ctx, metadata.RotateOptions{
 		Role: "timestamp", Add: []*keys.PublicKey{newTS.Public()}, Remove: []string{r.Timestamp.Public().ID()},
 		Signers: []keys.Signer{r.Root}, Snapshot: r.Snapshot, Timestamp: r.Timestamp,
 	})
 	// The old timestamp key is no longer a timestamp key.
 	wantInput(t, err, r.Timestamp.Public().ID(), "is not a key of role timestamp")
-	res, err = r.Repo.Rotate(ctx, metadata.RotateOptions{
+	res, err := r.Repo.Rotate(ctx, metadata.RotateOptions{
 		Role: "timestamp", Add: []*keys.PublicKey{newTS.Public()}, Remove: []string{r.Timestamp.Public().ID()},
 		Signers: []keys.Signer{r.Root}, Snapshot: r.Snapshot, Timestamp: newTS,
 	})

@@ -220,7 +220,7 @@ func TestRepoRootRotationThroughTheCLINeedsOldAndNewKeys(t *testing.T) {
 		t.Fatal("root 2 published with the old key's signature only")
 	}
 	code, out, _ = runCLI(t, "repo", "status", r.Dir)
-	if !strings.Contains(out, "root       staged    version 2") || !strings.Contains(out, "BELOW THRESHOLD") {
+	if code != 0 || !strings.Contains(out, "root       staged    version 2") || !strings.Contains(out, "BELOW THRESHOLD") {
 		t.Errorf("status during rotation:\n%s", out)
 	}
 	code, out, errs = runCLI(t, append([]string{"repo", "sign", r.Dir, "--role", "root", "--key", filepath.Join(k, "root2.key")}, online...)...)
@@ -359,7 +359,9 @@ func TestRepoInitWithHashBins(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("init --bins 4: exit %d %s%s", code, out, errs)
 	}
-	code, out, _ = runCLI(t, "repo", "status", dir)
+	if code, out, _ = runCLI(t, "repo", "status", dir); code != 0 {
+		t.Errorf("status: exit %d", code)
+	}
 	for _, b := range []string{"releases-bin-0", "releases-bin-1", "releases-bin-2", "releases-bin-3"} {
 		if !strings.Contains(out, b+" ") {
 			t.Errorf("status does not show %s:\n%s", b, out)
