@@ -27,6 +27,15 @@ func DefaultTimeouts() Timeouts {
 	return Timeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: 60 * time.Second, Idle: 120 * time.Second, Shutdown: 20 * time.Second}
 }
 
+// GatewayTimeouts suit a registry gateway: blobs of several GiB stream
+// through it, so a response may take long to write; headers and request
+// bodies (pulls have none) must still arrive quickly.
+func GatewayTimeouts() Timeouts {
+	t := DefaultTimeouts()
+	t.Write = 30 * time.Minute
+	return t
+}
+
 // ListenOptions configures ListenAndServe.
 type ListenOptions struct {
 	Addr     string

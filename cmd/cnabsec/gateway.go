@@ -77,5 +77,5 @@ func runGateway(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return serveUntilStopped(c, log, g.Run, g.Handler())
+	return serveUntilStopped(c, log, g.Run, g.Handler(), server.GatewayTimeouts())
 }

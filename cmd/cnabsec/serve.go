@@ -111,7 +111,7 @@ func runServe(c *cli.Context) error {
 	if policy.FailOpen {
 		log.Warn("UNSAFE: failOpen is set: images whose verification is inconclusive are admitted")
 	}
-	return serveUntilStopped(c, log, svc.Run, svc.Handler())
+	return serveUntilStopped(c, log, svc.Run, svc.Handler(), server.DefaultTimeouts())
 }
 
 // checkServiceFlags refuses a bad flag before anything starts.
@@ -136,7 +136,7 @@ func serviceLogger(c *cli.Context) (*slog.Logger, error) {
 
 // serveUntilStopped runs the TUF refresh loop and serves h on --addr until
 // SIGTERM or SIGINT, then shuts down gracefully.
-func serveUntilStopped(c *cli.Context, log *slog.Logger, refresh func(context.Context), h http.Handler) error {
+func serveUntilStopped(c *cli.Context, log *slog.Logger, refresh func(context.Context), h http.Handler, t server.Timeouts) error {
 	ctx, stop := stopContext(c.Context)
 	defer stop()
 	go refresh(ctx)
@@ -144,7 +144,7 @@ func serveUntilStopped(c *cli.Context, log *slog.Logger, refresh func(context.Co
 		Addr:     c.String("addr"),
 		TLSCert:  c.String("tls-cert"),
 		TLSKey:   c.String("tls-key"),
-		Timeouts: server.DefaultTimeouts(),
+		Timeouts: t,
 		Logger:   log,
 		Ready:    listenReady,
 	})

@@ -185,13 +185,6 @@ func TestServeAndGatewayRefuseBadFlagsWithExit2(t *testing.T) {
 	}
 }
 
-func TestServeSaysTheVerifierIsNotAvailableYet(t *testing.T) {
-	code, _, stderr := runCLI(t, "serve", "--trust-root", "root.json", "--metadata", "repo")
-	if code != 2 || !strings.Contains(stderr, "cnabsec: error: serve: verifier not available yet") || !strings.Contains(stderr, "cnabsec: hint:") {
-		t.Fatalf("exit %d, stderr %q", code, stderr)
-	}
-}
-
 func TestServeAndGatewayHelpHaveExamples(t *testing.T) {
 	for cmd, want := range map[string]string{"serve": "POST /v1/admission", "gateway": "DENIED"} {
 		code, stdout, _ := runCLI(t, cmd, "--help")
