@@ -95,10 +95,10 @@ func PushBundle(ctx context.Context, raw []byte, ref name.Reference, opts Option
 // contentDigest and returns its manifest descriptor.
 type imageCopier func(im bundleImage, what string) (Descriptor, error)
 
-// pushBundle pushes the config, has copy put every image in place, then
+// pushBundle pushes the config, has place put every image in the repository, then
 // pushes the index; it returns the index and the relocation mapping of the
 // images to the bundle repository.
-func (s *session) pushBundle(raw []byte, ref name.Reference, copy imageCopier) (Descriptor, RelocationMapping, error) {
+func (s *session) pushBundle(raw []byte, ref name.Reference, place imageCopier) (Descriptor, RelocationMapping, error) {
 	subject := "bundle " + ref.Name()
 	if int64(len(raw)) > s.opts.MaxConfigSize {
 		return Descriptor{}, nil, fault.Inputf("%s: bundle.json is %d bytes, over the %d-byte limit", subject, len(raw), s.opts.MaxConfigSize)
@@ -117,7 +117,7 @@ func (s *session) pushBundle(raw []byte, ref name.Reference, copy imageCopier) (
 	manifests = append(manifests, cfg)
 	mapping := RelocationMapping{}
 	for _, im := range imgs {
-		d, err := copy(im, fmt.Sprintf("%s: %s %s", subject, im.Kind, im.Name))
+		d, err := place(im, fmt.Sprintf("%s: %s %s", subject, im.Kind, im.Name))
 		if err != nil {
 			return Descriptor{}, nil, err
 		}
