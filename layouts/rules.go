@@ -59,6 +59,12 @@ func hashEqual(a, b in_toto.HashObj) bool {
 	if (a == nil) != (b == nil) || len(a) != len(b) {
 		return false
 	}
+	if len(a) == 1 {
+		if v, ok := a["sha256"]; ok {
+			w, ok := b["sha256"]
+			return ok && v == w
+		}
+	}
 	for k, v := range a {
 		if w, ok := b[k]; !ok || w != v {
 			return false
