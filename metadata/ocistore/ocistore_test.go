@@ -1,0 +1,50 @@
+package ocistore
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/cnabsec/cnabsec/internal/registrytest"
+	"github.com/cnabsec/cnabsec/metadata"
+)
+
+func TestPushedRepositoryRefreshesAndDownloadsTarget(t *testing.T) {
+	r := newRepo(t)
+	reg := registrytest.New(t)
+	res := push(t, r, mustRepo(t, reg, "org/tuf"))
+	if res.Targets != 1 || len(res.Metadata) == 0 {
+		t.Fatalf("push result %+v: want 1 target and metadata files", res)
+	}
+	if last := res.Metadata[len(res.Metadata)-1]; last != "timestamp.json" {
+		t.Fatalf("last metadata file pushed is %s, want timestamp.json (order %v)", last, res.Metadata)
+	}
+	c := newClient(t, r, "oci://"+reg.Ref("org/tuf"))
+	ctx := context.Background()
+	if err := c.Refresh(ctx); err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	data, _, err := c.Download(ctx, testTarget, 0)
+	if err != nil {
+		t.Fatalf("download: %v", err)
+	}
+	if !bytes.Equal(data, testContent) {
+		t.Fatalf("downloaded %q, want %q", data, testContent)
+	}
+}
+
+func TestPushListsEveryPublishedFile(t *testing.T) {
+	r := newRepo(t)
+	reg := registrytest.New(t)
+	res := push(t, r, mustRepo(t, reg, "org/tuf"))
+	entries, err := os.ReadDir(filepath.Join(r.Dir, "metadata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Metadata) != len(entries) {
+		t.Fatalf("pushed %d metadata files, the directory has %d", len(res.Metadata), len(entries))
+	}
+	_ = metadata.RoleTimestamp
+}

@@ -1,0 +1,348 @@
+package ocistore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/cnabsec/cnabsec/bundle/oci"
+	"github.com/cnabsec/cnabsec/internal/fault"
+)
+
+// maxMetadataFile bounds a metadata file read from the repository directory.
+const maxMetadataFile = 512 << 20
+
+// PushResult says what Push did.
+type PushResult struct {
+	// Repository is REG/REPO.
+	Repository string `json:"repository"`
+	// Metadata lists the metadata files uploaded, in upload order.
+	Metadata []string `json:"metadataPushed"`
+	// MetadataUnchanged counts metadata files the registry already had.
+	MetadataUnchanged int `json:"metadataUnchanged"`
+	// Targets counts target files uploaded; TargetsUnchanged those already there.
+	Targets          int `json:"targetsPushed"`
+	TargetsUnchanged int `json:"targetsUnchanged"`
+	// SkippedSHA512 counts sha512-named target copies not stored (clients
+	// fetch the sha256 name).
+	SkippedSHA512 int `json:"sha512CopiesSkipped"`
+	// Bytes is the size of the files uploaded (blobs the registry already
+	// held are not sent again).
+	Bytes int64 `json:"bytes"`
+}
+
+// targetFile is one sha256-named target file of the directory.
+type targetFile struct {
+	path string
+	hex  string
+	size int64
+}
+
+// Push uploads the published repository in dir (dir/metadata and
+// dir/targets, as package metadata writes them; never dir/staged or keys) to
+// repo: target files first, then delegated roles, targets, root, snapshot
+// and timestamp last, so a client never sees a timestamp that points at
+// something missing. A file whose tag already holds the same manifest is
+// skipped (one HEAD request). Before anything is sent the directory is
+// checked: every name must be storable, every sha256-named target must hash
+// to its name, and the files the timestamp and snapshot name must exist.
+func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Options) (PushResult, error) {
+	res := PushResult{Repository: repo.Name()}
+	files, err := metadataFiles(dir)
+	if err != nil {
+		return res, err
+	}
+	targets, sha512Copies, err := targetFiles(dir)
+	if err != nil {
+		return res, err
+	}
+	res.SkippedSHA512 = sha512Copies
+	p := &pusher{ctx: ctx, repo: repo, remote: oci.RemoteOptions(ctx, opts)}
+	for _, t := range targets {
+		tag, err := TagForTarget(t.hex)
+		if err != nil {
+			return res, err
+		}
+		rel, _ := filepath.Rel(dir, t.path)
+		layer, err := partial.CompressedToLayer(fileBlob{path: t.path, hex: t.hex, size: t.size})
+		if err != nil {
+			return res, fault.Inputf("target file %s: %w", t.path, err)
+		}
+		m := fileManifest(ArtifactTypeTarget, MediaTypeTarget, t.hex, t.size, filepath.Base(t.path))
+		pushed, err := p.put(tag, layer, m, "target file "+filepath.ToSlash(rel))
+		if err != nil {
+			return res, err
+		}
+		if pushed {
+			res.Targets++
+			res.Bytes += t.size
+		} else {
+			res.TargetsUnchanged++
+		}
+	}
+	for _, f := range files {
+		tag, _ := TagForMetadata(f) // checked by metadataFiles
+		path := filepath.Join(dir, "metadata", f)
+		data, err := readCapped(path)
+		if err != nil {
+			return res, err
+		}
+		layer := static.NewLayer(data, MediaTypeMetadata)
+		m := fileManifest(ArtifactTypeMetadata, MediaTypeMetadata, sha256Hex(data), int64(len(data)), f)
+		pushed, err := p.put(tag, layer, m, "metadata file metadata/"+f)
+		if err != nil {
+			return res, err
+		}
+		if pushed {
+			res.Metadata = append(res.Metadata, f)
+			res.Bytes += int64(len(data))
+		} else {
+			res.MetadataUnchanged++
+		}
+	}
+	return res, nil
+}
+
+// pusher uploads files to one repository.
+type pusher struct {
+	ctx         context.Context
+	repo        name.Repository
+	remote      []remote.Option
+	configReady bool
+}
+
+// put makes tag hold manifest m whose single layer is layer; it returns
+// false when the tag already held exactly m.
+func (p *pusher) put(tag string, layer v1.Layer, m []byte, what string) (bool, error) {
+	what = fmt.Sprintf("%s → %s:%s", what, p.repo.Name(), tag)
+	ref := p.repo.Tag(tag)
+	if same, err := p.has(ref, m, what); err != nil || same {
+		return false, err
+	}
+	if !p.configReady {
+		if err := remote.WriteLayer(p.repo, static.NewLayer(emptyConfig, mediaTypeEmpty), p.remote...); err != nil {
+			return false, classify(p.ctx, err, "empty config blob → "+p.repo.Name(), false)
+		}
+		p.configReady = true
+	}
+	if err := remote.WriteLayer(p.repo, layer, p.remote...); err != nil {
+		return false, classify(p.ctx, err, what+": uploading the blob", false)
+	}
+	if err := remote.Put(ref, rawManifest{m}, p.remote...); err != nil {
+		return false, classify(p.ctx, err, what+": uploading the manifest", false)
+	}
+	return true, nil
+}
+
+// has reports whether ref already holds manifest m.
+func (p *pusher) has(ref name.Tag, m []byte, what string) (bool, error) {
+	desc, err := remote.Head(ref, p.remote...)
+	if err != nil {
+		if isNotFound(err) {
+			return false, nil
+		}
+		return false, classify(p.ctx, err, what+": checking the tag", false)
+	}
+	return desc.Digest.Hex == sha256Hex(m), nil
+}
+
+// metadataFiles lists dir/metadata/*.json in push order after checking that
+// each name can be a tag and that the timestamp's snapshot and the
+// snapshot's roles are all there.
+func metadataFiles(dir string) ([]string, error) {
+	mdir := filepath.Join(dir, "metadata")
+	entries, err := os.ReadDir(mdir)
+	if err != nil {
+		return nil, fault.Inputf("repository %s: %w (is it a repository made by `cnabsec repo init`?)", dir, err)
+	}
+	have := map[string]bool{}
+	var files []string
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		if !e.Type().IsRegular() {
+			return nil, fault.Inputf("repository %s: metadata/%s is not a regular file", dir, e.Name())
+		}
+		if _, err := TagForMetadata(e.Name()); err != nil {
+			return nil, fault.Inputf("repository %s: %w", dir, err)
+		}
+		files = append(files, e.Name())
+		have[e.Name()] = true
+	}
+	if !have["timestamp.json"] || !have["1.root.json"] {
+		return nil, fault.Inputf("repository %s: metadata/timestamp.json or metadata/1.root.json is missing: nothing is published yet", dir)
+	}
+	// The closure the current timestamp names must be complete.
+	need := func(from, role string) (string, error) {
+		meta, err := metaVersions(filepath.Join(mdir, from))
+		if err != nil {
+			return "", err
+		}
+		var out []string
+		for file, v := range meta {
+			n := fmt.Sprintf("%d.%s", v, file)
+			if role != "" && file != role+".json" {
+				continue
+			}
+			if !have[n] {
+				return "", fault.Inputf("repository %s: metadata/%s names %s, which is missing (an unfinished publication? run `cnabsec repo status`)", dir, from, n)
+			}
+			out = append(out, n)
+		}
+		if role != "" && len(out) != 1 {
+			return "", fault.Inputf("repository %s: metadata/%s does not name %s.json", dir, from, role)
+		}
+		if len(out) == 0 {
+			return "", nil
+		}
+		return out[0], nil
+	}
+	snap, err := need("timestamp.json", "snapshot")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := need(snap, ""); err != nil {
+		return nil, err
+	}
+	sortForPush(files)
+	return files, nil
+}
+
+// metaVersions reads signed.meta (file → version) of a timestamp or
+// snapshot file. The file is not verified here: the check only guards
+// against pushing an incomplete repository.
+func metaVersions(path string) (map[string]int64, error) {
+	data, err := readCapped(path)
+	if err != nil {
+		return nil, err
+	}
+	var md struct {
+		Signed struct {
+			Meta map[string]struct {
+				Version int64 `json:"version"`
+			} `json:"meta"`
+		} `json:"signed"`
+	}
+	if err := json.Unmarshal(data, &md); err != nil {
+		return nil, fault.Inputf("%s: not TUF metadata: %v", path, err)
+	}
+	out := map[string]int64{}
+	for f, m := range md.Signed.Meta {
+		if _, err := TagForMetadata(f); err != nil {
+			return nil, fault.Inputf("%s: %w", path, err)
+		}
+		out[f] = m.Version
+	}
+	return out, nil
+}
+
+func readCapped(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fault.Inputf("reading %s: %w", path, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxMetadataFile+1))
+	if err != nil {
+		return nil, fault.Inputf("reading %s: %w", path, err)
+	}
+	if len(data) > maxMetadataFile {
+		return nil, fault.Inputf("%s is larger than %d bytes", path, maxMetadataFile)
+	}
+	return data, nil
+}
+
+// targetFiles walks dir/targets: sha256-named files (checked against their
+// name) are returned once per content, sha512-named ones counted.
+func targetFiles(dir string) ([]targetFile, int, error) {
+	root := filepath.Join(dir, "targets")
+	seen := map[string]bool{}
+	var out []targetFile
+	sha512Copies := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && path == root {
+				return fs.SkipDir // no targets yet
+			}
+			return fault.Inputf("repository %s: %w", dir, err)
+		}
+		if d.IsDir() {
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return fault.Inputf("repository %s: %s is not a regular file", dir, path)
+		}
+		h, _, _ := strings.Cut(d.Name(), ".")
+		switch {
+		case isHex(h, 128):
+			sha512Copies++
+			return nil
+		case !isHex(h, 64) || !strings.Contains(d.Name(), "."):
+			return fault.Inputf("repository %s: target file %s is not named <sha256>.<name> or <sha512>.<name> (consistent snapshots)", dir, path)
+		}
+		if seen[h] {
+			return nil
+		}
+		size, err := checkSHA256(path, h)
+		if err != nil {
+			return err
+		}
+		seen[h] = true
+		out = append(out, targetFile{path: path, hex: h, size: size})
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
+	return out, sha512Copies, nil
+}
+
+// checkSHA256 hashes the file and refuses it unless it matches its name.
+func checkSHA256(path, want string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fault.Inputf("reading %s: %w", path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, fault.Inputf("reading %s: %w", path, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return 0, fault.Deniedf("target file %s hashes to sha256:%s, not to the digest in its name: the repository directory is corrupted", path, got)
+	}
+	return n, nil
+}
+
+// fileBlob is a target file uploaded straight from disk.
+type fileBlob struct {
+	path string
+	hex  string
+	size int64
+}
+
+func (b fileBlob) Digest() (v1.Hash, error)           { return v1.Hash{Algorithm: "sha256", Hex: b.hex}, nil }
+func (b fileBlob) Compressed() (io.ReadCloser, error) { return os.Open(b.path) }
+func (b fileBlob) Size() (int64, error)               { return b.size, nil }
+func (b fileBlob) MediaType() (types.MediaType, error) {
+	return MediaTypeTarget, nil
+}
