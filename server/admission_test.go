@@ -297,14 +297,8 @@ func TestAdmissionUnsupportedKindIsDenied(t *testing.T) {
 
 func TestAdmissionUndecodableObjectIsDenied(t *testing.T) {
 	s := newTestService(t, newFake(allSigned()), Options{})
-	body := bytes.Replace(readReview(t, "pod"), []byte(`"containers": [`), []byte(`"containers": {"x": [`), 1)
-	body = bytes.Replace(body, []byte(`"restartPolicy"`), []byte(`"restartPolicy"`), 1)
-	var review map[string]any
-	if json.Unmarshal(body, &review) == nil {
-		t.Fatal("test body should not be valid JSON")
-	}
 	// A well-formed review whose object has the wrong shape.
-	body = bytes.Replace(readReview(t, "pod"), []byte(`"containers": [`), []byte(`"containers": "nope", "x": [`), 1)
+	body := bytes.Replace(readReview(t, "pod"), []byte(`"containers": [`), []byte(`"containers": "nope", "x": [`), 1)
 	resp := admitReview(t, s, body)
 	if resp.Allowed || !strings.Contains(resp.Result.Message, "decoding Pod") {
 		t.Fatalf("undecodable pod: %+v", resp)
@@ -377,5 +371,28 @@ func TestAdmissionWrongMethodIsRefused(t *testing.T) {
 	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/admission", nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("GET /v1/admission: HTTP %d", rec.Code)
+	}
+}
+
+func TestAdmissionDeniesAnUnsignedEphemeralDebugContainer(t *testing.T) {
+	table := allSigned()
+	delete(table, debugRef)
+	s := newTestService(t, newFake(table), Options{})
+	// kubectl debug adds an ephemeral container through the
+	// pods/ephemeralcontainers subresource: an UPDATE of the Pod.
+	body := bytes.Replace(readReview(t, "pod"), []byte(`"operation": "CREATE"`), []byte(`"operation": "UPDATE"`), 1)
+	resp := admitReview(t, s, body)
+	if resp.Allowed || !strings.Contains(resp.Result.Message, `spec.ephemeralContainers[0] ("debugger")`) || !strings.Contains(resp.Result.Message, debugRef+": no TUF target") {
+		t.Fatalf("unsigned ephemeral container: %+v", resp)
+	}
+}
+
+func TestAdmissionWarnModeAdmitsInconclusiveWithAWarning(t *testing.T) {
+	table := allSigned()
+	table[webRef] = entry{kind: fault.Inconclusive, reason: "registry timeout"}
+	s := newTestService(t, newFake(table), Options{Mode: Warn})
+	resp := admitReview(t, s, readReview(t, "deployment"))
+	if !resp.Allowed || len(resp.Warnings) != 1 || !strings.Contains(resp.Warnings[0], "inconclusive: "+webRef+": registry timeout") {
+		t.Fatalf("warn mode, inconclusive: %+v", resp)
 	}
 }
