@@ -1,6 +1,7 @@
 package metadata_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/internal/testrepo"
 	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/metadata"
@@ -497,4 +499,27 @@ func TestRefreshOfRootPublishesTheNextVersionClientsFollow(t *testing.T) {
 	}
 	_, err = r.Repo.Refresh(ctx, metadata.RefreshOptions{Roles: []string{"bogus"}, Snapshot: r.Snapshot, Timestamp: r.Timestamp})
 	wantInput(t, err, `unknown role "bogus"`)
+}
+
+func TestWriterWaitingForTheLockGivesUpWithItsContext(t *testing.T) {
+	r := testrepo.New(t, testrepo.WithDelegated("example.com/org/app"))
+	holding, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	go func() {
+		_, err := r.Repo.Update(ctx, metadata.UpdateOptions{Signers: []keys.Signer{r.Releases}}, func(tx *metadata.Tx) error {
+			close(holding)
+			<-release
+			return tx.AddTarget("example.com/org/app:1", blob("1"))
+		})
+		done <- err
+	}()
+	<-holding
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err := r.Repo.Refresh(short, metadata.RefreshOptions{Snapshot: r.Snapshot, Timestamp: r.Timestamp})
+	wantKind(t, err, fault.Inconclusive, "waiting for the lock held by another writer")
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }
