@@ -83,6 +83,9 @@ func classifyStatus(terr *transport.Error, what string, ref name.Reference) erro
 		codes[transport.UnauthorizedErrorCode], codes[transport.DeniedErrorCode]:
 		return fault.WithHint(fault.Inconclusivef("%s: access refused by the registry: %w", what, terr),
 			"log in to the registry (docker login) or check the credentials helper")
+	case terr.StatusCode == http.StatusTooManyRequests, codes[transport.TooManyRequestsErrorCode]:
+		return fault.WithHint(fault.Inconclusivef("%s: rate-limited by the registry: %w", what, terr),
+			"retry later, or log in to the registry (docker login) for a higher limit")
 	}
 	return fault.Inconclusivef("%s: registry error: %w", what, terr)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -124,19 +125,11 @@ func (s *session) fetchManifest(ref name.Reference, what string) (Descriptor, er
 	if err != nil {
 		return Descriptor{}, classify(err, what, ref)
 	}
-	req, err := http.NewRequestWithContext(s.ctx, http.MethodGet, registryURL(repo, "manifests", ref.Identifier()), nil)
-	if err != nil {
-		return Descriptor{}, fault.Inputf("%s: %w", what, err)
-	}
-	req.Header.Set("Accept", strings.Join(manifestMediaTypes, ", "))
-	resp, err := c.Do(req)
+	resp, err := s.get(c, registryURL(repo, "manifests", ref.Identifier()), strings.Join(manifestMediaTypes, ", "))
 	if err != nil {
 		return Descriptor{}, classify(err, what, ref)
 	}
 	defer resp.Body.Close()
-	if err := transport.CheckError(resp, http.StatusOK); err != nil {
-		return Descriptor{}, classify(err, what, ref)
-	}
 	if resp.ContentLength > s.opts.MaxManifestSize {
 		return Descriptor{}, fault.Deniedf("%s: the registry announces a %d-byte manifest, over the %d-byte limit", what, resp.ContentLength, s.opts.MaxManifestSize)
 	}
@@ -154,6 +147,48 @@ func (s *session) fetchManifest(ref name.Reference, what string) (Descriptor, er
 	}
 	mt := mediaTypeOf(raw, resp.Header.Get("Content-Type"))
 	return Descriptor{Digest: got, Size: int64(len(raw)), MediaType: mt, RawManifest: raw}, nil
+}
+
+// retryStatus are the answers worth asking again: rate limits and
+// gateways or registries that are briefly unavailable.
+var retryStatus = map[int]bool{
+	http.StatusTooManyRequests: true, http.StatusBadGateway: true,
+	http.StatusServiceUnavailable: true, http.StatusGatewayTimeout: true,
+}
+
+// retryDelays are the pauses before the second and third attempts.
+var retryDelays = []time.Duration{300 * time.Millisecond, time.Second}
+
+// get GETs url and returns a 200 response, or the registry's error after up
+// to three attempts when it answers with a status in retryStatus.
+func (s *session) get(c *http.Client, url, accept string) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(s.ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, fault.Inputf("%s: %w", url, err)
+		}
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		err = transport.CheckError(resp, http.StatusOK)
+		if err == nil {
+			return resp, nil
+		}
+		resp.Body.Close()
+		if !retryStatus[resp.StatusCode] || attempt >= len(retryDelays) {
+			return nil, err
+		}
+		slog.Debug("registry busy, retrying", "url", url, "status", resp.StatusCode)
+		select {
+		case <-time.After(retryDelays[attempt]):
+		case <-s.ctx.Done():
+			return nil, err
+		}
+	}
 }
 
 // mediaTypeOf prefers the manifest's own mediaType field over Content-Type.
@@ -187,16 +222,8 @@ func (s *session) openBlob(repo name.Repository, digest string, size int64, what
 	if err != nil {
 		return nil, classify(err, what, ref)
 	}
-	req, err := http.NewRequestWithContext(s.ctx, http.MethodGet, registryURL(repo, "blobs", digest), nil)
+	resp, err := s.get(c, registryURL(repo, "blobs", digest), "")
 	if err != nil {
-		return nil, fault.Inputf("%s: %w", what, err)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, classify(err, what, ref)
-	}
-	if err := transport.CheckError(resp, http.StatusOK); err != nil {
-		resp.Body.Close()
 		return nil, classify(err, what, ref)
 	}
 	if resp.ContentLength >= 0 && resp.ContentLength != size {

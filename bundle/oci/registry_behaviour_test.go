@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -158,4 +159,40 @@ func TestRegistryDrippingManifestBodyTimesOutInconclusive(t *testing.T) {
 	})
 	_, err := ResolveImage(context.Background(), mustRef(t, reg.Ref("app/web:1")), Options{Timeout: 300 * time.Millisecond})
 	wantFault(t, err, fault.Inconclusive, "app/web:1", "timed out")
+}
+
+// A registry that is briefly busy (rate limit, 503) is asked again; one that
+// stays busy is inconclusive after three attempts.
+func TestBusyRegistryIsRetriedThenInconclusive(t *testing.T) {
+	var mu sync.Mutex
+	busy := map[string]int{} // manifest path → 503 answers still to give
+	reg := registrytest.New(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			n := busy[r.URL.Path]
+			if n > 0 {
+				busy[r.URL.Path] = n - 1
+			}
+			mu.Unlock()
+			if n > 0 {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusTooManyRequests)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	img := reg.PushImage(t, "app/web:1", 1)
+	mu.Lock()
+	busy["/v2/app/web/manifests/1"] = 2
+	mu.Unlock()
+	d, err := ResolveImage(context.Background(), mustRef(t, img.Ref), Options{})
+	if err != nil || d.Digest != img.Digest {
+		t.Fatalf("after two busy answers: %v", err)
+	}
+	mu.Lock()
+	busy["/v2/app/web/manifests/1"] = 3
+	mu.Unlock()
+	_, err = ResolveImage(context.Background(), mustRef(t, img.Ref), Options{})
+	wantFault(t, err, fault.Inconclusive, "app/web:1", "rate-limited", "429")
 }
