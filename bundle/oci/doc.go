@@ -1,13 +1,16 @@
 // Package oci moves CNAB bundles and the images they reference through OCI
 // registries: image digests (ResolveImage), thin bundles in the CNAB-in-OCI
 // format that cnab-to-oci and Porter use (PushBundle, PullBundle), relocation of
-// a bundle and its images to another repository (Copy) and thick bundle
-// archives built from a registry (PullThick).
+// a bundle and its images to another repository (Copy), thick bundle archives
+// built from a registry (PullThick), and bundles pushed from a local OCI image
+// layout (PushLayout). RemoteOptions and OpenBlob give other registry users the
+// same rules.
 //
 // Every registry access goes through Options: a timeout on each HTTP request,
 // size caps on manifests and bundle configs, plain HTTP only for loopback hosts
-// and hosts the user named as insecure, proxies from the environment and
-// credentials from the Docker config. Errors are classified with
+// and hosts the user named as insecure, proxies from the environment,
+// credentials from the Docker config, and two retries when a registry answers
+// 429 or 502-504. Errors are classified with
 // internal/fault: content that is missing or wrong is Denied, a registry that
 // cannot be reached or fails is Inconclusive, a bad reference is Input.
 //
