@@ -335,7 +335,7 @@ func TestAdmissionBodyThatIsNotAnAdmissionReviewIsHTTP400(t *testing.T) {
 		"v1beta1 review":         {`{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"uid":"1"}}`, "not an admission.k8s.io/v1 AdmissionReview"},
 		"review without request": {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`, "AdmissionReview without a request"},
 		"request without uid":    {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"operation":"CREATE"}}`, "request without a uid"},
-		"trailing garbage":       {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1"}} {}`, "trailing data"},
+		"trailing garbage":       {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1"}} {}`, "after top-level value"},
 		"wrong field types":      {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}}`, "request body is not the expected JSON"},
 	}
 	for name, c := range cases {

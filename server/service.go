@@ -249,10 +249,16 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, stri
 		}
 		return fault.Inputf("reading request body: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if strict {
-		dec.DisallowUnknownFields()
+	if !strict {
+		// json.Unmarshal refuses trailing data itself, and is much faster
+		// than a Decoder on a review of a few KiB.
+		if err := json.Unmarshal(data, v); err != nil {
+			return fault.Inputf("request body is not the expected JSON: %w", err)
+		}
+		return nil
 	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fault.Inputf("request body is not the expected JSON: %w", err)
 	}
