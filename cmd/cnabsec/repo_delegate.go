@@ -4,6 +4,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/names"
 	"github.com/cnabsec/cnabsec/metadata"
 )
 
@@ -14,7 +15,9 @@ func init() {
 		UsageText: "cnabsec repo delegate DIR --name REG/REPO [--name ...] --key TARGETS_KEY [--snapshot-key K --timestamp-key K]",
 		Description: `Adds the paths NAME:*, NAME@* and NAME/in-toto-metadata/*/*.link to the
 delegation from targets to releases, so the releases key can sign tags, digests
-and in-toto links of NAME. A name may end in a glob segment (example.com/org/*).
+and in-toto links of NAME. Names are normalized as references are (nginx
+becomes index.docker.io/library/nginx). A name may end in a glob segment
+(example.com/org/*).
 Only the targets keys can do this.
 
 Example:
@@ -33,9 +36,17 @@ Example:
 			if _, err := wantJSON(c); err != nil {
 				return err
 			}
-			names := c.StringSlice("name")
-			if len(names) == 0 {
+			if len(c.StringSlice("name")) == 0 {
 				return fault.Inputf("--name: required")
+			}
+			// Targets are named by normalized references (CONTRACT "Names").
+			var repos []string
+			for _, n := range c.StringSlice("name") {
+				r, err := names.ParseRepository(n)
+				if err != nil {
+					return fault.Inputf("--name: %w", err)
+				}
+				repos = append(repos, r)
 			}
 			signers, err := loadSigners(c, "key")
 			if err != nil {
@@ -46,7 +57,7 @@ Example:
 				return err
 			}
 			res, err := repo.Update(c.Context, metadata.UpdateOptions{Signers: signers, Snapshot: snap, Timestamp: ts}, func(tx *metadata.Tx) error {
-				return tx.Delegate(names...)
+				return tx.Delegate(repos...)
 			})
 			if err != nil {
 				return err

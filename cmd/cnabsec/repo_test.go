@@ -368,3 +368,27 @@ func TestRepoInitWithHashBins(t *testing.T) {
 		}
 	}
 }
+
+func TestRepoDelegateNormalizesNames(t *testing.T) {
+	r := testrepo.New(t)
+	online := []string{"--snapshot-key", r.KeyFile("snapshot"), "--timestamp-key", r.KeyFile("timestamp")}
+	code, out, errs := runCLI(t, append([]string{"repo", "delegate", r.Dir, "--name", "nginx", "--name", "localhost:5000/org/*", "--key", r.KeyFile("targets")}, online...)...)
+	if code != 0 {
+		t.Fatalf("exit %d %s%s", code, out, errs)
+	}
+	code, _, errs = runCLI(t, append([]string{"repo", "delegate", r.Dir, "--name", "nginx:1.0", "--key", r.KeyFile("targets")}, online...)...)
+	if code != 2 || !strings.Contains(errs, "must not carry a tag or digest") {
+		t.Errorf("name with a tag: exit %d %s", code, errs)
+	}
+	_, err := r.Repo.Update(context.Background(), metadata.UpdateOptions{}, func(tx *metadata.Tx) error {
+		for name, want := range map[string]string{"index.docker.io/library/nginx:1.0": "releases", "localhost:5000/org/app:1": "releases", "nginx:1.0": "targets"} {
+			if got := tx.RoleFor(name); got != want {
+				t.Errorf("RoleFor(%s) = %s, want %s", name, got, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
