@@ -497,3 +497,56 @@ func TestThickArchiveNotMatchingTheSignedDigestIsRefused(t *testing.T) {
 	_, err := ReadThick(bytes.NewReader(a), ThickOptions{ExpectedDigest: want})
 	wantErr(t, err, fault.Denied, ErrArchiveMismatch, "the archive's digest is sha256:"+sha256Hex(a)+", expected "+want)
 }
+
+func TestDigestReaderMatchesTheVectorDigest(t *testing.T) {
+	raw := readVector(t, "cnab/signy-helloworld-0.1.1.tgz")
+	d, n, err := DigestReader(bytes.NewReader(raw))
+	if err != nil || d != "sha256:540cc4dc213548ebbdffb2ab0ef58729e089d1887edbcde6eeca851de624da70" || n != int64(len(raw)) {
+		t.Fatalf("DigestReader = %s %d %v", d, n, err)
+	}
+	_, _, err = DigestReader(&failingReader{bytes.NewReader(raw), 10, errors.New("input/output error")})
+	wantErr(t, err, fault.Input, nil, "reading the archive: input/output error")
+}
+
+// indexFixture: the invocation image is a multi-platform index whose two
+// children are image manifests (one with a foreign layer).
+func indexFixture(t *testing.T) (entries []entry, child2 []byte, idxDigest string) {
+	f := newFixture(t, []byte("layer-amd64"))
+	foreign := fmt.Sprintf(`{"mediaType":"application/vnd.docker.image.rootfs.foreign.diff.tar.gzip","digest":"sha256:%s","size":1000}`, strings.Repeat("f", 64))
+	child2 = []byte(fmt.Sprintf(`{"schemaVersion":2,"config":{"digest":"sha256:%s","size":%d},"layers":[%s]}`, sha256Hex(f.config), len(f.config), foreign))
+	index := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"digest":"%s","size":%d},{"digest":"sha256:%s","size":%d}]}`,
+		f.mDigest, len(f.manifest), sha256Hex(child2), len(child2)))
+	idxDigest = "sha256:" + sha256Hex(index)
+	f.index = []byte(fmt.Sprintf(`{"schemaVersion":2,"manifests":[{"digest":"%s","size":%d}]}`, idxDigest, len(index)))
+	f.setBundle(t, fmt.Sprintf(`{"image":"example.com/app-installer:1.0","contentDigest":%q,"size":%d}`, idxDigest, len(index)))
+	return append(f.entries(), file(blobPath(index), index), file(blobPath(child2), child2)), child2, idxDigest
+}
+
+func TestMultiPlatformImageIsCheckedDownToEveryLayer(t *testing.T) {
+	es, _, idx := indexFixture(t)
+	th, err := ReadThick(bytes.NewReader(tgz(t, es...)), ThickOptions{})
+	if err != nil {
+		t.Fatal(err) // the foreign layer may be absent
+	}
+	if len(th.Manifests) != 3 || th.Manifests[idx] == nil {
+		t.Errorf("manifests: %d", len(th.Manifests))
+	}
+}
+
+func TestIndexChildManifestMissingFromLayoutIsRefused(t *testing.T) {
+	es, child2, idx := indexFixture(t)
+	es = es[:len(es)-1] // drop child2
+	_, err := ReadThick(bytes.NewReader(tgz(t, es...)), ThickOptions{})
+	wantErr(t, err, fault.Denied, ErrNotInLayout, "index "+idx+" references sha256:"+sha256Hex(child2)+", which is not in the archive's OCI layout")
+}
+
+func TestOtherFilesAreListed(t *testing.T) {
+	f := newFixture(t, []byte("x"))
+	th, err := ReadThick(bytes.NewReader(tgz(t, append(f.entries(), file("README.md", []byte("hi")), file("artifacts/notes.txt", nil))...)), ThickOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(th.Other, ",") != "README.md,artifacts/notes.txt" {
+		t.Errorf("other = %v", th.Other)
+	}
+}
