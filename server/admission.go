@@ -81,7 +81,7 @@ func (s *Service) admit(ctx context.Context, req *admissionv1.AdmissionRequest) 
 		return &admissionv1.AdmissionResponse{Allowed: true}, "allowed"
 	}
 	if s.policy.NamespaceExempt(req.Namespace) {
-		return &admissionv1.AdmissionResponse{Allowed: true, AuditAnnotations: map[string]string{"cnabsec/exempt": "namespace " + req.Namespace}}, "exempt"
+		return &admissionv1.AdmissionResponse{Allowed: true, AuditAnnotations: map[string]string{"exempt": "namespace " + req.Namespace}}, "exempt"
 	}
 	spec, prefix, err := podSpecOf(req.Kind, req.Object.Raw)
 	if err != nil {

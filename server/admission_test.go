@@ -196,6 +196,9 @@ func TestAdmissionExemptNamespaceIsNotChecked(t *testing.T) {
 	if !resp.Allowed || f.verifyCalls.Load() != 0 {
 		t.Fatalf("allowed=%v after %d verifications; want allowed with none", resp.Allowed, f.verifyCalls.Load())
 	}
+	if resp.AuditAnnotations["exempt"] != "namespace prod" {
+		t.Fatalf("audit annotations %v", resp.AuditAnnotations)
+	}
 	// Another namespace is checked.
 	body := bytes.ReplaceAll(readReview(t, "pod"), []byte(`"namespace": "prod"`), []byte(`"namespace": "default"`))
 	if resp := admitReview(t, s, body); resp.Allowed {
