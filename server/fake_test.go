@@ -164,3 +164,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
+
+// The real verifier is what the service runs on.
+var _ Verifier = (*verifier.Verifier)(nil)
