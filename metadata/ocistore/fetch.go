@@ -163,4 +163,3 @@ func isTransient(ctx context.Context, err error) bool {
 	return ctx.Err() != nil || errors.As(err, &nerr) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
-

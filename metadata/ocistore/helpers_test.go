@@ -58,7 +58,7 @@ func newClient(t *testing.T, r *testrepo.Repo, location string) *client.Client {
 	return c
 }
 
-// counter counts requests by method.
+// counter counts requests by method, and by "METHOD blob" for blob requests.
 type counter struct {
 	mu sync.Mutex
 	n  map[string]int
@@ -71,6 +71,9 @@ func (c *counter) wrap(h http.Handler) http.Handler {
 			c.n = map[string]int{}
 		}
 		c.n[r.Method]++
+		if strings.Contains(r.URL.Path, "/blobs/") {
+			c.n[r.Method+" blob"]++
+		}
 		c.mu.Unlock()
 		h.ServeHTTP(w, r)
 	})

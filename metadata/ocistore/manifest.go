@@ -63,6 +63,9 @@ func parseFileManifest(raw []byte, layerType, what string) (descriptor, error) {
 	if m.MediaType != string(types.OCIManifestSchema1) {
 		return descriptor{}, fmt.Errorf("%s: manifest media type %q, want %s", what, m.MediaType, types.OCIManifestSchema1)
 	}
+	if m.Config.MediaType != mediaTypeEmpty || m.Config.Digest != "sha256:"+sha256Hex(emptyConfig) || m.Config.Size != int64(len(emptyConfig)) {
+		return descriptor{}, fmt.Errorf("%s: manifest config is not the OCI empty descriptor", what)
+	}
 	if len(m.Layers) != 1 {
 		return descriptor{}, fmt.Errorf("%s: manifest has %d layers, want exactly 1", what, len(m.Layers))
 	}

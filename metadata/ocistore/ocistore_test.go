@@ -3,12 +3,9 @@ package ocistore
 import (
 	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/registrytest"
-	"github.com/cnabsec/cnabsec/metadata"
 )
 
 func TestPushedRepositoryRefreshesAndDownloadsTarget(t *testing.T) {
@@ -33,18 +30,4 @@ func TestPushedRepositoryRefreshesAndDownloadsTarget(t *testing.T) {
 	if !bytes.Equal(data, testContent) {
 		t.Fatalf("downloaded %q, want %q", data, testContent)
 	}
-}
-
-func TestPushListsEveryPublishedFile(t *testing.T) {
-	r := newRepo(t)
-	reg := registrytest.New(t)
-	res := push(t, r, mustRepo(t, reg, "org/tuf"))
-	entries, err := os.ReadDir(filepath.Join(r.Dir, "metadata"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Metadata) != len(entries) {
-		t.Fatalf("pushed %d metadata files, the directory has %d", len(res.Metadata), len(entries))
-	}
-	_ = metadata.RoleTimestamp
 }

@@ -1,0 +1,109 @@
+package ocistore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/cnabsec/cnabsec/bundle/oci"
+	"github.com/cnabsec/cnabsec/internal/fault"
+)
+
+// CopyResult says what Copy did.
+type CopyResult struct {
+	Source      string `json:"source"`
+	Destination string `json:"destination"`
+	// Copied counts artifacts written to the destination, Unchanged those it
+	// already held with the same manifest.
+	Copied    int `json:"copied"`
+	Unchanged int `json:"unchanged"`
+}
+
+// Copy carries the metadata repository stored in src to dst: every target
+// artifact, then every metadata artifact in push order (timestamp last), each
+// manifest and its blobs unchanged (same digests), skipping tags dst already
+// holds with the same manifest. Tags of src outside this package's layout
+// are ignored. Nothing is verified beyond digests: the copy is verified the
+// way the original is, by a TUF client pinned to the root.
+func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (CopyResult, error) {
+	res := CopyResult{Source: src.Name(), Destination: dst.Name()}
+	if src.Name() == dst.Name() {
+		return res, fault.Inputf("copy metadata: source and destination are both %s", src.Name())
+	}
+	ro := oci.RemoteOptions(ctx, opts)
+	tags, err := remote.List(src, ro...)
+	if err != nil {
+		return res, classify(ctx, err, "listing the tags of metadata repository "+src.Name(), false)
+	}
+	var targets, files []string
+	for _, t := range tags {
+		if _, ok := TargetForTag(t); ok {
+			targets = append(targets, t)
+		} else if f, err := MetadataForTag(t); err == nil {
+			files = append(files, f)
+		}
+	}
+	hasTimestamp := false
+	for _, f := range files {
+		hasTimestamp = hasTimestamp || f == "timestamp.json"
+	}
+	if !hasTimestamp {
+		return res, fault.Inputf("%s holds no TUF metadata (no tag %stimestamp.json): push it with `cnabsec repo push`", src.Name(), tagPrefix)
+	}
+	sort.Strings(targets)
+	sortForPush(files)
+	for _, f := range files {
+		tag, _ := TagForMetadata(f)
+		targets = append(targets, tag)
+	}
+	for _, tag := range targets {
+		layerType := MediaTypeMetadata
+		if _, ok := TargetForTag(tag); ok {
+			layerType = MediaTypeTarget
+		}
+		copied, err := copyTag(ctx, src.Tag(tag), dst.Tag(tag), layerType, ro)
+		if err != nil {
+			return res, err
+		}
+		if copied {
+			res.Copied++
+		} else {
+			res.Unchanged++
+		}
+	}
+	return res, nil
+}
+
+// copyTag copies one artifact (its empty config, its single layer, its
+// manifest); false when dst already holds the same manifest.
+func copyTag(ctx context.Context, src, dst name.Tag, layerType string, ro []remote.Option) (bool, error) {
+	what := fmt.Sprintf("copying %s to %s", src.Name(), dst.Name())
+	desc, err := remote.Get(src, ro...)
+	if err != nil {
+		return false, classify(ctx, err, what, false)
+	}
+	l, err := parseFileManifest(desc.Manifest, layerType, src.Name())
+	if err != nil {
+		return false, fault.Wrap(fault.Denied, err)
+	}
+	p := &pusher{ctx: ctx, repo: dst.Context(), remote: ro}
+	if same, err := p.has(dst, desc.Manifest, what); err != nil || same {
+		return false, err
+	}
+	for _, d := range []string{"sha256:" + sha256Hex(emptyConfig), l.Digest} {
+		layer, err := remote.Layer(src.Context().Digest(d), ro...)
+		if err != nil {
+			return false, classify(ctx, err, what+": blob "+d, false)
+		}
+		if err := remote.WriteLayer(dst.Context(), layer, ro...); err != nil {
+			return false, classify(ctx, err, what+": blob "+d, false)
+		}
+	}
+	if err := remote.Put(dst, rawManifest{desc.Manifest}, ro...); err != nil {
+		return false, classify(ctx, err, what+": manifest", false)
+	}
+	return true, nil
+}
