@@ -95,6 +95,9 @@ func (hr *hashingReader) ReadByte() (byte, error) {
 	return c, nil
 }
 
+// consumed returns how many bytes have been read from src so far.
+func (hr *hashingReader) consumed() int64 { return hr.n }
+
 // drain reads the rest of src (so the digest covers every byte) and returns
 // how many bytes were left.
 func (hr *hashingReader) drain() (int64, error) {

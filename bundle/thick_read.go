@@ -63,6 +63,11 @@ type ThickOptions struct {
 	// until the end of the archive, where image manifests are checked
 	// (default 16 MiB).
 	MaxRetained int64
+	// MaxRatio caps decompressed bytes per archive byte once more than
+	// 1 GiB has been decompressed (default 100; negative: no cap), so that a
+	// small gzip bomb is stopped long before MaxTotalSize. Thick bundles
+	// hold compressed layers: their ratio is close to 1.
+	MaxRatio int64
 	// ExpectedSize, when positive, is the archive length a trusted source
 	// (a TUF target) states: ReadThick reads at most one byte more (endless
 	// data stops there) and refuses another length (Denied, ErrArchiveMismatch).
@@ -84,6 +89,9 @@ func (o ThickOptions) withDefaults() ThickOptions {
 	def(&o.MaxBundleSize, MaxBundleSize)
 	def(&o.MaxManifestSize, 4<<20)
 	def(&o.MaxRetained, 16<<20)
+	if o.MaxRatio == 0 {
+		o.MaxRatio = 100
+	}
 	if o.MaxEntries <= 0 {
 		o.MaxEntries = 100000
 	}
@@ -189,6 +197,9 @@ func ReadThick(r io.Reader, opts ThickOptions) (*Thick, error) {
 }
 
 func archiveErr(what string, err error) error {
+	if fault.KindOf(err) != fault.Unknown {
+		return err
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return fault.Inputf("%w: %s: the archive is truncated", ErrThickArchive, what)
 	}
@@ -200,13 +211,24 @@ func archiveErr(what string, err error) error {
 // the benchmark's stored blocks); BenchmarkThick1GiB compares both.
 var newGzipReader = func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }
 
-func (tr *thickReader) read(hr *hashingReader) error {
+// archiveStream is what read needs from the hashing reader.
+type archiveStream interface {
+	io.Reader
+	io.ByteReader
+	drain() (int64, error)
+	consumed() int64
+}
+
+func (tr *thickReader) read(hr archiveStream) error {
 	zr, err := newGzipReader(hr)
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return fault.Inputf("%w: the archive is empty", ErrThickArchive)
 		}
 		return archiveErr("not a gzip stream", err)
+	}
+	if tr.opts.MaxRatio > 0 {
+		zr = &ratioReader{r: zr, in: hr, max: tr.opts.MaxRatio}
 	}
 	ar := tar.NewReader(zr)
 	entries := 0
@@ -270,6 +292,27 @@ func (tr *thickReader) read(hr *hashingReader) error {
 		return fault.Inputf("%w: %d bytes after the end of the gzip stream", ErrThickArchive, left)
 	}
 	return nil
+}
+
+// ratioReader refuses a decompressed stream that outgrows the compressed one
+// by more than max once past ratioFloor.
+type ratioReader struct {
+	r   io.Reader
+	in  archiveStream
+	n   int64
+	max int64
+}
+
+// ratioFloor is a variable so tests can lower it.
+var ratioFloor int64 = 1 << 30
+
+func (rr *ratioReader) Read(p []byte) (int, error) {
+	n, err := rr.r.Read(p)
+	rr.n += int64(n)
+	if rr.n > ratioFloor && rr.n/rr.max > rr.in.consumed() {
+		return n, fault.Deniedf("%w: %d bytes decompressed from %d archive bytes, more than %d times as many (a decompression bomb?)", ErrTooLarge, rr.n, rr.in.consumed(), rr.max)
+	}
+	return n, err
 }
 
 // entryName returns the cleaned name of a safe entry ("" for the root).

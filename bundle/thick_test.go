@@ -550,3 +550,15 @@ func TestOtherFilesAreListed(t *testing.T) {
 		t.Errorf("other = %v", th.Other)
 	}
 }
+
+func TestGzipBombIsStoppedByTheRatioCap(t *testing.T) {
+	defer func(f int64) { ratioFloor = f }(ratioFloor)
+	ratioFloor = 1 << 20
+	f := newFixture(t, make([]byte, 16<<20)) // 16 MiB of zeros compress ~1000:1
+	_, err := ReadThick(bytes.NewReader(tgz(t, f.entries()...)), ThickOptions{})
+	wantErr(t, err, fault.Denied, ErrTooLarge, "more than 100 times as many (a decompression bomb?)")
+
+	if _, err := ReadThick(bytes.NewReader(tgz(t, f.entries()...)), ThickOptions{MaxRatio: -1}); err != nil {
+		t.Errorf("with the ratio cap off: %v", err)
+	}
+}
