@@ -31,8 +31,20 @@ var noCacheDir = filepath.Join(os.DevNull, "cnabsec-no-metadata-cache")
 // Every file in it was accepted by the TUF workflow before it was written
 // (atomically, mode 0600). Roots are re-verified as a chain from the pinned
 // root on every start; the rest is re-verified by go-tuf.
+//
+// A flat store (Options.MetadataDir) keeps the same files directly in dir,
+// and the newest trusted root as dir/root.json.
 type cache struct {
-	dir string
+	dir  string
+	flat bool
+}
+
+// openFlatStore opens a local metadata directory with unversioned names.
+func openFlatStore(dir string) (*cache, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fault.Inputf("metadata directory %s: %w", dir, err)
+	}
+	return &cache{dir: dir, flat: true}, nil
 }
 
 func openCache(cacheDir string, pinned []byte) (*cache, error) {
@@ -47,9 +59,17 @@ func openCache(cacheDir string, pinned []byte) (*cache, error) {
 	return c, nil
 }
 
-func (c *cache) rootsDir() string    { return filepath.Join(c.dir, "roots") }
-func (c *cache) metadataDir() string { return filepath.Join(c.dir, "metadata") }
+func (c *cache) rootsDir() string { return filepath.Join(c.dir, "roots") }
+func (c *cache) metadataDir() string {
+	if c.flat {
+		return c.dir
+	}
+	return filepath.Join(c.dir, "metadata")
+}
 func (c *cache) rootPath(v int64) string {
+	if c.flat {
+		return filepath.Join(c.dir, "root.json")
+	}
 	return filepath.Join(c.rootsDir(), strconv.FormatInt(v, 10)+".root.json")
 }
 
@@ -101,7 +121,7 @@ func (c *cache) checkFiles() error {
 	}
 	for _, e := range entries {
 		p := filepath.Join(c.metadataDir(), e.Name())
-		if !e.Type().IsRegular() || filepath.Ext(e.Name()) != ".json" {
+		if !e.Type().IsRegular() || filepath.Ext(e.Name()) != ".json" || (c.flat && e.Name() == "root.json") {
 			continue
 		}
 		data, err := os.ReadFile(p)
@@ -134,7 +154,14 @@ func (c *cache) checkFiles() error {
 // saveRoot stores a verified root version (roots never change once written).
 func (c *cache) saveRoot(v int64, data []byte) error {
 	p := c.rootPath(v)
-	if _, err := os.Stat(p); err == nil {
+	if c.flat {
+		// One root.json: the newest verified root replaces an older one.
+		if old, err := os.ReadFile(p); err == nil {
+			if md, err := metadata.Root().FromBytes(old); err == nil && md.Signed.Version >= v {
+				return nil
+			}
+		}
+	} else if _, err := os.Stat(p); err == nil {
 		return nil
 	}
 	if err := atomicfile.WriteFile(p, data, 0o600); err != nil {

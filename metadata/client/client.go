@@ -83,7 +83,22 @@ func New(opts Options) (*Client, error) {
 
 	root := opts.TrustedRoot
 	localDir := noCacheDir
-	if opts.CacheDir != "" {
+	if opts.MetadataDir != "" {
+		if opts.CacheDir != "" {
+			return nil, fault.Inputf("a metadata directory and a metadata cache exclude each other")
+		}
+		ca, err := openFlatStore(opts.MetadataDir)
+		if err != nil {
+			return nil, err
+		}
+		if md, err := metadata.Root().FromBytes(root); err == nil {
+			c.cachedRoot = md.Signed.Version
+		}
+		if err := ca.checkFiles(); err != nil {
+			return nil, err
+		}
+		c.cache, localDir = ca, ca.metadataDir()
+	} else if opts.CacheDir != "" {
 		ca, err := openCache(opts.CacheDir, opts.TrustedRoot)
 		if err != nil {
 			return nil, err

@@ -23,6 +23,14 @@ type Options struct {
 	// any location) is the floor for every later run: older metadata is a
 	// rollback.
 	CacheDir string
+	// MetadataDir, when set, keeps trusted metadata in this directory under
+	// the unversioned names of a TUF client's local metadata store:
+	// root.json (the newest trusted root), timestamp.json, snapshot.json,
+	// targets.json and ROLE.json, written atomically once the TUF workflow
+	// accepted them and read back as the rollback floor. TrustedRoot is
+	// still required (callers pass the content of MetadataDir/root.json).
+	// It excludes CacheDir.
+	MetadataDir string
 	// Timeout is the deadline for each file download (default 30s).
 	Timeout time.Duration
 	// ConnectTimeout bounds TCP connect and TLS handshake of the default

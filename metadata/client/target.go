@@ -77,22 +77,44 @@ func (c *Client) Download(ctx context.Context, name string, maxLen int64) ([]byt
 	if err != nil {
 		return nil, nil, err
 	}
+	data, err := c.downloadLocked(ctx, name, tf, maxLen)
+	if err != nil {
+		return nil, nil, err
+	}
+	return data, info, nil
+}
+
+// checkSignedLength refuses a target that cannot be fetched safely: longer
+// than maxLen, a negative length, no hashes, or a name with empty, '.' or
+// '..' segments.
+func checkSignedLength(name string, tf *metadata.TargetFiles, maxLen int64) error {
+	if tf.Length > maxLen {
+		return fault.Deniedf("target %q is %d bytes by its signed metadata, more than the %d allowed", name, tf.Length, maxLen)
+	}
+	if tf.Length < 0 {
+		return fault.Deniedf("target %q has a negative signed length %d", name, tf.Length)
+	}
+	if len(tf.Hashes) == 0 {
+		return fault.Deniedf("target %q lists no hashes: it cannot be verified", name)
+	}
+	if !validName(name) {
+		return fault.Deniedf("target %q has an empty, '.' or '..' path segment: refusing to fetch it", name)
+	}
+	return nil
+}
+
+// downloadLocked fetches and verifies the file of a trusted target entry.
+func (c *Client) downloadLocked(ctx context.Context, name string, tf *metadata.TargetFiles, maxLen int64) ([]byte, error) {
 	if maxLen <= 0 {
 		maxLen = c.limits.Target
 	}
-	if tf.Length > maxLen {
-		return nil, nil, fault.Deniedf("target %q is %d bytes by its signed metadata, more than the %d allowed", name, tf.Length, maxLen)
+	if err := checkSignedLength(name, tf, maxLen); err != nil {
+		return nil, err
 	}
-	if tf.Length < 0 {
-		return nil, nil, fault.Deniedf("target %q has a negative signed length %d", name, tf.Length)
-	}
-	if len(tf.Hashes) == 0 {
-		return nil, nil, fault.Deniedf("target %q lists no hashes: it cannot be verified", name)
-	}
-	if !validName(name) {
-		return nil, nil, fault.Deniedf("target %q has an empty, '.' or '..' path segment: refusing to fetch it", name)
-	}
-	var data []byte
+	var (
+		data []byte
+		err  error
+	)
 	var tried []string
 	for _, p := range c.targetPaths(name, tf) {
 		tried = append(tried, p)
@@ -101,16 +123,16 @@ func (c *Client) Download(ctx context.Context, name string, maxLen int64) ([]byt
 			break
 		}
 		if !errors.Is(err, ErrNotFound) {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	if err != nil {
-		return nil, nil, fault.Inconclusivef("target file of %q not found at %s (tried %s)", name, c.location, strings.Join(tried, ", "))
+		return nil, fault.Inconclusivef("target file of %q not found at %s (tried %s)", name, c.location, strings.Join(tried, ", "))
 	}
 	if err := verifyTarget(name, data, tf); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return data, info, nil
+	return data, nil
 }
 
 // targetPaths lists where the repository may hold the file of a target.
