@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"
@@ -107,7 +110,7 @@ func checkFuzzOutcome(t *testing.T, res *Result, err error, data []byte) {
 }
 
 func TestFuzzSeedCorporaAreNotEmpty(t *testing.T) {
-	for _, target := range []string{"FuzzVerifyLayout", "FuzzVerifyLink", "FuzzParseEnvelope"} {
+	for _, target := range []string{"FuzzVerifyLayout", "FuzzVerifyLink", "FuzzParseEnvelope", "FuzzDecodeGenericAgreesWithEncodingJSON"} {
 		files, _ := filepath.Glob(filepath.Join("testdata", "fuzz", target, "*"))
 		if len(files) < 5 {
 			t.Errorf("testdata/fuzz/%s: %d seed files, want at least 5 (the glob must match the checked-in corpus)", target, len(files))
@@ -156,4 +159,28 @@ func TestCanonicalFormMatchesSecuresystemslib(t *testing.T) {
 		}
 		checkCanonicalAgrees(t, b)
 	}
+}
+
+// FuzzDecodeGenericAgreesWithEncodingJSON compares decodeGeneric with
+// encoding/json (Decoder, UseNumber, nothing after the value): both accept or
+// both refuse, and accepted input decodes to equal values.
+func FuzzDecodeGenericAgreesWithEncodingJSON(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ours, ourErr := decodeGeneric(data)
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.UseNumber()
+		var theirs any
+		theirErr := dec.Decode(&theirs)
+		if theirErr == nil {
+			if _, err := dec.Token(); err != io.EOF {
+				theirErr = errors.New("trailing data")
+			}
+		}
+		if (ourErr == nil) != (theirErr == nil) {
+			t.Fatalf("decodeGeneric error %v, encoding/json error %v, input %q", ourErr, theirErr, data)
+		}
+		if ourErr == nil && !reflect.DeepEqual(ours, theirs) {
+			t.Fatalf("decoded differently:\n ours %#v\njson %#v", ours, theirs)
+		}
+	})
 }
