@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/testrepo"
@@ -62,6 +64,21 @@ func BenchmarkRefresh(b *testing.B) {
 func BenchmarkStatus(b *testing.B) {
 	for _, n := range []int{10, 10000} {
 		b.Run(fmt.Sprintf("targets=%d", n), func(b *testing.B) { benchStatus(b, repoWithTargets(b, n)) })
+	}
+}
+
+// BenchmarkStatusWithoutCache is status when DIR/cache is gone (a copied
+// repository, or one written by another tool): it parses and verifies every
+// targets-like role, so it grows with the number of targets.
+func BenchmarkStatusWithoutCache(b *testing.B) {
+	for _, n := range []int{10, 10000} {
+		b.Run(fmt.Sprintf("targets=%d", n), func(b *testing.B) {
+			r := repoWithTargets(b, n)
+			if err := os.RemoveAll(filepath.Join(r.Dir, "cache")); err != nil {
+				b.Fatal(err)
+			}
+			benchStatus(b, r)
+		})
 	}
 }
 
