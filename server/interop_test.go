@@ -20,6 +20,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/cnabsec/cnabsec/internal/scenario"
 	"github.com/cnabsec/cnabsec/verifier"
 )
 
@@ -153,6 +154,70 @@ func TestInteropSkopeoPullsThroughTheGatewayFromDebianRegistry(t *testing.T) {
 		"team/moved:1.0":    "the tag points upstream to " + retagged.String(),
 	} {
 		out, err := copyOut(ref)
+		if err == nil {
+			t.Errorf("skopeo pulled %s through the gateway", ref)
+			continue
+		}
+		if !strings.Contains(strings.ToLower(out), "denied") || !strings.Contains(out, want) {
+			t.Errorf("%s: skopeo said %q; want a denial with %q", ref, out, want)
+		}
+	}
+}
+
+// TestInteropSkopeoPullsThroughTheGatewayWithTheRealVerifier signs a level-2
+// release (TUF repository, images in Debian's registry) and lets skopeo pull
+// through a gateway that runs the real verifier.
+func TestInteropSkopeoPullsThroughTheGatewayWithTheRealVerifier(t *testing.T) {
+	skopeo := needBinary(t, "skopeo")
+	reg := startDebianRegistry(t, needBinary(t, "docker-registry"))
+	ctx := context.Background()
+	s, err := scenario.Build(ctx, scenario.Options{Dir: t.TempDir(), Registry: reg})
+	if err != nil {
+		t.Fatalf("building the signed release: %v", err)
+	}
+	v, err := verifier.New(verifier.Config{TrustedRoot: s.TrustedRoot, Location: s.RepoDir, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	g, err := NewGateway(GatewayOptions{Verifier: v, Upstream: "http://" + reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Refresh(ctx); err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	gw := httptest.NewServer(g.Handler())
+	defer gw.Close()
+	gwHost := strings.TrimPrefix(gw.URL, "http://")
+	repoTag := strings.TrimPrefix(s.WebRef, reg+"/") // org/web:1.0
+
+	skopeoCopy := func(ref string) (string, error) {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(cctx, skopeo, "copy", "--src-tls-verify=false", "docker://"+gwHost+"/"+ref, "dir:"+filepath.Join(t.TempDir(), "out")).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := skopeoCopy(repoTag); err != nil {
+		t.Fatalf("skopeo refused the signed image %s: %v\n%s", s.WebRef, err, out)
+	}
+	// An unsigned image, and the signed tag moved to other content.
+	pushRandom := func(ref string) {
+		r, err := name.ParseReference(reg + "/" + ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(r, randomImage(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pushRandom("org/unsigned:1.0")
+	pushRandom(repoTag)
+	for ref, want := range map[string]string{
+		"org/unsigned:1.0": "no signed target of that name",
+		repoTag:            "(re-tagged or moved tag)",
+	} {
+		out, err := skopeoCopy(ref)
 		if err == nil {
 			t.Errorf("skopeo pulled %s through the gateway", ref)
 			continue
