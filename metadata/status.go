@@ -66,10 +66,23 @@ func (r *Repository) Status(ctx context.Context) (*Status, error) {
 	return out, err
 }
 
+// cacheChanged is a key of summaryCache that marks new entries to save.
+const cacheChanged = "\x00changed"
+
 func (r *Repository) status(st *state) (*Status, error) {
 	var err error
 	out := &Status{Dir: r.dir}
 	cache := readSummaries(r.dir)
+	defer func() {
+		// Summaries computed here are saved for the next status (best
+		// effort: a read-only directory only keeps status slow). Writers are
+		// excluded by the shared lock; two readers saving at once each
+		// write a complete, valid file.
+		if _, ok := cache[cacheChanged]; ok {
+			delete(cache, cacheChanged)
+			writeSummaries(r.dir, cache)
+		}
+	}()
 	add := func(role string, staged bool, spec roleSpec, version int64, expires time.Time, signed any, sigs []tuf.Signature, count *int) error {
 		c, err := checkSignatures(spec, signed, sigs)
 		if err != nil {
@@ -233,7 +246,10 @@ func (r *Repository) summaryOf(cache summaryCache, path string, spec roleSpec) (
 	if err != nil {
 		return nil, err
 	}
-	return summarize(md, payload, spec, fi), nil
+	s := summarize(md, payload, spec, fi)
+	cache[filepath.ToSlash(rel)] = s
+	cache[cacheChanged] = nil
+	return s, nil
 }
 
 // status turns a summary into a RoleStatus under spec, counting unique keys.

@@ -131,15 +131,19 @@ func (st *state) saveSummaries() {
 			}
 		}
 	}
+	writeSummaries(st.dir, c)
+	st.written = nil
+}
+
+func writeSummaries(dir string, c summaryCache) {
 	b, err := json.Marshal(c)
 	if err != nil {
 		return
 	}
-	if os.MkdirAll(filepath.Join(st.dir, cacheDir), 0o755) != nil {
+	if os.MkdirAll(filepath.Join(dir, cacheDir), 0o755) != nil {
 		return
 	}
-	atomicfile.WriteFile(filepath.Join(st.dir, cacheDir, summaryFile), b, 0o644) //nolint:errcheck // best effort
-	st.written = nil
+	atomicfile.WriteFile(filepath.Join(dir, cacheDir, summaryFile), b, 0o644) //nolint:errcheck // best effort
 }
 
 // publishedVersionAfter is the latest published version of a role once this
