@@ -263,5 +263,5 @@ func TestThickBundleVerifiesAndRecompressedArchiveIsDenied(t *testing.T) {
 	recompressed := filepath.Join(dir, "re.tgz")
 	os.WriteFile(recompressed, re.Bytes(), 0o644)
 	r, err = verify(t, s, thickRef, verifier.WithThickFile(recompressed))
-	mustDeny(t, r, err, "bundle-digest", "does not match signed target")
+	mustDeny(t, r, err, "bundle-digest", "does not match the signed target")
 }

@@ -2,12 +2,14 @@ package verifier
 
 import (
 	"context"
+	"errors"
 	"os"
 
 	"github.com/cnabsec/cnabsec/bundle"
 	"github.com/cnabsec/cnabsec/bundle/oci"
 	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/internal/names"
+	"github.com/cnabsec/cnabsec/metadata/client"
 )
 
 // runBundle verifies a bundle version: steps 2-5 of CNAB-Sec 303.
@@ -31,9 +33,13 @@ func (w *workflow) runBundle(ctx context.Context) error {
 	}
 
 	// Obtain the bundle and compare it with the signed target before parsing it.
-	b, d, source, err := w.obtainBundle(ctx)
+	b, d, source, err := w.obtainBundle(ctx, ti)
 	if err != nil {
-		r.fail("bundle-source", source, err)
+		check := "bundle-source"
+		if errors.Is(err, bundle.ErrArchiveMismatch) {
+			check = "bundle-digest" // a thick archive cut at the signed length
+		}
+		r.fail(check, source, err)
 		return nil
 	}
 	r.BundleDigest = "sha256:" + d.sha256
@@ -115,7 +121,7 @@ func artifactName(thick bool) string {
 // thick file, a source reference, or the reference's own registry. It
 // returns the artifact bytes (for a thick bundle, nil: it is streamed) and
 // their digests.
-func (w *workflow) obtainBundle(ctx context.Context) ([]byte, digests, string, error) {
+func (w *workflow) obtainBundle(ctx context.Context, ti *client.TargetInfo) ([]byte, digests, string, error) {
 	switch {
 	case w.req.ThickFile != "":
 		src := w.req.ThickFile
@@ -124,7 +130,12 @@ func (w *workflow) obtainBundle(ctx context.Context) ([]byte, digests, string, e
 			return nil, digests{}, src, fault.Inputf("thick bundle %s: %w", src, err)
 		}
 		defer f.Close()
-		th, err := bundle.ReadThick(f, bundle.ThickOptions{})
+		opts := bundle.ThickOptions{}
+		if ti != nil {
+			// Endless data stops one byte past the signed length.
+			opts.ExpectedSize = ti.Length
+		}
+		th, err := bundle.ReadThick(f, opts)
 		if err != nil {
 			return nil, digests{}, src, err
 		}
