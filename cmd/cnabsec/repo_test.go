@@ -392,3 +392,33 @@ func TestRepoDelegateNormalizesNames(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRepoInitWithAnOfflineRootKeyIsStagedUntilSigned(t *testing.T) {
+	k := genKeyFiles(t, "root", "targets", "online")
+	kf := func(n string) string { return filepath.Join(k, n) }
+	dir := filepath.Join(t.TempDir(), "repo")
+	code, out, errs := runCLI(t, "repo", "init", dir, "--root-key", kf("root.pub"), "--targets-key", kf("targets.key"),
+		"--snapshot-key", kf("online.key"), "--timestamp-key", kf("online.key"), "-o", "json")
+	var res metadata.Result
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Published || len(res.Waiting) == 0 {
+		t.Fatalf("init with a public root key: exit %d\n%s%s", code, out, errs)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "metadata")); len(entries) != 0 {
+		t.Fatalf("metadata/ serves %d files before root is signed", len(entries))
+	}
+	code, out, _ = runCLI(t, "repo", "status", dir)
+	if code != 0 || !strings.Contains(out, "root       staged    version 1") || !strings.Contains(out, "missing") {
+		t.Errorf("status of a staged init: exit %d\n%s", code, out)
+	}
+	code, out, errs = runCLI(t, "repo", "sign", dir, "--role", "root", "--key", kf("targets.key"))
+	if code != 2 || !strings.Contains(errs, "is not a key of role root") {
+		t.Errorf("sign root with the targets key: exit %d %s%s", code, out, errs)
+	}
+	code, out, errs = runCLI(t, "repo", "sign", dir, "--role", "root", "--key", kf("root.key"), "--snapshot-key", kf("online.key"), "--timestamp-key", kf("online.key"))
+	if code != 0 || !strings.Contains(out, "signed root: published") {
+		t.Fatalf("sign root: exit %d %s%s", code, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "metadata", "1.root.json")); err != nil {
+		t.Fatal(err)
+	}
+}
