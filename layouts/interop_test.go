@@ -3,7 +3,10 @@
 package layouts
 
 import (
+	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -54,4 +57,64 @@ func asExit(err error, target **exec.ExitError) bool {
 	e, ok := err.(*exec.ExitError)
 	*target = e
 	return ok
+}
+
+// TestInteropCnabsecVerifiesWhatPythonRecords: keys made by in-toto-keygen,
+// links recorded by in-toto-record start/stop and in-toto-run, a layout made
+// by cnabsec naming the python key files; cnabsec's verifier accepts it, and
+// refuses it once the artifact is swapped between the steps.
+func TestInteropCnabsecVerifiesWhatPythonRecords(t *testing.T) {
+	for _, tamper := range []bool{false, true} {
+		dir := t.TempDir()
+		run := func(name string, args ...string) {
+			t.Helper()
+			cmd := exec.Command(pythonTool(t, name), args...)
+			cmd.Dir = dir
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+			}
+		}
+		run("in-toto-keygen", "-t", "ed25519", "dev")
+		run("in-toto-keygen", "ci")
+		owner := genKey(t, keys.GenEd25519)
+		mb, err := Create([]byte(`steps:
+  - name: write-bundle
+    functionaries: [dev.pub]
+    expected_products: [[CREATE, bundle.src.json], [DISALLOW, "*"]]
+  - name: package
+    functionaries: [ci.pub]
+    expected_command: [cp, bundle.src.json, bundle.json]
+    expected_materials: [[MATCH, bundle.src.json, WITH, PRODUCTS, FROM, write-bundle], [DISALLOW, "*"]]
+    expected_products: [[CREATE, bundle.json], [ALLOW, bundle.src.json], [DISALLOW, "*"]]
+`), []keys.Signer{owner}, dir, testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layout, _ := Marshal(mb)
+		run("in-toto-record", "start", "-n", "write-bundle", "-k", "dev", "-t", "ed25519")
+		must(t, os.WriteFile(filepath.Join(dir, "bundle.src.json"), []byte(`{"name":"app"}`), 0o644))
+		run("in-toto-record", "stop", "-n", "write-bundle", "-k", "dev", "-t", "ed25519", "-p", "bundle.src.json")
+		if tamper {
+			must(t, os.WriteFile(filepath.Join(dir, "bundle.src.json"), []byte(`{"name":"evil"}`), 0o644))
+		}
+		run("in-toto-run", "-n", "package", "-k", "ci", "-m", "bundle.src.json", "-p", "bundle.src.json", "bundle.json", "--", "cp", "bundle.src.json", "bundle.json")
+		links := map[string][]byte{}
+		files, _ := filepath.Glob(filepath.Join(dir, "*.link"))
+		for _, f := range files {
+			links[filepath.Base(f)], _ = os.ReadFile(f)
+		}
+		if len(links) != 2 {
+			t.Fatalf("python wrote links %v", files)
+		}
+		bundle, _ := os.ReadFile(filepath.Join(dir, "bundle.json"))
+		in := VerifyInput{Layout: layout, LayoutKeys: []*keys.PublicKey{owner.Public()}, Links: links, Now: testNow,
+			Artifact: ArtifactBinding{Name: "bundle.json", SHA256: sha256Hex(bundle)}}
+		res, err := Verify(context.Background(), in)
+		if !tamper && err != nil {
+			t.Fatalf("links recorded by python in-toto do not verify: %v", err)
+		}
+		if tamper {
+			wantDenied(t, res, err, CheckArtifactRules, "materials [bundle.src.json] disallowed by rule [DISALLOW *]")
+		}
+	}
 }
