@@ -86,7 +86,10 @@ func TestTamperedMetadataManifestIsRefusedBySignature(t *testing.T) {
 	if bytes.Equal(forged, orig) {
 		t.Fatal("test setup: timestamp.json has no spec_version")
 	}
-	p := &pusher{ctx: context.Background(), repo: repo, remote: oci.RemoteOptions(context.Background(), oci.Options{})}
+	p, err := newPusher(context.Background(), repo, oci.RemoteOptions(context.Background(), oci.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	m := fileManifest(ArtifactTypeMetadata, MediaTypeMetadata, sha256Hex(forged), int64(len(forged)), "timestamp.json")
 	if _, err := p.put("tuf-timestamp.json", static.NewLayer(forged, MediaTypeMetadata), m, "forged timestamp"); err != nil {
 		t.Fatal(err)
@@ -144,7 +147,10 @@ func TestOversizedMetadataInManifestIsRefusedBeforeDownload(t *testing.T) {
 	repo := mustRepo(t, reg, "org/tuf")
 	push(t, r, repo)
 	big := append([]byte(`{"signed":{}, "pad":"`), bytes.Repeat([]byte("a"), 1<<20)...)
-	p := &pusher{ctx: context.Background(), repo: repo, remote: oci.RemoteOptions(context.Background(), oci.Options{})}
+	p, err := newPusher(context.Background(), repo, oci.RemoteOptions(context.Background(), oci.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
 	m := fileManifest(ArtifactTypeMetadata, MediaTypeMetadata, sha256Hex(big), int64(len(big)), "timestamp.json")
 	if _, err := p.put("tuf-timestamp.json", static.NewLayer(big, MediaTypeMetadata), m, "big timestamp"); err != nil {
 		t.Fatal(err)
@@ -270,6 +276,11 @@ func TestRePushSendsOnlyWhatChanged(t *testing.T) {
 	}
 	if again.MetadataUnchanged != len(first.Metadata) || again.TargetsUnchanged != first.Targets {
 		t.Fatalf("re-push counted %+v unchanged, first push %+v", again, first)
+	}
+	// One HEAD per file and at most the registry ping besides: the
+	// client authenticates once per push, not once per file.
+	if heads, files := reqs.get(http.MethodHead), len(first.Metadata)+first.Targets; heads != files || reqs.get(http.MethodGet) > 1 {
+		t.Fatalf("re-push of %d unchanged files: %d HEAD and %d GET requests, want %d HEAD and at most 1 GET", files, heads, reqs.get(http.MethodGet), files)
 	}
 
 	r.AddTarget(t, "example.com/org/app:2.0", metadata.TargetInfo{Content: []byte("second version")})

@@ -6,7 +6,6 @@ import (
 	"sort"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/cnabsec/cnabsec/bundle/oci"
 	"github.com/cnabsec/cnabsec/internal/fault"
@@ -34,7 +33,11 @@ func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (Copy
 		return res, fault.Inputf("copy metadata: source and destination are both %s", src.Name())
 	}
 	ro := oci.RemoteOptions(ctx, opts)
-	tags, err := remote.List(src, ro...)
+	p, err := newPusher(ctx, dst, ro)
+	if err != nil {
+		return res, err
+	}
+	tags, err := p.puller.List(ctx, src)
 	if err != nil {
 		return res, classify(ctx, err, "listing the tags of metadata repository "+src.Name(), false)
 	}
@@ -64,7 +67,7 @@ func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (Copy
 		if _, ok := TargetForTag(tag); ok {
 			layerType = MediaTypeTarget
 		}
-		copied, err := copyTag(ctx, src.Tag(tag), dst.Tag(tag), layerType, ro)
+		copied, err := copyTag(p, src.Tag(tag), dst.Tag(tag), layerType)
 		if err != nil {
 			return res, err
 		}
@@ -79,9 +82,10 @@ func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (Copy
 
 // copyTag copies one artifact (its empty config, its single layer, its
 // manifest); false when dst already holds the same manifest.
-func copyTag(ctx context.Context, src, dst name.Tag, layerType string, ro []remote.Option) (bool, error) {
+func copyTag(p *pusher, src, dst name.Tag, layerType string) (bool, error) {
+	ctx := p.ctx
 	what := fmt.Sprintf("copying %s to %s", src.Name(), dst.Name())
-	desc, err := remote.Get(src, ro...)
+	desc, err := p.puller.Get(ctx, src)
 	if err != nil {
 		return false, classify(ctx, err, what, false)
 	}
@@ -89,20 +93,19 @@ func copyTag(ctx context.Context, src, dst name.Tag, layerType string, ro []remo
 	if err != nil {
 		return false, fault.Wrap(fault.Denied, err)
 	}
-	p := &pusher{ctx: ctx, repo: dst.Context(), remote: ro}
 	if same, err := p.has(dst, desc.Manifest, what); err != nil || same {
 		return false, err
 	}
 	for _, d := range []string{"sha256:" + sha256Hex(emptyConfig), l.Digest} {
-		layer, err := remote.Layer(src.Context().Digest(d), ro...)
+		layer, err := p.puller.Layer(ctx, src.Context().Digest(d))
 		if err != nil {
 			return false, classify(ctx, err, what+": blob "+d, false)
 		}
-		if err := remote.WriteLayer(dst.Context(), layer, ro...); err != nil {
+		if err := p.pusher.Upload(ctx, dst.Context(), layer); err != nil {
 			return false, classify(ctx, err, what+": blob "+d, false)
 		}
 	}
-	if err := remote.Put(dst, rawManifest{desc.Manifest}, ro...); err != nil {
+	if err := p.pusher.Put(ctx, dst, rawManifest{desc.Manifest}); err != nil {
 		return false, classify(ctx, err, what+": manifest", false)
 	}
 	return true, nil

@@ -58,7 +58,7 @@ func ParseLocation(location string, opts oci.Options) (name.Repository, error) {
 type Fetcher struct {
 	repo     name.Repository
 	location string
-	remote   []remote.Option
+	puller   *remote.Puller
 }
 
 // NewFetcher builds the Fetcher for location "oci://REG/REPO". opts says how
@@ -72,18 +72,17 @@ func NewFetcher(location string, opts oci.Options) (*Fetcher, error) {
 	if opts.MaxManifestSize <= 0 || opts.MaxManifestSize > maxFileManifest {
 		opts.MaxManifestSize = maxFileManifest
 	}
-	// One set of options (one transport, reused connections); each Fetch
-	// puts its own context last.
-	return &Fetcher{repo: repo, location: location, remote: oci.RemoteOptions(context.Background(), opts)}, nil
+	// One puller: one transport, reused connections, one authentication
+	// per repository; each Fetch passes its own context.
+	puller, err := remote.NewPuller(oci.RemoteOptions(context.Background(), opts)...)
+	if err != nil {
+		return nil, fault.Inputf("metadata location %q: %v", location, err)
+	}
+	return &Fetcher{repo: repo, location: location, puller: puller}, nil
 }
 
 // Repository is where the Fetcher reads.
 func (f *Fetcher) Repository() name.Repository { return f.repo }
-
-func (f *Fetcher) opts(ctx context.Context) []remote.Option {
-	o := make([]remote.Option, 0, len(f.remote)+1)
-	return append(append(o, f.remote...), remote.WithContext(ctx))
-}
 
 // Fetch returns the file name ("metadata/F" or "targets/.../<sha256>.<base>")
 // of at most maxLen bytes. Missing files wrap client.ErrNotFound; bytes that
@@ -109,7 +108,7 @@ func (f *Fetcher) fetchMetadata(ctx context.Context, file string, maxLen int64, 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v: %w", what, err, client.ErrNotFound)
 	}
-	desc, err := remote.Get(f.repo.Tag(tag), f.opts(ctx)...)
+	desc, err := f.puller.Get(ctx, f.repo.Tag(tag))
 	if err != nil {
 		return nil, classify(ctx, err, what+" (tag "+tag+")", true)
 	}
@@ -128,7 +127,7 @@ func (f *Fetcher) fetchMetadata(ctx context.Context, file string, maxLen int64, 
 func (f *Fetcher) fetchBlob(ctx context.Context, h string, size, maxLen int64, what string) ([]byte, error) {
 	digest := "sha256:" + h
 	what = what + " (blob " + digest + ")"
-	layer, err := remote.Layer(f.repo.Digest(digest), f.opts(ctx)...)
+	layer, err := f.puller.Layer(ctx, f.repo.Digest(digest))
 	if err != nil {
 		return nil, classify(ctx, err, what, true)
 	}

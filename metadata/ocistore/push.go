@@ -73,7 +73,10 @@ func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Option
 		return res, err
 	}
 	res.SkippedSHA512 = sha512Copies
-	p := &pusher{ctx: ctx, repo: repo, remote: oci.RemoteOptions(ctx, opts)}
+	p, err := newPusher(ctx, repo, oci.RemoteOptions(ctx, opts))
+	if err != nil {
+		return res, err
+	}
 	for _, t := range targets {
 		tag, err := TagForTarget(t.hex)
 		if err != nil {
@@ -119,12 +122,25 @@ func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Option
 	return res, nil
 }
 
-// pusher uploads files to one repository.
+// pusher uploads files to one repository, authenticating once.
 type pusher struct {
 	ctx         context.Context
 	repo        name.Repository
-	remote      []remote.Option
+	puller      *remote.Puller
+	pusher      *remote.Pusher
 	configReady bool
+}
+
+func newPusher(ctx context.Context, repo name.Repository, ro []remote.Option) (*pusher, error) {
+	pl, err := remote.NewPuller(ro...)
+	if err != nil {
+		return nil, fault.Inputf("registry options for %s: %v", repo.Name(), err)
+	}
+	ps, err := remote.NewPusher(ro...)
+	if err != nil {
+		return nil, fault.Inputf("registry options for %s: %v", repo.Name(), err)
+	}
+	return &pusher{ctx: ctx, repo: repo, puller: pl, pusher: ps}, nil
 }
 
 // put makes tag hold manifest m whose single layer is layer; it returns
@@ -136,15 +152,15 @@ func (p *pusher) put(tag string, layer v1.Layer, m []byte, what string) (bool, e
 		return false, err
 	}
 	if !p.configReady {
-		if err := remote.WriteLayer(p.repo, static.NewLayer(emptyConfig, mediaTypeEmpty), p.remote...); err != nil {
+		if err := p.pusher.Upload(p.ctx, p.repo, static.NewLayer(emptyConfig, mediaTypeEmpty)); err != nil {
 			return false, classify(p.ctx, err, "empty config blob → "+p.repo.Name(), false)
 		}
 		p.configReady = true
 	}
-	if err := remote.WriteLayer(p.repo, layer, p.remote...); err != nil {
+	if err := p.pusher.Upload(p.ctx, p.repo, layer); err != nil {
 		return false, classify(p.ctx, err, what+": uploading the blob", false)
 	}
-	if err := remote.Put(ref, rawManifest{m}, p.remote...); err != nil {
+	if err := p.pusher.Put(p.ctx, ref, rawManifest{m}); err != nil {
 		return false, classify(p.ctx, err, what+": uploading the manifest", false)
 	}
 	return true, nil
@@ -152,7 +168,7 @@ func (p *pusher) put(tag string, layer v1.Layer, m []byte, what string) (bool, e
 
 // has reports whether ref already holds manifest m.
 func (p *pusher) has(ref name.Tag, m []byte, what string) (bool, error) {
-	desc, err := remote.Head(ref, p.remote...)
+	desc, err := p.puller.Head(p.ctx, ref)
 	if err != nil {
 		if isNotFound(err) {
 			return false, nil
