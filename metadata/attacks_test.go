@@ -329,3 +329,33 @@ func TestRepeatedSignatureIsRefusedNotCounted(t *testing.T) {
 		t.Fatalf("two distinct keys did not publish: %v %+v", err, res)
 	}
 }
+
+func TestTwoConcurrentInitsOfOneDirectoryLeaveOneRepository(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "repo")
+	errs := make(chan error, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			k := gen(t)
+			one := metadata.RoleKeys{Signers: []keys.Signer{k}}
+			_, err := metadata.Init(dir, metadata.InitOptions{Root: one, Targets: one, Snapshot: one, Timestamp: one})
+			errs <- err
+		}()
+	}
+	var failed error
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			if failed != nil {
+				t.Fatalf("both inits failed: %v; %v", failed, err)
+			}
+			failed = err
+		}
+	}
+	wantInput(t, failed, "refusing to initialize over an existing repository")
+	repo, err := metadata.Open(dir)
+	if err != nil {
+		t.Fatalf("the repository that won is broken: %v", err)
+	}
+	if _, err := repo.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

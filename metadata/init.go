@@ -55,10 +55,8 @@ func initRepo(ctx context.Context, dir string, opts InitOptions, now func() time
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fault.Inputf("repository %s: %w", dir, err)
 	}
-	for _, p := range []string{filepath.Join(dir, configFile), filepath.Join(dir, metadataDir), filepath.Join(dir, stagedDir)} {
-		if exists(p) {
-			return nil, fault.Inputf("repository %s: %s already exists; refusing to initialize over an existing repository", dir, p)
-		}
+	if err := checkNoRepository(dir); err != nil {
+		return nil, err
 	}
 	roles := []struct {
 		name string
@@ -119,7 +117,20 @@ func initRepo(ctx context.Context, dir string, opts InitOptions, now func() time
 		}
 	}
 
-	for _, d := range []string{dir, filepath.Join(dir, metadataDir), filepath.Join(dir, targetsDir), filepath.Join(dir, stagedDir)} {
+	// Two inits of one directory at once: the lock serializes them and the
+	// second finds the first's repository.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fault.Inputf("repository %s: %w", dir, err)
+	}
+	l, err := acquire(ctx, dir, true)
+	if err != nil {
+		return nil, err
+	}
+	defer l.release()
+	if err := checkNoRepository(dir); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{filepath.Join(dir, metadataDir), filepath.Join(dir, targetsDir), filepath.Join(dir, stagedDir)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fault.Inputf("repository %s: %w", dir, err)
 		}
@@ -128,11 +139,6 @@ func initRepo(ctx context.Context, dir string, opts InitOptions, now func() time
 		return nil, fault.Inputf("repository %s: %w", dir, err)
 	}
 	repo := &Repository{dir: dir, now: now}
-	l, err := acquire(ctx, dir, true)
-	if err != nil {
-		return nil, err
-	}
-	defer l.release()
 	st := newState(dir, cfg, t)
 	root.Signed.Expires = st.expires(RoleRoot)
 	targets.Signed.Expires = st.expires(RoleTargets)
@@ -244,6 +250,15 @@ func checkThreshold(role string, threshold, unique int, zeroDefault bool) error 
 	}
 	if threshold > unique {
 		return fault.Inputf("role %s: threshold %d is above the %d unique key(s) it has: it could never be met", role, threshold, unique)
+	}
+	return nil
+}
+
+func checkNoRepository(dir string) error {
+	for _, p := range []string{filepath.Join(dir, configFile), filepath.Join(dir, metadataDir), filepath.Join(dir, stagedDir)} {
+		if exists(p) {
+			return fault.Inputf("repository %s: %s already exists; refusing to initialize over an existing repository", dir, p)
+		}
 	}
 	return nil
 }

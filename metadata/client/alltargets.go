@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"maps"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 
@@ -41,7 +43,11 @@ const (
 // MaxAllTargetsRoles roles or MaxAllTargets entries.
 //
 // The roles AllTargets loads are its own: they do not change what Target
-// and Download see.
+// and Download of this Client see. With a cache (CacheDir or MetadataDir),
+// a delegated role is read from it when the cached copy is the version the
+// trusted snapshot lists and passes every check, and a downloaded one is
+// stored there, so repeated listings (a service refreshing) download only
+// the roles that changed.
 func (c *Client) AllTargets(ctx context.Context) ([]TargetInfo, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -160,6 +166,9 @@ func (c *Client) loadRole(tm *trustedmetadata.TrustedMetadata, role, parent stri
 	if meta == nil {
 		return nil, fault.Deniedf("role %s (delegated by %s) is not listed by the trusted snapshot: metadata incomplete or mixed", role, parent)
 	}
+	if md := c.cachedRole(tm, role, parent); md != nil {
+		return md, nil
+	}
 	length := meta.Length
 	if length <= 0 {
 		length = c.limits.Delegated
@@ -176,7 +185,38 @@ func (c *Client) loadRole(tm *trustedmetadata.TrustedMetadata, role, parent stri
 	if err != nil {
 		return nil, err // classified by runTUF (tufError)
 	}
+	if c.cache != nil && safeRole.MatchString(role) {
+		// Accepted: the next client (e.g. after a service's refresh) reads
+		// it from the cache while the snapshot still lists this version.
+		if err := c.cache.saveRole(role, md.Signed.Version, data, nil); err != nil {
+			return nil, err
+		}
+	}
 	return md, nil
+}
+
+// cachedRole loads role from the cache when the cached copy passes every
+// check a downloaded one must pass (the version the trusted snapshot lists,
+// its length and hashes, the delegating role's keys, expiry), as go-tuf's
+// updater does with its local metadata; otherwise it returns nil.
+func (c *Client) cachedRole(tm *trustedmetadata.TrustedMetadata, role, parent string) (md *metadata.Metadata[metadata.TargetsType]) {
+	if c.cache == nil || !safeRole.MatchString(role) {
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join(c.cache.metadataDir(), role+".json"))
+	if err != nil || int64(len(data)) > c.limits.Delegated || checkStructure(role, data) != nil {
+		return nil
+	}
+	defer func() {
+		if recover() != nil {
+			md = nil
+		}
+	}()
+	md, err = tm.UpdateDelegatedTargets(data, role, parent)
+	if err != nil {
+		return nil
+	}
+	return md
 }
 
 // targetInfo converts a trusted entry.

@@ -1,11 +1,15 @@
 package client
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -239,5 +243,66 @@ func TestAllTargetsDoesNotChangeWhatTargetSees(t *testing.T) {
 	sort.Strings(roles)
 	if len(roles) != 4 {
 		t.Errorf("after AllTargets the client's trusted roles are %v, want only the top-level ones", roles)
+	}
+}
+
+// roleCountingFetcher counts the files read through it.
+type roleCountingFetcher struct {
+	Fetcher
+	mu    sync.Mutex
+	count map[string]int
+}
+
+func (f *roleCountingFetcher) Fetch(ctx context.Context, name string, maxLen int64) ([]byte, error) {
+	f.mu.Lock()
+	f.count[name]++
+	f.mu.Unlock()
+	return f.Fetcher.Fetch(ctx, name, maxLen)
+}
+
+func TestAllTargetsReusesCachedDelegatedRolesAndRefusesATamperedCopy(t *testing.T) {
+	r := newTestRepo(t)
+	cacheDir := t.TempDir()
+	list := func() (*roleCountingFetcher, map[string]string) {
+		inner, err := FetcherFor(r.dir, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := &roleCountingFetcher{Fetcher: inner, count: map[string]int{}}
+		return f, listed(t, r.client(t, func(o *Options) { o.Fetcher, o.CacheDir = f, cacheDir }))
+	}
+	want := map[string]string{layoutName: "targets", versionName: "releases", linkName: "releases"}
+	f, got := list()
+	wantListed(t, got, want)
+	if f.count["metadata/1.releases.json"] != 1 {
+		t.Fatalf("first listing fetched releases %d times", f.count["metadata/1.releases.json"])
+	}
+	f, got = list()
+	wantListed(t, got, want)
+	if n := f.count["metadata/1.releases.json"]; n != 0 {
+		t.Fatalf("second listing fetched the unchanged releases role %d times, want 0 (cached)", n)
+	}
+	// A cached copy that no longer matches (tampered on disk) is not used:
+	// the role is fetched again and the listing is the signed one.
+	matches, _ := filepath.Glob(filepath.Join(cacheDir, "*", "metadata", "releases.json"))
+	if len(matches) != 1 {
+		t.Fatalf("cached releases: %v", matches)
+	}
+	var md map[string]any
+	data, _ := os.ReadFile(matches[0])
+	if err := json.Unmarshal(data, &md); err != nil {
+		t.Fatal(err)
+	}
+	md["signed"].(map[string]any)["targets"].(map[string]any)["example.com/org/app:6.6"] = map[string]any{
+		"length": 1, "hashes": map[string]any{"sha256": strings.Repeat("ab", 32)},
+	}
+	forged, _ := json.Marshal(md)
+	if err := os.WriteFile(matches[0], forged, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, got = list()
+	wantListed(t, got, want)
+	if n := f.count["metadata/1.releases.json"]; n != 1 {
+		t.Fatalf("listing over a tampered cache fetched releases %d times, want 1", n)
 	}
 }
