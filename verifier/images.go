@@ -214,5 +214,6 @@ func (w *workflow) resolve(ctx context.Context, src, contentDigest string) (oci.
 	if err != nil {
 		return oci.Descriptor{}, err
 	}
-	return oci.ResolveImage(ctx, ref, w.registry())
+	w.resolverOnce.Do(func() { w.resolver = oci.NewResolver(ctx, w.registry()) })
+	return w.resolver.Resolve(ref)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/cnabsec/cnabsec/bundle"
 	"github.com/cnabsec/cnabsec/bundle/oci"
@@ -25,6 +26,9 @@ type workflow struct {
 	ver   names.Version
 	tuf   trustSource // nil when the level uses no TUF
 	thick *bundle.Thick
+
+	resolverOnce sync.Once
+	resolver     *oci.Resolver // one registry session for every image
 }
 
 // Verify runs the CNAB-Sec 303 workflow for req against the current trusted

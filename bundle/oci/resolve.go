@@ -20,3 +20,18 @@ func ResolveImage(ctx context.Context, ref name.Reference, opts Options) (Descri
 	s := newSession(ctx, opts)
 	return s.fetchManifest(ref, "image "+ref.Name())
 }
+
+// Resolver resolves many image references with one session, so that a
+// verification of a bundle with many images authenticates once per
+// repository. It is safe for concurrent use.
+type Resolver struct{ s *session }
+
+// NewResolver returns a Resolver bound to ctx.
+func NewResolver(ctx context.Context, opts Options) *Resolver {
+	return &Resolver{s: newSession(ctx, opts)}
+}
+
+// Resolve is ResolveImage on the Resolver's session.
+func (r *Resolver) Resolve(ref name.Reference) (Descriptor, error) {
+	return r.s.fetchManifest(ref, "image "+ref.Name())
+}

@@ -1,0 +1,219 @@
+package verifier_test
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/secure-systems-lab/go-securesystemslib/cjson"
+	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/cnabsec/cnabsec/bundle"
+	"github.com/cnabsec/cnabsec/internal/registrytest"
+	"github.com/cnabsec/cnabsec/internal/scalerepo"
+	"github.com/cnabsec/cnabsec/keys"
+	"github.com/cnabsec/cnabsec/metadata"
+	"github.com/cnabsec/cnabsec/signer"
+	"github.com/cnabsec/cnabsec/verifier"
+)
+
+// The verification side of the scale benchmarks (issue 7 §3):
+//
+//	go test -run '^$' -bench VerifyScale -benchtime 1x ./verifier
+//
+// Same repositories as signer's BenchmarkAddVersion: 100,000 (or 10) synthetic
+// versions in 512 hash bins, cached in $TMPDIR, cloned per run.
+const (
+	scaleSeed = 7
+	scaleBins = 512
+	bigN      = 100_000
+	smallN    = 10
+)
+
+// countingHandler counts the bytes it serves under /metadata/.
+type countingHandler struct {
+	h     http.Handler
+	bytes atomic.Int64
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (w countingWriter) Write(b []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(b)
+	w.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/metadata/") {
+		w = countingWriter{w, &c.bytes}
+	}
+	c.h.ServeHTTP(w, r)
+}
+
+// scaleRelease is a cloned scale repository with one real release signed in:
+// a thin bundle pushed to the registry and its invocation image, both
+// targets of the releases bins (level 2).
+type scaleRelease struct {
+	repo    *scalerepo.Repo
+	srv     *httptest.Server
+	counter *countingHandler
+}
+
+func newScaleRelease(b *testing.B, n int, reg *registrytest.Registry, items []signer.Item) *scaleRelease {
+	b.Helper()
+	src, err := scalerepo.Cached(ctx, n, scaleBins, scaleSeed, b.Logf)
+	if err != nil {
+		b.Fatalf("repository of %d versions: %v", n, err)
+	}
+	r, err := src.Clone(filepath.Join(b.TempDir(), "repo"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.Delegate(ctx, reg.Host+"/org/app", reg.Host+"/org/app-installer"); err != nil {
+		b.Fatal(err)
+	}
+	opts := signer.Options{Keys: []keys.Signer{r.Keys["releases"]}, Snapshot: r.Keys["snapshot"], Timestamp: r.Keys["timestamp"]}
+	if res, err := signer.Sign(ctx, r.Repo, opts, items...); err != nil || !res.Published {
+		b.Fatalf("sign the release into %d versions: %v %+v", n, err, res)
+	}
+	c := &countingHandler{h: metadata.Handler(r.Dir)}
+	srv := httptest.NewServer(c)
+	b.Cleanup(srv.Close)
+	return &scaleRelease{repo: r, srv: srv, counter: c}
+}
+
+// verifyOnce verifies ref at level 2 with a fresh client (no cache) and
+// returns the time and the metadata bytes downloaded.
+func (s *scaleRelease) verifyOnce(b *testing.B, ref string) (time.Duration, int64) {
+	b.Helper()
+	before := s.counter.bytes.Load()
+	start := time.Now()
+	r, err := verifier.Verify(ctx, ref, verifier.WithTrustedRoot(s.repo.TrustedRoot), verifier.WithMetadata(s.srv.URL))
+	d := time.Since(start)
+	if err != nil || !r.Verified || r.AchievedLevel != verifier.Level2 {
+		b.Fatalf("verify %s: %v %+v", ref, err, r.FirstFailure())
+	}
+	return d, s.counter.bytes.Load() - before
+}
+
+// flatTargetsSize is the canonical JSON length of one unbinned targets
+// metadata file (one signature) listing every target of the repository (the
+// 100,000 synthetic versions and the release): what a client would download
+// without bins.
+func flatTargetsSize(b *testing.B, s *scaleRelease, n int) int {
+	b.Helper()
+	md := tuf.Targets(time.Now().UTC().Truncate(time.Second).Add(24 * time.Hour))
+	add := func(name string, info metadata.TargetInfo) {
+		tf := &tuf.TargetFiles{Length: info.Length, Hashes: tuf.Hashes{}, Path: name}
+		for alg, h := range info.Hashes {
+			raw, err := hex.DecodeString(h)
+			if err != nil {
+				b.Fatal(err)
+			}
+			tf.Hashes[alg] = raw
+		}
+		if len(info.Custom) > 0 {
+			c := json.RawMessage(append([]byte(nil), info.Custom...))
+			tf.Custom = &c
+		}
+		md.Signed.Targets[name] = tf
+	}
+	all, err := s.repo.Repo.List(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(all) < n {
+		b.Fatalf("the repository lists %d targets, want at least %d", len(all), n)
+	}
+	for _, t := range all {
+		add(t.Name, t.TargetInfo)
+	}
+	payload, err := cjson.EncodeCanonical(md.Signed)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sig, err := s.repo.Keys["releases"].Sign(ctx, payload)
+	if err != nil {
+		b.Fatal(err)
+	}
+	md.Signatures = []tuf.Signature{{KeyID: s.repo.Keys["releases"].Public().ID(), Signature: sig}}
+	whole, err := cjson.EncodeCanonical(md)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return len(whole)
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// BenchmarkVerifyScale verifies one release (a thin bundle and its
+// invocation image, level 2, fresh client each time, metadata over loopback
+// HTTP) in a repository of 100,000 versions and in one of 10, interleaved,
+// median of 7 rounds; goal: ratio ≤ 1.5. It also counts the metadata bytes
+// one verification downloads from the 100,000-version repository and divides
+// them by the canonical size of a flat, unbinned targets file listing the
+// same versions; goal ≤ 1%.
+func BenchmarkVerifyScale(b *testing.B) {
+	reg := registrytest.New(b)
+	inst := reg.PushImage(b, "org/app-installer:1.0", scaleSeed)
+	raw := fmt.Sprintf(`{"schemaVersion":"v1.0.0","name":"app","version":"1.0.0",`+
+		`"invocationImages":[{"imageType":"docker","image":%q,"contentDigest":%q}]}`, inst.Ref, inst.Digest)
+	canon, err := bundle.Canonicalize([]byte(raw))
+	if err != nil {
+		b.Fatal(err)
+	}
+	file := filepath.Join(b.TempDir(), "bundle.json")
+	if err := os.WriteFile(file, canon, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	ref := reg.Host + "/org/app:1.0"
+	items := []signer.Item{{Kind: "image", Ref: inst.Ref}, {Kind: "bundle", Ref: ref, File: file, Push: true}}
+	big := newScaleRelease(b, bigN, reg, items)
+	small := newScaleRelease(b, smallN, reg, items)
+
+	const rounds = 7
+	var tSmall, tBig time.Duration
+	var bytesBig, bytesSmall int64
+	for i := 0; i < b.N; i++ {
+		var ds, dl []time.Duration
+		for round := 0; round < rounds; round++ {
+			d, n := small.verifyOnce(b, ref)
+			ds, bytesSmall = append(ds, d), n
+			d, n = big.verifyOnce(b, ref)
+			dl, bytesBig = append(dl, d), n
+		}
+		tSmall += median(ds)
+		tBig += median(dl)
+	}
+	tSmall /= time.Duration(b.N)
+	tBig /= time.Duration(b.N)
+	flat := flatTargetsSize(b, big, bigN)
+
+	b.ReportMetric(float64(tSmall.Microseconds())/1000, "10-ms")
+	b.ReportMetric(float64(tBig.Microseconds())/1000, "100k-ms")
+	b.ReportMetric(float64(tBig)/float64(tSmall), "100k-vs-10")
+	b.ReportMetric(float64(bytesBig), "metadata-bytes-100k")
+	b.ReportMetric(float64(bytesSmall), "metadata-bytes-10")
+	b.ReportMetric(float64(flat), "flat-targets-bytes")
+	b.ReportMetric(float64(bytesBig)/float64(flat), "bytes-vs-flat")
+	b.Logf("verify one release at level 2 (bins %d, median of %d interleaved rounds): 10 versions %v, 100,000 versions %v, ratio %.2f (goal ≤ 1.5); "+
+		"metadata downloaded %d bytes (10 versions: %d) vs a flat targets file of %d bytes: %.3f%% (goal ≤ 1%%)",
+		scaleBins, rounds, tSmall, tBig, float64(tBig)/float64(tSmall), bytesBig, bytesSmall, flat, 100*float64(bytesBig)/float64(flat))
+}
