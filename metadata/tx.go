@@ -203,7 +203,7 @@ func (tx *Tx) AddTarget(name string, t TargetInfo) error {
 // RemoveTarget removes target name from the role that lists it. Files under
 // DIR/targets stay: older snapshots may still name them.
 func (tx *Tx) RemoveTarget(name string) error {
-	for _, n := range tx.st.targetRoles() {
+	for _, n := range tx.st.searchRoles(name) {
 		r, err := tx.st.role(n)
 		if err != nil {
 			return err
@@ -217,10 +217,10 @@ func (tx *Tx) RemoveTarget(name string) error {
 	return fault.Inputf("target %q: no role of the repository lists it", name)
 }
 
-// Target looks name up in the working state (top-level targets first, as a
-// client searches).
+// Target looks name up in the working state the way a client searches:
+// top-level targets first, then the role the delegations give it to.
 func (tx *Tx) Target(name string) (Target, bool, error) {
-	for _, n := range tx.st.targetRoles() {
+	for _, n := range tx.st.searchRoles(name) {
 		r, err := tx.st.role(n)
 		if err != nil {
 			return Target{}, false, err
@@ -230,6 +230,14 @@ func (tx *Tx) Target(name string) (Target, bool, error) {
 		}
 	}
 	return Target{}, false, nil
+}
+
+// searchRoles are the roles a client looks in for name, in order.
+func (st *state) searchRoles(name string) []string {
+	if r := st.roleFor(name); r != RoleTargets {
+		return []string{RoleTargets, r}
+	}
+	return []string{RoleTargets}
 }
 
 // targetRoles lists targets then its delegated roles.
