@@ -91,7 +91,7 @@ func TestTamperedMetadataManifestIsRefusedBySignature(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := fileManifest(ArtifactTypeMetadata, MediaTypeMetadata, sha256Hex(forged), int64(len(forged)), "timestamp.json")
-	if _, err := p.put("tuf-timestamp.json", static.NewLayer(forged, MediaTypeMetadata), m, "forged timestamp"); err != nil {
+	if _, err := p.put("tuf-timestamp.json", static.NewLayer(forged, MediaTypeMetadata), m, "forged timestamp", nil); err != nil {
 		t.Fatal(err)
 	}
 	err = newClient(t, r, "oci://"+reg.Ref("org/tuf")).Refresh(context.Background())
@@ -152,7 +152,7 @@ func TestOversizedMetadataInManifestIsRefusedBeforeDownload(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := fileManifest(ArtifactTypeMetadata, MediaTypeMetadata, sha256Hex(big), int64(len(big)), "timestamp.json")
-	if _, err := p.put("tuf-timestamp.json", static.NewLayer(big, MediaTypeMetadata), m, "big timestamp"); err != nil {
+	if _, err := p.put("tuf-timestamp.json", static.NewLayer(big, MediaTypeMetadata), m, "big timestamp", nil); err != nil {
 		t.Fatal(err)
 	}
 	f, err := NewFetcher("oci://"+reg.Ref("org/tuf"), oci.Options{})

@@ -93,8 +93,22 @@ func copyTag(p *pusher, src, dst name.Tag, layerType string) (bool, error) {
 	if err != nil {
 		return false, fault.Wrap(fault.Denied, err)
 	}
-	if same, err := p.has(dst, desc.Manifest, what); err != nil || same {
+	exists, same, err := p.has(dst, desc.Manifest, what)
+	if err != nil || same {
 		return false, err
+	}
+	if file, err := MetadataForTag(dst.TagStr()); err == nil && exists {
+		err := p.mayReplaceMetadata(file, func() (int64, error) {
+			src := &Fetcher{repo: src.Context(), location: Scheme + "://" + src.Context().Name(), puller: p.puller}
+			data, err := src.Fetch(ctx, "metadata/"+file, maxTimestampRead)
+			if err != nil {
+				return 0, err
+			}
+			return signedVersion(data)
+		})
+		if err != nil {
+			return false, err
+		}
 	}
 	for _, d := range []string{"sha256:" + sha256Hex(emptyConfig), l.Digest} {
 		layer, err := p.puller.Layer(ctx, src.Context().Digest(d))

@@ -88,7 +88,7 @@ func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Option
 			return res, fault.Inputf("target file %s: %w", t.path, err)
 		}
 		m := fileManifest(ArtifactTypeTarget, MediaTypeTarget, t.hex, t.size, filepath.Base(t.path))
-		pushed, err := p.put(tag, layer, m, "target file "+filepath.ToSlash(rel))
+		pushed, err := p.put(tag, layer, m, "target file "+filepath.ToSlash(rel), nil)
 		if err != nil {
 			return res, err
 		}
@@ -108,7 +108,9 @@ func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Option
 		}
 		layer := static.NewLayer(data, MediaTypeMetadata)
 		m := fileManifest(ArtifactTypeMetadata, MediaTypeMetadata, sha256Hex(data), int64(len(data)), f)
-		pushed, err := p.put(tag, layer, m, "metadata file metadata/"+f)
+		pushed, err := p.put(tag, layer, m, "metadata file metadata/"+f, func() error {
+			return p.mayReplaceMetadata(f, func() (int64, error) { return signedVersion(data) })
+		})
 		if err != nil {
 			return res, err
 		}
@@ -145,11 +147,20 @@ func newPusher(ctx context.Context, repo name.Repository, ro []remote.Option) (*
 
 // put makes tag hold manifest m whose single layer is layer; it returns
 // false when the tag already held exactly m.
-func (p *pusher) put(tag string, layer v1.Layer, m []byte, what string) (bool, error) {
+//
+// A tag already holding a different manifest is replaced only when
+// mayReplace (nil: always) allows it.
+func (p *pusher) put(tag string, layer v1.Layer, m []byte, what string, mayReplace func() error) (bool, error) {
 	what = fmt.Sprintf("%s → %s:%s", what, p.repo.Name(), tag)
 	ref := p.repo.Tag(tag)
-	if same, err := p.has(ref, m, what); err != nil || same {
+	exists, same, err := p.has(ref, m, what)
+	if err != nil || same {
 		return false, err
+	}
+	if exists && mayReplace != nil {
+		if err := mayReplace(); err != nil {
+			return false, err
+		}
 	}
 	if !p.configReady {
 		if err := p.pusher.Upload(p.ctx, p.repo, static.NewLayer(emptyConfig, mediaTypeEmpty)); err != nil {
@@ -166,16 +177,16 @@ func (p *pusher) put(tag string, layer v1.Layer, m []byte, what string) (bool, e
 	return true, nil
 }
 
-// has reports whether ref already holds manifest m.
-func (p *pusher) has(ref name.Tag, m []byte, what string) (bool, error) {
+// has reports whether ref exists and whether it holds manifest m.
+func (p *pusher) has(ref name.Tag, m []byte, what string) (exists, same bool, err error) {
 	desc, err := p.puller.Head(p.ctx, ref)
 	if err != nil {
 		if isNotFound(err) {
-			return false, nil
+			return false, false, nil
 		}
-		return false, classify(p.ctx, err, what+": checking the tag", false)
+		return false, false, classify(p.ctx, err, what+": checking the tag", false)
 	}
-	return desc.Digest.Hex == sha256Hex(m), nil
+	return true, desc.Digest.Hex == sha256Hex(m), nil
 }
 
 // metadataFiles lists dir/metadata/*.json in push order after checking that
