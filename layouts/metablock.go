@@ -75,7 +75,7 @@ func parseEnvelope(b []byte) (*envelope, error) {
 	if !ok {
 		return nil, errors.New("signed: not a JSON object")
 	}
-	if env.canonical, err = canonicalJSON(obj); err != nil {
+	if env.canonical, err = canonicalJSON(obj, len(b)); err != nil {
 		return nil, fmt.Errorf("signed: cannot be canonicalized: %v", err)
 	}
 	switch t, _ := obj["_type"].(string); t {
@@ -208,10 +208,11 @@ func linkFrom(obj map[string]any) (*in_toto.Link, error, error) {
 		return nil, nil, errors.New("signed.name: not a string")
 	}
 	var err, matBad, prodBad error
-	if l.Materials, matBad, err = artifactsFrom(obj["materials"], "material"); err != nil {
+	shared := map[string]in_toto.HashObj{}
+	if l.Materials, matBad, err = artifactsFrom(obj["materials"], "material", shared); err != nil {
 		return nil, nil, err
 	}
-	if l.Products, prodBad, err = artifactsFrom(obj["products"], "product"); err != nil {
+	if l.Products, prodBad, err = artifactsFrom(obj["products"], "product", shared); err != nil {
 		return nil, nil, err
 	}
 	if obj["byproducts"] != nil {
@@ -242,7 +243,7 @@ func linkFrom(obj map[string]any) (*in_toto.Link, error, error) {
 
 // artifactsFrom converts materials or products; the second result is the
 // first artifact whose name or hash is malformed.
-func artifactsFrom(v any, kind string) (map[string]in_toto.HashObj, error, error) {
+func artifactsFrom(v any, kind string, shared map[string]in_toto.HashObj) (map[string]in_toto.HashObj, error, error) {
 	if v == nil {
 		return nil, nil, nil
 	}
@@ -252,6 +253,9 @@ func artifactsFrom(v any, kind string) (map[string]in_toto.HashObj, error, error
 	}
 	var bad error
 	out := make(map[string]in_toto.HashObj, len(m))
+	// Hash objects holding only a sha256 are shared between artifacts with
+	// the same digest (materials and products of a step mostly are): they
+	// are never modified.
 	for name, h := range m {
 		hm, ok := h.(map[string]any)
 		if !ok {
@@ -261,6 +265,18 @@ func artifactsFrom(v any, kind string) (map[string]in_toto.HashObj, error, error
 			if err := checkArtifactPath(name); err != nil {
 				bad = fmt.Errorf("%s %v", kind, err)
 			}
+		}
+		if sum, ok := hm["sha256"].(string); ok && len(hm) == 1 {
+			if bad == nil && !isHex(sum) {
+				bad = fmt.Errorf("%s %q: sha256 hash is not hex", kind, name)
+			}
+			ho, ok := shared[sum]
+			if !ok {
+				ho = in_toto.HashObj{"sha256": sum}
+				shared[sum] = ho
+			}
+			out[name] = ho
+			continue
 		}
 		ho := make(in_toto.HashObj, len(hm))
 		for alg, sum := range hm {
@@ -281,8 +297,9 @@ func artifactsFrom(v any, kind string) (map[string]in_toto.HashObj, error, error
 // canonicalJSON encodes a decoded JSON value as securesystemslib's OLPC
 // canonical JSON (what in-toto signs): sorted members, no whitespace, only
 // backslash and double quote escaped in strings, integers only.
-func canonicalJSON(v any) ([]byte, error) {
+func canonicalJSON(v any, sizeHint int) ([]byte, error) {
 	var buf bytes.Buffer
+	buf.Grow(sizeHint)
 	if err := encodeCanonical(&buf, v); err != nil {
 		return nil, err
 	}
