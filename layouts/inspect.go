@@ -87,7 +87,12 @@ func (v *verifier) runInspection(ctx context.Context, in in_toto.Inspection) (*i
 	}
 	tctx, cancel := context.WithTimeout(ctx, v.in.InspectionTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(tctx, in.Run[0], in.Run[1:]...)
+	prog, err := exec.LookPath(in.Run[0])
+	if err != nil {
+		return nil, fmt.Errorf("command %q could not run: %v", in.Run, err)
+	}
+	argv := limitArgs(append([]string{prog}, in.Run[1:]...), v.in.InspectionMemory)
+	cmd := exec.CommandContext(tctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = []string{}
 	cmd.Stdin = nil
@@ -103,6 +108,8 @@ func (v *verifier) runInspection(ctx context.Context, in in_toto.Inspection) (*i
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
+	case errors.As(err, &exit) && exit.ExitCode() == limitsFailed && len(argv) > len(in.Run):
+		return nil, fmt.Errorf("command %q not run: its resource limits could not be set: %s", in.Run, tail(stderr.String(), 300))
 	case errors.As(err, &exit):
 		return nil, fmt.Errorf("command %q exited with %d: %s", in.Run, exit.ExitCode(), tail(stderr.String(), 300))
 	default:

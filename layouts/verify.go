@@ -96,14 +96,18 @@ type VerifyInput struct {
 	// Now is the time expiry is checked against.
 	Now time.Time
 	// AllowInspections runs the layout's inspection commands (bounded: a
-	// timeout, a fresh directory holding only the artifact, an empty
-	// environment, no stdin). Without it a layout with inspections fails.
+	// timeout, memory and file size limits, a fresh directory holding only
+	// the artifact, an empty environment, no stdin). Without it a layout
+	// with inspections fails.
 	AllowInspections bool
 	// InspectionTimeout bounds each inspection (default 1 minute).
 	InspectionTimeout time.Duration
 	// InspectionDir is where inspection directories are created (default
 	// the system temporary directory).
 	InspectionDir string
+	// InspectionMemory caps each inspection's virtual memory in bytes
+	// (default DefaultInspectionMemory).
+	InspectionMemory int64
 }
 
 // maxSublayoutDepth bounds sublayout recursion.
@@ -111,6 +115,9 @@ const maxSublayoutDepth = 3
 
 // DefaultInspectionTimeout bounds one inspection when the input names none.
 const DefaultInspectionTimeout = time.Minute
+
+// DefaultInspectionMemory caps one inspection's virtual memory (4 GiB).
+const DefaultInspectionMemory = 4 << 30
 
 // Verify checks an in-toto layout and its links without executing anything
 // (unless inspections are allowed) and binds them to the artifact. The error

@@ -441,3 +441,18 @@ func TestLinksSharingMemoryAreParsedApart(t *testing.T) {
 	res, err := Verify(context.Background(), in)
 	wantDenied(t, res, err, CheckStepLinks, "unreadable")
 }
+
+func TestAllowedInspectionRunsWithMemoryAndFileSizeLimits(t *testing.T) {
+	c := newChain(t, keys.GenEd25519)
+	in := c.input()
+	in.Artifact.Data = c.bundle
+	in.AllowInspections = true
+	in.InspectionMemory = 512 << 20
+	// The command itself checks the limits it runs under.
+	in.Layout = inspectionLayout(t, c, "sh", "-c", `test "$(ulimit -v)" = 524288 && test "$(ulimit -f)" != unlimited && : > env.txt`)
+	mustVerify(t, in)
+	// Control: the same kind of check asserting no limit fails.
+	in.Layout = inspectionLayout(t, c, "sh", "-c", `test "$(ulimit -v)" = unlimited`)
+	res, err := Verify(context.Background(), in)
+	wantDenied(t, res, err, CheckInspection, "exited with 1")
+}
