@@ -318,7 +318,7 @@ func (rr *ratioReader) Read(p []byte) (int, error) {
 // entryName returns the cleaned name of a safe entry ("" for the root).
 func entryName(hdr *tar.Header) (string, error) {
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeDir, tar.TypeXGlobalHeader:
+	case tar.TypeReg, tar.TypeDir, tar.TypeXGlobalHeader: // the reader turns old TypeRegA entries into TypeReg
 	case tar.TypeSymlink:
 		return "", fault.Deniedf("%w: %q is a symbolic link to %q; a thick bundle holds only regular files", ErrUnsafeEntry, hdr.Name, hdr.Linkname)
 	case tar.TypeLink:
