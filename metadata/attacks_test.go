@@ -161,6 +161,7 @@ func TestBadTargetInputIsRefused(t *testing.T) {
 		{"example.com/org/app:1.0", metadata.TargetInfo{Length: 1, Hashes: map[string]string{"md5": "00"}}, `hash algorithm "md5" is not supported`},
 		{"example.com/org/app:1.0", metadata.TargetInfo{Content: []byte("x"), Hashes: map[string]string{"sha256": strings.Repeat("0", 64)}}, "does not match the content"},
 		{"example.com/org/app:1.0", metadata.TargetInfo{Content: []byte("x"), Custom: []byte("{")}, "custom is not valid JSON"},
+		{"example.com/org/app:1.0", metadata.TargetInfo{Content: []byte("x"), Custom: []byte(`{"size": 1.5}`)}, "custom cannot be signed as canonical JSON: Can't canonicalize floating point number '1.5'"},
 	}
 	for _, c := range cases {
 		_, err := r.Repo.Update(ctx, metadata.UpdateOptions{Signers: []keys.Signer{r.Releases}, Snapshot: r.Snapshot, Timestamp: r.Timestamp}, func(tx *metadata.Tx) error {
@@ -357,5 +358,19 @@ func TestTwoConcurrentInitsOfOneDirectoryLeaveOneRepository(t *testing.T) {
 	}
 	if _, err := repo.Status(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestNullCustomDoesNotBreakClientVerification(t *testing.T) {
+	r := testrepo.New(t, testrepo.WithDelegated("example.com/org/app"))
+	r.Update(t, []keys.Signer{r.Releases}, func(tx *metadata.Tx) error {
+		return tx.AddTarget("example.com/org/app:1", metadata.TargetInfo{Content: []byte("1"), Custom: []byte(" null ")})
+	})
+	up, err := r.Refresh(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := up.GetTargetInfo("example.com/org/app:1"); err != nil {
+		t.Fatalf("a target with custom null made its role unverifiable: %v", err)
 	}
 }

@@ -1,10 +1,16 @@
 package metadata
 
 import (
+	"encoding/json"
 	"path"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
 )
 
 // FuzzAcceptedTargetNamesStayInsideTargetsDir: a target name AddTarget
@@ -24,4 +30,22 @@ func FuzzAcceptedTargetNamesStayInsideTargetsDir(f *testing.F) {
 			t.Fatalf("accepted target name %q maps to %s", name, p)
 		}
 	})
+}
+
+// TestMetadataThatChangesWhenParsedBackIsNotWritten: custom null is dropped
+// by go-tuf's parser, so its signature would not verify for clients.
+func TestMetadataThatChangesWhenParsedBackIsNotWritten(t *testing.T) {
+	md := tuf.Targets(time.Now().UTC().Truncate(time.Second).Add(time.Hour))
+	null := json.RawMessage("null")
+	md.Signed.Targets["a/b"] = &tuf.TargetFiles{Length: 1, Hashes: tuf.Hashes{"sha256": make([]byte, 32)}, Custom: &null}
+	r := &targetsRole{name: "releases", md: md}
+	_, err := r.bytes()
+	if err == nil || fault.KindOf(err) != fault.Input || !strings.Contains(err.Error(), "role releases: the metadata written would not verify for clients") {
+		t.Fatalf("err = %v", err)
+	}
+	delete(md.Signed.Targets, "a/b")
+	r = &targetsRole{name: "releases", md: md}
+	if _, err := r.bytes(); err != nil {
+		t.Fatalf("clean metadata refused: %v", err)
+	}
 }

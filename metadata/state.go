@@ -62,12 +62,27 @@ type targetsRole struct {
 	file       []byte // the file as written, once its signatures are final
 }
 
-// bytes returns the role's file content, computed once after signing.
+// bytes returns the role's file content, computed once after signing. It
+// fails closed unless a client parsing the file gets back exactly what was
+// signed: go-tuf verifies signatures over its re-encoding of what it parsed,
+// so anything its parser drops or changes would make the role unverifiable.
 func (r *targetsRole) bytes() ([]byte, error) {
 	if r.file == nil {
 		b, err := r.md.ToBytes(true)
 		if err != nil {
 			return nil, err
+		}
+		payload, err := r.canonical()
+		if err != nil {
+			return nil, err
+		}
+		back, err := (&tuf.Metadata[tuf.TargetsType]{}).FromBytes(b)
+		if err != nil {
+			return nil, fault.Inputf("role %s: the metadata written would not parse: %w", r.name, err)
+		}
+		again, err := cjson.EncodeCanonical(back.Signed)
+		if err != nil || !bytes.Equal(again, payload) {
+			return nil, fault.Inputf("role %s: the metadata written would not verify for clients (its content changes when parsed back)", r.name)
 		}
 		r.file = b
 	}

@@ -1,6 +1,7 @@
 package metadata
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
@@ -367,12 +369,18 @@ func targetFile(name string, t *TargetInfo) (*tuf.TargetFiles, error) {
 	if tf.Length < 0 {
 		return nil, fault.Inputf("target %q: negative length %d", name, tf.Length)
 	}
-	if len(t.Custom) > 0 {
-		if !json.Valid(t.Custom) {
+	// JSON null is no custom object: written as "custom": null it would be
+	// dropped by a client's parser and its signature would no longer verify.
+	if c := bytes.TrimSpace(t.Custom); len(c) > 0 && !bytes.Equal(c, []byte("null")) {
+		if !json.Valid(c) {
 			return nil, fault.Inputf("target %q: custom is not valid JSON", name)
 		}
-		c := json.RawMessage(append([]byte(nil), t.Custom...))
-		tf.Custom = &c
+		// TUF's canonical JSON has no floating-point numbers.
+		if _, err := cjson.EncodeCanonical(json.RawMessage(c)); err != nil {
+			return nil, fault.Inputf("target %q: custom cannot be signed as canonical JSON: %v", name, err)
+		}
+		raw := json.RawMessage(append([]byte(nil), c...))
+		tf.Custom = &raw
 	}
 	return tf, nil
 }

@@ -29,6 +29,19 @@ func newRepo(t *testing.T) *testrepo.Repo {
 	return r
 }
 
+func mustRepoB(t testing.TB, reg *registrytest.Registry, path string) name.Repository {
+	t.Helper()
+	repo, err := name.NewRepository(reg.Ref(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return repo
+}
+
+func clientNew(r *testrepo.Repo, location string) (*client.Client, error) {
+	return client.New(client.Options{TrustedRoot: r.TrustedRoot, Location: location})
+}
+
 func mustRepo(t *testing.T, reg *registrytest.Registry, path string) name.Repository {
 	t.Helper()
 	repo, err := name.NewRepository(reg.Ref(path))

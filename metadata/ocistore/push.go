@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -77,6 +78,8 @@ func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Option
 	if err != nil {
 		return res, err
 	}
+	var mu sync.Mutex
+	var targetJobs []func() error
 	for _, t := range targets {
 		tag, err := TagForTarget(t.hex)
 		if err != nil {
@@ -88,40 +91,105 @@ func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Option
 			return res, fault.Inputf("target file %s: %w", t.path, err)
 		}
 		m := fileManifest(ArtifactTypeTarget, MediaTypeTarget, t.hex, t.size, filepath.Base(t.path))
-		pushed, err := p.put(tag, layer, m, "target file "+filepath.ToSlash(rel), nil)
-		if err != nil {
-			return res, err
-		}
-		if pushed {
-			res.Targets++
-			res.Bytes += t.size
-		} else {
-			res.TargetsUnchanged++
-		}
-	}
-	for _, f := range files {
-		tag, _ := TagForMetadata(f) // checked by metadataFiles
-		path := filepath.Join(dir, "metadata", f)
-		data, err := readCapped(path)
-		if err != nil {
-			return res, err
-		}
-		layer := static.NewLayer(data, MediaTypeMetadata)
-		m := fileManifest(ArtifactTypeMetadata, MediaTypeMetadata, sha256Hex(data), int64(len(data)), f)
-		pushed, err := p.put(tag, layer, m, "metadata file metadata/"+f, func() error {
-			return p.mayReplaceMetadata(f, func() (int64, error) { return signedVersion(data) })
+		targetJobs = append(targetJobs, func() error {
+			pushed, err := p.put(tag, layer, m, "target file "+filepath.ToSlash(rel), nil)
+			mu.Lock()
+			defer mu.Unlock()
+			if pushed {
+				res.Targets++
+				res.Bytes += t.size
+			} else if err == nil {
+				res.TargetsUnchanged++
+			}
+			return err
 		})
-		if err != nil {
-			return res, err
+	}
+	groups := [][]func() error{targetJobs}
+	rank := -1
+	for _, f := range files { // in push order
+		if _, role := splitMetadataName(f); pushRank(role) != rank {
+			rank = pushRank(role)
+			groups = append(groups, nil)
 		}
-		if pushed {
-			res.Metadata = append(res.Metadata, f)
-			res.Bytes += int64(len(data))
-		} else {
-			res.MetadataUnchanged++
+		groups[len(groups)-1] = append(groups[len(groups)-1], func() error {
+			tag, _ := TagForMetadata(f) // checked by metadataFiles
+			data, err := readCapped(filepath.Join(dir, "metadata", f))
+			if err != nil {
+				return err
+			}
+			layer := static.NewLayer(data, MediaTypeMetadata)
+			m := fileManifest(ArtifactTypeMetadata, MediaTypeMetadata, sha256Hex(data), int64(len(data)), f)
+			pushed, err := p.put(tag, layer, m, "metadata file metadata/"+f, func() error {
+				return p.mayReplaceMetadata(f, func() (int64, error) { return signedVersion(data) })
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if pushed {
+				res.Metadata = append(res.Metadata, f)
+				res.Bytes += int64(len(data))
+			} else if err == nil {
+				res.MetadataUnchanged++
+			}
+			return err
+		})
+	}
+	err = runGroups(ctx, groups, pushWorkers)
+	sortForPush(res.Metadata)
+	return res, err
+}
+
+// pushWorkers bounds concurrent requests of a push or copy.
+var pushWorkers = 8
+
+// runGroups runs the groups one after the other, the jobs of a group
+// concurrently (at most workers at a time); it stops at the first error and
+// starts no later group after one.
+func runGroups(ctx context.Context, groups [][]func() error, workers int) error {
+	for _, g := range groups {
+		if err := runJobs(ctx, g, workers); err != nil {
+			return err
 		}
 	}
-	return res, nil
+	return nil
+}
+
+func runJobs(parent context.Context, jobs []func() error, workers int) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+		next  = make(chan func() error)
+	)
+	for w := 0; w < workers && w < len(jobs); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for job := range next {
+				if err := job(); err != nil {
+					once.Do(func() { first = err; cancel() })
+				}
+			}
+		}()
+	}
+feed:
+	for _, job := range jobs {
+		select {
+		case next <- job:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if first != nil {
+		return first
+	}
+	if parent.Err() != nil {
+		return fault.Inconclusivef("stopped before every file was sent: %v", context.Cause(parent))
+	}
+	return nil
 }
 
 // pusher uploads files to one repository, authenticating once.
@@ -130,6 +198,7 @@ type pusher struct {
 	repo        name.Repository
 	puller      *remote.Puller
 	pusher      *remote.Pusher
+	configMu    sync.Mutex
 	configReady bool
 }
 
@@ -162,11 +231,8 @@ func (p *pusher) put(tag string, layer v1.Layer, m []byte, what string, mayRepla
 			return false, err
 		}
 	}
-	if !p.configReady {
-		if err := p.pusher.Upload(p.ctx, p.repo, static.NewLayer(emptyConfig, mediaTypeEmpty)); err != nil {
-			return false, classify(p.ctx, err, "empty config blob → "+p.repo.Name(), false)
-		}
-		p.configReady = true
+	if err := p.ensureConfig(); err != nil {
+		return false, err
 	}
 	if err := p.pusher.Upload(p.ctx, p.repo, layer); err != nil {
 		return false, classify(p.ctx, err, what+": uploading the blob", false)
@@ -175,6 +241,20 @@ func (p *pusher) put(tag string, layer v1.Layer, m []byte, what string, mayRepla
 		return false, classify(p.ctx, err, what+": uploading the manifest", false)
 	}
 	return true, nil
+}
+
+// ensureConfig uploads the empty config blob once.
+func (p *pusher) ensureConfig() error {
+	p.configMu.Lock()
+	defer p.configMu.Unlock()
+	if p.configReady {
+		return nil
+	}
+	if err := p.pusher.Upload(p.ctx, p.repo, static.NewLayer(emptyConfig, mediaTypeEmpty)); err != nil {
+		return classify(p.ctx, err, "empty config blob → "+p.repo.Name(), false)
+	}
+	p.configReady = true
+	return nil
 }
 
 // has reports whether ref exists and whether it holds manifest m.
