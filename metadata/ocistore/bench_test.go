@@ -3,6 +3,7 @@ package ocistore
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -91,16 +92,31 @@ func BenchmarkRefreshAndDownload(b *testing.B) {
 }
 
 // BenchmarkPushConcurrency compares a first push and an unchanged re-push
-// with 8 concurrent requests against one at a time, in the same run.
+// with 2, 4 and 8 concurrent requests against one at a time, in the same
+// run: on loopback, and with 5 ms added to every request (a registry across
+// a network).
 func BenchmarkPushConcurrency(b *testing.B) {
+	for _, lat := range []time.Duration{0, 5 * time.Millisecond} {
+		b.Run(fmt.Sprintf("latency=%s", lat), func(b *testing.B) {
+			benchConcurrency(b, lat)
+		})
+	}
+}
+
+func benchConcurrency(b *testing.B, latency time.Duration) {
 	r := benchRepo(b, 256)
-	reg := registrytest.New(b)
+	reg := registrytest.New(b, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			time.Sleep(latency)
+			h.ServeHTTP(w, req)
+		})
+	})
 	ctx := context.Background()
 	defer func(w int) { pushWorkers = w }(pushWorkers)
 	took := map[string]time.Duration{}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		for _, w := range []int{1, 8} {
+		for _, w := range []int{1, 2, 4, 8} {
 			pushWorkers = w
 			repo := mustRepoB(b, reg, fmt.Sprintf("org/tuf-%d-%d", w, i))
 			t0 := time.Now()
@@ -115,6 +131,8 @@ func BenchmarkPushConcurrency(b *testing.B) {
 			took[fmt.Sprintf("again%d", w)] += time.Since(t1)
 		}
 	}
-	b.ReportMetric(float64(took["first8"])/float64(took["first1"]), "first-8/1")
-	b.ReportMetric(float64(took["again8"])/float64(took["again1"]), "repush-8/1")
+	for _, w := range []int{2, 4, 8} {
+		b.ReportMetric(float64(took[fmt.Sprintf("first%d", w)])/float64(took["first1"]), fmt.Sprintf("first-%d/1", w))
+		b.ReportMetric(float64(took[fmt.Sprintf("again%d", w)])/float64(took["again1"]), fmt.Sprintf("repush-%d/1", w))
+	}
 }
