@@ -332,14 +332,14 @@ func TestAdmissionBodyThatIsNotAnAdmissionReviewIsHTTP400(t *testing.T) {
 		body string
 		want string
 	}{
-		"not JSON":               {"<xml/>", "request body is not the expected JSON"},
-		"empty":                  {"", "request body is not the expected JSON"},
+		"not JSON":               {"<xml/>", "not an AdmissionReview: invalid character"},
+		"empty":                  {"", "not an AdmissionReview: unexpected end of JSON input"},
 		"a Pod, not a review":    {`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}`, `not an admission.k8s.io/v1 AdmissionReview (apiVersion "v1", kind "Pod")`},
 		"v1beta1 review":         {`{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"uid":"1"}}`, "not an admission.k8s.io/v1 AdmissionReview"},
 		"review without request": {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`, "AdmissionReview without a request"},
 		"request without uid":    {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"operation":"CREATE"}}`, "request without a uid"},
 		"trailing garbage":       {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1"}} {}`, "after top-level value"},
-		"wrong field types":      {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}}`, "request body is not the expected JSON"},
+		"wrong field types":      {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}}`, "not an AdmissionReview: json: cannot unmarshal number"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

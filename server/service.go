@@ -240,14 +240,9 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 // decodeBody reads one JSON value of at most limit bytes into v; trailing
 // data is refused, and unknown fields too when strict.
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, strict bool) error {
-	body := http.MaxBytesReader(w, r.Body, limit)
-	data, err := io.ReadAll(body)
+	data, err := readBody(w, r, limit)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return fault.Inputf("request body larger than %d bytes: %w", limit, err)
-		}
-		return fault.Inputf("reading request body: %w", err)
+		return err
 	}
 	if !strict {
 		// json.Unmarshal refuses trailing data itself, and is much faster
@@ -266,6 +261,19 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, stri
 		return fault.Inputf("request body: trailing data after the JSON value")
 	}
 	return nil
+}
+
+// readBody reads a request body of at most limit bytes.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, fault.Inputf("request body larger than %d bytes: %w", limit, err)
+		}
+		return nil, fault.Inputf("reading request body: %w", err)
+	}
+	return data, nil
 }
 
 func writeJSONStatus(w http.ResponseWriter, status int, v any) {

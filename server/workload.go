@@ -58,20 +58,32 @@ var supportedKinds = map[metav1.GroupVersionKind]string{
 }
 
 // podSpecOf decodes a workload object of a supported kind and returns its pod
-// spec and the path to it. Unsupported kinds are an error: the webhook is
-// registered for exactly the kinds listed here, and a kind it cannot read is
-// never admitted unchecked.
+// spec and the path to it.
 func podSpecOf(gvk metav1.GroupVersionKind, raw []byte) (*podSpec, string, error) {
-	path, ok := supportedKinds[gvk]
-	if !ok {
-		return nil, "", fmt.Errorf("kind %s is not supported by cnabsec admission (supported: Pod, ReplicationController, apps/v1 Deployment, ReplicaSet, StatefulSet, DaemonSet, batch/v1 Job, CronJob)", gvkString(gvk))
+	if _, ok := supportedKinds[gvk]; !ok {
+		return specFor(gvk, nil)
 	}
 	if len(raw) == 0 {
-		return nil, "", fmt.Errorf("%s: the request carries no object", gvk.Kind)
+		return specFor(gvk, nil)
 	}
 	var w workload
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return nil, "", fmt.Errorf("decoding %s: %w", gvk.Kind, err)
+	}
+	return specFor(gvk, &w)
+}
+
+// specFor returns the pod spec of a decoded workload of a supported kind and
+// the path to it. Unsupported kinds are an error: the webhook is registered
+// for exactly the kinds listed here, and a kind it cannot read is never
+// admitted unchecked. A nil w is a request without an object.
+func specFor(gvk metav1.GroupVersionKind, w *workload) (*podSpec, string, error) {
+	path, ok := supportedKinds[gvk]
+	if !ok {
+		return nil, "", fmt.Errorf("kind %s is not supported by cnabsec admission (supported: Pod, ReplicationController, apps/v1 Deployment, ReplicaSet, StatefulSet, DaemonSet, batch/v1 Job, CronJob)", gvkString(gvk))
+	}
+	if w == nil {
+		return nil, "", fmt.Errorf("%s: the request carries no object", gvk.Kind)
 	}
 	switch path {
 	case "spec":
