@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
@@ -22,7 +23,8 @@ type CopyResult struct {
 }
 
 // Copy carries the metadata repository stored in src to dst: every target
-// artifact, then every metadata artifact in push order (timestamp last), each
+// artifact, then every metadata artifact in push order (timestamp last; each
+// group with up to 8 concurrent requests), each
 // manifest and its blobs unchanged (same digests), skipping tags dst already
 // holds with the same manifest. Tags of src outside this package's layout
 // are ignored. Nothing is verified beyond digests: the copy is verified the
@@ -58,26 +60,34 @@ func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (Copy
 	}
 	sort.Strings(targets)
 	sortForPush(files)
-	for _, f := range files {
-		tag, _ := TagForMetadata(f)
-		targets = append(targets, tag)
+	var mu sync.Mutex
+	job := func(tag, layerType string) func() error {
+		return func() error {
+			copied, err := copyTag(p, src.Tag(tag), dst.Tag(tag), layerType)
+			mu.Lock()
+			defer mu.Unlock()
+			if copied {
+				res.Copied++
+			} else if err == nil {
+				res.Unchanged++
+			}
+			return err
+		}
 	}
+	groups := [][]func() error{nil}
 	for _, tag := range targets {
-		layerType := MediaTypeMetadata
-		if _, ok := TargetForTag(tag); ok {
-			layerType = MediaTypeTarget
-		}
-		copied, err := copyTag(p, src.Tag(tag), dst.Tag(tag), layerType)
-		if err != nil {
-			return res, err
-		}
-		if copied {
-			res.Copied++
-		} else {
-			res.Unchanged++
-		}
+		groups[0] = append(groups[0], job(tag, MediaTypeTarget))
 	}
-	return res, nil
+	rank := -1
+	for _, f := range files { // in push order: timestamp alone, last
+		if _, role := splitMetadataName(f); pushRank(role) != rank {
+			rank = pushRank(role)
+			groups = append(groups, nil)
+		}
+		tag, _ := TagForMetadata(f)
+		groups[len(groups)-1] = append(groups[len(groups)-1], job(tag, MediaTypeMetadata))
+	}
+	return res, runGroups(ctx, groups, pushWorkers)
 }
 
 // copyTag copies one artifact (its empty config, its single layer, its
