@@ -115,6 +115,3 @@ func failedReport(req verifier.Request, err error) *verifier.Report {
 	}
 	return rep
 }
-
-// misses is the number of cache misses so far (for tests and diagnostics).
-func (c *checker) misses() float64 { return counterValue(c.metrics.cacheMisses) }

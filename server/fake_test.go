@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	dto "github.com/prometheus/client_model/go"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -167,3 +168,12 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // The real verifier is what the service runs on.
 var _ Verifier = (*verifier.Verifier)(nil)
+
+// checkerMisses is the number of verdict cache misses so far.
+func (s *Service) checkerMisses() int {
+	var m dto.Metric
+	if err := s.checker.metrics.cacheMisses.Write(&m); err != nil {
+		return 0
+	}
+	return int(m.GetCounter().GetValue())
+}

@@ -7,7 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/cnabsec/cnabsec/verifier"
 )
@@ -95,12 +94,4 @@ func (m *metrics) handler() http.Handler {
 func (m *metrics) observe(endpoint, verdict string, start time.Time) {
 	m.requests.WithLabelValues(endpoint, verdict).Inc()
 	m.latency.WithLabelValues(endpoint).Observe(time.Since(start).Seconds())
-}
-
-func counterValue(c prometheus.Counter) float64 {
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
-		return 0
-	}
-	return m.GetCounter().GetValue()
 }

@@ -293,5 +293,3 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
-
-func (s *Service) checkerMisses() int { return int(s.checker.misses()) }
