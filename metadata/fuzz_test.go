@@ -38,9 +38,9 @@ func TestMetadataThatChangesWhenParsedBackIsNotWritten(t *testing.T) {
 	md := tuf.Targets(time.Now().UTC().Truncate(time.Second).Add(time.Hour))
 	null := json.RawMessage("null")
 	md.Signed.Targets["a/b"] = &tuf.TargetFiles{Length: 1, Hashes: tuf.Hashes{"sha256": make([]byte, 32)}, Custom: &null}
-	r := &targetsRole{name: "releases", md: md}
+	r := &targetsRole{name: "releases", md: md, changed: map[string]bool{"a/b": true}}
 	_, err := r.bytes()
-	if err == nil || fault.KindOf(err) != fault.Input || !strings.Contains(err.Error(), "role releases: the metadata written would not verify for clients") {
+	if err == nil || fault.KindOf(err) != fault.Input || !strings.Contains(err.Error(), "role releases: the metadata written would not verify for clients: its content changes when parsed back") {
 		t.Fatalf("err = %v", err)
 	}
 	delete(md.Signed.Targets, "a/b")

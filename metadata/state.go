@@ -54,39 +54,66 @@ type state struct {
 type targetsRole struct {
 	name       string
 	md         *tuf.Metadata[tuf.TargetsType]
-	pubVersion int64  // 0 when never published
-	staged     bool   // md waits in staged/
-	dirty      bool   // changed by this operation
-	signed     bool   // signatures added without a content change (repo sign)
-	payload    []byte // canonical form of md.Signed, once its content is final
-	file       []byte // the file as written, once its signatures are final
+	pubVersion int64           // 0 when never published
+	staged     bool            // md waits in staged/
+	dirty      bool            // changed by this operation
+	signed     bool            // signatures added without a content change (repo sign)
+	payload    []byte          // canonical form of md.Signed, once its content is final
+	file       []byte          // the file as written, once its signatures are final
+	changed    map[string]bool // targets added or replaced by this operation
 }
 
 // bytes returns the role's file content, computed once after signing. It
 // fails closed unless a client parsing the file gets back exactly what was
 // signed: go-tuf verifies signatures over its re-encoding of what it parsed,
 // so anything its parser drops or changes would make the role unverifiable.
+// The check covers the role's own fields and the targets this operation
+// added (go-tuf parses each target entry on its own); entries carried over
+// passed it when they were added.
 func (r *targetsRole) bytes() ([]byte, error) {
 	if r.file == nil {
+		probe := r.md.Signed
+		probe.Targets = map[string]*tuf.TargetFiles{}
+		for name := range r.changed {
+			if tf, ok := r.md.Signed.Targets[name]; ok {
+				probe.Targets[name] = tf
+			}
+		}
+		if err := survivesParsing(&probe); err != nil {
+			return nil, fault.Inputf("role %s: the metadata written would not verify for clients: %v", r.name, err)
+		}
 		b, err := r.md.ToBytes(true)
 		if err != nil {
 			return nil, err
 		}
-		payload, err := r.canonical()
-		if err != nil {
-			return nil, err
-		}
-		back, err := (&tuf.Metadata[tuf.TargetsType]{}).FromBytes(b)
-		if err != nil {
-			return nil, fault.Inputf("role %s: the metadata written would not parse: %w", r.name, err)
-		}
-		again, err := cjson.EncodeCanonical(back.Signed)
-		if err != nil || !bytes.Equal(again, payload) {
-			return nil, fault.Inputf("role %s: the metadata written would not verify for clients (its content changes when parsed back)", r.name)
-		}
 		r.file = b
 	}
 	return r.file, nil
+}
+
+// survivesParsing checks that signed re-encodes to the same canonical form
+// after a round trip through go-tuf's parser.
+func survivesParsing(signed *tuf.TargetsType) error {
+	want, err := cjson.EncodeCanonical(signed)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(signed)
+	if err != nil {
+		return err
+	}
+	var back tuf.TargetsType
+	if err := json.Unmarshal(b, &back); err != nil {
+		return fmt.Errorf("it does not parse: %w", err)
+	}
+	got, err := cjson.EncodeCanonical(&back)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, want) {
+		return errors.New("its content changes when parsed back")
+	}
+	return nil
 }
 
 // canonical returns the canonical JSON of the role's signed part, computed
@@ -401,7 +428,7 @@ func (st *state) publishedRole(name string) (*tuf.Metadata[tuf.TargetsType], err
 	}
 	var payload []byte
 	if err == nil {
-		payload, err = cjson.EncodeCanonical(md.Signed)
+		payload, err = canonicalOfFile(raw)
 	}
 	if err == nil {
 		var c sigCheck
@@ -414,6 +441,20 @@ func (st *state) publishedRole(name string) (*tuf.Metadata[tuf.TargetsType], err
 	}
 	st.pubRoles[name], st.pubPayload[name] = md, payload
 	return md, nil
+}
+
+// canonicalOfFile is the canonical form of a metadata file's "signed" part,
+// taken from the bytes on disk (what was signed) without go-tuf's costly
+// re-encoding. Every file this package writes re-encodes to the same bytes
+// (see targetsRole.bytes), so a mismatch is tampering either way.
+func canonicalOfFile(raw []byte) ([]byte, error) {
+	var env struct {
+		Signed json.RawMessage `json:"signed"`
+	}
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return nil, err
+	}
+	return cjson.EncodeCanonical(env.Signed)
 }
 
 func missingOr(p string, err error) error {

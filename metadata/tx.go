@@ -192,6 +192,10 @@ func (tx *Tx) AddTarget(name string, t TargetInfo) error {
 	}
 	tx.st.markDirty(r)
 	r.md.Signed.Targets[name] = tf
+	if r.changed == nil {
+		r.changed = map[string]bool{}
+	}
+	r.changed[name] = true
 	if t.Content != nil {
 		dir, base := path.Split(name)
 		for _, h := range tf.Hashes {

@@ -12,12 +12,12 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
-// BenchmarkAllTargets lists a repository of 10,000 versions over loopback
+// BenchmarkAllTargets lists a repository of 2,000 versions over loopback
 // HTTP, in one releases role (flat) and spread over 256 succinct hash bins,
 // cold (no cache) and warm (delegated roles cached). Each listing is
 // reported as a ratio to a plain Refresh measured in the same loop.
 func BenchmarkAllTargets(b *testing.B) {
-	const n = 10000
+	const n = 2000
 	build := func(bins int) *testRepo {
 		r := newTestRepo(b)
 		entry := func(i int) *metadata.TargetFiles {
