@@ -71,6 +71,7 @@ func (c *Client) AllTargets(ctx context.Context) ([]TargetInfo, error) {
 	}
 	var out []TargetInfo
 	entries := 0
+	memo := map[delegationEdge]error{}
 	for _, role := range order {
 		md := tm.Targets[role]
 		entries += len(md.Signed.Targets)
@@ -81,7 +82,7 @@ func (c *Client) AllTargets(ctx context.Context) ([]TargetInfo, error) {
 			if tf == nil {
 				continue // refused by checkStructure; never reached
 			}
-			got, err := c.checkDelegationPathIn(name, tf, tm)
+			got, err := c.checkDelegationPathIn(name, tf, tm, memo)
 			if err != nil || got != role {
 				continue // the lookup of name would not return this entry
 			}

@@ -71,8 +71,8 @@ func BenchmarkAllTargets(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if len(all) != n+2 { // + layout and link of the fixture
-					b.Fatalf("listed %d targets, want %d", len(all), n+2)
+				if len(all) != n+3 { // + the fixture's layout, version and link
+					b.Fatalf("listed %d targets, want %d", len(all), n+3)
 				}
 			}
 			list(warmDir)

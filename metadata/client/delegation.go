@@ -18,11 +18,16 @@ const maxDelegations = 32
 // another delegation with other keys leads to it ("diamond delegation").
 // It returns the name of the listing role.
 func (c *Client) checkDelegationPath(name string, tf *metadata.TargetFiles) (string, error) {
-	return c.checkDelegationPathIn(name, tf, c.up.GetTrustedMetadataSet())
+	return c.checkDelegationPathIn(name, tf, c.up.GetTrustedMetadataSet(), nil)
 }
 
+// delegationEdge is a (delegating role, delegated role) pair.
+type delegationEdge struct{ parent, role string }
+
 // checkDelegationPathIn is checkDelegationPath over the roles loaded in tm.
-func (c *Client) checkDelegationPathIn(name string, tf *metadata.TargetFiles, tm trustedmetadata.TrustedMetadata) (string, error) {
+// memo, when not nil, remembers the result of verifying each edge (the
+// signatures of a large role are checked once, not once per target).
+func (c *Client) checkDelegationPathIn(name string, tf *metadata.TargetFiles, tm trustedmetadata.TrustedMetadata, memo map[delegationEdge]error) (string, error) {
 	type edge struct{ role, parent string }
 	stack := []edge{{metadata.TARGETS, metadata.ROOT}}
 	parent := map[string]string{}
@@ -42,7 +47,7 @@ func (c *Client) checkDelegationPathIn(name string, tf *metadata.TargetFiles, tm
 			if got != tf {
 				return "", fault.Deniedf("target %q: found in role %s, but the TUF walk returned another entry", name, e.role)
 			}
-			return e.role, c.verifyPath(name, e.role, parent, tm)
+			return e.role, c.verifyPath(name, e.role, parent, tm, memo)
 		}
 		visited[e.role] = true
 		if d := md.Signed.Delegations; d != nil {
@@ -61,14 +66,23 @@ func (c *Client) checkDelegationPathIn(name string, tf *metadata.TargetFiles, tm
 	return "", fault.Deniedf("target %q: no delegation path leads to the role that lists it", name)
 }
 
-func (c *Client) verifyPath(name, role string, parent map[string]string, t trustedmetadata.TrustedMetadata) error {
+func (c *Client) verifyPath(name, role string, parent map[string]string, t trustedmetadata.TrustedMetadata, memo map[delegationEdge]error) error {
 	for r := role; r != metadata.TARGETS; r = parent[r] {
 		p := parent[r]
 		pm := t.Targets[p]
 		if pm == nil {
 			return fault.Deniedf("target %q: delegating role %s of %s was not loaded", name, p, r)
 		}
-		if err := pm.VerifyDelegate(r, t.Targets[r]); err != nil {
+		var err error
+		if e, done := memo[delegationEdge{p, r}]; done {
+			err = e
+		} else {
+			err = pm.VerifyDelegate(r, t.Targets[r])
+			if memo != nil {
+				memo[delegationEdge{p, r}] = err
+			}
+		}
+		if err != nil {
 			return fault.Deniedf("target %q: role %s is reached through %s, whose delegation keys did not sign it (%v): diamond delegation", name, r, p, err)
 		}
 	}
