@@ -34,6 +34,9 @@ type Client struct {
 	cachedRoot int64        // newest root version in the cache at start
 	refreshed  bool
 	refreshErr error
+	// edges remembers verified delegations of the loaded roles (see
+	// checkDelegationPath); guarded by mu.
+	edges map[delegationEdge]error
 }
 
 // errDeadline is the cancel cause of the per-file deadline.

@@ -18,11 +18,18 @@ const maxDelegations = 32
 // another delegation with other keys leads to it ("diamond delegation").
 // It returns the name of the listing role.
 func (c *Client) checkDelegationPath(name string, tf *metadata.TargetFiles) (string, error) {
-	return c.checkDelegationPathIn(name, tf, c.up.GetTrustedMetadataSet(), nil)
+	if c.edges == nil {
+		c.edges = map[delegationEdge]error{}
+	}
+	return c.checkDelegationPathIn(name, tf, c.up.GetTrustedMetadataSet(), c.edges)
 }
 
-// delegationEdge is a (delegating role, delegated role) pair.
-type delegationEdge struct{ parent, role string }
+// delegationEdge is a delegating role and a delegated role, as loaded
+// (the same names with other metadata are another edge).
+type delegationEdge struct {
+	parent, role string
+	pm, rm       *metadata.Metadata[metadata.TargetsType]
+}
 
 // checkDelegationPathIn is checkDelegationPath over the roles loaded in tm.
 // memo, when not nil, remembers the result of verifying each edge (the
@@ -74,12 +81,13 @@ func (c *Client) verifyPath(name, role string, parent map[string]string, t trust
 			return fault.Deniedf("target %q: delegating role %s of %s was not loaded", name, p, r)
 		}
 		var err error
-		if e, done := memo[delegationEdge{p, r}]; done {
+		key := delegationEdge{p, r, pm, t.Targets[r]}
+		if e, done := memo[key]; done {
 			err = e
 		} else {
 			err = pm.VerifyDelegate(r, t.Targets[r])
 			if memo != nil {
-				memo[delegationEdge{p, r}] = err
+				memo[key] = err
 			}
 		}
 		if err != nil {
