@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -176,13 +175,4 @@ func seconds(tb testing.TB, s string) time.Duration {
 		tb.Fatalf("not a number of seconds: %q", s)
 	}
 	return time.Duration(f * float64(time.Second))
-}
-
-// cpuTime is the CPU time (user and system) this process has used.
-func cpuTime(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
