@@ -13,6 +13,13 @@
 //	info, err := c.Target(ctx, "example.com/org/app:1.0") // TargetInfo{Length, Hashes, Custom, Role}
 //	data, info, err := c.Download(ctx, "example.com/org/app/in-toto-metadata/root.layout", 1<<20)
 //	all, err := c.AllTargets(ctx) // every authorised target, e.g. for a digest index
+//	info, fetched, err := c.DownloadToFile(ctx, name, path, 0) // kept when path already matches
+//
+// Options.MetadataDir keeps the trusted metadata under the unversioned names
+// of a TUF client's local store (root.json, timestamp.json, ...) instead of
+// the per-root cache, and SplitFetcher reads metadata and target files from
+// separate locations: cmd/tuf-conformance-client uses both to run this
+// client under the TUF conformance suite (docs/tuf-conformance.md).
 //
 // It wraps go-tuf v2's updater and closes the gaps measured in SPEC-NOTES §2:
 //   - every download goes through this package's Fetcher: its own HTTP
