@@ -37,7 +37,7 @@ func TestVerifyFromMetadataInTheRegistry(t *testing.T) {
 	}
 	// Re-push: nothing changed, nothing uploaded.
 	code, out, _ = runCLI(t, "repo", "push", s.RepoDir, loc, "-o", "json")
-	if code != 0 || !strings.Contains(out, `"metadataPushed": null`) || !strings.Contains(out, `"targetsPushed": 0`) {
+	if code != 0 || !strings.Contains(out, `"metadataPushed": []`) || !strings.Contains(out, `"targetsPushed": 0`) {
 		t.Fatalf("second repo push: exit %d, %s", code, out)
 	}
 

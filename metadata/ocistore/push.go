@@ -64,7 +64,7 @@ type targetFile struct {
 // checked: every name must be storable, every sha256-named target must hash
 // to its name, and the files the timestamp and snapshot name must exist.
 func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Options) (PushResult, error) {
-	res := PushResult{Repository: repo.Name()}
+	res := PushResult{Repository: repo.Name(), Metadata: []string{}}
 	files, err := metadataFiles(dir)
 	if err != nil {
 		return res, err

@@ -2,8 +2,10 @@ package ocistore
 
 import (
 	"encoding/json"
+	"errors"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/metadata/client"
 )
 
 // maxTimestampRead caps reading the registry's current timestamp.json when
@@ -48,8 +50,8 @@ func (p *pusher) registryTimestampVersion() (int64, error) {
 	f := &Fetcher{repo: p.repo, location: Scheme + "://" + p.repo.Name(), puller: p.puller}
 	data, err := f.Fetch(p.ctx, "metadata/timestamp.json", maxTimestampRead)
 	switch {
-	case fault.KindOf(err) == fault.Denied:
-		return -1, nil
+	case fault.KindOf(err) == fault.Denied, errors.Is(err, client.ErrNotFound):
+		return -1, nil // unusable, or deleted since the HEAD
 	case err != nil:
 		return 0, err
 	}
