@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -301,4 +302,36 @@ func TestRePushSendsOnlyWhatChanged(t *testing.T) {
 	if data, _, err := c.Download(context.Background(), "example.com/org/app:2.0", 0); err != nil || string(data) != "second version" {
 		t.Fatalf("download after incremental push: %q, %v", data, err)
 	}
+}
+
+func TestMixAndMatchOfAnOlderSnapshotUnderTheNewTagIsRefused(t *testing.T) {
+	r := newRepo(t)
+	old, err := filepath.Glob(filepath.Join(r.Dir, "metadata", "*.snapshot.json"))
+	if err != nil || len(old) == 0 {
+		t.Fatalf("no snapshot: %v", err)
+	}
+	oldSnap, err := os.ReadFile(old[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := r.AddTarget(t, "example.com/org/app:2.0", metadata.TargetInfo{Content: []byte("v2")})
+	reg := registrytest.New(t)
+	repo := mustRepo(t, reg, "org/tuf")
+	push(t, r, repo)
+	// Point the newest snapshot's tag at an older snapshot's (validly
+	// signed) bytes: every blob still matches its digest.
+	tag := fmt.Sprintf("tuf-%d.snapshot.json", res.Versions["snapshot"])
+	p, err := newPusher(context.Background(), repo, oci.RemoteOptions(context.Background(), oci.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := fileManifest(ArtifactTypeMetadata, MediaTypeMetadata, sha256Hex(oldSnap), int64(len(oldSnap)), "snapshot.json")
+	if _, err := p.put(tag, static.NewLayer(oldSnap, MediaTypeMetadata), m, "older snapshot", nil); err != nil {
+		t.Fatal(err)
+	}
+	err = newClient(t, r, "oci://"+reg.Ref("org/tuf")).Refresh(context.Background())
+	if fault.KindOf(err) != fault.Denied {
+		t.Fatalf("kind %v, want Denied: %v", fault.KindOf(err), err)
+	}
+	wantContains(t, err, "snapshot.json does not match the length and hashes timestamp lists", "tampered or mixed")
 }
