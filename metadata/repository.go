@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
@@ -63,6 +64,7 @@ func (r *Repository) write(ctx context.Context, fn func(*state) (*Result, error)
 		return nil, err
 	}
 	defer l.release()
+	removeStaleTemps(r.dir)
 	st, err := loadState(r.dir, r.now())
 	if err != nil {
 		return nil, err
@@ -92,4 +94,23 @@ func (r *Repository) TrustedRoot() ([]byte, error) {
 		return nil, fault.Inputf("repository %s: %w", r.dir, err)
 	}
 	return b, nil
+}
+
+// removeStaleTemps deletes the temporary files of writes that a killed
+// writer left behind (atomicfile names them .NAME.tmp-*). Only a writer
+// holding the exclusive lock calls it, so none of them is in progress.
+// Target files' directories are not walked: they can be many, and their
+// leftovers are hidden dot-files too.
+func removeStaleTemps(dir string) {
+	for _, d := range []string{dir, filepath.Join(dir, metadataDir), filepath.Join(dir, stagedDir), filepath.Join(dir, cacheDir)} {
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			if n := e.Name(); strings.HasPrefix(n, ".") && strings.Contains(n, ".tmp-") && e.Type().IsRegular() {
+				os.Remove(filepath.Join(d, n)) //nolint:errcheck // best effort
+			}
+		}
+	}
 }

@@ -523,3 +523,15 @@ func TestWriterWaitingForTheLockGivesUpWithItsContext(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestNextWriterRemovesTempFilesOfAKilledWrite(t *testing.T) {
+	r := testrepo.New(t, testrepo.WithDelegated("example.com/org/app"))
+	stale := filepath.Join(r.Dir, "metadata", ".timestamp.json.tmp-123")
+	if err := os.WriteFile(stale, []byte("half"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.Update(t, []keys.Signer{r.Releases}, func(tx *metadata.Tx) error { return tx.AddTarget("example.com/org/app:1", blob("1")) })
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale temporary file still there: %v", err)
+	}
+}
