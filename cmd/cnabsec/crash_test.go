@@ -273,13 +273,18 @@ func classify(before, after map[string]int64, published bool) outcome {
 
 func TestSignerKilledAtRandomLeavesOldOrNewStateAndNextSignSucceeds(t *testing.T) {
 	c := newCrashRig(t)
-	// The typical duration of one run: the median of three complete signs.
-	var ds []time.Duration
-	for i := 0; i < 3; i++ {
-		ds = append(ds, c.runToEnd(fmt.Sprintf("warm-%d", i)))
+	// The typical duration of one run: the median of the last complete runs
+	// (every kill is followed by one), so that it follows the machine's load.
+	var recent []time.Duration
+	typical := func() time.Duration {
+		last := recent[max(0, len(recent)-7):]
+		s := append([]time.Duration(nil), last...)
+		sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+		return s[len(s)/2]
 	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	typical := ds[1]
+	for i := 0; i < 3; i++ {
+		recent = append(recent, c.runToEnd(fmt.Sprintf("warm-%d", i)))
+	}
 	_, ts := c.check("after the warm-up", "", 0)
 
 	rng := rand.New(rand.NewPCG(8, 3))
@@ -294,7 +299,7 @@ func TestSignerKilledAtRandomLeavesOldOrNewStateAndNextSignSucceeds(t *testing.T
 		}
 		// A delay in [0, typical] with density rising towards the end: most
 		// of a run is process start and key loading, the writes come last.
-		delay := time.Duration(math.Sqrt(rng.Float64()) * float64(typical))
+		delay := time.Duration(math.Sqrt(rng.Float64()) * float64(typical()))
 		before := c.snapshotFiles()
 		exited, out, err := c.startKill(tag, delay)
 		if err != nil {
@@ -320,15 +325,15 @@ func TestSignerKilledAtRandomLeavesOldOrNewStateAndNextSignSucceeds(t *testing.T
 			}
 		}
 		// The pipeline retries: the same command, to the end, must succeed.
-		c.runToEnd(tag)
+		recent = append(recent, c.runToEnd(tag))
 		var listedNow bool
 		listedNow, ts = c.check(when+", then run again", tag, newTS)
 		if tag != "" && !listedNow {
 			t.Fatalf("%s: run again, the version is still not listed", when)
 		}
 	}
-	t.Logf("%d kills (typical run %v): %d exited before the kill, %d before any write, %d mid-write (change partly written, old state served), %d after publication; %d temporary files left by killed writes",
-		kills, typical, counts[exitedFirst], counts[beforeWrite], counts[midWrite], counts[afterPublish], leftTemps)
+	t.Logf("%d kills (typical run at the end %v): %d exited before the kill, %d before any write, %d mid-write (change partly written, old state served), %d after publication; %d temporary files left by killed writes",
+		kills, typical(), counts[exitedFirst], counts[beforeWrite], counts[midWrite], counts[afterPublish], leftTemps)
 }
 
 func TestConcurrentSignersKilledOrNotLoseNoTarget(t *testing.T) {
