@@ -86,7 +86,7 @@ func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Option
 			return res, err
 		}
 		rel, _ := filepath.Rel(dir, t.path)
-		layer, err := partial.CompressedToLayer(fileBlob{path: t.path, hex: t.hex, size: t.size})
+		layer, err := partial.CompressedToLayer(fileBlob(t))
 		if err != nil {
 			return res, fault.Inputf("target file %s: %w", t.path, err)
 		}
