@@ -62,6 +62,9 @@ type Tx struct {
 // signs each role fn changed once (version + 1), publishing the result or
 // staging it. If fn returns an error nothing is written.
 func (r *Repository) Update(ctx context.Context, opts UpdateOptions, fn func(tx *Tx) error) (*Result, error) {
+	if fn == nil {
+		return nil, fault.Inputf("update of %s: no change given", r.dir)
+	}
 	return r.write(ctx, func(st *state) (*Result, error) {
 		if err := st.checkOnlineSigners(finishOpts{snapshot: opts.Snapshot, timestamp: opts.Timestamp}); err != nil {
 			return nil, err
