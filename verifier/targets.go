@@ -20,6 +20,9 @@ func (v *Verifier) Targets(ctx context.Context) ([]TargetRef, error) {
 	if !v.HasTrustRoot() {
 		return nil, fault.Inputf("no trusted root: there are no trusted targets to list")
 	}
+	if v.cfg.Map != nil {
+		return nil, fault.Inputf("listing targets needs one trusted root and metadata location: a TAP 4 map is not supported")
+	}
 	c, err := v.trusted(ctx)
 	if err != nil {
 		return nil, err

@@ -52,3 +52,25 @@ func TestTargetsWithoutTrustRootIsInputError(t *testing.T) {
 		t.Fatalf("want an input error naming the missing trusted root, got %v", err)
 	}
 }
+
+func TestTargetsWithTAP4MapIsInputErrorNotARefreshLoop(t *testing.T) {
+	s := build(t, false)
+	v, err := verifier.New(verifier.Config{
+		Map: &verifier.MapFile{
+			Repositories: map[string][]string{"main": {s.RepoDir}},
+			Mapping:      []verifier.MapRule{{Paths: []string{"*"}, Repositories: []string{"main"}, Threshold: 1}},
+		},
+		MapRoots: map[string][]byte{"main": s.TrustedRoot},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	_, err = v.Targets(context.Background())
+	if !fault.Is(err, fault.Input) || !strings.Contains(err.Error(), "a TAP 4 map is not supported") {
+		t.Fatalf("want an input error naming the unsupported map, got %v", err)
+	}
+	if st := v.State(); !st.RefreshedAt.IsZero() {
+		t.Errorf("Targets refreshed a map verifier it cannot list: %+v", st)
+	}
+}
