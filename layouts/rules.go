@@ -12,47 +12,268 @@ import (
 
 // This file applies in-toto artifact rules (MATCH, ALLOW, CREATE, DELETE,
 // MODIFY, DISALLOW, REQUIRE) with the semantics of in-toto-golang's
-// VerifyArtifacts, whose name matching (in_toto.Set.Filter) it uses, but in
-// one pass per item with materials and products reported apart, without
-// reflection, and without printing: VerifyArtifacts writes a warning to
-// stdout on a malformed pattern, so patterns are validated when the layout is
-// (checkPattern), before any matching. TestRuleEngineAgreesWithInTotoGolang
-// compares the two on generated cases.
+// VerifyArtifacts and its name matching, but in one pass per rule without
+// building intermediate sets, with materials and products reported apart,
+// without reflection, and without printing (VerifyArtifacts writes a
+// warning to stdout on a malformed pattern; patterns are validated with the
+// layout, checkPattern). TestRuleEngineAgreesWithInTotoGolang and
+// TestGlobMatchAgreesWithInTotoGolang compare the two on generated cases.
 
 // itemRules applies the material and product rules of one step or
 // inspection to its link; links holds the (reduced) link of every step and
-// inspection, for MATCH rules. It returns the error of each kind.
+// inspection, for MATCH rules. It returns the error of each kind. Artifact
+// names are clean relative paths (links with others are refused before,
+// recordArtifacts records no others), so in-toto-golang's path.Clean of each
+// name is the name itself.
 func itemRules(mats, prods [][]string, link in_toto.Link, links map[string]in_toto.Link) (matErr, prodErr error) {
-	matPaths, prodPaths := keySet(link.Materials), keySet(link.Products)
-	created, deleted, modified := in_toto.NewSet(), in_toto.NewSet(), in_toto.NewSet()
-	for p := range prodPaths {
-		if !matPaths.Has(p) {
-			created.Add(p)
-		}
-	}
-	for p := range matPaths {
-		if !prodPaths.Has(p) {
-			deleted.Add(p)
-		} else if !hashEqual(link.Materials[p], link.Products[p]) {
-			modified.Add(p)
-		}
-	}
-	sets := ruleSets{created: created, deleted: deleted, modified: modified}
-	matErr = applyRules("materials", mats, link.Materials, matPaths, sets, links)
-	prodErr = applyRules("products", prods, link.Products, prodPaths, sets, links)
+	matErr = applyRules("materials", mats, link.Materials, queueOf(link.Materials), link, links)
+	prodErr = applyRules("products", prods, link.Products, queueOf(link.Products), link, links)
 	return matErr, prodErr
 }
 
-type ruleSets struct{ created, deleted, modified in_toto.Set }
-
-func keySet(m map[string]in_toto.HashObj) in_toto.Set {
-	// Artifact names are clean (parseEnvelope refuses links with other names; recordArtifacts), so
-	// in-toto-golang's path.Clean of each is the name itself.
-	s := make(in_toto.Set, len(m))
+func queueOf(m map[string]in_toto.HashObj) map[string]struct{} {
+	q := make(map[string]struct{}, len(m))
 	for k := range m {
-		s.Add(k)
+		q[k] = struct{}{}
 	}
-	return s
+	return q
+}
+
+// applyRules consumes the queue (artifact names of one kind) rule by rule.
+// Every rule decides for each queued name on its own, so names are removed
+// from the queue as they are consumed.
+func applyRules(kind string, rules [][]string, arts map[string]in_toto.HashObj, queue map[string]struct{}, link in_toto.Link, links map[string]in_toto.Link) error {
+	for _, rule := range rules {
+		rd, err := in_toto.UnpackRule(rule)
+		if err != nil {
+			return fmt.Errorf("rule %v: %v", rule, err)
+		}
+		pattern := path.Clean(rd["pattern"])
+		var consume func(name string) bool
+		switch rd["type"] {
+		case "match":
+			consume = matchRule(rd, arts, links)
+		case "allow":
+			consume = func(string) bool { return true }
+		case "create":
+			consume = func(n string) bool { return has(link.Products, n) && !has(link.Materials, n) }
+		case "delete":
+			consume = func(n string) bool { return has(link.Materials, n) && !has(link.Products, n) }
+		case "modify":
+			consume = func(n string) bool {
+				return has(link.Materials, n) && has(link.Products, n) && !hashEqual(link.Materials[n], link.Products[n])
+			}
+		case "disallow":
+			var hit []string
+			for n := range queue {
+				if globMatch(pattern, n) {
+					hit = append(hit, n)
+				}
+			}
+			if len(hit) > 0 {
+				return fmt.Errorf("%s %s disallowed by rule %v", kind, listNames(hit), rule)
+			}
+			continue
+		case "require":
+			if _, ok := queue[rd["pattern"]]; !ok {
+				return fmt.Errorf("%s: %s is required by rule %v but is not among the remaining %s", kind, rd["pattern"], rule, kind)
+			}
+			continue
+		default:
+			return fmt.Errorf("rule %v: unknown rule type", rule)
+		}
+		if rd["type"] == "match" {
+			// MATCH matches the pattern against the name less the source
+			// prefix (matchRule does); the others against the name.
+			for n := range queue {
+				if consume(n) {
+					delete(queue, n)
+				}
+			}
+			continue
+		}
+		for n := range queue {
+			if globMatch(pattern, n) && consume(n) {
+				delete(queue, n)
+			}
+		}
+	}
+	return nil
+}
+
+func has(m map[string]in_toto.HashObj, n string) bool {
+	_, ok := m[n]
+	return ok
+}
+
+// matchRule returns whether a queued artifact is consumed by a MATCH rule:
+// its name less the source prefix matches the pattern, and the artifact of
+// that name under the destination prefix in the destination link has equal
+// hashes.
+func matchRule(rd map[string]string, src map[string]in_toto.HashObj, links map[string]in_toto.Link) func(string) bool {
+	dst, ok := links[rd["dstName"]]
+	if !ok {
+		return func(string) bool { return false }
+	}
+	dstArts := dst.Products
+	if rd["dstType"] == "materials" {
+		dstArts = dst.Materials
+	}
+	pattern := rd["pattern"]
+	if pattern != "" {
+		pattern = path.Clean(pattern)
+	}
+	srcPrefix, dstPrefix := dirPrefix(rd["srcPrefix"]), dirPrefix(rd["dstPrefix"])
+	return func(p string) bool {
+		b := strings.TrimPrefix(p, srcPrefix)
+		if !globMatch(pattern, b) {
+			return false
+		}
+		dstPath := b
+		if dstPrefix != "" || path.Clean(b) != b {
+			dstPath = path.Clean(path.Join(dstPrefix, b))
+		}
+		d, ok := dstArts[dstPath]
+		return ok && hashEqual(src[p], d)
+	}
+}
+
+// globMatch reports whether name matches an in-toto artifact pattern: '*'
+// matches any sequence (including '/'), '?' any one character, '[...]' a
+// character class ('!' negates), '\\' escapes. Patterns are validated
+// (checkPattern) before; a malformed one matches nothing. Like in-toto's
+// matcher it places each star-separated chunk at its leftmost position (the
+// last chunk at the end), so no pattern makes it backtrack exponentially.
+func globMatch(pattern, name string) bool {
+	for len(pattern) > 0 {
+		star, chunk, rest := nextChunk(pattern)
+		if star && chunk == "" {
+			return true
+		}
+		if t, ok := matchChunk(chunk, name); ok && (len(t) == 0 || len(rest) > 0) {
+			name, pattern = t, rest
+			continue
+		}
+		found := false
+		if star {
+			for i := 1; i <= len(name); i++ {
+				t, ok := matchChunk(chunk, name[i:])
+				if !ok || (len(rest) == 0 && len(t) > 0) {
+					continue
+				}
+				name, pattern, found = t, rest, true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return len(name) == 0
+}
+
+// nextChunk splits off leading stars and the following star-free chunk.
+func nextChunk(p string) (star bool, chunk, rest string) {
+	for len(p) > 0 && p[0] == '*' {
+		p, star = p[1:], true
+	}
+	inClass := false
+	i := 0
+	for ; i < len(p); i++ {
+		switch p[i] {
+		case '\\':
+			if i+1 < len(p) {
+				i++
+			}
+		case '[':
+			inClass = true
+		case ']':
+			inClass = false
+		case '*':
+			if !inClass {
+				return star, p[:i], p[i:]
+			}
+		}
+	}
+	return star, p, ""
+}
+
+// matchChunk matches a star-free chunk at the start of s and returns the rest.
+func matchChunk(chunk, s string) (string, bool) {
+	for len(chunk) > 0 {
+		if len(s) == 0 {
+			return "", false
+		}
+		switch chunk[0] {
+		case '?':
+			_, n := utf8.DecodeRuneInString(s)
+			s, chunk = s[n:], chunk[1:]
+		case '[':
+			r, n := utf8.DecodeRuneInString(s)
+			rest, ok := matchClass(chunk[1:], r)
+			if !ok {
+				return "", false
+			}
+			s, chunk = s[n:], rest
+		case '\\':
+			if len(chunk) < 2 {
+				return "", false
+			}
+			chunk = chunk[1:]
+			fallthrough
+		default:
+			if chunk[0] != s[0] {
+				return "", false
+			}
+			s, chunk = s[1:], chunk[1:]
+		}
+	}
+	return s, true
+}
+
+// matchClass reports whether r is in the class starting at c (after '[') and
+// returns the pattern after the closing ']'.
+func matchClass(c string, r rune) (string, bool) {
+	negated := false
+	if len(c) > 0 && c[0] == '!' {
+		negated, c = true, c[1:]
+	}
+	in, items := false, 0
+	for {
+		if len(c) == 0 {
+			return "", false
+		}
+		if c[0] == ']' && items > 0 {
+			return c[1:], in != negated
+		}
+		lo, rest, ok := classRune(c)
+		if !ok {
+			return "", false
+		}
+		hi := lo
+		if c = rest; len(c) > 0 && c[0] == '-' {
+			if hi, c, ok = classRune(c[1:]); !ok {
+				return "", false
+			}
+		}
+		if lo <= r && r <= hi {
+			in = true
+		}
+		items++
+	}
+}
+
+func classRune(c string) (rune, string, bool) {
+	if len(c) == 0 || c[0] == '-' || c[0] == ']' {
+		return 0, "", false
+	}
+	if c[0] == '\\' {
+		if c = c[1:]; len(c) == 0 {
+			return 0, "", false
+		}
+	}
+	r, n := utf8.DecodeRuneInString(c)
+	return r, c[n:], true
 }
 
 func hashEqual(a, b in_toto.HashObj) bool {
@@ -73,105 +294,6 @@ func hashEqual(a, b in_toto.HashObj) bool {
 	return true
 }
 
-// applyRules consumes the queue (artifact names of one kind) rule by rule.
-func applyRules(kind string, rules [][]string, arts map[string]in_toto.HashObj, queue in_toto.Set, sets ruleSets, links map[string]in_toto.Link) error {
-	for _, rule := range rules {
-		rd, err := in_toto.UnpackRule(rule)
-		if err != nil {
-			return fmt.Errorf("rule %v: %v", rule, err)
-		}
-		filtered := queue.Filter(path.Clean(rd["pattern"]))
-		var consumed in_toto.Set
-		switch rd["type"] {
-		case "match":
-			consumed = matchRule(rd, arts, queue, links)
-		case "allow":
-			consumed = filtered
-		case "create":
-			consumed = filtered.Intersection(sets.created)
-		case "delete":
-			consumed = filtered.Intersection(sets.deleted)
-		case "modify":
-			consumed = filtered.Intersection(sets.modified)
-		case "disallow":
-			if len(filtered) > 0 {
-				return fmt.Errorf("%s %s disallowed by rule %v", kind, listNames(filtered), rule)
-			}
-		case "require":
-			if !queue.Has(rd["pattern"]) {
-				return fmt.Errorf("%s: %s is required by rule %v but is not among the remaining %s", kind, rd["pattern"], rule, kind)
-			}
-		default:
-			return fmt.Errorf("rule %v: unknown rule type", rule)
-		}
-		for p := range consumed {
-			delete(queue, p)
-		}
-	}
-	return nil
-}
-
-// matchRule returns the queued artifacts whose name (less the source prefix)
-// matches the pattern and whose hashes equal those of the artifact of the
-// same name (under the destination prefix) in the destination link.
-func matchRule(rd map[string]string, src map[string]in_toto.HashObj, queue in_toto.Set, links map[string]in_toto.Link) in_toto.Set {
-	consumed := in_toto.NewSet()
-	dst, ok := links[rd["dstName"]]
-	if !ok {
-		return consumed
-	}
-	dstArts := dst.Products
-	if rd["dstType"] == "materials" {
-		dstArts = dst.Materials
-	}
-	pattern := rd["pattern"]
-	if pattern != "" {
-		pattern = path.Clean(pattern)
-	}
-	srcPrefix, dstPrefix := dirPrefix(rd["srcPrefix"]), dirPrefix(rd["dstPrefix"])
-	// Names are matched less the source prefix; two queued names can have
-	// the same base ("dir/a" and "a" with prefix "dir/"), hence more.
-	bases := queue
-	var first map[string]string
-	var more map[string][]string
-	if srcPrefix != "" {
-		bases = make(in_toto.Set, len(queue))
-		first = make(map[string]string, len(queue))
-		for p := range queue {
-			b := strings.TrimPrefix(p, srcPrefix)
-			if _, dup := first[b]; dup {
-				if more == nil {
-					more = map[string][]string{}
-				}
-				more[b] = append(more[b], p)
-			} else {
-				first[b] = p
-			}
-			bases.Add(b)
-		}
-	}
-	for b := range bases.Filter(pattern) {
-		dstPath := b
-		if dstPrefix != "" || path.Clean(b) != b {
-			dstPath = path.Clean(path.Join(dstPrefix, b))
-		}
-		d, ok := dstArts[dstPath]
-		if !ok {
-			continue
-		}
-		srcs := []string{b}
-		if first != nil {
-			srcs = append([]string{first[b]}, more[b]...)
-		}
-		for _, p := range srcs {
-			if hashEqual(src[p], d) {
-				consumed.Add(p)
-			}
-		}
-	}
-	return consumed
-}
-
 func dirPrefix(p string) string {
 	if p == "" {
 		return ""
@@ -183,9 +305,8 @@ func dirPrefix(p string) string {
 	return p
 }
 
-// listNames renders a set of names sorted, at most 10 of them.
-func listNames(s in_toto.Set) string {
-	names := s.Slice()
+// listNames renders names sorted, at most 10 of them.
+func listNames(names []string) string {
 	sort.Strings(names)
 	if len(names) > 10 {
 		return fmt.Sprintf("%v and %d more", names[:10], len(names)-10)

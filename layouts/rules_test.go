@@ -131,3 +131,42 @@ func TestLayoutWithMalformedPatternIsRefused(t *testing.T) {
 	res, err := Verify(t.Context(), in)
 	wantDenied(t, res, err, CheckLayoutFormat, `malformed pattern "[a-"`)
 }
+
+// TestGlobMatchAgreesWithInTotoGolang compares globMatch with in-toto-golang's
+// matcher (through in_toto.Set.Filter) on generated valid patterns and names.
+func TestGlobMatchAgreesWithInTotoGolang(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	alphabet := []string{"a", "b", "*", "?", "[", "]", "!", "-", `\`, "/", ".", "é"}
+	nameAlphabet := []string{"a", "b", "/", ".", "-", "]", "[", "!", "*", "é", "\xff"}
+	names := in_toto.NewSet("")
+	for i := 0; i < 300; i++ {
+		var b strings.Builder
+		for j := r.IntN(7); j > 0; j-- {
+			b.WriteString(nameAlphabet[r.IntN(len(nameAlphabet))])
+		}
+		names.Add(b.String())
+	}
+	checked, matched := 0, 0
+	for i := 0; i < 20000; i++ {
+		var b strings.Builder
+		for j := r.IntN(7); j >= 0; j-- {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		p := b.String()
+		if checkPattern(p) != nil {
+			continue
+		}
+		checked++
+		theirs := names.Filter(p)
+		for n := range names {
+			if got := globMatch(p, n); got != theirs.Has(n) {
+				t.Fatalf("pattern %q, name %q: globMatch %v, in-toto-golang %v", p, n, got, theirs.Has(n))
+			} else if got {
+				matched++
+			}
+		}
+	}
+	if checked < 2000 || matched < 10000 {
+		t.Fatalf("%d patterns checked, %d matches: the generator exercises too little", checked, matched)
+	}
+}
