@@ -39,19 +39,23 @@ import (
 
 const crashName = "example.com/org/app"
 
-// crashBinary builds cnabsec once per test binary run.
-var crashBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "cnabsec-crash-bin-")
-	if err != nil {
-		return "", err
+// TestKilledWritersLeaveAVerifiableRepository builds the binary once and runs
+// the two kill scenarios with it.
+func TestKilledWritersLeaveAVerifiableRepository(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and kills it 50 times")
 	}
-	bin := filepath.Join(dir, "cnabsec")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	bin := filepath.Join(t.TempDir(), "cnabsec")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return bin, nil
-})
+	t.Run("SignerKilledAtRandomLeavesOldOrNewStateAndNextSignSucceeds", func(t *testing.T) {
+		signerKilledAtRandom(t, newCrashRig(t, bin))
+	})
+	t.Run("ConcurrentSignersKilledOrNotLoseNoTarget", func(t *testing.T) {
+		concurrentSignersKilledOrNot(t, newCrashRig(t, bin))
+	})
+}
 
 // crashRig is a repository, the built binary and a persistent TUF client.
 type crashRig struct {
@@ -67,14 +71,7 @@ type crashRig struct {
 	files map[string][2]string
 }
 
-func newCrashRig(t *testing.T) *crashRig {
-	if testing.Short() {
-		t.Skip("builds the binary and kills it 50 times")
-	}
-	bin, err := crashBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
+func newCrashRig(t *testing.T, bin string) *crashRig {
 	r := testrepo.New(t, testrepo.WithBins(4), testrepo.WithDelegated(crashName))
 	srv := httptest.NewServer(metadata.Handler(r.Dir))
 	t.Cleanup(srv.Close)
@@ -271,8 +268,7 @@ func classify(before, after map[string]int64, published bool) outcome {
 	return beforeWrite
 }
 
-func TestSignerKilledAtRandomLeavesOldOrNewStateAndNextSignSucceeds(t *testing.T) {
-	c := newCrashRig(t)
+func signerKilledAtRandom(t *testing.T, c *crashRig) {
 	// The typical duration of one run: the median of the last complete runs
 	// (every kill is followed by one), so that it follows the machine's load.
 	var recent []time.Duration
@@ -336,8 +332,7 @@ func TestSignerKilledAtRandomLeavesOldOrNewStateAndNextSignSucceeds(t *testing.T
 		kills, typical(), counts[exitedFirst], counts[beforeWrite], counts[midWrite], counts[afterPublish], leftTemps)
 }
 
-func TestConcurrentSignersKilledOrNotLoseNoTarget(t *testing.T) {
-	c := newCrashRig(t)
+func concurrentSignersKilledOrNot(t *testing.T, c *crashRig) {
 	typical := c.runToEnd("warm")
 	_, ts := c.check("after the warm-up", "", 0)
 	rng := rand.New(rand.NewPCG(9, 4))
