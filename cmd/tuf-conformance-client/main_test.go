@@ -95,6 +95,7 @@ type env struct {
 	srv                *server
 	metaDir, targetDir string
 	fakeDate           string
+	wrap               []string // a command the client runs under, e.g. faketime
 }
 
 func newEnv(t *testing.T) *env {
@@ -115,6 +116,10 @@ func newEnv(t *testing.T) *env {
 func (e *env) run(args ...string) (int, string) {
 	e.t.Helper()
 	cmd := exec.Command(binary, args...)
+	if len(e.wrap) > 0 {
+		cmd = exec.Command(e.wrap[0], append(append(e.wrap[1:], binary), args...)...)
+		cmd.Env = append(os.Environ(), "TZ=UTC") // faketime reads its date in local time
+	}
 	if e.fakeDate != "" {
 		bin := e.t.TempDir()
 		script := "#!/bin/sh\necho " + e.fakeDate + "\n"
@@ -347,4 +352,22 @@ func TestUsageErrorsExit1(t *testing.T) {
 			t.Errorf("%v: exit %d, want 1: %s", args, code, out)
 		}
 	}
+}
+
+func TestRealFaketimeMovesTheReferenceTime(t *testing.T) {
+	// What the suite does: faketime preloads a library into the client and
+	// its children; the client reads the time from `date`, which obeys it.
+	ft, err := exec.LookPath("faketime")
+	if err != nil {
+		t.Skip("faketime is not installed (Debian package faketime); TestFreezeAttack... covers the mechanism with a fake date")
+	}
+	e := newEnv(t)
+	e.init()
+	e.wrap = []string{ft, time.Now().UTC().Add(time.Hour).Format("2006-01-02 15:04:05")}
+	if code, out := e.refresh(); code != 0 {
+		t.Fatalf("refresh an hour ahead: exit %d: %s", code, out)
+	}
+	e.wrap = []string{ft, time.Now().UTC().Add(3 * 24 * time.Hour).Format("2006-01-02 15:04:05")}
+	code, out := e.refresh()
+	wantFail(t, code, out, "timestamp version", "expired", "freeze attack")
 }
