@@ -82,7 +82,9 @@ func PublishLayout(ctx context.Context, repo *metadata.Repository, opts Options,
 		if err := tx.AddTarget(target, metadata.TargetInfo{Content: lr.Layout, Custom: custom}); err != nil {
 			return err
 		}
-		if tx.RoleFor(name+":x") != metadata.RoleReleases && tx.HasRole(metadata.RoleReleases) {
+		// A version name (NAME:tag) not yet delegated away from targets
+		// means releases (or its bins) may not sign NAME yet.
+		if tx.HasRole(metadata.RoleReleases) && !tx.Delegates(name+":x") {
 			return tx.Delegate(name)
 		}
 		return nil
