@@ -65,7 +65,7 @@ type targetFile struct {
 // to its name, and the files the timestamp and snapshot name must exist.
 func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Options) (PushResult, error) {
 	res := PushResult{Repository: repo.Name(), Metadata: []string{}}
-	files, err := metadataFiles(dir)
+	files, timestamp, err := metadataFiles(dir)
 	if err != nil {
 		return res, err
 	}
@@ -113,9 +113,12 @@ func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Option
 		}
 		groups[len(groups)-1] = append(groups[len(groups)-1], func() error {
 			tag, _ := TagForMetadata(f) // checked by metadataFiles
-			data, err := readCapped(filepath.Join(dir, "metadata", f))
-			if err != nil {
-				return err
+			data := timestamp // the one whose closure was checked
+			if f != "timestamp.json" {
+				var err error
+				if data, err = readCapped(filepath.Join(dir, "metadata", f)); err != nil {
+					return err
+				}
 			}
 			layer := static.NewLayer(data, MediaTypeMetadata)
 			m := fileManifest(ArtifactTypeMetadata, MediaTypeMetadata, sha256Hex(data), int64(len(data)), f)
@@ -271,12 +274,19 @@ func (p *pusher) has(ref name.Tag, m []byte, what string) (exists, same bool, er
 
 // metadataFiles lists dir/metadata/*.json in push order after checking that
 // each name can be a tag and that the timestamp's snapshot and the
-// snapshot's roles are all there.
-func metadataFiles(dir string) ([]string, error) {
+// snapshot's roles are all there. It returns the timestamp.json it checked:
+// read before the listing, so a publication running meanwhile (which writes
+// the timestamp last) cannot make it name a file the listing lacks; Push
+// sends these bytes, not a newer file.
+func metadataFiles(dir string) ([]string, []byte, error) {
 	mdir := filepath.Join(dir, "metadata")
+	timestamp, err := readCapped(filepath.Join(mdir, "timestamp.json"))
+	if err != nil {
+		return nil, nil, fault.Inputf("repository %s: metadata/timestamp.json: %w (nothing published yet, or not a repository made by `cnabsec repo init`)", dir, err)
+	}
 	entries, err := os.ReadDir(mdir)
 	if err != nil {
-		return nil, fault.Inputf("repository %s: %w (is it a repository made by `cnabsec repo init`?)", dir, err)
+		return nil, nil, fault.Inputf("repository %s: %w (is it a repository made by `cnabsec repo init`?)", dir, err)
 	}
 	have := map[string]bool{}
 	var files []string
@@ -285,20 +295,26 @@ func metadataFiles(dir string) ([]string, error) {
 			continue
 		}
 		if !e.Type().IsRegular() {
-			return nil, fault.Inputf("repository %s: metadata/%s is not a regular file", dir, e.Name())
+			return nil, nil, fault.Inputf("repository %s: metadata/%s is not a regular file", dir, e.Name())
 		}
 		if _, err := TagForMetadata(e.Name()); err != nil {
-			return nil, fault.Inputf("repository %s: %w", dir, err)
+			return nil, nil, fault.Inputf("repository %s: %w", dir, err)
 		}
 		files = append(files, e.Name())
 		have[e.Name()] = true
 	}
 	if !have["timestamp.json"] || !have["1.root.json"] {
-		return nil, fault.Inputf("repository %s: metadata/timestamp.json or metadata/1.root.json is missing: nothing is published yet", dir)
+		return nil, nil, fault.Inputf("repository %s: metadata/timestamp.json or metadata/1.root.json is missing: nothing is published yet", dir)
 	}
 	// The closure the current timestamp names must be complete.
 	need := func(from, role string) (string, error) {
-		meta, err := metaVersions(filepath.Join(mdir, from))
+		data := timestamp
+		if from != "timestamp.json" {
+			if data, err = readCapped(filepath.Join(mdir, from)); err != nil {
+				return "", err
+			}
+		}
+		meta, err := metaVersions(data, filepath.Join(mdir, from))
 		if err != nil {
 			return "", err
 		}
@@ -323,23 +339,19 @@ func metadataFiles(dir string) ([]string, error) {
 	}
 	snap, err := need("timestamp.json", "snapshot")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := need(snap, ""); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sortForPush(files)
-	return files, nil
+	return files, timestamp, nil
 }
 
 // metaVersions reads signed.meta (file → version) of a timestamp or
 // snapshot file. The file is not verified here: the check only guards
 // against pushing an incomplete repository.
-func metaVersions(path string) (map[string]int64, error) {
-	data, err := readCapped(path)
-	if err != nil {
-		return nil, err
-	}
+func metaVersions(data []byte, path string) (map[string]int64, error) {
 	var md struct {
 		Signed struct {
 			Meta map[string]struct {
