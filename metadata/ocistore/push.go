@@ -113,7 +113,7 @@ func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Option
 		}
 		groups[len(groups)-1] = append(groups[len(groups)-1], func() error {
 			tag, _ := TagForMetadata(f) // checked by metadataFiles
-			data := timestamp // the one whose closure was checked
+			data := timestamp           // the one whose closure was checked
 			if f != "timestamp.json" {
 				var err error
 				if data, err = readCapped(filepath.Join(dir, "metadata", f)); err != nil {
