@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/cnabsec/cnabsec/internal/testrepo"
+	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/metadata"
+	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 )
 
 // binary is the client built once for all tests: the suite runs it as a
@@ -370,4 +372,76 @@ func TestRealFaketimeMovesTheReferenceTime(t *testing.T) {
 	e.wrap = []string{ft, time.Now().UTC().Add(3 * 24 * time.Hour).Format("2006-01-02 15:04:05")}
 	code, out := e.refresh()
 	wantFail(t, code, out, "timestamp version", "expired", "freeze attack")
+}
+
+func TestKeyRotationUpdatesRootJSONAndTheRevokedKeyIsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.init()
+	if code, out := e.refresh(); code != 0 {
+		t.Fatalf("refresh: exit %d: %s", code, out)
+	}
+	oldKey := e.repo.Timestamp
+	newKey, err := keys.Generate(keys.GenEd25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.repo.Repo.Rotate(t.Context(), metadata.RotateOptions{
+		Role: metadata.RoleTimestamp, Add: []*keys.PublicKey{newKey.Public()}, Remove: []string{oldKey.Public().ID()},
+		Signers: []keys.Signer{e.repo.Root}, Snapshot: e.repo.Snapshot, Timestamp: newKey,
+	}); err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	e.repo.Timestamp = newKey
+	if code, out := e.refresh(); code != 0 {
+		t.Fatalf("refresh after rotation: exit %d: %s", code, out)
+	}
+	if v := e.version("root"); v != 2 {
+		t.Fatalf("root.json is version %d after the rotation, want 2", v)
+	}
+	trusted := e.version("timestamp")
+	// The revoked key signs a newer timestamp: refused, trusted one kept.
+	p := filepath.Join(e.repo.Dir, "metadata", "timestamp.json")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md struct {
+		Signed     map[string]any   `json:"signed"`
+		Signatures []map[string]any `json:"signatures"`
+	}
+	if err := json.Unmarshal(data, &md); err != nil {
+		t.Fatal(err)
+	}
+	md.Signed["version"] = trusted + 1
+	payload, err := cjson.EncodeCanonical(md.Signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := keys.SignHex(t.Context(), oldKey, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md.Signatures = []map[string]any{{"keyid": oldKey.Public().ID(), "sig": sig}}
+	forged, _ := json.Marshal(md)
+	if err := os.WriteFile(p, forged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out := e.refresh()
+	wantFail(t, code, out, "role timestamp has 0 of the 1 required signatures", "threshold not met")
+	if v := e.version("timestamp"); v != trusted {
+		t.Fatalf("timestamp.json is version %d, want the trusted %d", v, trusted)
+	}
+	// The same forgery signed by the current key is accepted: the refusal
+	// above was the revoked key, not the forging.
+	if sig, err = keys.SignHex(t.Context(), newKey, payload); err != nil {
+		t.Fatal(err)
+	}
+	md.Signatures = []map[string]any{{"keyid": newKey.Public().ID(), "sig": sig}}
+	resigned, _ := json.Marshal(md)
+	if err := os.WriteFile(p, resigned, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := e.refresh(); code != 0 || e.version("timestamp") != trusted+1 {
+		t.Fatalf("timestamp signed by the current key: exit %d, version %d: %s", code, e.version("timestamp"), out)
+	}
 }
