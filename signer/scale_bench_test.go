@@ -180,13 +180,11 @@ func TestAddVersionChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("only run by BenchmarkAddVersion")
 	}
-	start := time.Now()
 	r, err := scalerepo.Open(dir, os.Getenv(childKeysEnv))
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := signOne(t, r, os.Getenv(childFileEnv), os.Getenv(childTagEnv))
-	_ = start
 	fmt.Printf("ADDVERSION %d %d\n", d.Nanoseconds(), vmHWM(t))
 }
 
