@@ -335,3 +335,27 @@ func TestMixAndMatchOfAnOlderSnapshotUnderTheNewTagIsRefused(t *testing.T) {
 	}
 	wantContains(t, err, "snapshot.json does not match the length and hashes timestamp lists", "tampered or mixed")
 }
+
+// A tag whose blob is missing is a broken registry, not an absent file: were
+// it "not found", a client walking root versions would stop early and miss a
+// key rotation.
+func TestMetadataTagWithoutItsBlobIsInconclusiveNotAbsent(t *testing.T) {
+	rb := &replaceBlob{}
+	reg := registrytest.New(t, rb.wrap)
+	push(t, newRepo(t), mustRepo(t, reg, "org/tuf"))
+	rb.digest = layerDigest(t, reg, "tuf-1.root.json")
+	rb.body = func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown"}]}`))
+	}
+	f, err := NewFetcher("oci://"+reg.Ref("org/tuf"), oci.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Fetch(context.Background(), "metadata/1.root.json", 1<<20)
+	if fault.KindOf(err) != fault.Inconclusive || errors.Is(err, client.ErrNotFound) {
+		t.Fatalf("kind %v (not found: %v), want Inconclusive and not ErrNotFound: %v", fault.KindOf(err), errors.Is(err, client.ErrNotFound), err)
+	}
+	wantContains(t, err, "metadata/1.root.json", "its manifest is in the registry but the blob is not")
+}

@@ -97,7 +97,7 @@ func (f *Fetcher) Fetch(ctx context.Context, fileName string, maxLen int64) ([]b
 		return f.fetchMetadata(ctx, file, maxLen, what)
 	}
 	if h, ok := targetBlobHex(fileName); ok {
-		return f.fetchBlob(ctx, h, -1, maxLen, what)
+		return f.fetchBlob(ctx, h, -1, maxLen, what, true)
 	}
 	// sha512-named target copies and paths outside the layout are never stored.
 	return nil, fmt.Errorf("%s: an OCI metadata store keeps only metadata/* and sha256-named target files: %w", what, client.ErrNotFound)
@@ -119,23 +119,34 @@ func (f *Fetcher) fetchMetadata(ctx context.Context, file string, maxLen int64, 
 	if l.Size > maxLen {
 		return nil, fault.Deniedf("%s exceeds %d bytes (its manifest says %d): endless data", what, maxLen, l.Size)
 	}
-	return f.fetchBlob(ctx, strings.TrimPrefix(l.Digest, "sha256:"), l.Size, maxLen, what)
+	// The tag exists: a missing blob is a broken registry, not an absent file
+	// (which would, e.g., end the client's walk of root versions early).
+	return f.fetchBlob(ctx, strings.TrimPrefix(l.Digest, "sha256:"), l.Size, maxLen, what, false)
 }
 
 // fetchBlob reads blob sha256:<h> (size bytes, or -1 when unknown), at most
-// maxLen bytes, and checks its digest and size.
-func (f *Fetcher) fetchBlob(ctx context.Context, h string, size, maxLen int64, what string) ([]byte, error) {
+// maxLen bytes, and checks its digest and size. A missing blob wraps
+// client.ErrNotFound when missingIsNotFound, else it is Inconclusive.
+func (f *Fetcher) fetchBlob(ctx context.Context, h string, size, maxLen int64, what string, missingIsNotFound bool) ([]byte, error) {
 	digest := "sha256:" + h
 	what = what + " (blob " + digest + ")"
 	layer, err := f.puller.Layer(ctx, f.repo.Digest(digest))
-	if err != nil {
-		return nil, classify(ctx, err, what, true)
+	if err == nil {
+		var rc io.ReadCloser
+		if rc, err = layer.Compressed(); err == nil {
+			defer rc.Close()
+			return readBlob(ctx, rc, h, size, maxLen, what)
+		}
 	}
-	rc, err := layer.Compressed()
-	if err != nil {
-		return nil, classify(ctx, err, what, true)
+	if isNotFound(err) && !missingIsNotFound {
+		return nil, fault.Inconclusivef("%s: its manifest is in the registry but the blob is not: %v", what, err)
 	}
-	defer rc.Close()
+	return nil, classify(ctx, err, what, true)
+}
+
+// readBlob reads at most maxLen bytes of blob sha256:<h> from rc and checks
+// its digest and size.
+func readBlob(ctx context.Context, rc io.Reader, h string, size, maxLen int64, what string) ([]byte, error) {
 	data, rerr := io.ReadAll(io.LimitReader(rc, maxLen+1))
 	if int64(len(data)) > maxLen {
 		return nil, fault.Deniedf("%s exceeds %d bytes: endless data", what, maxLen)
