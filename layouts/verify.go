@@ -180,6 +180,10 @@ type parsedFile struct {
 	err error
 }
 
+// parallelParseBytes is the total size of link files above which they are
+// parsed concurrently (below it, starting goroutines costs more than it saves).
+var parallelParseBytes = 256 << 10
+
 // parseLinks parses every link file concurrently (one worker per CPU): with
 // links recording many artifacts, parsing is most of the work.
 func parseLinks(links map[string][]byte) map[bytesID]parsedFile {
@@ -187,8 +191,15 @@ func parseLinks(links map[string][]byte) map[bytesID]parsedFile {
 		key bytesID
 		b   []byte
 	}
-	jobs := make(chan job)
 	out := make(map[bytesID]parsedFile, len(links))
+	total := 0
+	for _, b := range links {
+		total += len(b)
+	}
+	if total < parallelParseBytes {
+		return out // parsed when used, on the caller's goroutine
+	}
+	jobs := make(chan job)
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for range max(1, min(runtime.GOMAXPROCS(0), len(links))) {

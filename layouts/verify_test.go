@@ -2,6 +2,7 @@ package layouts
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -427,17 +428,20 @@ func TestSublayoutIsVerifiedRecursivelyWithoutExecuting(t *testing.T) {
 
 func TestLinksSharingMemoryAreParsedApart(t *testing.T) {
 	// Two link files given as slices of one buffer with the same start: the
-	// parse of one must never stand for the other.
+	// parse of one must never stand for the other (in the concurrent parse).
+	defer func(n int) { parallelParseBytes = n }(parallelParseBytes)
+	parallelParseBytes = 0
 	c := newChain(t, keys.GenEd25519)
 	in := c.input()
 	name := c.linkName("package", c.ci)
 	good := in.Links[name]
-	buf := append(append([]byte{}, good...), []byte("   ")...)
+	buf := append(append([]byte{}, good...), []byte(strings.Repeat(" ", 20))...)
 	in.Links[name] = buf[:len(good)]
-	in.Links["other.12345678.link"] = buf[:len(good)+1] // different bytes: trailing space
+	for k := 1; k <= 19; k++ { // other files: the same start, other lengths
+		in.Links[fmt.Sprintf("other%d.12345678.link", k)] = buf[:len(good)+k]
+	}
 	mustVerify(t, in)
 	in.Links[name] = buf[:len(good)-2] // truncated (the final "}\n" cut): must fail, whatever was parsed for the others
-	in.Links["other.12345678.link"] = buf
 	res, err := Verify(context.Background(), in)
 	wantDenied(t, res, err, CheckStepLinks, "unreadable")
 }
