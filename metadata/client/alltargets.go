@@ -25,6 +25,10 @@ const (
 	MaxAllTargetsRoles = 10000
 	// MaxAllTargets is the most target entries AllTargets reads.
 	MaxAllTargets = 1000000
+	// MaxAllTargetsBytes is the most delegated-role metadata, in bytes,
+	// AllTargets reads in one call (each role is also capped by
+	// Limits.Delegated).
+	MaxAllTargetsBytes = 512 << 20
 )
 
 // AllTargets returns every target the trusted metadata authorises, sorted
@@ -40,7 +44,8 @@ const (
 // listing a name outside its delegated paths, or shadowed by an earlier or
 // terminating delegation, or reached through a delegation whose keys did not
 // sign it, contributes nothing. Loading stops with a Denied error beyond
-// MaxAllTargetsRoles roles or MaxAllTargets entries.
+// MaxAllTargetsRoles roles, MaxAllTargets entries or MaxAllTargetsBytes of
+// delegated metadata.
 //
 // The roles AllTargets loads are its own: they do not change what Target
 // and Download of this Client see. With a cache (CacheDir or MetadataDir),
@@ -97,6 +102,9 @@ func (c *Client) AllTargets(ctx context.Context) ([]TargetInfo, error) {
 	return out, nil
 }
 
+// allTargetsBytes is MaxAllTargetsBytes (tests lower it).
+var allTargetsBytes int64 = MaxAllTargetsBytes
+
 // loadAllRoles loads every role reachable from the top-level targets role,
 // each through the first delegation that reaches it in pre-order, and
 // returns the role names in that order (targets first).
@@ -104,6 +112,7 @@ func (c *Client) loadAllRoles(tm *trustedmetadata.TrustedMetadata) ([]string, er
 	type edge struct{ role, parent string }
 	order := []string{metadata.TARGETS}
 	seen := map[string]bool{metadata.TARGETS: true}
+	budget := allTargetsBytes
 	var stack []edge
 	push := func(parent string, md *metadata.Metadata[metadata.TargetsType]) error {
 		d := md.Signed.Delegations
@@ -144,7 +153,7 @@ func (c *Client) loadAllRoles(tm *trustedmetadata.TrustedMetadata) ([]string, er
 			return nil, fault.Deniedf("metadata at %s delegates to more than %d roles: refusing to load them all", c.location, MaxAllTargetsRoles)
 		}
 		seen[e.role] = true
-		md, err := c.loadRole(tm, e.role, e.parent)
+		md, err := c.loadRole(tm, e.role, e.parent, &budget)
 		if err != nil {
 			return nil, err
 		}
@@ -159,7 +168,9 @@ func (c *Client) loadAllRoles(tm *trustedmetadata.TrustedMetadata) ([]string, er
 // loadRole downloads and verifies delegated role, delegated by parent, into
 // tm, as go-tuf's updater does (a role already in tm is reused, as go-tuf
 // does; checkDelegationPathIn re-verifies every edge).
-func (c *Client) loadRole(tm *trustedmetadata.TrustedMetadata, role, parent string) (*metadata.Metadata[metadata.TargetsType], error) {
+// budget is what remains of MaxAllTargetsBytes; it is charged with the
+// size of every role read.
+func (c *Client) loadRole(tm *trustedmetadata.TrustedMetadata, role, parent string, budget *int64) (*metadata.Metadata[metadata.TargetsType], error) {
 	if md := tm.Targets[role]; md != nil {
 		return md, nil
 	}
@@ -167,13 +178,18 @@ func (c *Client) loadRole(tm *trustedmetadata.TrustedMetadata, role, parent stri
 	if meta == nil {
 		return nil, fault.Deniedf("role %s (delegated by %s) is not listed by the trusted snapshot: metadata incomplete or mixed", role, parent)
 	}
-	if md := c.cachedRole(tm, role, parent); md != nil {
+	if md, n := c.cachedRole(tm, role, parent); md != nil {
+		*budget -= n
 		return md, nil
 	}
 	length := meta.Length
 	if length <= 0 {
 		length = c.limits.Delegated
 	}
+	if *budget <= 0 {
+		return nil, fault.Deniedf("metadata at %s: the delegated roles up to %s exceed %d bytes in all: refusing to read more", c.location, role, allTargetsBytes)
+	}
+	length = min(length, *budget)
 	file := url.PathEscape(role) + ".json"
 	if tm.Root.Signed.ConsistentSnapshot {
 		file = strconv.FormatInt(meta.Version, 10) + "." + file
@@ -182,6 +198,7 @@ func (c *Client) loadRole(tm *trustedmetadata.TrustedMetadata, role, parent stri
 	if err != nil {
 		return nil, err
 	}
+	*budget -= int64(len(data))
 	md, err := tm.UpdateDelegatedTargets(data, role, parent)
 	if err != nil {
 		return nil, err // classified by runTUF (tufError)
@@ -200,24 +217,27 @@ func (c *Client) loadRole(tm *trustedmetadata.TrustedMetadata, role, parent stri
 // check a downloaded one must pass (the version the trusted snapshot lists,
 // its length and hashes, the delegating role's keys, expiry), as go-tuf's
 // updater does with its local metadata; otherwise it returns nil.
-func (c *Client) cachedRole(tm *trustedmetadata.TrustedMetadata, role, parent string) (md *metadata.Metadata[metadata.TargetsType]) {
+func (c *Client) cachedRole(tm *trustedmetadata.TrustedMetadata, role, parent string) (md *metadata.Metadata[metadata.TargetsType], size int64) {
 	if c.cache == nil || !safeRole.MatchString(role) {
-		return nil
+		return nil, 0
 	}
-	data, err := os.ReadFile(filepath.Join(c.cache.metadataDir(), role+".json"))
+	p := filepath.Join(c.cache.metadataDir(), role+".json")
+	if st, err := os.Lstat(p); err != nil || !st.Mode().IsRegular() || st.Size() > c.limits.Delegated {
+		return nil, 0
+	}
+	data, err := os.ReadFile(p)
 	if err != nil || int64(len(data)) > c.limits.Delegated || checkStructure(role, data) != nil {
-		return nil
+		return nil, 0
 	}
 	defer func() {
 		if recover() != nil {
-			md = nil
+			md, size = nil, 0
 		}
 	}()
-	md, err = tm.UpdateDelegatedTargets(data, role, parent)
-	if err != nil {
-		return nil
+	if md, err = tm.UpdateDelegatedTargets(data, role, parent); err != nil {
+		return nil, 0
 	}
-	return md
+	return md, int64(len(data))
 }
 
 // targetInfo converts a trusted entry.

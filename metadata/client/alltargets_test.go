@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -304,5 +305,32 @@ func TestAllTargetsReusesCachedDelegatedRolesAndRefusesATamperedCopy(t *testing.
 	wantListed(t, got, want)
 	if n := f.count["metadata/1.releases.json"]; n != 1 {
 		t.Fatalf("listing over a tampered cache fetched releases %d times, want 1", n)
+	}
+}
+
+func TestAllTargetsStopsAtTheTotalByteBudgetOfDelegatedRoles(t *testing.T) {
+	// Endless data spread over many roles, each under its own cap.
+	r := newTestRepo(t)
+	for _, name := range []string{"a", "b", "c"} {
+		r.delegate(metadata.TARGETS, name, 1, []string{name + "/*"}, []*keys.PrivateKey{genKey(t)}, nil)
+		r.addTarget(name, name+"/file", []byte(strings.Repeat(name, 100)), nil)
+	}
+	r.writeAll()
+	old := allTargetsBytes
+	t.Cleanup(func() { allTargetsBytes = old })
+	allTargetsBytes = 1500 // releases (about 1.2 kB) and part of a
+	_, err := r.client(t).AllTargets(ctxT(t))
+	wantErr(t, err, fault.Denied, "metadata/1.a.json", "endless data")
+	// A budget used up exactly by releases: the next role is not read.
+	st, err := os.Stat(filepath.Join(r.dir, "metadata", "1.releases.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	allTargetsBytes = st.Size()
+	_, err = r.client(t).AllTargets(ctxT(t))
+	wantErr(t, err, fault.Denied, fmt.Sprintf("the delegated roles up to a exceed %d bytes in all", st.Size()))
+	allTargetsBytes = old
+	if _, err := r.client(t).AllTargets(ctxT(t)); err != nil {
+		t.Fatalf("within the default budget: %v", err)
 	}
 }
