@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -39,6 +40,17 @@ func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (Copy
 	if err != nil {
 		return res, err
 	}
+	// The source's timestamp is read before its tags are listed and copied
+	// as read: a push running meanwhile (timestamp last) cannot make the
+	// copy's timestamp name a file the listing lacks.
+	tsTag, _ := TagForMetadata("timestamp.json")
+	ts, err := p.puller.Get(ctx, src.Tag(tsTag))
+	if err != nil {
+		if isNotFound(err) {
+			return res, fault.Inputf("%s holds no TUF metadata (no tag %s): push it with `cnabsec repo push`", src.Name(), tsTag)
+		}
+		return res, classify(ctx, err, "reading "+src.Tag(tsTag).Name(), false)
+	}
 	tags, err := p.puller.List(ctx, src)
 	if err != nil {
 		return res, classify(ctx, err, "listing the tags of metadata repository "+src.Name(), false)
@@ -51,19 +63,16 @@ func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (Copy
 			files = append(files, f)
 		}
 	}
-	hasTimestamp := false
-	for _, f := range files {
-		hasTimestamp = hasTimestamp || f == "timestamp.json"
-	}
-	if !hasTimestamp {
-		return res, fault.Inputf("%s holds no TUF metadata (no tag %stimestamp.json): push it with `cnabsec repo push`", src.Name(), tagPrefix)
-	}
 	sort.Strings(targets)
 	sortForPush(files)
 	var mu sync.Mutex
 	job := func(tag, layerType string) func() error {
 		return func() error {
-			copied, err := copyTag(p, src.Tag(tag), dst.Tag(tag), layerType)
+			var manifest []byte
+			if tag == tsTag {
+				manifest = ts.Manifest
+			}
+			copied, err := copyTag(p, src.Tag(tag), dst.Tag(tag), layerType, manifest)
 			mu.Lock()
 			defer mu.Unlock()
 			if copied {
@@ -91,26 +100,30 @@ func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (Copy
 }
 
 // copyTag copies one artifact (its empty config, its single layer, its
-// manifest); false when dst already holds the same manifest.
-func copyTag(p *pusher, src, dst name.Tag, layerType string) (bool, error) {
+// manifest: the one given, or else the one src holds now); false when dst
+// already holds the same manifest.
+func copyTag(p *pusher, src, dst name.Tag, layerType string, manifest []byte) (bool, error) {
 	ctx := p.ctx
 	what := fmt.Sprintf("copying %s to %s", src.Name(), dst.Name())
-	desc, err := p.puller.Get(ctx, src)
-	if err != nil {
-		return false, classify(ctx, err, what, false)
+	if manifest == nil {
+		desc, err := p.puller.Get(ctx, src)
+		if err != nil {
+			return false, classify(ctx, err, what, false)
+		}
+		manifest = desc.Manifest
 	}
-	l, err := parseFileManifest(desc.Manifest, layerType, src.Name())
+	l, err := parseFileManifest(manifest, layerType, src.Name())
 	if err != nil {
 		return false, fault.Wrap(fault.Denied, err)
 	}
-	exists, same, err := p.has(dst, desc.Manifest, what)
+	exists, same, err := p.has(dst, manifest, what)
 	if err != nil || same {
 		return false, err
 	}
 	if file, err := MetadataForTag(dst.TagStr()); err == nil && exists {
 		err := p.mayReplaceMetadata(file, func() (int64, error) {
 			src := &Fetcher{repo: src.Context(), location: Scheme + "://" + src.Context().Name(), puller: p.puller}
-			data, err := src.Fetch(ctx, "metadata/"+file, maxTimestampRead)
+			data, err := src.fetchBlob(ctx, strings.TrimPrefix(l.Digest, "sha256:"), l.Size, maxTimestampRead, what, false)
 			if err != nil {
 				return 0, err
 			}
@@ -129,7 +142,7 @@ func copyTag(p *pusher, src, dst name.Tag, layerType string) (bool, error) {
 			return false, classify(ctx, err, what+": blob "+d, false)
 		}
 	}
-	if err := p.pusher.Put(ctx, dst, rawManifest{desc.Manifest}); err != nil {
+	if err := p.pusher.Put(ctx, dst, rawManifest{manifest}); err != nil {
 		return false, classify(ctx, err, what+": manifest", false)
 	}
 	return true, nil
