@@ -40,9 +40,9 @@ interop: interop-deps
 	CNABSEC_INTEROP=1 $(GO) test -count=1 -tags interop -run Interop ./...
 
 interop-deps:
-	@need=""; for b in docker-registry skopeo in-toto-verify; do command -v $$b >/dev/null || need=1; done; \
+	@need=""; for b in docker-registry skopeo in-toto-verify faketime; do command -v $$b >/dev/null || need=1; done; \
 	if [ -n "$$need" ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry skopeo in-toto >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry skopeo in-toto faketime >/dev/null; \
 	fi
 	@if [ ! -d "$(CNABSEC_TUFJS_DIR)/node_modules/tuf-js" ]; then \
 	  mkdir -p "$(CNABSEC_TUFJS_DIR)" && cd "$(CNABSEC_TUFJS_DIR)" && \

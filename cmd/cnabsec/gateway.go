@@ -65,6 +65,9 @@ func runGateway(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if cl, ok := v.(interface{ Close() error }); ok {
+		defer cl.Close() // its private TUF cache, when --cache is not given
+	}
 	g, err := server.NewGateway(server.GatewayOptions{
 		Verifier:        v,
 		Upstream:        c.String("upstream"),

@@ -68,6 +68,7 @@ func serviceFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tls-cert", Usage: "serve TLS with this PEM certificate `FILE` (reloaded when it changes)"},
 		&cli.StringFlag{Name: "tls-key", Usage: "PEM private key `FILE` for --tls-cert"},
 		&cli.DurationFlag{Name: "refresh-interval", Value: 5 * time.Minute, Usage: "refresh the TUF metadata this often (and on demand when stale)"},
+		&cli.StringFlag{Name: "cache", Usage: "keep trusted TUF metadata in `DIR` across restarts (rollback protection); default: a private temporary directory"},
 	}
 }
 
@@ -103,6 +104,9 @@ func runServe(c *cli.Context) error {
 	v, err := verifierFactory(c)
 	if err != nil {
 		return err
+	}
+	if cl, ok := v.(interface{ Close() error }); ok {
+		defer cl.Close() // its private TUF cache, when --cache is not given
 	}
 	svc, err := server.New(server.Options{Verifier: v, Level: lvl, Mode: mode, Policy: policy, RefreshInterval: c.Duration("refresh-interval"), Logger: log})
 	if err != nil {
