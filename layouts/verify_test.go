@@ -247,12 +247,17 @@ func TestArtifactOnlyInFirstStepFailsBinding(t *testing.T) {
 	c := newChain(t, keys.GenEd25519)
 	in := c.input()
 	src := parsedLink(t, in.Links[c.linkName("write-bundle", c.dev)]).Products["bundle.src.json"]["sha256"]
-	in.Artifact.SHA256 = src // a product of the first step, and carried into the last as ALLOWed
-	mustVerify(t, in)        // bundle.src.json is also a product of the last step
+	in.Artifact.SHA256 = src
+	// The package step lists bundle.src.json among its products too, so the
+	// source is (rightly) bound: it leaves the supply chain unchanged.
+	mustVerify(t, in)
+	// Without it among the last step's products, the first step's product is
+	// not what the supply chain delivers.
 	link := parsedLink(t, in.Links[c.linkName("package", c.ci)])
-	if _, ok := link.Products["bundle.src.json"]; !ok {
-		t.Fatal("fixture: the package step should list bundle.src.json as a product")
-	}
+	delete(link.Products, "bundle.src.json")
+	in.Links[c.linkName("package", c.ci)] = signLink(t, link, c.ci)
+	res, err := Verify(context.Background(), in)
+	wantDenied(t, res, err, CheckBinding, "is not a product of the layout's last step")
 }
 
 func TestDuplicateLinksFromDistinctKeysMustAgree(t *testing.T) {
