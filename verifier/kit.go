@@ -65,7 +65,10 @@ func Export(ctx context.Context, cfg Config, req Request, out string) (*Report, 
 	if req.Image || req.ThickFile != "" {
 		return nil, fault.Inputf("export takes a thin bundle reference (not --image or --thick)")
 	}
-	inner, err := client.FetcherFor(cfg.Location, cfg.Timeout)
+	inner, err := ociFetcher(nil, cfg.Location, cfg.Registry)
+	if err == nil && inner == nil {
+		inner, err = client.FetcherFor(cfg.Location, cfg.Timeout)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/bundle/oci"
 	"github.com/cnabsec/cnabsec/metadata/client"
+	"github.com/cnabsec/cnabsec/metadata/ocistore"
 )
 
 // Verifier runs verifications against one trust root. It holds the trusted
@@ -83,10 +86,14 @@ func (v *Verifier) newClient() (*client.Client, error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
+	fetcher, err := ociFetcher(v.cfg.Fetcher, v.cfg.Location, v.cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
 	return client.New(client.Options{
 		TrustedRoot: v.cfg.TrustedRoot,
 		Location:    v.cfg.Location,
-		Fetcher:     v.cfg.Fetcher,
+		Fetcher:     fetcher,
 		CacheDir:    v.cfg.CacheDir,
 		Timeout:     v.cfg.Timeout,
 		Now:         now,
@@ -104,9 +111,15 @@ func (v *Verifier) newMulti() (*multiRepo, error) {
 	}
 	mr := &multiRepo{m: v.cfg.Map, clients: map[string]*client.Client{}, now: now.UTC()}
 	for name, urls := range v.cfg.Map.Repositories {
+		fetcher, err := ociFetcher(nil, urls[0], v.cfg.Registry)
+		if err != nil {
+			mr.close()
+			return nil, fmt.Errorf("map repository %s: %w", name, err)
+		}
 		c, err := client.New(client.Options{
 			TrustedRoot: v.cfg.MapRoots[name],
 			Location:    urls[0],
+			Fetcher:     fetcher,
 			CacheDir:    v.cfg.CacheDir,
 			Timeout:     v.cfg.Timeout,
 			Now:         now,
@@ -250,4 +263,14 @@ func Verify(ctx context.Context, ref string, opts ...Option) (*Report, error) {
 	}
 	defer v.Close()
 	return v.Verify(ctx, o.req)
+}
+
+// ociFetcher returns f, or for an oci:// location a fetcher that follows the
+// registry settings (--insecure-registry, timeouts, credentials); other
+// locations are left to the client.
+func ociFetcher(f client.Fetcher, location string, reg oci.Options) (client.Fetcher, error) {
+	if f != nil || !strings.HasPrefix(location, "oci://") {
+		return f, nil
+	}
+	return ocistore.NewFetcher(location, reg)
 }
