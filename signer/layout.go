@@ -3,12 +3,12 @@ package signer
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/internal/names"
 	"github.com/cnabsec/cnabsec/keys"
+	"github.com/cnabsec/cnabsec/layouts"
 	"github.com/cnabsec/cnabsec/metadata"
 )
 
@@ -46,7 +46,9 @@ func PublishLayout(ctx context.Context, repo *metadata.Repository, opts Options,
 	if len(lr.Keys) == 0 {
 		return "", nil, fault.Inputf("no --layout-key given: verifiers need the layout's public keys")
 	}
-	if err := checkLayoutSignedBy(lr.Layout, lr.Keys); err != nil {
+	// Structure and every owner's signature, checked cryptographically: a
+	// layout its own keys cannot verify would deny every later verification.
+	if _, err := layouts.ReadLayout(lr.Layout, lr.Keys); err != nil {
 		return "", nil, err
 	}
 	keyTargets := make([]string, 0, len(lr.Keys))
@@ -93,41 +95,4 @@ func PublishLayout(ctx context.Context, repo *metadata.Repository, opts Options,
 		return "", nil, err
 	}
 	return target, res, nil
-}
-
-// checkLayoutSignedBy refuses a layout that is not a layout, or that a given
-// key has not signed (its verification would fail later, at every operator).
-func checkLayoutSignedBy(layout []byte, ks []*keys.PublicKey) error {
-	var mb struct {
-		Signed struct {
-			Type string `json:"_type"`
-		} `json:"signed"`
-		Signatures []struct {
-			KeyID string `json:"keyid"`
-		} `json:"signatures"`
-	}
-	if err := json.Unmarshal(layout, &mb); err != nil {
-		return fault.Inputf("layout: not an in-toto Metablock: %w", err)
-	}
-	if mb.Signed.Type != "layout" {
-		return fault.Inputf("layout: _type is %q, not layout", mb.Signed.Type)
-	}
-	signed := map[string]bool{}
-	for _, s := range mb.Signatures {
-		signed[s.KeyID] = true
-	}
-	for _, k := range ks {
-		if !signed[k.ID()] {
-			return fault.Inputf("layout: key %s has not signed it (signatures by %s)", k.ID(), fmt.Sprint(keysOf(signed)))
-		}
-	}
-	return nil
-}
-
-func keysOf(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
 }

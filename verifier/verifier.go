@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/bundle/oci"
+	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/metadata/client"
 	"github.com/cnabsec/cnabsec/metadata/ocistore"
 )

@@ -33,14 +33,16 @@ operators verify a bundle at a gradual security level (0, 1a, 1b, 2, 3a, 3b, 4)
 before handing it to a runtime.
 
 Exit codes: 0 success, 1 denied, 2 usage or local input error, 3 inconclusive.`,
-		Flags:                globalFlags(),
-		Commands:             cmds,
-		Reader:               stdin,
-		Writer:               stdout,
-		ErrWriter:            stderr,
-		HideHelpCommand:      true,
-		EnableBashCompletion: false,
-		ExitErrHandler:       func(*cli.Context, error) {}, // report() decides exit codes
+		Flags:           globalFlags(),
+		Commands:        cmds,
+		Reader:          stdin,
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		// -m a,b is one path named "a,b", not two: repeat the flag instead.
+		DisableSliceFlagSeparator: true,
+		EnableBashCompletion:      false,
+		ExitErrHandler:            func(*cli.Context, error) {}, // report() decides exit codes
 		Before: func(c *cli.Context) error {
 			lvl, err := parseLogLevel(c.String("log-level"))
 			if err != nil {
