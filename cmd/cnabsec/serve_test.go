@@ -69,11 +69,11 @@ func startService(t *testing.T, args ...string) (string, func() (int, string)) {
 	stopContext = func(context.Context) (context.Context, context.CancelFunc) { return ctx, cancel }
 	listenReady = func(a net.Addr) { addrc <- a }
 	t.Cleanup(func() { verifierFactory, stopContext, listenReady = oldF, oldS, oldR })
-	var stderr bytes.Buffer
+	stderr := &lockedBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		var out bytes.Buffer
-		done <- run(append([]string{"cnabsec"}, args...), strings.NewReader(""), &out, &stderr)
+		done <- run(append([]string{"cnabsec"}, args...), strings.NewReader(""), &out, stderr)
 	}()
 	select {
 	case a := <-addrc:
@@ -192,4 +192,23 @@ func TestServeAndGatewayHelpHaveExamples(t *testing.T) {
 			t.Errorf("%s --help: exit %d\n%s", cmd, code, stdout)
 		}
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the service's log writes (from its
+// own goroutines, which may outlive run by a moment) and the test's reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
