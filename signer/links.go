@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cnabsec/cnabsec/internal/capped"
 	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/internal/names"
 	"github.com/cnabsec/cnabsec/layouts"
@@ -30,7 +31,7 @@ func (p *prepared) readLinks(dir, artifactSHA string) error {
 			continue
 		}
 		path := filepath.Join(dir, e.Name())
-		b, err := readCapped(path, layouts.MaxMetadataSize)
+		b, err := capped.ReadFile(path, layouts.MaxMetadataSize)
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cnabsec/cnabsec/bundle"
 	"github.com/cnabsec/cnabsec/bundle/oci"
+	"github.com/cnabsec/cnabsec/internal/capped"
 	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/internal/names"
 	"github.com/cnabsec/cnabsec/keys"
@@ -196,7 +197,7 @@ func prepare(ctx context.Context, it Item, opts Options) (*prepared, error) {
 }
 
 func (p *prepared) prepareThin(path string) (string, error) {
-	raw, err := readCapped(path, bundle.MaxBundleSize)
+	raw, err := capped.ReadFile(path, bundle.MaxBundleSize)
 	if err != nil {
 		return "", err
 	}
@@ -256,22 +257,4 @@ func infoOf(b []byte) metadata.TargetInfo {
 		"sha256": hex.EncodeToString(s256[:]),
 		"sha512": hex.EncodeToString(s512[:]),
 	}}
-}
-
-func readCapped(path string, max int64) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fault.Inputf("%w", err)
-	}
-	if st.IsDir() {
-		return nil, fault.Inputf("%s is a directory", path)
-	}
-	if st.Size() > max {
-		return nil, fault.Inputf("%s: %d bytes exceeds the %d-byte limit", path, st.Size(), max)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fault.Inputf("%w", err)
-	}
-	return b, nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cnabsec/cnabsec/internal/capped"
 	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/signer"
@@ -39,7 +40,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			layout, err := readCappedFile(file, 64<<20)
+			layout, err := capped.ReadFile(file, 64<<20)
 			if err != nil {
 				return err
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"io"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -41,24 +40,6 @@ func onePositional(c *cli.Context, what string) (string, error) {
 	return pos[0], nil
 }
 
-// readCappedFile reads a file the user passed, refusing one larger than max.
-func readCappedFile(path string, max int64) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fault.Inputf("%w", err)
-	}
-	if st.IsDir() {
-		return nil, fault.Inputf("%s is a directory", path)
-	}
-	if st.Size() > max {
-		return nil, fault.Inputf("%s: %d bytes exceeds the %d-byte limit", path, st.Size(), max)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fault.Inputf("%w", err)
-	}
-	return b, nil
-}
 
 // jsonBytes is indented JSON with a final newline, for files users read.
 func jsonBytes(v any) ([]byte, error) {
