@@ -40,7 +40,6 @@ func onePositional(c *cli.Context, what string) (string, error) {
 	return pos[0], nil
 }
 
-
 // jsonBytes is indented JSON with a final newline, for files users read.
 func jsonBytes(v any) ([]byte, error) {
 	b, err := json.MarshalIndent(v, "", "  ")
