@@ -338,38 +338,45 @@ func (st *state) stageAll(res *Result, waiting []string, contentChanged bool, sn
 	if err := st.writeTargetFiles(); err != nil {
 		return nil, err
 	}
+	txn, err := newStagedTxn(st.dir)
+	if err != nil {
+		return nil, err
+	}
 	for _, n := range st.sortedStaged() {
 		r := st.roles[n]
 		if r == nil || !(r.dirty || r.signed) {
 			continue
 		}
-		if err := writeRole(stagedPath(st.dir, n), r); err != nil {
+		if err := writeRole(txn.path(n), r); err != nil {
 			return nil, err
 		}
 		st.noteWritten(stagedPath(st.dir, n), r)
 		res.Versions[n] = r.md.Signed.Version
 	}
 	if st.rootDirty || st.rootSigned {
-		if _, err := writeMD(stagedPath(st.dir, RoleRoot), st.root); err != nil {
+		if _, err := writeMD(txn.path(RoleRoot), st.root); err != nil {
 			return nil, err
 		}
 		res.Versions[RoleRoot] = st.root.Signed.Version
 	}
 	if snap != nil && (snap != st.snapStaged || st.snapSigned) {
-		if _, err := writeMD(stagedPath(st.dir, RoleSnapshot), snap); err != nil {
+		if _, err := writeMD(txn.path(RoleSnapshot), snap); err != nil {
 			return nil, err
 		}
 		res.Versions[RoleSnapshot] = snap.Signed.Version
 	} else if snap == nil && contentChanged {
-		removeIfExists(stagedPath(st.dir, RoleSnapshot))
+		txn.remove(RoleSnapshot)
 	}
 	if ts != nil && (ts != st.tsStaged || st.tsSigned) {
-		if _, err := writeMD(stagedPath(st.dir, RoleTimestamp), ts); err != nil {
+		if _, err := writeMD(txn.path(RoleTimestamp), ts); err != nil {
 			return nil, err
 		}
 		res.Versions[RoleTimestamp] = ts.Signed.Version
 	} else if ts == nil && (contentChanged || snap != st.snapStaged) {
-		removeIfExists(stagedPath(st.dir, RoleTimestamp))
+		txn.remove(RoleTimestamp)
+	}
+	if err := txn.commit(); err != nil {
+		return nil, err
 	}
 	return res, nil
 }

@@ -13,9 +13,6 @@ import (
 	"github.com/cnabsec/cnabsec/internal/testrepo"
 )
 
-// knownBugsEnv runs the tests of consistency bugs found and not yet fixed
-// (they fail until the fix lands; see the test comments).
-const knownBugsEnv = "CNABSEC_KNOWN_BUGS"
 
 // TestStagedBatchKilledBetweenItsWritesIsNeverPublishedHalf: `sign batch`
 // without --snapshot-key/--timestamp-key stages its change, one atomic file
@@ -25,15 +22,13 @@ const knownBugsEnv = "CNABSEC_KNOWN_BUGS"
 // or any sign with the online keys) must not publish half of that batch:
 // either both versions or neither.
 //
-// KNOWN BUG (found by the crash harness, 2026-11-28): metadata publishes the
-// staged bin alone, so the batch lands half: version a is listed, b is not.
-// The staged directory has no commit marker tying a transaction's files
-// together. The test reproduces the killed state exactly (the files a kill
-// between the two writes leaves) instead of hoping a random kill lands there.
+// Found by the crash harness (2026-11-28): staged files used to land one by
+// one, and the first bin was then published alone. Staging is now a
+// transaction (metadata/stagetxn.go): files go to staged/.txn/ and move into
+// staged/ only after a COMMIT file. The test reproduces exactly what a kill
+// between the two writes leaves (one bin written in staged/.txn/, no COMMIT,
+// staged/ as before) instead of hoping a random kill lands there.
 func TestStagedBatchKilledBetweenItsWritesIsNeverPublishedHalf(t *testing.T) {
-	if os.Getenv(knownBugsEnv) == "" {
-		t.Skipf("known bug in metadata staging (not yet fixed); run with %s=1", knownBugsEnv)
-	}
 	r := testrepo.New(t, testrepo.WithBins(4), testrepo.WithDelegated(crashName))
 	c := &crashRig{t: t, repo: r, work: t.TempDir(), files: map[string][2]string{}}
 	// Two versions that land in different bins (4 bins: 2 bits of TAP 15).
@@ -59,12 +54,20 @@ func TestStagedBatchKilledBetweenItsWritesIsNeverPublishedHalf(t *testing.T) {
 		t.Fatalf("sign batch (staged): %d %s %s", code, out, errs)
 	}
 	// What a kill between the staged writes leaves: the first bin written
-	// (name order), not the second, and no staged snapshot.
+	// (name order) into the uncommitted transaction, and staged/ as it was
+	// before the batch (nothing staged).
 	var binFiles []string
 	for role := range byBin {
 		binFiles = append(binFiles, filepath.Join(r.Dir, "staged", role+".json"))
 	}
 	sort.Strings(binFiles)
+	txn := filepath.Join(r.Dir, "staged", ".txn")
+	if err := os.MkdirAll(txn, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(binFiles[0], filepath.Join(txn, filepath.Base(binFiles[0]))); err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range append(binFiles[1:], filepath.Join(r.Dir, "staged", "snapshot.json")) {
 		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
 			t.Fatal(err)
