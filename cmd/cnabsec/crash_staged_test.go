@@ -13,7 +13,6 @@ import (
 	"github.com/cnabsec/cnabsec/internal/testrepo"
 )
 
-
 // TestStagedBatchKilledBetweenItsWritesIsNeverPublishedHalf: `sign batch`
 // without --snapshot-key/--timestamp-key stages its change, one atomic file
 // per role (deepest first: releases-bin-N.json in name order, then
