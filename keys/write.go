@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/youmark/pkcs8"
 
@@ -46,6 +47,9 @@ func WriteKeyPair(prefix string, p *PrivateKey, passphrase []byte) error {
 	}
 	pub, err := p.pub.PEM()
 	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(prefix), 0o700); err != nil {
 		return err
 	}
 	if _, err := os.Stat(prefix + ".key"); err == nil {

@@ -99,3 +99,15 @@ func TestBadKeyFileExitsTwoNamingFile(t *testing.T) {
 		t.Fatalf("unknown flag: exit %d, want 2", code)
 	}
 }
+
+func TestKeyGenerateCreatesAMissingOutputDirectory(t *testing.T) {
+	prefix := filepath.Join(t.TempDir(), "new", "keys", "ci")
+	code, out, errs := runCLI(t, "key", "generate", prefix)
+	if code != 0 || len(strings.TrimSpace(out)) != 64 {
+		t.Fatalf("key generate into a missing directory: exit %d, %q %q", code, out, errs)
+	}
+	st, err := os.Stat(filepath.Dir(prefix))
+	if err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("key directory: %v %v, want mode 0700", st, err)
+	}
+}
