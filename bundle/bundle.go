@@ -3,7 +3,6 @@ package bundle
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -13,8 +12,6 @@ import (
 	"strings"
 
 	cnab "github.com/cnabio/cnab-go/bundle"
-	"github.com/cnabio/cnab-go/schema"
-	digest "github.com/opencontainers/go-digest"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
 )
@@ -138,57 +135,6 @@ func (b *Bundle) Images() []Image { return slices.Clone(b.images) }
 
 // RequiredExtensions returns the requiredExtensions member as written.
 func (b *Bundle) RequiredExtensions() []string { return slices.Clone(b.required) }
-
-// Validate checks that the bundle may be transmitted and run: valid against
-// the CNAB JSON schema (cnab-go's schema.ValidateBundle; a null top-level
-// member counts as absent, as cnab-go reads it), cnab-go's own rules
-// (Bundle.Validate: schema version is semver, at least one invocation image,
-// version not "latest", docker/oci invocation images carry a tag, required
-// extensions defined under custom, parameter/credential/output rules),
-// requiredExtensions non-empty and unique, and a well-formed contentDigest
-// on every invocation image and image (a MUST for transmitted bundles). All
-// problems are reported in one Denied error wrapping ErrInvalidBundle and, for
-// digests, ErrNoContentDigest.
-func (b *Bundle) Validate() error {
-	var errs []error
-	schemaErrs, err := validateSchema(b.Raw)
-	if err != nil {
-		return fault.Deniedf("%w: bundle.json: the CNAB schema check could not run: %v", ErrInvalidBundle, err)
-	}
-	errs = append(errs, schemaErrs...)
-	if err := b.Parsed.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	seen := map[string]bool{}
-	for i, e := range b.required {
-		if strings.TrimSpace(e) == "" {
-			errs = append(errs, fmt.Errorf("requiredExtensions[%d] is empty", i))
-		}
-		if seen[e] {
-			errs = append(errs, fmt.Errorf("requiredExtensions lists %q twice", e))
-		}
-		seen[e] = true
-	}
-	for _, img := range b.images {
-		if err := checkContentDigest(img); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return fault.Deniedf("%w: bundle %q version %q: %w", ErrInvalidBundle, b.Parsed.Name, b.Parsed.Version, joined(errs))
-}
-
-func checkContentDigest(img Image) error {
-	if img.ContentDigest == "" {
-		return fmt.Errorf("%s has %w", img, ErrNoContentDigest)
-	}
-	if _, err := digest.Parse(img.ContentDigest); err != nil {
-		return fmt.Errorf("%s has a malformed contentDigest %q (%v): %w", img, img.ContentDigest, err, ErrNoContentDigest)
-	}
-	return nil
-}
 
 // CheckExtensions refuses (Denied, ErrUnsupportedExtension) a bundle whose
 // required extensions are not all in supported, naming each one.
@@ -332,44 +278,3 @@ func kindName(v *value) string {
 	}
 	return v.s
 }
-
-// validateSchema runs the CNAB JSON schema over raw, with null top-level
-// members removed (cnab-go and cnab-to-oci write and read them as absent).
-func validateSchema(raw []byte) ([]error, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &top); err != nil {
-		return nil, err
-	}
-	for k, m := range top {
-		if string(m) == "null" {
-			delete(top, k)
-		}
-	}
-	doc, err := json.Marshal(top)
-	if err != nil {
-		return nil, err
-	}
-	verrs, err := schema.ValidateBundle(doc)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]error, 0, len(verrs))
-	for _, e := range verrs {
-		out = append(out, fmt.Errorf("schema: %v", e))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Error() < out[j].Error() })
-	return out, nil
-}
-
-// joined is errors.Join with a one-line message.
-type joined []error
-
-func (j joined) Error() string {
-	s := make([]string, len(j))
-	for i, e := range j {
-		s[i] = e.Error()
-	}
-	return strings.Join(s, "; ")
-}
-
-func (j joined) Unwrap() []error { return j }
