@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -71,7 +70,7 @@ func (s *Service) handleAdmission(w http.ResponseWriter, r *http.Request) {
 	}
 	var review fastReview
 	var objErr error
-	if err := json.Unmarshal(data, &review); err != nil {
+	if err := jsonUnmarshal(data, &review); err != nil {
 		// Tell a review whose object has an unexpected shape (answered with
 		// a denial) from a body that is no review at all (HTTP 400).
 		full, ferr := decodeAdmissionReview(data)
@@ -116,6 +115,11 @@ type imageResult struct {
 	uses []string // the containers naming it
 	dec  decision
 	err  error // nil: verified or exempt
+}
+
+// request is the verification an image's policy decision asks for.
+func (res *imageResult) request() verifier.Request {
+	return verifier.Request{Reference: res.img.ref, Level: res.dec.level, Image: true}
 }
 
 // admit decides one admission request. outcome is the metrics verdict label.
@@ -194,7 +198,7 @@ func (s *Service) checkImages(ctx context.Context, uses []containerImage) []*ima
 	var results []*imageResult
 	byRef := map[string]*imageResult{}
 	for _, u := range uses {
-		img, err := parseImage(u.image)
+		img, err := s.images.parse(u.image)
 		key := img.ref
 		if err != nil {
 			img = image{raw: u.image, ref: u.image, repo: u.image}
@@ -212,18 +216,32 @@ func (s *Service) checkImages(ctx context.Context, uses []containerImage) []*ima
 		byRef[key] = res
 		results = append(results, res)
 	}
-	sem := make(chan struct{}, maxParallelChecks)
-	var wg sync.WaitGroup
+	// Answer what the verdict cache holds first; verify the rest, in
+	// parallel when there is more than one.
+	var pending []*imageResult
 	for _, res := range results {
 		if res.err != nil || res.dec.exempt {
 			continue
 		}
+		if v, ok := s.checker.lookup(res.request()); ok {
+			res.err = v.err
+			continue
+		}
+		pending = append(pending, res)
+	}
+	if len(pending) == 1 {
+		_, pending[0].err = s.checker.check(ctx, pending[0].request())
+		return results
+	}
+	sem := make(chan struct{}, maxParallelChecks)
+	var wg sync.WaitGroup
+	for _, res := range pending {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			_, res.err = s.checker.check(ctx, verifier.Request{Reference: res.img.ref, Level: res.dec.level, Image: true})
+			_, res.err = s.checker.check(ctx, res.request())
 		}()
 	}
 	wg.Wait()

@@ -332,14 +332,16 @@ func TestAdmissionBodyThatIsNotAnAdmissionReviewIsHTTP400(t *testing.T) {
 		body string
 		want string
 	}{
-		"not JSON":               {"<xml/>", "not an AdmissionReview: invalid character"},
-		"empty":                  {"", "not an AdmissionReview: unexpected end of JSON input"},
+		"not JSON":               {"<xml/>", "not an AdmissionReview: jsontext: invalid character '<' at start of value"},
+		"empty":                  {"", "not an AdmissionReview: jsontext: unexpected EOF"},
 		"a Pod, not a review":    {`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}`, `not an admission.k8s.io/v1 AdmissionReview (apiVersion "v1", kind "Pod")`},
 		"v1beta1 review":         {`{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"uid":"1"}}`, "not an admission.k8s.io/v1 AdmissionReview"},
 		"review without request": {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`, "AdmissionReview without a request"},
 		"request without uid":    {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"operation":"CREATE"}}`, "request without a uid"},
 		"trailing garbage":       {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1"}} {}`, "after top-level value"},
-		"wrong field types":      {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}}`, "not an AdmissionReview: json: cannot unmarshal number"},
+		"wrong field types":      {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}}`, `unmarshal JSON number into Go types.UID within "/request/uid"`},
+		"duplicate uid":          {`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"1","uid":"2"}}`, `duplicate object member name "uid"`},
+		"invalid UTF-8":          {"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"\xff\"}}", "invalid UTF-8"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -397,5 +399,53 @@ func TestAdmissionWarnModeAdmitsInconclusiveWithAWarning(t *testing.T) {
 	resp := admitReview(t, s, readReview(t, "deployment"))
 	if !resp.Allowed || len(resp.Warnings) != 1 || !strings.Contains(resp.Warnings[0], "inconclusive: "+webRef+": registry timeout") {
 		t.Fatalf("warn mode, inconclusive: %+v", resp)
+	}
+}
+
+// An object naming a member twice could mean one image to the API server and
+// another to the webhook (encoding/json keeps the last one): such a review is
+// refused, whichever image comes first.
+func TestAdmissionObjectWithDuplicateImageMemberIsRefused(t *testing.T) {
+	table := allSigned()
+	s := newTestService(t, newFake(table), Options{})
+	for _, order := range [][2]string{{"evil.example/unsigned:1", "nginx:1.25"}, {"nginx:1.25", "evil.example/unsigned:1"}} {
+		body := bytes.Replace(readReview(t, "pod"), []byte(`"image": "nginx:1.25"`),
+			[]byte(`"image": "`+order[0]+`", "image": "`+order[1]+`"`), 1)
+		rec := post(t, s.Handler(), "/v1/admission", body)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `duplicate object member name \"image\"`) {
+			t.Fatalf("duplicate image member %v: HTTP %d %s", order, rec.Code, rec.Body)
+		}
+	}
+}
+
+// The API server matches member names exactly; encoding/json would also read
+// "Image" as the image, so a review could show the webhook a signed image
+// the API server never runs. The webhook reads only the exact name.
+func TestAdmissionCaseFoldedImageMemberIsNotRead(t *testing.T) {
+	table := allSigned()
+	s := newTestService(t, newFake(table), Options{})
+	body := bytes.Replace(readReview(t, "pod"), []byte(`"image": "nginx:1.25"`),
+		[]byte(`"image": "evil.example/unsigned:1", "Image": "nginx:1.25"`), 1)
+	resp := admitReview(t, s, body)
+	if resp.Allowed || !strings.Contains(resp.Result.Message, "image evil.example/unsigned:1 (spec.containers[1] (\"proxy\"))") {
+		t.Fatalf("case-folded image member: %+v", resp)
+	}
+}
+
+// A verdict answered from the cache is the verdict first reached: a denied
+// image stays denied with the same reason, and is not verified again.
+func TestAdmissionCachedDenialKeepsItsReason(t *testing.T) {
+	table := allSigned()
+	delete(table, debugRef)
+	f := newFake(table)
+	s := newTestService(t, f, Options{})
+	first := admitReview(t, s, readReview(t, "pod"))
+	calls := f.verifyCalls.Load()
+	second := admitReview(t, s, readReview(t, "pod"))
+	if first.Allowed || second.Allowed || first.Result.Message != second.Result.Message || !strings.Contains(second.Result.Message, debugRef+": no TUF target") {
+		t.Fatalf("first %+v\nsecond %+v", first.Result, second.Result)
+	}
+	if f.verifyCalls.Load() != calls {
+		t.Fatalf("cached verdicts verified again: %d verifications, then %d", calls, f.verifyCalls.Load())
 	}
 }

@@ -50,6 +50,22 @@ func newChecker(v Verifier, t *trust, size int, ttl time.Duration, m *metrics) *
 	return &checker{v: v, trust: t, cache: expirable.NewLRU[cacheKey, verdict](size, nil, ttl), metrics: m}
 }
 
+// lookup answers req from the verdict cache alone: ok is false when the
+// trusted state must be refreshed first or no verdict is cached (then call
+// check). It runs no verification and starts no goroutine, so an admission
+// request whose images are all cached is answered on the caller's goroutine.
+func (c *checker) lookup(req verifier.Request) (v verdict, ok bool) {
+	st := c.v.State()
+	if c.trust.stale(st) {
+		return verdict{}, false
+	}
+	v, ok = c.cache.Get(cacheKey{reference: req.Reference, level: req.Level, image: req.Image, snapshot: st.SnapshotVersion})
+	if ok {
+		c.metrics.cacheHits.Inc()
+	}
+	return v, ok
+}
+
 // check verifies req against the trusted state, refreshing a stale state
 // first. The report is never nil. The error is nil when verified and carries a
 // fault kind otherwise.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	lru "github.com/hashicorp/golang-lru/v2"
 )
 
 // image is a container image reference as the service checks it.
@@ -26,4 +27,29 @@ func parseImage(raw string) (image, error) {
 		return image{}, fmt.Errorf("image %q: %w", raw, err)
 	}
 	return image{raw: raw, ref: ref.Name(), repo: ref.Context().Name()}, nil
+}
+
+// parsedImages remembers the normalized form of recently seen image
+// references: a cluster names the same few images over and over, and
+// go-containerregistry's parser was a tenth of a cached admission request.
+// Only references that parse are remembered, at most size of them.
+type parsedImages struct{ cache *lru.Cache[string, image] }
+
+func newParsedImages(size int) *parsedImages {
+	c, err := lru.New[string, image](size)
+	if err != nil {
+		panic(err) // size is a positive constant
+	}
+	return &parsedImages{cache: c}
+}
+
+func (p *parsedImages) parse(raw string) (image, error) {
+	if img, ok := p.cache.Get(raw); ok {
+		return img, nil
+	}
+	img, err := parseImage(raw)
+	if err == nil {
+		p.cache.Add(raw, img)
+	}
+	return img, err
 }

@@ -70,9 +70,13 @@ type Service struct {
 	log     *slog.Logger
 	trust   *trust
 	checker *checker
+	images  *parsedImages
 	metrics *metrics
 	mux     *http.ServeMux
 }
+
+// parsedImageMemo is how many image references the service remembers parsed.
+const parsedImageMemo = 4096
 
 // New builds a Service. It does not contact anything; Run does.
 func New(o Options) (*Service, error) {
@@ -114,6 +118,7 @@ func New(o Options) (*Service, error) {
 		log:     o.Logger,
 		trust:   t,
 		checker: newChecker(o.Verifier, t, o.Policy.CacheSize, o.Policy.CacheTTL, m),
+		images:  newParsedImages(parsedImageMemo),
 		metrics: m,
 		mux:     http.NewServeMux(),
 	}
@@ -265,7 +270,19 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, stri
 
 // readBody reads a request body of at most limit bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body := http.MaxBytesReader(w, r.Body, limit)
+	var data []byte
+	var err error
+	if n := r.ContentLength; n > 0 && n <= limit {
+		// One allocation of the announced size (the limit still applies
+		// if the body is longer than announced).
+		var buf bytes.Buffer
+		buf.Grow(int(n) + 1)
+		_, err = buf.ReadFrom(body)
+		data = buf.Bytes()
+	} else {
+		data, err = io.ReadAll(body)
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

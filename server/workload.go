@@ -1,7 +1,6 @@
 package server
 
 import (
-	"encoding/json"
 	"fmt"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -67,7 +66,7 @@ func podSpecOf(gvk metav1.GroupVersionKind, raw []byte) (*podSpec, string, error
 		return specFor(gvk, nil)
 	}
 	var w workload
-	if err := json.Unmarshal(raw, &w); err != nil {
+	if err := jsonUnmarshal(raw, &w); err != nil {
 		return nil, "", fmt.Errorf("decoding %s: %w", gvk.Kind, err)
 	}
 	return specFor(gvk, &w)
