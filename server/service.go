@@ -268,18 +268,22 @@ func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, stri
 	return nil
 }
 
+// presizeBody is the largest announced body length read into a buffer of
+// that size at once.
+const presizeBody = 64 << 10
+
 // readBody reads a request body of at most limit bytes.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	body := http.MaxBytesReader(w, r.Body, limit)
 	var data []byte
 	var err error
-	if n := r.ContentLength; n > 0 && n <= limit {
-		// One allocation of the announced size (the limit still applies
-		// if the body is longer than announced).
-		var buf bytes.Buffer
-		buf.Grow(int(n) + 1)
-		_, err = buf.ReadFrom(body)
-		data = buf.Bytes()
+	if n := r.ContentLength; n > 0 && n <= limit && n <= presizeBody {
+		// One allocation of the announced size. The server ends the body
+		// where Content-Length says; a shorter one is an error. Larger
+		// bodies grow as they arrive, so that a client announcing a large
+		// body and sending nothing does not reserve memory.
+		data = make([]byte, n)
+		_, err = io.ReadFull(body, data)
 	} else {
 		data, err = io.ReadAll(body)
 	}
