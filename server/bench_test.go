@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -88,7 +89,10 @@ func generateLoad(client *http.Client, base string, n, workers int, req func(i i
 
 func benchService(b *testing.B) (*Service, *httptest.Server, *http.Client) {
 	b.Helper()
-	s, err := New(Options{Verifier: newFake(allSigned())})
+	// Log every decision as `cnabsec --log-level info serve` does (JSON
+	// lines; the default level logs less), to a sink that costs nothing.
+	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s, err := New(Options{Verifier: newFake(allSigned()), Logger: log})
 	if err != nil {
 		b.Fatal(err)
 	}
