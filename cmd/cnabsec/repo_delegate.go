@@ -23,46 +23,31 @@ Only the targets keys can do this.
 Example:
    cnabsec repo delegate repo --name example.com/org/app --key targets.key \
        --snapshot-key online.key --timestamp-key online.key`,
-		Flags: append([]cli.Flag{
+		Flags: repoChangeFlags(
 			&cli.StringSliceFlag{Name: "name", Usage: "`REG/REPO` to delegate (repeatable)"},
 			&cli.StringSliceFlag{Name: "key", Usage: "targets private key `FILE` (repeatable)"},
-			outputFlag(),
-		}, onlineKeyFlags()...),
-		Action: func(c *cli.Context) error {
-			repo, err := openRepo(c)
-			if err != nil {
-				return err
-			}
-			if _, err := wantJSON(c); err != nil {
-				return err
-			}
-			if len(c.StringSlice("name")) == 0 {
-				return fault.Inputf("--name: required")
+		),
+		Action: repoChangeAction(func(rc *repoCmd) (string, *metadata.Result, error) {
+			if len(rc.c.StringSlice("name")) == 0 {
+				return "", nil, fault.Inputf("--name: required")
 			}
 			// Targets are named by normalized references (CONTRACT "Names").
 			var repos []string
-			for _, n := range c.StringSlice("name") {
+			for _, n := range rc.c.StringSlice("name") {
 				r, err := names.ParseRepository(n)
 				if err != nil {
-					return fault.Inputf("--name: %w", err)
+					return "", nil, fault.Inputf("--name: %w", err)
 				}
 				repos = append(repos, r)
 			}
-			signers, err := loadSigners(c, "key")
+			signers, snap, ts, err := rc.changeKeys("key")
 			if err != nil {
-				return err
+				return "", nil, err
 			}
-			snap, ts, err := onlineSigners(c)
-			if err != nil {
-				return err
-			}
-			res, err := repo.Update(c.Context, metadata.UpdateOptions{Signers: signers, Snapshot: snap, Timestamp: ts}, func(tx *metadata.Tx) error {
+			res, err := rc.repo.Update(rc.c.Context, metadata.UpdateOptions{Signers: signers, Snapshot: snap, Timestamp: ts}, func(tx *metadata.Tx) error {
 				return tx.Delegate(repos...)
 			})
-			if err != nil {
-				return err
-			}
-			return renderResult(c, "delegated to releases", res)
-		},
+			return "delegated to releases", res, err
+		}),
 	})
 }

@@ -18,20 +18,13 @@ object.
 Example:
    cnabsec repo list repo -o json`,
 		Flags: []cli.Flag{outputFlag()},
-		Action: func(c *cli.Context) error {
-			repo, err := openRepo(c)
+		Action: repoAction(func(rc *repoCmd) error {
+			c := rc.c
+			list, err := rc.repo.List(c.Context)
 			if err != nil {
 				return err
 			}
-			asJSON, err := wantJSON(c)
-			if err != nil {
-				return err
-			}
-			list, err := repo.List(c.Context)
-			if err != nil {
-				return err
-			}
-			if asJSON {
+			if rc.asJSON {
 				if list == nil {
 					return writeJSON(c.App.Writer, []any{})
 				}
@@ -49,6 +42,6 @@ Example:
 				fmt.Fprintf(c.App.Writer, "%s\t%s%s\t%d\tsha256:%s\t%s\n", t.Name, t.Role, staged, t.Length, t.Hashes["sha256"], custom)
 			}
 			return nil
-		},
+		}),
 	})
 }

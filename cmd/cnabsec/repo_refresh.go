@@ -19,31 +19,18 @@ the timestamp expires (see 'repo status --warn-expiry').
 Example:
    cnabsec repo refresh repo --snapshot-key online.key --timestamp-key online.key
    cnabsec repo refresh repo --role releases --key ci.key --snapshot-key online.key --timestamp-key online.key`,
-		Flags: append([]cli.Flag{
+		Flags: repoChangeFlags(
 			&cli.StringSliceFlag{Name: "role", Usage: "`ROLE` to renew besides snapshot and timestamp (repeatable)"},
 			&cli.StringSliceFlag{Name: "key", Usage: "private key `FILE` of a --role (repeatable)"},
-			outputFlag(),
-		}, onlineKeyFlags()...),
-		Action: func(c *cli.Context) error {
-			repo, err := openRepo(c)
-			if err != nil {
-				return err
+		),
+		Action: repoChangeAction(func(rc *repoCmd) (string, *metadata.Result, error) {
+			opts := metadata.RefreshOptions{Roles: rc.c.StringSlice("role")}
+			var err error
+			if opts.Signers, opts.Snapshot, opts.Timestamp, err = rc.changeKeys("key"); err != nil {
+				return "", nil, err
 			}
-			if _, err := wantJSON(c); err != nil {
-				return err
-			}
-			opts := metadata.RefreshOptions{Roles: c.StringSlice("role")}
-			if opts.Signers, err = loadSigners(c, "key"); err != nil {
-				return err
-			}
-			if opts.Snapshot, opts.Timestamp, err = onlineSigners(c); err != nil {
-				return err
-			}
-			res, err := repo.Refresh(c.Context, opts)
-			if err != nil {
-				return err
-			}
-			return renderResult(c, "refreshed", res)
-		},
+			res, err := rc.repo.Refresh(rc.c.Context, opts)
+			return "refreshed", res, err
+		}),
 	})
 }

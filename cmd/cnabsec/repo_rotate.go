@@ -28,58 +28,48 @@ Example:
        --key targets.key --key ci2.key --snapshot-key online.key --timestamp-key online.key
    cnabsec repo rotate repo --role root --add-key root2.pub --remove-key root1.pub \
        --key root1.key --key root2.key --snapshot-key online.key --timestamp-key online.key`,
-		Flags: append([]cli.Flag{
+		Flags: repoChangeFlags(
 			&cli.StringFlag{Name: "role", Usage: "`ROLE` to change"},
 			&cli.StringSliceFlag{Name: "add-key", Usage: "public key `FILE` to add (repeatable)"},
 			&cli.StringSliceFlag{Name: "remove-key", Usage: "public key `FILE` or key ID to remove (repeatable)"},
 			&cli.IntFlag{Name: "threshold", Usage: "new threshold (unique keys)"},
 			&cli.StringSliceFlag{Name: "key", Usage: "private key `FILE` of the delegating role (repeatable)"},
-			outputFlag(),
-		}, onlineKeyFlags()...),
-		Action: func(c *cli.Context) error {
-			repo, err := openRepo(c)
-			if err != nil {
-				return err
-			}
-			if _, err := wantJSON(c); err != nil {
-				return err
-			}
+		),
+		Action: repoChangeAction(func(rc *repoCmd) (string, *metadata.Result, error) {
+			c := rc.c
 			if c.String("role") == "" {
-				return fault.Inputf("--role: required")
+				return "", nil, fault.Inputf("--role: required")
 			}
 			if err := checkThresholdFlag(c, "threshold"); err != nil {
-				return err
+				return "", nil, err
 			}
 			opts := metadata.RotateOptions{Role: c.String("role"), Threshold: c.Int("threshold")}
 			for _, p := range c.StringSlice("add-key") {
 				pk, err := keys.LoadPublic(p)
 				if err != nil {
-					return fault.Inputf("--add-key: %w", err)
+					return "", nil, fault.Inputf("--add-key: %w", err)
 				}
 				opts.Add = append(opts.Add, pk)
 			}
 			for _, p := range c.StringSlice("remove-key") {
 				id, err := keyIDArg(p)
 				if err != nil {
-					return err
+					return "", nil, err
 				}
 				opts.Remove = append(opts.Remove, id)
 			}
-			if opts.Signers, err = loadSigners(c, "key"); err != nil {
-				return err
+			// Checked before any key is read: with no --key nothing could
+			// fail to load first.
+			if len(c.StringSlice("key")) == 0 {
+				return "", nil, fault.Inputf("--key: required (keys of the role that delegates to %s)", opts.Role)
 			}
-			if len(opts.Signers) == 0 {
-				return fault.Inputf("--key: required (keys of the role that delegates to %s)", opts.Role)
+			var err error
+			if opts.Signers, opts.Snapshot, opts.Timestamp, err = rc.changeKeys("key"); err != nil {
+				return "", nil, err
 			}
-			if opts.Snapshot, opts.Timestamp, err = onlineSigners(c); err != nil {
-				return err
-			}
-			res, err := repo.Rotate(c.Context, opts)
-			if err != nil {
-				return err
-			}
-			return renderResult(c, "rotated keys of "+opts.Role, res)
-		},
+			res, err := rc.repo.Rotate(c.Context, opts)
+			return "rotated keys of " + opts.Role, res, err
+		}),
 	})
 }
 

@@ -20,35 +20,26 @@ previous root keys and of its own. 'repo status' shows what is missing.
 Example:
    cnabsec repo sign repo --role root --key root2.key
    cnabsec repo sign repo --role targets --key targets2.key --snapshot-key online.key --timestamp-key online.key`,
-		Flags: append([]cli.Flag{
+		Flags: repoChangeFlags(
 			&cli.StringFlag{Name: "role", Usage: "`ROLE` whose staged metadata to sign (root, targets, releases, snapshot, timestamp)"},
 			&cli.StringFlag{Name: "key", Usage: "private key `FILE` of ROLE"},
-			outputFlag(),
-		}, onlineKeyFlags()...),
-		Action: func(c *cli.Context) error {
-			repo, err := openRepo(c)
-			if err != nil {
-				return err
-			}
-			if _, err := wantJSON(c); err != nil {
-				return err
-			}
-			if c.String("role") == "" || c.String("key") == "" {
-				return fault.Inputf("--role and --key are required")
+		),
+		Action: repoChangeAction(func(rc *repoCmd) (string, *metadata.Result, error) {
+			c := rc.c
+			role := c.String("role")
+			if role == "" || c.String("key") == "" {
+				return "", nil, fault.Inputf("--role and --key are required")
 			}
 			key, err := loadRepoSigner(c, "key", c.String("key"))
 			if err != nil {
-				return err
+				return "", nil, err
 			}
 			snap, ts, err := onlineSigners(c)
 			if err != nil {
-				return err
+				return "", nil, err
 			}
-			res, err := repo.Sign(c.Context, metadata.SignOptions{Role: c.String("role"), Key: key, Snapshot: snap, Timestamp: ts})
-			if err != nil {
-				return err
-			}
-			return renderResult(c, "signed "+c.String("role"), res)
-		},
+			res, err := rc.repo.Sign(c.Context, metadata.SignOptions{Role: role, Key: key, Snapshot: snap, Timestamp: ts})
+			return "signed " + role, res, err
+		}),
 	})
 }

@@ -29,23 +29,16 @@ Example:
 			outputFlag(),
 			&cli.DurationFlag{Name: "warn-expiry", Usage: "exit 1 when a role expires within `DURATION`"},
 		},
-		Action: func(c *cli.Context) error {
-			repo, err := openRepo(c)
-			if err != nil {
-				return err
-			}
-			asJSON, err := wantJSON(c)
-			if err != nil {
-				return err
-			}
+		Action: repoAction(func(rc *repoCmd) error {
+			c := rc.c
 			if c.IsSet("warn-expiry") && c.Duration("warn-expiry") <= 0 {
 				return fault.Inputf("--warn-expiry %s: want a positive duration like 12h", c.Duration("warn-expiry"))
 			}
-			st, err := repo.Status(c.Context)
+			st, err := rc.repo.Status(c.Context)
 			if err != nil {
 				return err
 			}
-			if asJSON {
+			if rc.asJSON {
 				if err := writeJSON(c.App.Writer, st); err != nil {
 					return err
 				}
@@ -84,6 +77,6 @@ Example:
 				}
 			}
 			return nil
-		},
+		}),
 	})
 }

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/cnabsec/cnabsec/internal/testrepo"
 	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/metadata"
@@ -420,5 +422,63 @@ func TestRepoInitWithAnOfflineRootKeyIsStagedUntilSigned(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "metadata", "1.root.json")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The setup every `repo` subcommand on DIR shares (repo_common.go): the
+// repository is checked before -o, a bad -o is refused before anything is
+// read or changed, a passphrase variable that is not set is refused before
+// any key is used, and every changing subcommand ends its flags with -o,
+// --snapshot-key and --timestamp-key (CONTRACT).
+func TestRepoSubcommandsRefuseMissingRepositoryBadOutputAndUnsetPassphrase(t *testing.T) {
+	r := testrepo.New(t)
+	missing := filepath.Join(r.Dir, "nope")
+	changing := map[string][]string{
+		"delegate": {"--name", "example.com/a/b", "--key", r.KeyFile("targets")},
+		"refresh":  {"--snapshot-key", r.KeyFile("snapshot"), "--timestamp-key", r.KeyFile("timestamp")},
+		"rotate":   {"--role", "targets", "--key", r.KeyFile("root")},
+		"sign":     {"--role", "targets", "--key", r.KeyFile("targets")},
+	}
+	before := repoTree(t, r.Dir)
+	expect := func(t *testing.T, args []string, want string) {
+		t.Helper()
+		code, out, errs := runCLI(t, args...)
+		if code != 2 || !strings.Contains(errs, "cnabsec: error: "+want) {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 and %q\n%s", args, code, errs, want, out)
+		}
+		if repoTree(t, r.Dir) != before {
+			t.Fatalf("%q changed the repository", args)
+		}
+	}
+	for _, sub := range []string{"delegate", "list", "refresh", "rotate", "sign", "status"} {
+		t.Run(sub, func(t *testing.T) {
+			extra := changing[sub]
+			expect(t, append([]string{"repo", sub, missing, "-o", "xml"}, extra...), "repository "+missing+" does not exist")
+			expect(t, append([]string{"repo", sub, r.Dir, "-o", "xml"}, extra...), `--output "xml": want text or json`)
+			if extra == nil {
+				return
+			}
+			expect(t, append([]string{"--passphrase-env", "CNABSEC_TEST_UNSET_PASSPHRASE", "repo", sub, r.Dir}, extra...),
+				"--passphrase-env CNABSEC_TEST_UNSET_PASSPHRASE: the variable is not set")
+			var cmd *cli.Command
+			for _, c := range repoSubcommands {
+				if c.Name == sub {
+					cmd = c
+				}
+			}
+			if cmd == nil {
+				t.Fatalf("no repo %s", sub)
+			}
+			var names []string
+			for _, f := range cmd.Flags {
+				if n := f.Names()[0]; n != "help" { // urfave/cli adds --help once it runs
+					names = append(names, n)
+				}
+			}
+			last := names[max(0, len(names)-3):]
+			if got := strings.Join(last, " "); got != "output snapshot-key timestamp-key" {
+				t.Errorf("repo %s flags end with %s, want output snapshot-key timestamp-key", sub, got)
+			}
+		})
 	}
 }
