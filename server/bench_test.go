@@ -3,12 +3,15 @@ package server
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -203,6 +206,7 @@ func BenchmarkTenThousandRequestsTenPercentMalformed(b *testing.B) {
 	bad := [][]byte{[]byte("{"), []byte("null"), []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`), review[:len(review)/2]}
 	const n = 10000
 	for b.Loop() {
+		before := heapMiB()
 		res := generateLoad(client, srv.URL, n, 8, func(i int) (string, string, []byte) {
 			switch {
 			case i%40 == 0:
@@ -221,5 +225,97 @@ func BenchmarkTenThousandRequestsTenPercentMalformed(b *testing.B) {
 		}
 		resp.Body.Close()
 		b.ReportMetric(float64(n)/res.elapsed.Seconds(), "req/s")
+		b.ReportMetric(heapMiB()-before, "heap-growth-MiB")
+	}
+}
+
+// heapMiB is the live heap after a collection.
+func heapMiB() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapAlloc) / (1 << 20)
+}
+
+// BenchmarkSlowlorisClientsAreCutOff opens 100 connections that each send
+// part of a request header and then nothing, against a server with a 500 ms
+// header timeout, while a client keeps calling /healthz: every slow
+// connection must be closed by the server, and the time it took is reported
+// against the header timeout (goal: the slowest within 2x), with how many
+// health checks were answered meanwhile.
+func BenchmarkSlowlorisClientsAreCutOff(b *testing.B) {
+	s, err := New(Options{Verifier: newFake(allSigned())})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tm := DefaultTimeouts()
+	tm.ReadHeader = 500 * time.Millisecond
+	srv := httptest.NewUnstartedServer(s.Handler())
+	srv.Config = NewHTTPServer(s.Handler(), tm, slog.New(slog.DiscardHandler))
+	srv.Start()
+	b.Cleanup(srv.Close)
+	const slow = 100
+	for b.Loop() {
+		stop := make(chan struct{})
+		healthy := make(chan int)
+		go func() {
+			n := 0
+			defer func() { healthy <- n }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := http.Get(srv.URL + "/healthz")
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						n++
+					}
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+		cutoffs := make([]time.Duration, slow)
+		var wg sync.WaitGroup
+		for i := range slow {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				defer conn.Close()
+				start := time.Now()
+				conn.Write([]byte("POST /v1/admission HTTP/1.1\r\nHost: x\r\nX-Slow: "))
+				// Far beyond the header timeout: a connection still open
+				// then is a failure, not a hang.
+				conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+				_, err = io.Copy(io.Discard, conn)
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					b.Errorf("slow connection %d still open after 20 s", i)
+					return
+				}
+				cutoffs[i] = time.Since(start)
+			}()
+		}
+		wg.Wait()
+		close(stop)
+		answered := <-healthy
+		if b.Failed() {
+			return
+		}
+		if answered == 0 {
+			b.Fatal("no health check was answered while the slow clients held connections")
+		}
+		sort.Slice(cutoffs, func(i, j int) bool { return cutoffs[i] < cutoffs[j] })
+		b.ReportMetric(float64(cutoffs[slow-1])/float64(tm.ReadHeader), "slowest-cutoff-vs-timeout")
+		b.ReportMetric(float64(cutoffs[slow/2])/float64(tm.ReadHeader), "median-cutoff-vs-timeout")
+		b.ReportMetric(float64(answered), "healthz-answered")
 	}
 }
