@@ -43,30 +43,12 @@ func BenchmarkServiceColdVsCLI(b *testing.B) {
 		cli = append(cli, time.Since(start))
 
 		rootBytes, _ := os.ReadFile(root)
-		v, err := verifier.New(verifier.Config{TrustedRoot: rootBytes, Location: s.RepoDir, CacheDir: b.TempDir()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		svc, err := server.New(server.Options{Verifier: v, Level: verifier.Level4})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := svc.Refresh(ctx); err != nil {
-			b.Fatal(err)
-		}
-		srv := httptest.NewServer(svc.Handler())
-		start = time.Now()
-		resp, err := http.Post(srv.URL+"/v1/verify", "application/json", bytes.NewBufferString(body))
-		if err != nil {
-			b.Fatal(err)
-		}
-		out, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		cold = append(cold, time.Since(start))
-		srv.Close()
-		v.Close()
-		if resp.StatusCode != 200 || !strings.Contains(string(out), `"verified":true`) {
-			b.Fatalf("service: %d %s", resp.StatusCode, out)
+		cs := startColdService(b, rootBytes, s.RepoDir)
+		status, out, d := cs.post("/v1/verify", []byte(body))
+		cold = append(cold, d)
+		cs.close()
+		if status != 200 || !strings.Contains(string(out), `"verified":true`) {
+			b.Fatalf("service: %d %s", status, out)
 		}
 	}
 	med := func(d []time.Duration) time.Duration {
@@ -100,38 +82,20 @@ func BenchmarkColdAdmissionPerImage(b *testing.B) {
 	const rounds = 9
 	var cold []time.Duration
 	for i := 0; i < b.N*rounds; i++ {
-		v, err := verifier.New(verifier.Config{TrustedRoot: rootBytes, Location: s.RepoDir, CacheDir: b.TempDir()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		svc, err := server.New(server.Options{Verifier: v, Level: verifier.Level4})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := svc.Refresh(ctx); err != nil {
-			b.Fatal(err)
-		}
-		srv := httptest.NewServer(svc.Handler())
-		start := time.Now()
-		resp, err := http.Post(srv.URL+"/v1/admission", "application/json", bytes.NewReader(podReview("uid-cold", s.WebRef)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		out, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		cold = append(cold, time.Since(start))
-		if resp.StatusCode != 200 || !strings.Contains(string(out), `"allowed":true`) {
-			b.Fatalf("admission of %s: %d %s", s.WebRef, resp.StatusCode, out)
+		cs := startColdService(b, rootBytes, s.RepoDir)
+		status, out, d := cs.post("/v1/admission", podReview("uid-cold", s.WebRef))
+		cold = append(cold, d)
+		if status != 200 || !strings.Contains(string(out), `"allowed":true`) {
+			b.Fatalf("admission of %s: %d %s", s.WebRef, status, out)
 		}
 		if i == 0 {
 			// What was admitted was verified with its provenance.
-			rep, err := v.Verify(ctx, verifier.Request{Reference: s.WebRef, Level: verifier.Level4, Image: true})
+			rep, err := cs.v.Verify(ctx, verifier.Request{Reference: s.WebRef, Level: verifier.Level4, Image: true})
 			if err != nil || !hasPassed(rep, "image-provenance") {
 				b.Fatalf("%s: %v %+v", s.WebRef, err, rep)
 			}
 		}
-		srv.Close()
-		v.Close()
+		cs.close()
 	}
 	sort.Slice(cold, func(i, j int) bool { return cold[i] < cold[j] })
 	b.ReportMetric(float64(cold[len(cold)/2].Microseconds())/1000, "cold-admission-ms")
@@ -144,4 +108,46 @@ func hasPassed(rep *verifier.Report, check string) bool {
 		}
 	}
 	return false
+}
+
+// coldService is a level-4 service over the real verifier that has done its
+// start-up TUF refresh and verified nothing yet.
+type coldService struct {
+	b   *testing.B
+	v   *verifier.Verifier
+	srv *httptest.Server
+}
+
+func startColdService(b *testing.B, root []byte, repoDir string) *coldService {
+	b.Helper()
+	v, err := verifier.New(verifier.Config{TrustedRoot: root, Location: repoDir, CacheDir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := server.New(server.Options{Verifier: v, Level: verifier.Level4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := svc.Refresh(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return &coldService{b: b, v: v, srv: httptest.NewServer(svc.Handler())}
+}
+
+// post sends one request and returns the status, the body and the time to
+// the end of the body.
+func (c *coldService) post(path string, body []byte) (int, []byte, time.Duration) {
+	start := time.Now()
+	resp, err := http.Post(c.srv.URL+path, "application/json", bytes.NewReader(body))
+	if err != nil {
+		c.b.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, out, time.Since(start)
+}
+
+func (c *coldService) close() {
+	c.srv.Close()
+	c.v.Close()
 }
