@@ -114,12 +114,8 @@ type imageResult struct {
 	img  image
 	uses []string // the containers naming it
 	dec  decision
-	err  error // nil: verified or exempt
-}
-
-// request is the verification an image's policy decision asks for.
-func (res *imageResult) request() verifier.Request {
-	return verifier.Request{Reference: res.img.ref, Level: res.dec.level, Image: true}
+	req  verifier.Request // the verification its policy asks for, pinned
+	err  error            // nil: verified or exempt
 }
 
 // admit decides one admission request. outcome is the metrics verdict label.
@@ -216,34 +212,48 @@ func (s *Service) checkImages(ctx context.Context, uses []containerImage) []*ima
 		byRef[key] = res
 		results = append(results, res)
 	}
-	// Answer what the verdict cache holds first; verify the rest, in
-	// parallel when there is more than one.
-	var pending []*imageResult
+	var todo []*imageResult
 	for _, res := range results {
-		if res.err != nil || res.dec.exempt {
+		if res.err == nil && !res.dec.exempt {
+			res.req = verifier.Request{Reference: res.img.ref, Level: res.dec.level, Image: true}
+			todo = append(todo, res)
+		}
+	}
+	// Pin each tag to the content the registry serves for it now.
+	inParallel(todo, func(res *imageResult) { res.req, res.err = s.checker.pin(ctx, res.req) })
+	// Answer what the verdict cache holds; verify the rest.
+	var pending []*imageResult
+	for _, res := range todo {
+		if res.err != nil {
 			continue
 		}
-		if v, ok := s.checker.lookup(res.request()); ok {
+		if v, ok := s.checker.lookup(res.req); ok {
 			res.err = v.err
 			continue
 		}
 		pending = append(pending, res)
 	}
-	if len(pending) == 1 {
-		_, pending[0].err = s.checker.check(ctx, pending[0].request())
-		return results
+	inParallel(pending, func(res *imageResult) { _, res.err = s.checker.check(ctx, res.req) })
+	return results
+}
+
+// inParallel runs f on every item, at most maxParallelChecks at once; a
+// single item runs on the caller's goroutine.
+func inParallel[T any](items []T, f func(T)) {
+	if len(items) == 1 {
+		f(items[0])
+		return
 	}
 	sem := make(chan struct{}, maxParallelChecks)
 	var wg sync.WaitGroup
-	for _, res := range pending {
+	for _, it := range items {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			_, res.err = s.checker.check(ctx, res.request())
+			f(it)
 		}()
 	}
 	wg.Wait()
-	return results
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
@@ -21,18 +22,24 @@ type verdict struct {
 	err    error
 }
 
-// cacheKey identifies a verdict: what was verified, the level it had to meet
-// and the trusted snapshot it was verified against. A new snapshot version
-// therefore never reuses an older verdict.
+// cacheKey identifies a verdict: what was verified (the reference and, for a
+// tag, the content it was read by: REPO@DIGEST), the level it had to meet and
+// the trusted snapshot it was verified against. A new snapshot version, or a
+// tag now naming other content, therefore never reuses an older verdict.
 type cacheKey struct {
 	reference string
+	from      string
 	level     verifier.Level
 	image     bool
 	snapshot  int64
 }
 
+func keyOf(req verifier.Request, snapshot int64) cacheKey {
+	return cacheKey{reference: req.Reference, from: req.From, level: req.Level, image: req.Image, snapshot: snapshot}
+}
+
 func (k cacheKey) String() string {
-	return fmt.Sprintf("%s|%s|%t|%d", k.reference, k.level, k.image, k.snapshot)
+	return fmt.Sprintf("%s|%s|%s|%t|%d", k.reference, k.from, k.level, k.image, k.snapshot)
 }
 
 // checker verifies through a verdict cache (LRU with TTL) and collapses
@@ -59,7 +66,7 @@ func (c *checker) lookup(req verifier.Request) (v verdict, ok bool) {
 	if c.trust.stale(st) {
 		return verdict{}, false
 	}
-	v, ok = c.cache.Get(cacheKey{reference: req.Reference, level: req.Level, image: req.Image, snapshot: st.SnapshotVersion})
+	v, ok = c.cache.Get(keyOf(req, st.SnapshotVersion))
 	if ok {
 		c.metrics.cacheHits.Inc()
 	}
@@ -73,7 +80,7 @@ func (c *checker) check(ctx context.Context, req verifier.Request) (*verifier.Re
 	if err := c.trust.ensureFresh(ctx); err != nil {
 		return failedReport(req, err), err
 	}
-	key := cacheKey{reference: req.Reference, level: req.Level, image: req.Image, snapshot: c.v.State().SnapshotVersion}
+	key := keyOf(req, c.v.State().SnapshotVersion)
 	if v, ok := c.cache.Get(key); ok {
 		c.metrics.cacheHits.Inc()
 		return v.report, v.err
@@ -130,4 +137,32 @@ func failedReport(req verifier.Request, err error) *verifier.Report {
 		}
 	}
 	return rep
+}
+
+// pin returns req reading its content by the digest the registry serves for
+// its tag now (From = REPO@DIGEST), so that the verdict cache, keyed by it,
+// answers only for that content: a tag moved to other content since a cached
+// verdict is verified again. Digest references, and requests that already
+// name where to read from, are returned unchanged. A registry that cannot be
+// asked makes the request inconclusive (fail closed).
+func (c *checker) pin(ctx context.Context, req verifier.Request) (verifier.Request, error) {
+	if req.From != "" || strings.Contains(req.Reference, "@") {
+		return req, nil
+	}
+	d, err := c.v.ResolveDigest(ctx, req.Reference)
+	if err != nil {
+		if fault.KindOf(err) == fault.Unknown {
+			err = fault.Inconclusivef("%w", err)
+		}
+		return req, fault.Wrap(fault.KindOf(err), fmt.Errorf("reading which content tag %s names now: %w", req.Reference, err))
+	}
+	if d == "" {
+		return req, nil
+	}
+	repo, _, _ := strings.Cut(req.Reference, "@")
+	if i := strings.LastIndexByte(repo, ':'); i > strings.LastIndexByte(repo, '/') {
+		repo = repo[:i]
+	}
+	req.From = repo + "@" + d
+	return req, nil
 }

@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	dto "github.com/prometheus/client_model/go"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +21,7 @@ type entry struct {
 	achieved verifier.Level // when kind is 0: the achieved level
 	kind     fault.Kind     // Denied or Inconclusive: fail with reason
 	reason   string
+	digest   string // when set: the signed content; other content read by From is denied
 }
 
 // fakeVerifier is a deterministic Verifier: a table of normalized references
@@ -40,6 +44,10 @@ type fakeVerifier struct {
 	refreshGate   chan struct{}
 	seen          sync.Map // reference -> number of Verify calls
 	lastRequested atomic.Pointer[verifier.Request]
+
+	tags         map[string]string // tag -> digest the registry serves now
+	resolveErr   error
+	resolveCalls atomic.Int64
 }
 
 func newFake(table map[string]entry) *fakeVerifier {
@@ -80,6 +88,9 @@ func (f *fakeVerifier) Verify(ctx context.Context, req verifier.Request) (*verif
 	case e.kind == fault.Inconclusive:
 		return fail(fault.Inconclusivef("%s: %s", req.Reference, e.reason))
 	}
+	if _, d, ok := strings.Cut(req.From, "@"); ok && e.digest != "" && d != e.digest {
+		return fail(fault.Deniedf("%s: content %s read from %s does not match the signed target (%s)", req.Reference, d, req.From, e.digest))
+	}
 	rep.AchievedLevel = e.achieved
 	if !lvl.SatisfiedBy(e.achieved.Requires()) {
 		return fail(fault.Deniedf("%s: achieved level %s does not meet the required level %s", req.Reference, e.achieved, lvl))
@@ -87,6 +98,33 @@ func (f *fakeVerifier) Verify(ctx context.Context, req verifier.Request) (*verif
 	rep.Verified = true
 	rep.Checks = append(rep.Checks, verifier.Check{Name: "target", Subject: req.Reference, Status: verifier.Pass})
 	return rep, nil
+}
+
+// ResolveDigest answers from the tags table; a tag it does not list names
+// content derived from its name, so that tests without tags see one stable
+// digest per tag.
+func (f *fakeVerifier) ResolveDigest(ctx context.Context, ref string) (string, error) {
+	f.resolveCalls.Add(1)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.resolveErr != nil {
+		return "", f.resolveErr
+	}
+	if d, ok := f.tags[ref]; ok {
+		return d, nil
+	}
+	sum := sha256.Sum256([]byte(ref))
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// moveTag makes the registry serve other content for a tag.
+func (f *fakeVerifier) moveTag(ref, digest string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.tags == nil {
+		f.tags = map[string]string{}
+	}
+	f.tags[ref] = digest
 }
 
 func (f *fakeVerifier) Refresh(ctx context.Context) error {

@@ -186,7 +186,13 @@ func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) {
 		s.badRequest(w, "verify", start, err)
 		return
 	}
-	rep, err := s.checker.check(r.Context(), req)
+	var rep *verifier.Report
+	req, err = s.checker.pin(r.Context(), req)
+	if err != nil {
+		rep = failedReport(req, err)
+	} else {
+		rep, err = s.checker.check(r.Context(), req)
+	}
 	status, outcome := http.StatusOK, "verified"
 	switch fault.KindOf(err) {
 	case fault.Unknown:

@@ -19,6 +19,10 @@ type Verifier interface {
 	Refresh(ctx context.Context) error
 	// State describes the trusted TUF state.
 	State() verifier.State
+	// ResolveDigest returns the digest ("sha256:HEX") of the manifest the
+	// registry serves for a reference now, or "" when the verifier reads no
+	// registry. The service pins every tag to it before the verdict cache.
+	ResolveDigest(ctx context.Context, ref string) (string, error)
 	// Targets lists every version target of the trusted state (for the
 	// gateway's digest index).
 	Targets(ctx context.Context) ([]verifier.TargetRef, error)

@@ -159,13 +159,7 @@ func readLocal(path string, max int64, what string) ([]byte, error) {
 	return b, nil
 }
 
-func (w *workflow) registry() oci.Options {
-	o := w.v.cfg.Registry
-	if o.Timeout == 0 {
-		o.Timeout = w.v.cfg.Timeout
-	}
-	return o
-}
+func (w *workflow) registry() oci.Options { return w.v.registryOptions() }
 
 func plural(n int, one, many string) string {
 	if n == 1 {

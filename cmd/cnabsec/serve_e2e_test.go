@@ -217,6 +217,23 @@ func TestServeVerifiesSignedReleaseAndDeniesTamperedBundleAndUnsignedImage(t *te
 	}
 }
 
+// The real verifier behind the service: a tag moved to other content after
+// it was admitted (its verdict cached) is denied on the next review.
+func TestServeDeniesAnImageWhoseTagMovedAfterItWasAdmitted(t *testing.T) {
+	e := buildE2E(t)
+	addr := startReal(t, "serve", "--addr", "127.0.0.1:0", "--trust-root", e.rootFile, "--metadata", e.RepoDir, "--level", "2")
+	base := "http://" + addr
+	waitReady(t, base)
+	if resp := postAdmission(t, base, "uid-1", e.WebRef); !resp.Allowed {
+		t.Fatalf("signed image %s denied: %+v", e.WebRef, resp.Result)
+	}
+	moved := e.reg.PushImage(t, "org/web:1.0", 99)
+	resp := postAdmission(t, base, "uid-2", e.WebRef)
+	if resp.Allowed || resp.Result == nil || !strings.Contains(resp.Result.Message, moved.Digest) || !strings.Contains(resp.Result.Message, "does not match signed target") {
+		t.Fatalf("moved tag %s (now %s) admitted or denied without the reason: %+v", e.WebRef, moved.Digest, resp)
+	}
+}
+
 func TestGatewayServesSignedImageAndRefusesUnsignedWithDenied(t *testing.T) {
 	e := buildE2E(t)
 	addr := startReal(t, "gateway", "--addr", "127.0.0.1:0", "--upstream", "http://"+e.reg.Host,

@@ -55,6 +55,12 @@ func (f *cliFakeVerifier) State() verifier.State {
 
 func (f *cliFakeVerifier) Targets(ctx context.Context) ([]verifier.TargetRef, error) { return nil, nil }
 
+// ResolveDigest says the registry is not read (as with an export kit), so
+// verdicts are cached by reference.
+func (f *cliFakeVerifier) ResolveDigest(ctx context.Context, ref string) (string, error) {
+	return "", nil
+}
+
 // startService runs `cnabsec args...` with the test verifier until the
 // returned stop function is called; it returns the bound address, and stop
 // returns the exit code and stderr.
