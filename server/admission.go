@@ -112,10 +112,19 @@ func reqOf(r *fastRequest) *admissionv1.AdmissionRequest {
 // imageResult is the verdict on one image of a workload.
 type imageResult struct {
 	img  image
-	uses []string // the containers naming it
+	uses []containerImage // the containers naming it
 	dec  decision
 	req  verifier.Request // the verification its policy asks for, pinned
 	err  error            // nil: verified or exempt
+}
+
+// where lists the containers naming the image.
+func (res *imageResult) where() string {
+	paths := make([]string, len(res.uses))
+	for i, u := range res.uses {
+		paths[i] = u.path()
+	}
+	return strings.Join(paths, ", ")
 }
 
 // admit decides one admission request. outcome is the metrics verdict label.
@@ -146,14 +155,14 @@ func (s *Service) admit(ctx context.Context, req *admissionv1.AdmissionRequest, 
 		if res.err == nil {
 			continue
 		}
-		line := fmt.Sprintf("image %s (%s) at level %s: %s", res.img.raw, strings.Join(res.uses, ", "), res.dec.level, res.err)
+		line := fmt.Sprintf("image %s (%s) at level %s: %s", res.img.raw, res.where(), res.dec.level, res.err)
 		if fault.KindOf(res.err) == fault.Inconclusive {
 			inconclusive = true
 			if s.policy.FailOpen {
 				warnings = append(warnings, "cnabsec: UNSAFE failOpen admitted an unverified image: "+line)
 				continue
 			}
-			line = fmt.Sprintf("image %s (%s) at level %s: inconclusive: %s", res.img.raw, strings.Join(res.uses, ", "), res.dec.level, res.err)
+			line = fmt.Sprintf("image %s (%s) at level %s: inconclusive: %s", res.img.raw, res.where(), res.dec.level, res.err)
 		}
 		denials = append(denials, line)
 	}
@@ -202,10 +211,10 @@ func (s *Service) checkImages(ctx context.Context, uses []containerImage) []*ima
 			err = fault.Deniedf("not a valid image reference: %w", err)
 		}
 		if res, ok := byRef[key]; ok {
-			res.uses = append(res.uses, u.path)
+			res.uses = append(res.uses, u)
 			continue
 		}
-		res := &imageResult{img: img, uses: []string{u.path}, err: err}
+		res := &imageResult{img: img, uses: []containerImage{u}, err: err}
 		if err == nil {
 			res.dec = s.policy.decide(img)
 		}
@@ -237,16 +246,15 @@ func (s *Service) checkImages(ctx context.Context, uses []containerImage) []*ima
 	return results
 }
 
-// inParallel runs f on every item, at most maxParallelChecks at once; a
-// single item runs on the caller's goroutine.
+// inParallel runs f on every item, at most maxParallelChecks at once; the
+// first item runs on the caller's goroutine.
 func inParallel[T any](items []T, f func(T)) {
-	if len(items) == 1 {
-		f(items[0])
+	if len(items) == 0 {
 		return
 	}
-	sem := make(chan struct{}, maxParallelChecks)
+	sem := make(chan struct{}, maxParallelChecks-1)
 	var wg sync.WaitGroup
-	for _, it := range items {
+	for _, it := range items[1:] {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -255,5 +263,6 @@ func inParallel[T any](items []T, f func(T)) {
 			f(it)
 		}()
 	}
+	f(items[0])
 	wg.Wait()
 }

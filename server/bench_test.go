@@ -118,7 +118,7 @@ func BenchmarkAdmissionCachedP99VsHealthz(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	const n, workers = 2000, 8
+	const n, workers = 6000, 8
 	adm := func(int) (string, string, []byte) { return http.MethodPost, "/v1/admission", review }
 	hz := func(int) (string, string, []byte) { return http.MethodGet, "/healthz", nil }
 	generateLoad(client, srv.URL, 100, workers, adm) // warm the verdict cache and the connections

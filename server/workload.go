@@ -8,8 +8,16 @@ import (
 
 // containerImage is one image a workload runs, with where it is named.
 type containerImage struct {
-	path  string // e.g. spec.template.spec.initContainers[0] (name "setup")
-	image string
+	prefix string // the pod spec's path, e.g. spec.template.spec
+	field  string // containers, initContainers or ephemeralContainers
+	index  int
+	name   string
+	image  string
+}
+
+// path is where the image is named, e.g. spec.template.spec.initContainers[0] ("setup").
+func (c containerImage) path() string {
+	return fmt.Sprintf("%s.%s[%d] (%q)", c.prefix, c.field, c.index, c.name)
 }
 
 // Only the parts of a workload that name images are decoded: the API server
@@ -110,15 +118,14 @@ func gvkString(gvk metav1.GroupVersionKind) string {
 // imagesOf lists every image of the pod spec: containers, init containers and
 // ephemeral containers.
 func imagesOf(spec *podSpec, prefix string) []containerImage {
-	var out []containerImage
-	for i, c := range spec.InitContainers {
-		out = append(out, containerImage{path: fmt.Sprintf("%s.initContainers[%d] (%q)", prefix, i, c.Name), image: c.Image})
-	}
-	for i, c := range spec.Containers {
-		out = append(out, containerImage{path: fmt.Sprintf("%s.containers[%d] (%q)", prefix, i, c.Name), image: c.Image})
-	}
-	for i, c := range spec.EphemeralContainers {
-		out = append(out, containerImage{path: fmt.Sprintf("%s.ephemeralContainers[%d] (%q)", prefix, i, c.Name), image: c.Image})
+	out := make([]containerImage, 0, len(spec.InitContainers)+len(spec.Containers)+len(spec.EphemeralContainers))
+	for _, list := range []struct {
+		field string
+		cs    []container
+	}{{"initContainers", spec.InitContainers}, {"containers", spec.Containers}, {"ephemeralContainers", spec.EphemeralContainers}} {
+		for i, c := range list.cs {
+			out = append(out, containerImage{prefix: prefix, field: list.field, index: i, name: c.Name, image: c.Image})
+		}
 	}
 	return out
 }
