@@ -8,13 +8,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/strictjson"
 )
 
 // MaxJSONDepth is the deepest nesting of objects and arrays accepted. Bundles
@@ -26,7 +26,7 @@ var (
 	ErrNotCanonical = errors.New("not canonical JSON (RFC 8785)")
 	// ErrDuplicateKey: an object names the same member twice (or twice up to
 	// letter case), which different parsers resolve differently.
-	ErrDuplicateKey = errors.New("duplicate object member")
+	ErrDuplicateKey = strictjson.ErrDuplicateName
 )
 
 // Canonicalize returns the RFC 8785 (JSON Canonicalization Scheme) form of the
@@ -78,7 +78,7 @@ func CheckCanonical(raw []byte) error {
 	for i < len(c) && i < len(raw) && c[i] == raw[i] {
 		i++
 	}
-	line, col := lineCol(raw, i)
+	line, col := strictjson.LineCol(raw, i)
 	var got string
 	if i < len(raw) {
 		got = fmt.Sprintf("found %s where the canonical form has %s", excerpt(raw, i), excerpt(c, i))
@@ -101,15 +101,6 @@ func excerpt(b []byte, i int) string {
 	return strconv.Quote(string(b[i:end]))
 }
 
-func lineCol(b []byte, off int) (line, col int) {
-	if off > len(b) {
-		off = len(b)
-	}
-	line = 1 + bytes.Count(b[:off], []byte{'\n'})
-	col = off - bytes.LastIndexByte(b[:off], '\n')
-	return line, col
-}
-
 // value is a parsed JSON value.
 type value struct {
 	kind byte     // '{' object, '[' array, '"' string, '0' number, 'l' literal
@@ -118,386 +109,55 @@ type value struct {
 	kids []*value // object member values or array elements
 }
 
-type parser struct {
-	b     []byte
-	i     int
-	depth int
-}
-
-func (p *parser) fail(format string, args ...any) error {
-	line, col := lineCol(p.b, p.i)
-	return fault.Inputf("invalid JSON at byte %d (line %d, column %d): "+format, append([]any{p.i, line, col}, args...)...)
-}
-
+// parseJSON reads raw with the strict parser: duplicate member names (also
+// up to letter case), invalid UTF-8 and lone surrogates are refused, and
+// numbers are turned into their RFC 8785 text (canonicalNumber).
 func parseJSON(raw []byte) (*value, error) {
-	p := &parser{b: raw}
-	if bytes.HasPrefix(raw, []byte("\xef\xbb\xbf")) {
-		return nil, p.fail("byte order mark (RFC 8259 forbids it in JSON texts)")
-	}
-	p.ws()
-	v, err := p.value()
+	v, err := strictjson.Parse[*value](raw, strictjson.Options{
+		MaxDepth:   MaxJSONDepth,
+		Duplicates: strictjson.RefuseFoldedDuplicates,
+		Number:     canonicalNumber,
+	}, valueBuilder{})
 	if err != nil {
-		return nil, err
-	}
-	p.ws()
-	if p.i != len(p.b) {
-		return nil, p.fail("unexpected %s after the JSON value", p.what())
+		return nil, fault.Wrap(fault.Input, err)
 	}
 	return v, nil
 }
 
-func (p *parser) ws() {
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
+type valueBuilder struct{}
+
+func (valueBuilder) String(s string) *value  { return &value{kind: '"', s: s} }
+func (valueBuilder) Number(s string) *value  { return &value{kind: '0', s: s} }
+func (valueBuilder) Literal(s string) *value { return &value{kind: 'l', s: s} }
+func (valueBuilder) Array(elems []*value) *value {
+	return &value{kind: '[', kids: slices.Clone(elems)}
+}
+func (valueBuilder) Object(names []string, vals []*value) *value {
+	return &value{kind: '{', keys: slices.Clone(names), kids: slices.Clone(vals)}
 }
 
-func (p *parser) what() string {
-	if p.i >= len(p.b) {
-		return "end of input"
-	}
-	r, _ := utf8.DecodeRune(p.b[p.i:])
-	return strconv.QuoteRune(r)
-}
+// foldName folds a member name the way encoding/json (cnab-go) matches names
+// to fields.
+func foldName(k string) string { return strictjson.FoldName(k) }
 
-func (p *parser) value() (*value, error) {
-	if p.i >= len(p.b) {
-		return nil, p.fail("unexpected end of input, want a value")
-	}
-	switch c := p.b[p.i]; {
-	case c == '{':
-		return p.object()
-	case c == '[':
-		return p.array()
-	case c == '"':
-		s, err := p.str()
-		if err != nil {
-			return nil, err
-		}
-		return &value{kind: '"', s: s}, nil
-	case c == '-' || (c >= '0' && c <= '9'):
-		return p.number()
-	default:
-		for _, lit := range []string{"true", "false", "null"} {
-			if bytes.HasPrefix(p.b[p.i:], []byte(lit)) {
-				p.i += len(lit)
-				return &value{kind: 'l', s: lit}, nil
-			}
-		}
-		return nil, p.fail("unexpected %s, want a value", p.what())
-	}
-}
-
-func (p *parser) enter() error {
-	p.depth++
-	if p.depth > MaxJSONDepth {
-		return p.fail("nesting deeper than %d levels", MaxJSONDepth)
-	}
-	return nil
-}
-
-func (p *parser) object() (*value, error) {
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	p.i++ // '{'
-	v := &value{kind: '{'}
-	seen := map[string]int{}
-	folded := map[string]string{}
-	p.ws()
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
-		p.depth--
-		return v, nil
-	}
-	for {
-		p.ws()
-		if p.i >= len(p.b) || p.b[p.i] != '"' {
-			return nil, p.fail("unexpected %s, want a member name", p.what())
-		}
-		at := p.i
-		k, err := p.str()
-		if err != nil {
-			return nil, err
-		}
-		if _, dup := seen[k]; dup {
-			p.i = at
-			return nil, p.fail("%w %q", ErrDuplicateKey, k)
-		}
-		// encoding/json (cnab-go) matches member names to fields without
-		// regard to case: "contentDigest" and "ContentDigest" would both
-		// fill one field while other parsers keep both. Refuse.
-		f := foldName(k)
-		if other, dup := folded[f]; dup {
-			p.i = at
-			return nil, p.fail("%w: %q and %q differ only in letter case", ErrDuplicateKey, other, k)
-		}
-		seen[k] = len(v.keys)
-		folded[f] = k
-		p.ws()
-		if p.i >= len(p.b) || p.b[p.i] != ':' {
-			return nil, p.fail("unexpected %s after member name %q, want ':'", p.what(), k)
-		}
-		p.i++
-		p.ws()
-		kid, err := p.value()
-		if err != nil {
-			return nil, err
-		}
-		v.keys = append(v.keys, k)
-		v.kids = append(v.kids, kid)
-		p.ws()
-		if p.i < len(p.b) && p.b[p.i] == ',' {
-			p.i++
-			continue
-		}
-		if p.i < len(p.b) && p.b[p.i] == '}' {
-			p.i++
-			p.depth--
-			return v, nil
-		}
-		return nil, p.fail("unexpected %s in object, want ',' or '}'", p.what())
-	}
-}
-
-func (p *parser) array() (*value, error) {
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	p.i++ // '['
-	v := &value{kind: '['}
-	p.ws()
-	if p.i < len(p.b) && p.b[p.i] == ']' {
-		p.i++
-		p.depth--
-		return v, nil
-	}
-	for {
-		p.ws()
-		kid, err := p.value()
-		if err != nil {
-			return nil, err
-		}
-		v.kids = append(v.kids, kid)
-		p.ws()
-		if p.i < len(p.b) && p.b[p.i] == ',' {
-			p.i++
-			continue
-		}
-		if p.i < len(p.b) && p.b[p.i] == ']' {
-			p.i++
-			p.depth--
-			return v, nil
-		}
-		return nil, p.fail("unexpected %s in array, want ',' or ']'", p.what())
-	}
-}
-
-// str reads a string starting at the opening quote and returns its content.
-func (p *parser) str() (string, error) {
-	p.i++ // '"'
-	start := p.i
-	// Fast path: no escapes.
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		if c == '"' {
-			s := p.b[start:p.i]
-			if !utf8.Valid(s) {
-				p.i = start + invalidUTF8At(s)
-				return "", p.fail("invalid UTF-8 in string")
-			}
-			p.i++
-			return string(s), nil
-		}
-		if c == '\\' {
-			break
-		}
-		if c < 0x20 {
-			return "", p.fail("control character 0x%02x in string (must be escaped)", c)
-		}
-		p.i++
-	}
-	if !utf8.Valid(p.b[start:p.i]) {
-		p.i = start + invalidUTF8At(p.b[start:p.i])
-		return "", p.fail("invalid UTF-8 in string")
-	}
-	var sb strings.Builder
-	sb.Write(p.b[start:p.i])
-	for {
-		if p.i >= len(p.b) {
-			return "", p.fail("unterminated string")
-		}
-		c := p.b[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			return sb.String(), nil
-		case c < 0x20:
-			return "", p.fail("control character 0x%02x in string (must be escaped)", c)
-		case c == '\\':
-			if p.i+1 >= len(p.b) {
-				p.i++
-				return "", p.fail("unterminated string")
-			}
-			e := p.b[p.i+1]
-			switch e {
-			case '"', '\\', '/':
-				sb.WriteByte(e)
-			case 'b':
-				sb.WriteByte('\b')
-			case 'f':
-				sb.WriteByte('\f')
-			case 'n':
-				sb.WriteByte('\n')
-			case 'r':
-				sb.WriteByte('\r')
-			case 't':
-				sb.WriteByte('\t')
-			case 'u':
-				r, n, err := p.uescape()
-				if err != nil {
-					return "", err
-				}
-				sb.WriteRune(r)
-				p.i += n
-				continue
-			default:
-				return "", p.fail("invalid escape \\%c", e)
-			}
-			p.i += 2
-		case c < utf8.RuneSelf:
-			sb.WriteByte(c)
-			p.i++
-		default:
-			r, n := utf8.DecodeRune(p.b[p.i:])
-			if r == utf8.RuneError && n <= 1 {
-				return "", p.fail("invalid UTF-8 in string")
-			}
-			sb.Write(p.b[p.i : p.i+n])
-			p.i += n
-		}
-	}
-}
-
-// uescape decodes \uXXXX at p.i (with its low surrogate when XXXX is a high
-// surrogate) and returns the rune and the number of bytes consumed.
-func (p *parser) uescape() (rune, int, error) {
-	hex4 := func(at int) (rune, bool) {
-		if at+6 > len(p.b) || p.b[at] != '\\' || p.b[at+1] != 'u' {
-			return 0, false
-		}
-		var r rune
-		for _, c := range p.b[at+2 : at+6] {
-			switch {
-			case c >= '0' && c <= '9':
-				r = r<<4 | rune(c-'0')
-			case c >= 'a' && c <= 'f':
-				r = r<<4 | rune(c-'a'+10)
-			case c >= 'A' && c <= 'F':
-				r = r<<4 | rune(c-'A'+10)
-			default:
-				return 0, false
-			}
-		}
-		return r, true
-	}
-	r, ok := hex4(p.i)
-	if !ok {
-		return 0, 0, p.fail("invalid \\u escape (want four hex digits)")
-	}
-	switch {
-	case r >= 0xDC00 && r <= 0xDFFF:
-		return 0, 0, p.fail("lone low surrogate \\u%04x (not a Unicode character)", r)
-	case r >= 0xD800 && r <= 0xDBFF:
-		lo, ok := hex4(p.i + 6)
-		if !ok || lo < 0xDC00 || lo > 0xDFFF {
-			return 0, 0, p.fail("high surrogate \\u%04x not followed by a low surrogate escape", r)
-		}
-		return utf16.DecodeRune(r, lo), 12, nil
-	}
-	return r, 6, nil
-}
-
-// foldName folds a member name the way encoding/json matches names to
-// fields (including the Kelvin sign K and the long s ſ).
-func foldName(k string) string {
-	return strings.Map(func(r rune) rune { return unicode.ToUpper(unicode.ToLower(r)) }, k)
-}
-
-func invalidUTF8At(s []byte) int {
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && n <= 1 {
-			return i
-		}
-		i += n
-	}
-	return len(s)
-}
-
-// number reads a number with RFC 8259 grammar and returns its ECMAScript form,
-// refusing numbers the form would change.
-func (p *parser) number() (*value, error) {
-	start := p.i
-	digits := func() int {
-		n := 0
-		for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
-			p.i++
-			n++
-		}
-		return n
-	}
-	if p.b[p.i] == '-' {
-		p.i++
-	}
-	if p.i < len(p.b) && p.b[p.i] == '0' {
-		p.i++
-		if p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
-			return nil, p.fail("number with a leading zero")
-		}
-	} else if digits() == 0 {
-		return nil, p.fail("invalid number: want a digit after '-'")
-	}
-	if p.i < len(p.b) && p.b[p.i] == '.' {
-		p.i++
-		if digits() == 0 {
-			return nil, p.fail("invalid number: want a digit after '.'")
-		}
-	}
-	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
-		p.i++
-		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
-			p.i++
-		}
-		if digits() == 0 {
-			return nil, p.fail("invalid number: want a digit in the exponent")
-		}
-	}
-	lit := string(p.b[start:p.i])
+// canonicalNumber returns the ECMAScript form RFC 8785 writes for a number,
+// refusing numbers that form would change.
+func canonicalNumber(lit string) (string, error) {
 	f, err := strconv.ParseFloat(lit, 64)
 	if err != nil || math.IsInf(f, 0) {
-		p.i = start
-		return nil, p.fail("number %s is outside the IEEE 754 double range RFC 8785 requires", lit)
+		return "", fmt.Errorf("number %s is outside the IEEE 754 double range RFC 8785 requires", lit)
 	}
 	s, err := jsoncanonicalizer.NumberToJSON(f)
 	if err != nil {
-		p.i = start
-		return nil, p.fail("number %s: %v", lit, err)
+		return "", fmt.Errorf("number %s: %v", lit, err)
 	}
 	if _, _, zero, _ := normDecimal(lit); f == 0 && !zero {
-		p.i = start
-		return nil, p.fail("number %s is too small for an IEEE 754 double: RFC 8785 would change it to 0", lit)
+		return "", fmt.Errorf("number %s is too small for an IEEE 754 double: RFC 8785 would change it to 0", lit)
 	}
 	if !sameDecimal(lit, s) && isIntegral(lit) {
-		p.i = start
-		return nil, p.fail("integer %s cannot be carried exactly by an IEEE 754 double: RFC 8785 would change it to %s", lit, s)
+		return "", fmt.Errorf("integer %s cannot be carried exactly by an IEEE 754 double: RFC 8785 would change it to %s", lit, s)
 	}
-	return &value{kind: '0', s: s}, nil
+	return s, nil
 }
 
 // sameDecimal reports whether two numbers in JSON/ECMAScript syntax denote
