@@ -290,3 +290,15 @@ func BenchmarkCanonicalize(b *testing.B) {
 		})
 	}
 }
+
+// The shared parser keeps one stack of open containers' members: an object
+// after array elements must get only its own members.
+func TestObjectInsideArrayKeepsOnlyItsOwnMembers(t *testing.T) {
+	got, err := Canonicalize([]byte(`{"x":[1,{"b":2,"a":[3,{"d":4,"c":5}]}],"w":"v"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"w":"v","x":[1,{"a":[3,{"c":5,"d":4}],"b":2}]}`; string(got) != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}

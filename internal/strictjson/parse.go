@@ -195,7 +195,7 @@ func (p *parser[V]) object() (V, error) {
 		return zero, err
 	}
 	p.i++ // '{'
-	start := len(p.names)
+	start, startVals := len(p.names), len(p.vals)
 	var d dupCheck
 	p.ws()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
@@ -242,8 +242,8 @@ func (p *parser[V]) object() (V, error) {
 		if p.i < len(p.b) && p.b[p.i] == '}' {
 			p.i++
 			p.depth--
-			o := p.build.Object(p.names[start:], p.vals[start:])
-			p.names, p.vals = p.names[:start], p.vals[:start]
+			o := p.build.Object(p.names[start:], p.vals[startVals:])
+			p.names, p.vals = p.names[:start], p.vals[:startVals]
 			return o, nil
 		}
 		return zero, p.fail("unexpected %s in object, want ',' or '}'", p.what())
