@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -59,10 +60,8 @@ func parseEnvelope(b []byte) (*envelope, error) {
 	if _, ok := top["payloadType"]; ok {
 		return nil, errors.New(`a DSSE envelope: only classic in-toto metadata ({"signed": ..., "signatures": ...}) is supported`)
 	}
-	for k := range top {
-		if k != "signed" && k != "signatures" {
-			return nil, fmt.Errorf("unexpected top-level member %q (want only \"signed\" and \"signatures\")", k)
-		}
+	if k, ok := firstUnknown(top, []string{"signed", "signatures"}, nil); ok {
+		return nil, fmt.Errorf("unexpected top-level member %q (want only \"signed\" and \"signatures\")", k)
 	}
 	if top["signed"] == nil || top["signatures"] == nil {
 		return nil, errors.New(`missing "signed" or "signatures"`)
@@ -128,22 +127,24 @@ func object(v any, at string, required []string, optional ...string) (map[string
 		}
 	}
 	if len(o) > len(required) {
-	next:
-		for k := range o {
-			for _, n := range required {
-				if k == n {
-					continue next
-				}
-			}
-			for _, n := range optional {
-				if k == n {
-					continue next
-				}
-			}
+		if k, ok := firstUnknown(o, required, optional); ok {
 			return nil, fmt.Errorf("%s: member %q is not in-toto's (unknown or differently cased)", at, k)
 		}
 	}
 	return o, nil
+}
+
+// firstUnknown returns the smallest member name of o that is neither known
+// nor optional: the error names the same member whatever the map order.
+func firstUnknown(o map[string]any, known, optional []string) (string, bool) {
+	var first string
+	found := false
+	for k := range o {
+		if !slices.Contains(known, k) && !slices.Contains(optional, k) && (!found || k < first) {
+			first, found = k, true
+		}
+	}
+	return first, found
 }
 
 var (
@@ -252,6 +253,14 @@ func artifactsFrom(v any, kind string, shared map[string]in_toto.HashObj) (map[s
 		return nil, nil, fmt.Errorf("signed.%ss: not an object", kind)
 	}
 	var bad error
+	var badName string
+	// flag keeps the malformed artifact with the smallest name, so that the
+	// report names the same one whatever the map order.
+	flag := func(name string, err error) {
+		if bad == nil || name < badName {
+			bad, badName = err, name
+		}
+	}
 	out := make(map[string]in_toto.HashObj, len(m))
 	// Hash objects holding only a sha256 are shared between artifacts with
 	// the same digest (materials and products of a step mostly are): they
@@ -261,14 +270,12 @@ func artifactsFrom(v any, kind string, shared map[string]in_toto.HashObj) (map[s
 		if !ok {
 			return nil, nil, fmt.Errorf("signed.%ss[%q]: not an object of hashes", kind, name)
 		}
-		if bad == nil {
-			if err := checkArtifactPath(name); err != nil {
-				bad = fmt.Errorf("%s %v", kind, err)
-			}
+		if err := checkArtifactPath(name); err != nil {
+			flag(name, fmt.Errorf("%s %v", kind, err))
 		}
 		if sum, ok := hm["sha256"].(string); ok && len(hm) == 1 {
-			if bad == nil && !isHex(sum) {
-				bad = fmt.Errorf("%s %q: sha256 hash is not hex", kind, name)
+			if !isHex(sum) && (bad == nil || name < badName) {
+				flag(name, fmt.Errorf("%s %q: sha256 hash is not hex", kind, name))
 			}
 			ho, ok := shared[sum]
 			if !ok {
@@ -284,8 +291,8 @@ func artifactsFrom(v any, kind string, shared map[string]in_toto.HashObj) (map[s
 			if !ok {
 				return nil, nil, fmt.Errorf("signed.%ss[%q].%s: not a string", kind, name, alg)
 			}
-			if bad == nil && !isHex(s) {
-				bad = fmt.Errorf("%s %q: %s hash is not hex", kind, name, alg)
+			if !isHex(s) && (bad == nil || name < badName) {
+				flag(name, fmt.Errorf("%s %q: %s hash is not hex", kind, name, alg))
 			}
 			ho[alg] = s
 		}
