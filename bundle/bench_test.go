@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cnabsec/cnabsec/internal/peakrss"
 )
 
 // The acceptance benchmark for thick bundles. It builds (once, cached in
@@ -208,24 +210,5 @@ func TestReadThickBenchChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := time.Since(start)
-	fmt.Printf("READTHICK %d %d %s\n", d.Nanoseconds(), vmHWM(t), th.Digest)
-}
-
-// vmHWM returns the process's peak resident set size in bytes.
-func vmHWM(t *testing.T) int64 {
-	s, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Skip("no /proc/self/status")
-	}
-	for _, line := range strings.Split(string(s), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM in /proc/self/status")
-	return 0
+	fmt.Printf("READTHICK %d %d %s\n", d.Nanoseconds(), peakrss.Peak(t), th.Digest)
 }

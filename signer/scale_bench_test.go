@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cnabsec/cnabsec/bundle"
+	"github.com/cnabsec/cnabsec/internal/peakrss"
 	"github.com/cnabsec/cnabsec/internal/scalerepo"
 	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/signer"
@@ -185,26 +186,7 @@ func TestAddVersionChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := signOne(t, r, os.Getenv(childFileEnv), os.Getenv(childTagEnv))
-	fmt.Printf("ADDVERSION %d %d\n", d.Nanoseconds(), vmHWM(t))
-}
-
-// vmHWM returns the process's peak resident set size in bytes.
-func vmHWM(t *testing.T) int64 {
-	s, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		t.Skip("no /proc/self/status")
-	}
-	for _, line := range strings.Split(string(s), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatal("no VmHWM in /proc/self/status")
-	return 0
+	fmt.Printf("ADDVERSION %d %d\n", d.Nanoseconds(), peakrss.Peak(t))
 }
 
 // BenchmarkBatchSign signs 10,000 thin bundle versions in one signer.Sign
