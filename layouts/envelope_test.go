@@ -35,3 +35,25 @@ func TestLinkWithSeveralBadArtifactsNamesTheSameOneEveryTime(t *testing.T) {
 		}
 	}
 }
+
+func TestLinkWithSeveralMalformedHashObjectsNamesTheSameOneEveryTime(t *testing.T) {
+	in := `{"signed":{"_type":"link","name":"x","materials":{"b":{"sha256":1},"a":{"sha512":"00","sha256":2},"c":[]},` +
+		`"products":{},"byproducts":{},"command":[],"environment":{}},"signatures":[]}`
+	for range 30 {
+		_, err := parseEnvelope([]byte(in))
+		if err == nil || err.Error() != `signed.materials["a"].sha256: not a string` {
+			t.Fatalf("got %v, want the malformed hash of the smallest artifact and algorithm every time", err)
+		}
+	}
+}
+
+func TestLayoutWithSeveralMalformedKeysNamesTheSameOneEveryTime(t *testing.T) {
+	in := `{"signed":{"_type":"layout","steps":[],"inspect":[],"expires":"2030-01-01T00:00:00Z","readme":"",` +
+		`"keys":{"ff":{"x":1},"aa":{"y":1},"cc":[]}},"signatures":[]}`
+	for range 30 {
+		_, err := parseEnvelope([]byte(in))
+		if err == nil || !strings.HasPrefix(err.Error(), `signed.keys["aa"]: missing member`) {
+			t.Fatalf("got %v, want the key with the smallest ID every time", err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
 	"sort"
@@ -173,7 +174,8 @@ func layoutFrom(obj map[string]any) (*in_toto.Layout, error) {
 	}
 	for _, m := range []string{"keys", "rootcas", "intermediatecas"} {
 		ks, _ := obj[m].(map[string]any)
-		for id, k := range ks {
+		for _, id := range slices.Sorted(maps.Keys(ks)) { // the error names the same key every run
+			k := ks[id]
 			at := fmt.Sprintf("signed.%s[%q]", m, id)
 			o, err := object(k, at, keyMembers)
 			if err != nil {
@@ -252,13 +254,19 @@ func artifactsFrom(v any, kind string, shared map[string]in_toto.HashObj) (map[s
 	if !ok {
 		return nil, nil, fmt.Errorf("signed.%ss: not an object", kind)
 	}
-	var bad error
-	var badName string
-	// flag keeps the malformed artifact with the smallest name, so that the
-	// report names the same one whatever the map order.
-	flag := func(name string, err error) {
-		if bad == nil || name < badName {
-			bad, badName = err, name
+	// bad is the malformed artifact, and hard the error, with the smallest
+	// name (then hash algorithm), so that the report names the same one
+	// whatever the map order.
+	var bad, hard error
+	var badAt, hardAt string
+	flag := func(at string, err error) {
+		if bad == nil || at < badAt {
+			bad, badAt = err, at
+		}
+	}
+	fail := func(at string, err error) {
+		if hard == nil || at < hardAt {
+			hard, hardAt = err, at
 		}
 	}
 	out := make(map[string]in_toto.HashObj, len(m))
@@ -268,14 +276,15 @@ func artifactsFrom(v any, kind string, shared map[string]in_toto.HashObj) (map[s
 	for name, h := range m {
 		hm, ok := h.(map[string]any)
 		if !ok {
-			return nil, nil, fmt.Errorf("signed.%ss[%q]: not an object of hashes", kind, name)
+			fail(name, fmt.Errorf("signed.%ss[%q]: not an object of hashes", kind, name))
+			continue
 		}
 		if err := checkArtifactPath(name); err != nil {
 			flag(name, fmt.Errorf("%s %v", kind, err))
 		}
 		if sum, ok := hm["sha256"].(string); ok && len(hm) == 1 {
-			if !isHex(sum) && (bad == nil || name < badName) {
-				flag(name, fmt.Errorf("%s %q: sha256 hash is not hex", kind, name))
+			if !isHex(sum) {
+				flag(name+"\x00sha256", fmt.Errorf("%s %q: sha256 hash is not hex", kind, name))
 			}
 			ho, ok := shared[sum]
 			if !ok {
@@ -289,14 +298,18 @@ func artifactsFrom(v any, kind string, shared map[string]in_toto.HashObj) (map[s
 		for alg, sum := range hm {
 			s, ok := sum.(string)
 			if !ok {
-				return nil, nil, fmt.Errorf("signed.%ss[%q].%s: not a string", kind, name, alg)
+				fail(name+"\x00"+alg, fmt.Errorf("signed.%ss[%q].%s: not a string", kind, name, alg))
+				continue
 			}
-			if !isHex(s) && (bad == nil || name < badName) {
-				flag(name, fmt.Errorf("%s %q: %s hash is not hex", kind, name, alg))
+			if !isHex(s) {
+				flag(name+"\x00"+alg, fmt.Errorf("%s %q: %s hash is not hex", kind, name, alg))
 			}
 			ho[alg] = s
 		}
 		out[name] = ho
+	}
+	if hard != nil {
+		return nil, nil, hard
 	}
 	return out, bad, nil
 }
