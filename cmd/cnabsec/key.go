@@ -59,11 +59,7 @@ func keyIDCommand() *cli.Command {
 		Usage:     "print the key ID (TUF and in-toto) of a public or private key file",
 		UsageText: "cnabsec key id FILE\n\nFILE is PEM (public or private) or securesystemslib JSON as python in-toto writes it.\n\nExample:\n  cnabsec key id keys/ci.pub",
 		Action: func(c *cli.Context) error {
-			path, err := onePositional(c, "FILE")
-			if err != nil {
-				return err
-			}
-			pub, err := loadAnyPublic(c, path)
+			pub, err := publicKeyArg(c)
 			if err != nil {
 				return err
 			}
@@ -83,11 +79,7 @@ func keyExportCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Usage: "write to `PATH` instead of stdout"},
 		},
 		Action: func(c *cli.Context) error {
-			path, err := onePositional(c, "FILE")
-			if err != nil {
-				return err
-			}
-			pub, err := loadAnyPublic(c, path)
+			pub, err := publicKeyArg(c)
 			if err != nil {
 				return err
 			}
@@ -114,6 +106,16 @@ func keyExportCommand() *cli.Command {
 			return err
 		},
 	}
+}
+
+// publicKeyArg loads the public key of the key file named by the single
+// FILE argument (loadAnyPublic).
+func publicKeyArg(c *cli.Context) (*keys.PublicKey, error) {
+	path, err := onePositional(c, "FILE")
+	if err != nil {
+		return nil, err
+	}
+	return loadAnyPublic(c, path)
 }
 
 // loadAnyPublic loads the public key of a public or private key file; an

@@ -18,7 +18,8 @@ import (
 
 // The setup the `repo` subcommands share: opening DIR, -o text|json, the
 // keys a change is signed with (--passphrase-env for encrypted ones) and
-// rendering what a change did.
+// rendering what a change did. The signing commands (sign.go) take the
+// flags and keys of a change from here too.
 
 // repoCmd is what a `repo` subcommand on an existing DIR starts from.
 type repoCmd struct {
@@ -66,14 +67,19 @@ func repoChangeFlags(own ...cli.Flag) []cli.Flag {
 	return append(append(own, outputFlag()), onlineKeyFlags()...)
 }
 
-// changeKeys loads what a change is signed with: every file of the
+// changeKeys is loadChangeKeys for this subcommand.
+func (rc *repoCmd) changeKeys(keyFlag string) (signers []keys.Signer, snap, ts keys.Signer, err error) {
+	return loadChangeKeys(rc.c, keyFlag)
+}
+
+// loadChangeKeys loads what a change is signed with: every file of the
 // repeatable private-key flag keyFlag, then --snapshot-key and
 // --timestamp-key (nil when absent).
-func (rc *repoCmd) changeKeys(keyFlag string) (signers []keys.Signer, snap, ts keys.Signer, err error) {
-	if signers, err = loadSigners(rc.c, keyFlag); err != nil {
+func loadChangeKeys(c *cli.Context, keyFlag string) (signers []keys.Signer, snap, ts keys.Signer, err error) {
+	if signers, err = loadSigners(c, keyFlag); err != nil {
 		return nil, nil, nil, err
 	}
-	if snap, ts, err = onlineSigners(rc.c); err != nil {
+	if snap, ts, err = onlineSigners(c); err != nil {
 		return nil, nil, nil, err
 	}
 	return signers, snap, ts, nil
@@ -87,7 +93,8 @@ func onlineKeyFlags() []cli.Flag {
 	}
 }
 
-// loadSigner reads a private key file named by a flag.
+// loadRepoSigner reads a private key file named by a flag; a public key
+// file there is refused with a reason that says so.
 func loadRepoSigner(c *cli.Context, flag, path string) (keys.Signer, error) {
 	pass, err := passphrase(c)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,13 +28,14 @@ func init() {
 	register(revokeCommand())
 }
 
-// signingFlags are the flags every signing command shares.
+// signingFlags are the flags every signing command shares: a signing
+// command changes the repository --repo names, so it takes the flags of a
+// repository change.
 func signingFlags() []cli.Flag {
-	return append([]cli.Flag{
+	return repoChangeFlags(
 		&cli.StringFlag{Name: "repo", Usage: "metadata repository `DIR`", Required: true},
 		&cli.StringSliceFlag{Name: "key", Usage: "signing key `FILE`: the releases (CI) key for delegated names, else a targets key (repeatable)", Required: true},
-		outputFlag(),
-	}, onlineKeyFlags()...)
+	)
 }
 
 // signingSetup opens the repository and loads the keys of a signing command.
@@ -43,14 +45,36 @@ func signingSetup(c *cli.Context) (*metadata.Repository, signer.Options, error) 
 	if err != nil {
 		return nil, opts, err
 	}
-	if opts.Keys, err = loadSigners(c, "key"); err != nil {
-		return nil, opts, err
-	}
-	if opts.Snapshot, opts.Timestamp, err = onlineSigners(c); err != nil {
+	if opts.Keys, opts.Snapshot, opts.Timestamp, err = loadChangeKeys(c, "key"); err != nil {
 		return nil, opts, err
 	}
 	opts.Registry = registryOptions(c)
 	return repo, opts, nil
+}
+
+// runSigning is the Action of a signing command after its arguments are
+// read: it checks -o, opens --repo with the command's keys (signingSetup),
+// makes the change and renders its result: as it is with -o json; else the
+// lines text writes, then whether the change (the *metadata.Result text
+// returns) is published or staged.
+func runSigning[R any](c *cli.Context, change func(*metadata.Repository, signer.Options) (R, error), text func(w io.Writer, res R) *metadata.Result) error {
+	asJSON, err := wantJSON(c)
+	if err != nil {
+		return err
+	}
+	repo, opts, err := signingSetup(c)
+	if err != nil {
+		return err
+	}
+	res, err := change(repo, opts)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(c.App.Writer, res)
+	}
+	printPublication(c, text(c.App.Writer, res))
+	return nil
 }
 
 func signBundleCommand() *cli.Command {
@@ -156,34 +180,26 @@ func readBatch(file string) ([]signer.Item, error) {
 	return items, nil
 }
 
+// runSign signs items (signer.Sign) and renders what was signed.
 func runSign(c *cli.Context, items ...signer.Item) error {
-	asJSON, err := wantJSON(c)
-	if err != nil {
-		return err
-	}
-	repo, opts, err := signingSetup(c)
-	if err != nil {
-		return err
-	}
-	res, err := signer.Sign(c.Context, repo, opts, items...)
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		return writeJSON(c.App.Writer, res)
-	}
+	return runSigning(c, func(repo *metadata.Repository, opts signer.Options) (*signer.Result, error) {
+		return signer.Sign(c.Context, repo, opts, items...)
+	}, writeSigned)
+}
+
+// writeSigned writes a line per signed version.
+func writeSigned(w io.Writer, res *signer.Result) *metadata.Result {
 	for _, s := range res.Signed {
-		fmt.Fprintf(c.App.Writer, "signed %s (role %s, %d bytes, sha256:%s", s.Target, s.Role, s.Length, s.SHA256)
+		fmt.Fprintf(w, "signed %s (role %s, %d bytes, sha256:%s", s.Target, s.Role, s.Length, s.SHA256)
 		if len(s.Links) > 0 {
-			fmt.Fprintf(c.App.Writer, ", %d link files", len(s.Links))
+			fmt.Fprintf(w, ", %d link files", len(s.Links))
 		}
 		if s.Pushed != "" {
-			fmt.Fprintf(c.App.Writer, ", pushed as %s", s.Pushed)
+			fmt.Fprintf(w, ", pushed as %s", s.Pushed)
 		}
-		fmt.Fprintln(c.App.Writer, ")")
+		fmt.Fprintln(w, ")")
 	}
-	printPublication(c, res.Result)
-	return nil
+	return res.Result
 }
 
 // printPublication says whether a change is live or staged, and why.
@@ -215,26 +231,14 @@ Example:
 			if len(refs) == 0 {
 				return fault.Inputf("revoke: want at least one REF")
 			}
-			asJSON, err := wantJSON(c)
-			if err != nil {
-				return err
-			}
-			repo, opts, err := signingSetup(c)
-			if err != nil {
-				return err
-			}
-			res, err := signer.Revoke(c.Context, repo, opts, refs...)
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(c.App.Writer, res)
-			}
-			for _, r := range refs {
-				fmt.Fprintf(c.App.Writer, "revoked %s\n", r)
-			}
-			printPublication(c, res)
-			return nil
+			return runSigning(c, func(repo *metadata.Repository, opts signer.Options) (*metadata.Result, error) {
+				return signer.Revoke(c.Context, repo, opts, refs...)
+			}, func(w io.Writer, res *metadata.Result) *metadata.Result {
+				for _, r := range refs {
+					fmt.Fprintf(w, "revoked %s\n", r)
+				}
+				return res
+			})
 		},
 	}
 }
