@@ -149,13 +149,9 @@ func (w *workflow) obtainBundle(ctx context.Context, ti *client.TargetInfo) ([]b
 		}
 		return b, digestOf(b), src, nil
 	}
-	src := w.ver.Target
-	if w.req.From != "" {
-		from, err := names.ParseVersion(w.req.From)
-		if err != nil {
-			return nil, digests{}, w.req.From, err
-		}
-		src = from.Target
+	src, err := w.sourceTarget()
+	if err != nil {
+		return nil, digests{}, w.req.From, err
 	}
 	ref, err := oci.ParseRef(src, w.registry())
 	if err != nil {
@@ -166,6 +162,20 @@ func (w *workflow) obtainBundle(ctx context.Context, ti *client.TargetInfo) ([]b
 		return nil, digests{}, src, err
 	}
 	return b, digestOf(b), src, nil
+}
+
+// sourceTarget is the version the bundle or image is read from: the
+// request's From (a mirror or relocated copy) when given, else the version
+// verified.
+func (w *workflow) sourceTarget() (string, error) {
+	if w.req.From == "" {
+		return w.ver.Target, nil
+	}
+	from, err := names.ParseVersion(w.req.From)
+	if err != nil {
+		return "", err
+	}
+	return from.Target, nil
 }
 
 func trimAlg(d string) string {

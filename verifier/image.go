@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
-	"github.com/cnabsec/cnabsec/internal/names"
 )
 
 // runImage verifies an image version (--image): its manifest against its own
@@ -16,13 +15,9 @@ func (w *workflow) runImage(ctx context.Context) error {
 		r.fail("image-target", w.ver.Target, err)
 		return nil
 	}
-	src := w.ver.Target
-	if w.req.From != "" {
-		from, err := names.ParseVersion(w.req.From)
-		if err != nil {
-			return err
-		}
-		src = from.Target
+	src, err := w.sourceTarget()
+	if err != nil {
+		return err
 	}
 	want := ""
 	if ti != nil {
