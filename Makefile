@@ -59,13 +59,14 @@ bench:
 	@mkdir -p bench
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 30m ./... 2>&1 | $(GO) run ./internal/benchtable -json bench/results.json
 
-## fuzz: run every fuzz target for FUZZTIME each.
+## fuzz: run every fuzz target for FUZZTIME each (minimizing a new input at most 5 s, so that
+## the engine does not run past its deadline minimizing).
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
 	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
 	    echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
-	    out=$$($(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1) && { echo "$$out" | tail -3; continue; }; \
+	    out=$$($(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg 2>&1) && { echo "$$out" | tail -3; continue; }; \
 	    echo "$$out" | tail -30; \
 	    if echo "$$out" | grep -q 'context deadline exceeded' && ! echo "$$out" | grep -q 'Failing input written to'; then \
 	      echo "WARNING: $$f: the fuzz engine hit its deadline while stopping (no failing input was written); not counted as a crash"; \
