@@ -5,6 +5,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -225,5 +226,60 @@ func TestInteropSkopeoPullsThroughTheGatewayWithTheRealVerifier(t *testing.T) {
 		if !strings.Contains(strings.ToLower(out), "denied") || !strings.Contains(out, want) {
 			t.Errorf("%s: skopeo said %q; want a denial with %q", ref, out, want)
 		}
+	}
+}
+
+// TestInteropAdmissionDeniesATagMovedInDebianRegistryAfterItWasAdmitted runs
+// the webhook on the real verifier against Debian's registry: a Pod naming a
+// signed tag is admitted; once the tag is pushed over with other content the
+// next review of the same Pod is denied, although a verdict for the tag was
+// cached.
+func TestInteropAdmissionDeniesATagMovedInDebianRegistryAfterItWasAdmitted(t *testing.T) {
+	reg := startDebianRegistry(t, needBinary(t, "docker-registry"))
+	ctx := context.Background()
+	s, err := scenario.Build(ctx, scenario.Options{Dir: t.TempDir(), Registry: reg})
+	if err != nil {
+		t.Fatalf("building the signed release: %v", err)
+	}
+	v, err := verifier.New(verifier.Config{TrustedRoot: s.TrustedRoot, Location: s.RepoDir, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	svc, err := New(Options{Verifier: v, Level: verifier.Level2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Refresh(ctx); err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	review := readReview(t, "pod")
+	pod := func() []byte {
+		// Only the signed image: the other containers of the test Pod name
+		// registries that do not exist here.
+		var r map[string]any
+		if err := json.Unmarshal(review, &r); err != nil {
+			t.Fatal(err)
+		}
+		spec := r["request"].(map[string]any)["object"].(map[string]any)["spec"].(map[string]any)
+		spec["containers"] = []any{map[string]any{"name": "web", "image": s.WebRef}}
+		delete(spec, "initContainers")
+		delete(spec, "ephemeralContainers")
+		b, _ := json.Marshal(r)
+		return b
+	}()
+	if resp := admitReview(t, svc, pod); !resp.Allowed {
+		t.Fatalf("signed image %s denied: %+v", s.WebRef, resp.Result)
+	}
+	r, err := name.ParseReference(s.WebRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, randomImage(t)); err != nil {
+		t.Fatal(err)
+	}
+	resp := admitReview(t, svc, pod)
+	if resp.Allowed || !strings.Contains(resp.Result.Message, "does not match signed target") {
+		t.Fatalf("moved tag %s admitted or denied without the reason: %+v", s.WebRef, resp.Result)
 	}
 }
