@@ -13,12 +13,11 @@ import (
 	"os"
 	"runtime"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cnabsec/cnabsec/internal/peakrss"
 	"github.com/cnabsec/cnabsec/verifier"
 )
 
@@ -143,21 +142,8 @@ func BenchmarkAdmissionCachedP99VsHealthz(b *testing.B) {
 	b.ReportMetric(tputRatio, "throughput-ratio")
 }
 
-// rssMiB reads the resident set size of this process.
-func rssMiB(b *testing.B) float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		b.Skipf("no /proc: %v", err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	b.Skip("no VmRSS")
-	return 0
-}
+// rssMiB is the resident set size of this process.
+func rssMiB(b *testing.B) float64 { return float64(peakrss.Current(b)) / (1 << 20) }
 
 // BenchmarkRSSWithTenThousandCachedVerdicts fills the verdict cache with
 // 10,000 verdicts (reports with checks) and reports the process RSS against
