@@ -265,3 +265,26 @@ func TestThickBundleVerifiesAndRecompressedArchiveIsDenied(t *testing.T) {
 	r, err = verify(t, s, thickRef, verifier.WithThickFile(recompressed))
 	mustDeny(t, r, err, "bundle-digest", "does not match the signed target")
 }
+
+// A --from that names no version is bad input, reported in the check that
+// reads the source and naming it, for an image as for a bundle.
+func TestMalformedSourceIsReportedInTheCheckThatReadsIt(t *testing.T) {
+	s := build(t, false)
+	for _, c := range []struct {
+		ref   string
+		check string
+		opts  []verifier.Option
+	}{
+		{s.BundleRef, "bundle-source", nil},
+		{s.WebRef, "image-digest", []verifier.Option{verifier.WithImage()}},
+	} {
+		r, err := verify(t, s, c.ref, append(c.opts, verifier.WithSource("mirror.example.com/org/app"))...)
+		if fault.KindOf(err) != fault.Input || r == nil || r.Verified {
+			t.Fatalf("%s: kind %v, %v", c.ref, fault.KindOf(err), err)
+		}
+		f := r.FirstFailure()
+		if f == nil || f.Name != c.check || f.Subject != "mirror.example.com/org/app" || !strings.Contains(f.Detail, "names no version") {
+			t.Fatalf("%s: first failure %+v, want %s naming the source", c.ref, f, c.check)
+		}
+	}
+}

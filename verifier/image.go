@@ -17,7 +17,10 @@ func (w *workflow) runImage(ctx context.Context) error {
 	}
 	src, err := w.sourceTarget()
 	if err != nil {
-		return err
+		// As for a bundle: the report names the source that could not be
+		// read, in the check that reads it.
+		r.fail("image-digest", w.req.From, err)
+		return nil
 	}
 	want := ""
 	if ti != nil {
