@@ -170,17 +170,8 @@ func TestInteropSkopeoPullsThroughTheGatewayFromDebianRegistry(t *testing.T) {
 // through a gateway that runs the real verifier.
 func TestInteropSkopeoPullsThroughTheGatewayWithTheRealVerifier(t *testing.T) {
 	skopeo := needBinary(t, "skopeo")
-	reg := startDebianRegistry(t, needBinary(t, "docker-registry"))
+	reg, s, v := signedReleaseInDebianRegistry(t)
 	ctx := context.Background()
-	s, err := scenario.Build(ctx, scenario.Options{Dir: t.TempDir(), Registry: reg})
-	if err != nil {
-		t.Fatalf("building the signed release: %v", err)
-	}
-	v, err := verifier.New(verifier.Config{TrustedRoot: s.TrustedRoot, Location: s.RepoDir, Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
 	g, err := NewGateway(GatewayOptions{Verifier: v, Upstream: "http://" + reg})
 	if err != nil {
 		t.Fatal(err)
@@ -235,17 +226,8 @@ func TestInteropSkopeoPullsThroughTheGatewayWithTheRealVerifier(t *testing.T) {
 // next review of the same Pod is denied, although a verdict for the tag was
 // cached.
 func TestInteropAdmissionDeniesATagMovedInDebianRegistryAfterItWasAdmitted(t *testing.T) {
-	reg := startDebianRegistry(t, needBinary(t, "docker-registry"))
+	_, s, v := signedReleaseInDebianRegistry(t)
 	ctx := context.Background()
-	s, err := scenario.Build(ctx, scenario.Options{Dir: t.TempDir(), Registry: reg})
-	if err != nil {
-		t.Fatalf("building the signed release: %v", err)
-	}
-	v, err := verifier.New(verifier.Config{TrustedRoot: s.TrustedRoot, Location: s.RepoDir, Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
 	svc, err := New(Options{Verifier: v, Level: verifier.Level2})
 	if err != nil {
 		t.Fatal(err)
@@ -282,4 +264,22 @@ func TestInteropAdmissionDeniesATagMovedInDebianRegistryAfterItWasAdmitted(t *te
 	if resp.Allowed || !strings.Contains(resp.Result.Message, "does not match signed target") {
 		t.Fatalf("moved tag %s admitted or denied without the reason: %+v", s.WebRef, resp.Result)
 	}
+}
+
+// signedReleaseInDebianRegistry signs a level-2 release whose images are in
+// a Debian docker-registry started for the test, and returns the registry's
+// host, the release and a real verifier trusting it (closed with the test).
+func signedReleaseInDebianRegistry(t *testing.T) (string, *scenario.Scenario, *verifier.Verifier) {
+	t.Helper()
+	reg := startDebianRegistry(t, needBinary(t, "docker-registry"))
+	s, err := scenario.Build(context.Background(), scenario.Options{Dir: t.TempDir(), Registry: reg})
+	if err != nil {
+		t.Fatalf("building the signed release: %v", err)
+	}
+	v, err := verifier.New(verifier.Config{TrustedRoot: s.TrustedRoot, Location: s.RepoDir, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	return reg, s, v
 }
