@@ -229,7 +229,7 @@ func (s *Service) checkImages(ctx context.Context, uses []containerImage) []*ima
 		}
 	}
 	// Pin each tag to the content the registry serves for it now.
-	inParallel(todo, func(res *imageResult) { res.req, res.err = s.checker.pin(ctx, res.req) })
+	inParallel(todo, func(res *imageResult) { res.req, res.err = s.checker.pin(ctx, res.req, res.img) })
 	// Answer what the verdict cache holds; verify the rest.
 	var pending []*imageResult
 	for _, res := range todo {

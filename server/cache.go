@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
@@ -139,14 +138,14 @@ func failedReport(req verifier.Request, err error) *verifier.Report {
 	return rep
 }
 
-// pin returns req reading its content by the digest the registry serves for
+// pin returns req (for img) reading its content by the digest the registry serves for
 // its tag now (From = REPO@DIGEST), so that the verdict cache, keyed by it,
 // answers only for that content: a tag moved to other content since a cached
 // verdict is verified again. Digest references, and requests that already
 // name where to read from, are returned unchanged. A registry that cannot be
 // asked makes the request inconclusive (fail closed).
-func (c *checker) pin(ctx context.Context, req verifier.Request) (verifier.Request, error) {
-	if req.From != "" || strings.Contains(req.Reference, "@") {
+func (c *checker) pin(ctx context.Context, req verifier.Request, img image) (verifier.Request, error) {
+	if req.From != "" || img.byDigest {
 		return req, nil
 	}
 	d, err := c.v.ResolveDigest(ctx, req.Reference)
@@ -154,15 +153,11 @@ func (c *checker) pin(ctx context.Context, req verifier.Request) (verifier.Reque
 		if fault.KindOf(err) == fault.Unknown {
 			err = fault.Inconclusivef("%w", err)
 		}
-		return req, fault.Wrap(fault.KindOf(err), fmt.Errorf("reading which content tag %s names now: %w", req.Reference, err))
+		// The wrapped error keeps its kind.
+		return req, fmt.Errorf("reading which content tag %s names now: %w", req.Reference, err)
 	}
-	if d == "" {
-		return req, nil
+	if d != "" {
+		req.From = img.repo + "@" + d
 	}
-	repo, _, _ := strings.Cut(req.Reference, "@")
-	if i := strings.LastIndexByte(repo, ':'); i > strings.LastIndexByte(repo, '/') {
-		repo = repo[:i]
-	}
-	req.From = repo + "@" + d
 	return req, nil
 }

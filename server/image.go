@@ -12,6 +12,8 @@ type image struct {
 	raw  string // as written in the pod spec
 	ref  string // normalized: REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:HEX
 	repo string // REGISTRY/REPO
+	// byDigest: ref names its content by digest (no registry lookup needed).
+	byDigest bool
 }
 
 // parseImage normalizes an image reference with go-containerregistry's rules
@@ -26,7 +28,8 @@ func parseImage(raw string) (image, error) {
 	if err != nil {
 		return image{}, fmt.Errorf("image %q: %w", raw, err)
 	}
-	return image{raw: raw, ref: ref.Name(), repo: ref.Context().Name()}, nil
+	_, byDigest := ref.(name.Digest)
+	return image{raw: raw, ref: ref.Name(), repo: ref.Context().Name(), byDigest: byDigest}, nil
 }
 
 // parsedImages remembers the normalized form of recently seen image

@@ -181,13 +181,13 @@ func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) {
 		s.badRequest(w, "verify", start, err)
 		return
 	}
-	req, err := s.verifyRequest(body)
+	req, img, err := s.verifyRequest(body)
 	if err != nil {
 		s.badRequest(w, "verify", start, err)
 		return
 	}
 	var rep *verifier.Report
-	req, err = s.checker.pin(r.Context(), req)
+	req, err = s.checker.pin(r.Context(), req, img)
 	if err != nil {
 		rep = failedReport(req, err)
 	} else {
@@ -212,23 +212,23 @@ func (s *Service) handleVerify(w http.ResponseWriter, r *http.Request) {
 }
 
 // verifyRequest validates a /v1/verify body.
-func (s *Service) verifyRequest(b verifyRequest) (verifier.Request, error) {
+func (s *Service) verifyRequest(b verifyRequest) (verifier.Request, image, error) {
 	if strings.TrimSpace(b.Reference) == "" {
-		return verifier.Request{}, fault.Inputf("reference: missing")
+		return verifier.Request{}, image{}, fault.Inputf("reference: missing")
 	}
 	lvl := s.level
 	if b.Level != "" {
 		l, err := verifier.ParseLevel(b.Level)
 		if err != nil {
-			return verifier.Request{}, err
+			return verifier.Request{}, image{}, err
 		}
 		lvl = l
 	}
 	img, err := parseImage(b.Reference)
 	if err != nil {
-		return verifier.Request{}, fault.Inputf("reference: %w", err)
+		return verifier.Request{}, image{}, fault.Inputf("reference: %w", err)
 	}
-	return verifier.Request{Reference: img.ref, Level: lvl, Image: b.Image}, nil
+	return verifier.Request{Reference: img.ref, Level: lvl, Image: b.Image}, img, nil
 }
 
 func (s *Service) badRequest(w http.ResponseWriter, endpoint string, start time.Time, err error) {
@@ -245,23 +245,9 @@ func (s *Service) badRequest(w http.ResponseWriter, endpoint string, start time.
 // decodeJSON reads one JSON value of at most limit bytes into v; unknown
 // fields and trailing data are refused.
 func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	return decodeBody(w, r, limit, v, true)
-}
-
-// decodeBody reads one JSON value of at most limit bytes into v; trailing
-// data is refused, and unknown fields too when strict.
-func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, strict bool) error {
 	data, err := readBody(w, r, limit)
 	if err != nil {
 		return err
-	}
-	if !strict {
-		// json.Unmarshal refuses trailing data itself, and is much faster
-		// than a Decoder on a review of a few KiB.
-		if err := json.Unmarshal(data, v); err != nil {
-			return fault.Inputf("request body is not the expected JSON: %w", err)
-		}
-		return nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
