@@ -449,3 +449,17 @@ func TestAdmissionCachedDenialKeepsItsReason(t *testing.T) {
 		t.Fatalf("cached verdicts verified again: %d verifications, then %d", calls, f.verifyCalls.Load())
 	}
 }
+
+// A body that ends before the length it announced is refused, not decoded
+// from what arrived.
+func TestAdmissionBodyShorterThanAnnouncedIsRefused(t *testing.T) {
+	s := newTestService(t, newFake(allSigned()), Options{})
+	body := readReview(t, "pod")
+	req := httptest.NewRequest(http.MethodPost, "/v1/admission", bytes.NewReader(body))
+	req.ContentLength = int64(len(body)) + 100
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "reading request body: unexpected EOF") {
+		t.Fatalf("HTTP %d %s", rec.Code, rec.Body)
+	}
+}
