@@ -9,7 +9,7 @@ import (
 )
 
 // TUFKey returns the key as go-tuf lists it, with keyid_hash_algorithms so that
-// go-tuf's computed key ID equals ID() (SPEC-NOTES: one key ID everywhere).
+// go-tuf's computed key ID equals ID() (one key ID everywhere: see the package doc).
 func (k *PublicKey) TUFKey() *metadata.Key {
 	return &metadata.Key{
 		Type:               k.Type,

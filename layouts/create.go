@@ -23,7 +23,7 @@ const DefaultExpiry = 365 * 24 * time.Hour
 // maxTemplate caps a layout template.
 const maxTemplate = 4 << 20
 
-// Template is a layout template (CONTRACT "layout create"): in-toto's layout
+// Template is a layout template (docs/cli.md, "layout create"): in-toto's layout
 // fields, except that functionaries are named by key file.
 type Template struct {
 	Type    string               `yaml:"_type" json:"_type"`

@@ -20,7 +20,7 @@ import (
 // Status is the outcome of one check.
 type Status string
 
-// Check outcomes (CONTRACT "Verifying": pass|fail|skip).
+// Check outcomes (docs/verify.md: pass|fail|skip).
 const (
 	Pass Status = "pass"
 	Fail Status = "fail"

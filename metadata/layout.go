@@ -22,7 +22,7 @@ const (
 	RoleReleases  = "releases"
 )
 
-// Default expiry periods (SPEC-NOTES §1 Roles).
+// Default expiry periods (CNAB-Sec 301 suggests them: docs/operations.md).
 const (
 	DefaultRootExpiry      = 365 * 24 * time.Hour
 	DefaultTargetsExpiry   = 365 * 24 * time.Hour

@@ -92,7 +92,7 @@ func passphrase(c *cli.Context) ([]byte, error) {
 	return []byte(p), nil
 }
 
-// report prints err (if any) per CONTRACT and returns the exit code.
+// report prints err (if any) per docs/cli.md ("Exit codes") and returns the exit code.
 func report(stderr io.Writer, err error) int {
 	if err == nil {
 		return 0

@@ -9,7 +9,7 @@ import (
 // normalizeArgs reorders a command line so that urfave/cli, which stops
 // parsing flags at the first positional argument, accepts flags before or after
 // positional arguments and global flags before or after the command name
-// (CONTRACT "General"). The result is:
+// (docs/cli.md, "General"). The result is:
 //
 //	prog GLOBAL-FLAGS... COMMAND-PATH... COMMAND-FLAGS... -- POSITIONALS... [-- PASSTHROUGH...]
 //

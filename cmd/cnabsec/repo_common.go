@@ -60,7 +60,7 @@ func repoChangeAction(run func(rc *repoCmd) (what string, res *metadata.Result, 
 }
 
 // repoChangeFlags returns the flags of a subcommand that changes the
-// repository: its own, then -o and the online key flags (CONTRACT: every
+// repository: its own, then -o and the online key flags (docs/cli.md: every
 // command that changes a repository accepts --snapshot-key and
 // --timestamp-key).
 func repoChangeFlags(own ...cli.Flag) []cli.Flag {

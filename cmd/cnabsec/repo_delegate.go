@@ -31,7 +31,7 @@ Example:
 			if len(rc.c.StringSlice("name")) == 0 {
 				return "", nil, fault.Inputf("--name: required")
 			}
-			// Targets are named by normalized references (CONTRACT "Names").
+			// Targets are named by normalized references (docs/cli.md, "Names").
 			var repos []string
 			for _, n := range rc.c.StringSlice("name") {
 				r, err := names.ParseRepository(n)

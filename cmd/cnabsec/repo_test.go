@@ -429,7 +429,7 @@ func TestRepoInitWithAnOfflineRootKeyIsStagedUntilSigned(t *testing.T) {
 // repository is checked before -o, a bad -o is refused before anything is
 // read or changed, a passphrase variable that is not set is refused before
 // any key is used, and every changing subcommand ends its flags with -o,
-// --snapshot-key and --timestamp-key (CONTRACT).
+// --snapshot-key and --timestamp-key (docs/cli.md).
 func TestRepoSubcommandsRefuseMissingRepositoryBadOutputAndUnsetPassphrase(t *testing.T) {
 	r := testrepo.New(t)
 	missing := filepath.Join(r.Dir, "nope")

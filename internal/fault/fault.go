@@ -37,7 +37,7 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// ExitCode is the process exit code for the kind (CONTRACT "Exit codes").
+// ExitCode is the process exit code for the kind (docs/cli.md, "Exit codes").
 func (k Kind) ExitCode() int {
 	switch k {
 	case Denied:

@@ -66,7 +66,7 @@ func TestRefreshTargetAndDownloadThroughDelegation(t *testing.T) {
 func TestTargetFileInFlatLayoutIsFound(t *testing.T) {
 	r := newTestRepo(t)
 	// Move the link from targets/<dir>/<hash>.<base> to the flat
-	// targets/<hash>.<base> that CONTRACT's wording also allows.
+	// targets/<hash>.<base> that docs/cli.md's repository layout also allows.
 	dir, base := path.Split(linkName)
 	for _, h := range r.releases.Signed.Targets[linkName].Hashes {
 		old := filepath.Join(r.dir, "targets", filepath.FromSlash(dir), h.String()+"."+base)

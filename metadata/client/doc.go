@@ -21,7 +21,7 @@
 // separate locations: cmd/tuf-conformance-client uses both to run this
 // client under the TUF conformance suite (docs/tuf-conformance.md).
 //
-// It wraps go-tuf v2's updater and closes the gaps measured in SPEC-NOTES §2:
+// It wraps go-tuf v2's updater and closes the gaps measured against go-tuf v2.4.2 (docs/tuf-conformance.md):
 //   - every download goes through this package's Fetcher: its own HTTP
 //     client (proxies from the environment, connect/TLS/header timeouts), a
 //     per-file deadline, an idle timeout, the size cap enforced while
@@ -42,7 +42,7 @@
 //     trusted root, the location, the cache) and names the role or file and
 //     the reason.
 //
-// Repository layout read (CONTRACT "Metadata repository"):
+// Repository layout read (docs/cli.md, "Metadata repository"):
 // LOCATION/metadata/{N.root.json, timestamp.json, N.snapshot.json,
 // N.targets.json, N.<role>.json} and, with consistent snapshots,
 // LOCATION/targets/<dir>/<hash>.<basename> (then the flat

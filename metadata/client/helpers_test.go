@@ -28,7 +28,7 @@ const (
 )
 
 // testRepo builds a TUF repository on disk with go-tuf's metadata API and
-// keys from our keys package (so key IDs are ours), laid out as CONTRACT
+// keys from our keys package (so key IDs are ours), laid out as docs/cli.md
 // "Metadata repository" says: dir/metadata/{N.root,N.targets,N.releases,
 // N.snapshot}.json, dir/metadata/timestamp.json, dir/targets/<dir>/<hash>.<base>.
 type testRepo struct {
