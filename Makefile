@@ -58,7 +58,7 @@ demo:
 ## (one package at a time: -p 1, so that no package's benchmark loads the machine under another's).
 bench:
 	@mkdir -p bench
-	$(GO) test -p 1 -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 30m ./... 2>&1 | $(GO) run ./internal/benchtable -json bench/results.json
+	$(GO) test -p 1 -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 30m ./... 2>&1 | $(GO) run ./internal/testing/benchtable -json bench/results.json
 
 ## fuzz: run every fuzz target for FUZZTIME each (minimizing a new input at most 5 s, so that
 ## the engine does not run past its deadline minimizing). A bare 'context deadline exceeded' with no

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cnabsec/cnabsec/internal/peakrss"
+	"github.com/cnabsec/cnabsec/internal/testing/peakrss"
 )
 
 // The acceptance benchmark for thick bundles. It builds (once, cached in

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cnabsec/cnabsec/internal/testrepo"
+	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
 	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/metadata"
 )

@@ -6,7 +6,7 @@ import (
 
 	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
 
-	"github.com/cnabsec/cnabsec/internal/testrepo"
+	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
 	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/metadata"
 )

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/cnabsec/cnabsec/internal/testrepo"
+	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
 )
 
 func TestStatusRebuildsAMissingCache(t *testing.T) {

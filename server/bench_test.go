@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cnabsec/cnabsec/internal/peakrss"
+	"github.com/cnabsec/cnabsec/internal/testing/peakrss"
 	"github.com/cnabsec/cnabsec/verifier"
 )
 

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/cnabsec/cnabsec/bundle"
-	"github.com/cnabsec/cnabsec/internal/peakrss"
-	"github.com/cnabsec/cnabsec/internal/scalerepo"
+	"github.com/cnabsec/cnabsec/internal/testing/peakrss"
+	"github.com/cnabsec/cnabsec/internal/testing/scalerepo"
 	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/signer"
 )

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/cnabsec/cnabsec/bundle"
-	"github.com/cnabsec/cnabsec/internal/registrytest"
-	"github.com/cnabsec/cnabsec/internal/scenario"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/scenario"
 	"github.com/cnabsec/cnabsec/signer"
 	"github.com/cnabsec/cnabsec/verifier"
 )

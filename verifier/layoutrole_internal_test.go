@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cnabsec/cnabsec/internal/registrytest"
-	"github.com/cnabsec/cnabsec/internal/scenario"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/scenario"
 	"github.com/cnabsec/cnabsec/metadata/client"
 )
 

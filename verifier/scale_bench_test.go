@@ -19,8 +19,8 @@ import (
 	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/cnabsec/cnabsec/bundle"
-	"github.com/cnabsec/cnabsec/internal/registrytest"
-	"github.com/cnabsec/cnabsec/internal/scalerepo"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/scalerepo"
 	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/metadata"
 	"github.com/cnabsec/cnabsec/signer"

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/cnabsec/cnabsec/internal/scenario"
-	"github.com/cnabsec/cnabsec/internal/testrepo"
+	"github.com/cnabsec/cnabsec/internal/testing/scenario"
+	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
 	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/signer"
 	"github.com/cnabsec/cnabsec/verifier"

@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
-	"github.com/cnabsec/cnabsec/internal/registrytest"
-	"github.com/cnabsec/cnabsec/internal/scenario"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/scenario"
 	"github.com/cnabsec/cnabsec/verifier"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/cnabsec/cnabsec/internal/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
 // BenchmarkCopyAgainstCrane copies a bundle (one 4 × 1 MiB image) between two

@@ -12,7 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
-	"github.com/cnabsec/cnabsec/internal/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
 // testBundle returns a bundle.json (compact, sorted keys) whose invocation

@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cnabsec/cnabsec/internal/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
 func needBinary(t *testing.T, name string) string {

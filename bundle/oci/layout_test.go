@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
-	"github.com/cnabsec/cnabsec/internal/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
 // unpack extracts a (trusted, test) thick bundle into a new directory.

@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
-	"github.com/cnabsec/cnabsec/internal/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
 // keychain answers every registry with one authenticator.

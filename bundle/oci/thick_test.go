@@ -17,7 +17,7 @@ import (
 
 	"github.com/cnabsec/cnabsec/bundle"
 	"github.com/cnabsec/cnabsec/internal/fault"
-	"github.com/cnabsec/cnabsec/internal/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
 // readArchive returns the files of a .tgz by name (directories as nil).

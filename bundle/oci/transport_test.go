@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
-	"github.com/cnabsec/cnabsec/internal/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
 // recorder stands in for the network: it records each request that got past

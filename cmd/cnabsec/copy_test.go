@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/cnabsec/cnabsec/bundle/oci"
-	"github.com/cnabsec/cnabsec/internal/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
 // pushCLITestBundle pushes an image and a bundle referencing it to reg and

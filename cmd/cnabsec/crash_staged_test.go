@@ -10,7 +10,7 @@ import (
 
 	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
 
-	"github.com/cnabsec/cnabsec/internal/testrepo"
+	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
 )
 
 // TestStagedBatchKilledBetweenItsWritesIsNeverPublishedHalf: `sign batch`

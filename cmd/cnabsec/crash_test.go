@@ -22,7 +22,7 @@ import (
 	"github.com/theupdateframework/go-tuf/v2/metadata/updater"
 
 	"github.com/cnabsec/cnabsec/bundle"
-	"github.com/cnabsec/cnabsec/internal/testrepo"
+	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
 	"github.com/cnabsec/cnabsec/metadata"
 )
 

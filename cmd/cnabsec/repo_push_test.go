@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/atomicfile"
-	"github.com/cnabsec/cnabsec/internal/registrytest"
-	"github.com/cnabsec/cnabsec/internal/scenario"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/scenario"
 )
 
 // TestVerifyFromMetadataInTheRegistry: a release is pushed with `repo push`,

@@ -14,7 +14,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/cnabsec/cnabsec/bundle/oci"
-	"github.com/cnabsec/cnabsec/internal/scenario"
+	"github.com/cnabsec/cnabsec/internal/testing/scenario"
 )
 
 // scriptCmds are the in-process commands scripts use to set the scene: a

@@ -20,8 +20,8 @@ import (
 
 	"github.com/cnabsec/cnabsec/bundle/oci"
 	"github.com/cnabsec/cnabsec/internal/atomicfile"
-	"github.com/cnabsec/cnabsec/internal/registrytest"
-	"github.com/cnabsec/cnabsec/internal/scenario"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/scenario"
 	"github.com/cnabsec/cnabsec/server"
 	"github.com/cnabsec/cnabsec/signer"
 	"github.com/cnabsec/cnabsec/verifier"

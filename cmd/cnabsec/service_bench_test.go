@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cnabsec/cnabsec/internal/registrytest"
-	"github.com/cnabsec/cnabsec/internal/scenario"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/scenario"
 	"github.com/cnabsec/cnabsec/server"
 	"github.com/cnabsec/cnabsec/verifier"
 )

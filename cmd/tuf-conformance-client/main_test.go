@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cnabsec/cnabsec/internal/testrepo"
+	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
 	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/metadata"
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"

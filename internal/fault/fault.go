@@ -126,3 +126,24 @@ func HintOf(err error) string {
 
 // Is reports whether err is classified as k.
 func Is(err error, k Kind) bool { return KindOf(err) == k }
+
+// kindSentinel is the target of errors.Is for a kind: ErrDenied,
+// ErrInconclusive and ErrInput.
+type kindSentinel struct{ kind Kind }
+
+func (s *kindSentinel) Error() string { return s.kind.String() }
+
+// Sentinel errors for errors.Is: every classified error matches the sentinel
+// of its kind. The package cnabsec re-exports them for library users.
+var (
+	ErrDenied       error = &kindSentinel{Denied}
+	ErrInconclusive error = &kindSentinel{Inconclusive}
+	ErrInput        error = &kindSentinel{Input}
+)
+
+// Is makes errors.Is(err, ErrDenied) (and the other kind sentinels) true for
+// an error of that kind.
+func (e *Error) Is(target error) bool {
+	s, ok := target.(*kindSentinel)
+	return ok && s.kind == e.Kind
+}

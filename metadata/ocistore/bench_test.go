@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/cnabsec/cnabsec/bundle/oci"
-	"github.com/cnabsec/cnabsec/internal/registrytest"
-	"github.com/cnabsec/cnabsec/internal/testrepo"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
 	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/metadata"
 )

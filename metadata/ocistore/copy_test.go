@@ -8,7 +8,7 @@ import (
 
 	"github.com/cnabsec/cnabsec/bundle/oci"
 	"github.com/cnabsec/cnabsec/internal/fault"
-	"github.com/cnabsec/cnabsec/internal/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
 func TestCopiedMetadataVerifiesFromTheMirror(t *testing.T) {

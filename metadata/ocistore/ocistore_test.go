@@ -5,7 +5,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/cnabsec/cnabsec/internal/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
 func TestPushedRepositoryRefreshesAndDownloadsTarget(t *testing.T) {

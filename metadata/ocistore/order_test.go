@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/cnabsec/cnabsec/internal/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
 // TestTimestampIsPushedLastSoClientsNeverSeeDanglingReferences records the

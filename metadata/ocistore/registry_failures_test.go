@@ -10,7 +10,7 @@ import (
 
 	"github.com/cnabsec/cnabsec/bundle/oci"
 	"github.com/cnabsec/cnabsec/internal/fault"
-	"github.com/cnabsec/cnabsec/internal/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
 // failTimestamp answers requests for the timestamp's manifest with fn.

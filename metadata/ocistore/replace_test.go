@@ -8,8 +8,8 @@ import (
 
 	"github.com/cnabsec/cnabsec/bundle/oci"
 	"github.com/cnabsec/cnabsec/internal/fault"
-	"github.com/cnabsec/cnabsec/internal/registrytest"
-	"github.com/cnabsec/cnabsec/internal/testrepo"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
 	"github.com/cnabsec/cnabsec/metadata"
 )
 
