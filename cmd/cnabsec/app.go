@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/cnabsec/cnabsec"
 	"github.com/cnabsec/cnabsec/internal/fault"
 )
 
@@ -98,7 +99,7 @@ func report(stderr io.Writer, err error) int {
 		return 0
 	}
 	var exit cli.ExitCoder
-	if errors.As(err, &exit) && fault.KindOf(err) == fault.Unknown {
+	if errors.As(err, &exit) && cnabsec.KindOf(err) == cnabsec.Unknown {
 		if msg := err.Error(); msg != "" {
 			fmt.Fprintf(stderr, "cnabsec: error: %s\n", msg)
 		}
@@ -112,7 +113,18 @@ func report(stderr io.Writer, err error) int {
 	if h := fault.HintOf(err); h != "" {
 		fmt.Fprintf(stderr, "cnabsec: hint: %s\n", h)
 	}
-	return fault.KindOf(err).ExitCode()
+	return exitCode(cnabsec.KindOf(err))
+}
+
+// exitCode maps the libraries' error kinds to the exit codes of docs/cli.md.
+func exitCode(k cnabsec.Kind) int {
+	switch k {
+	case cnabsec.Denied:
+		return 1
+	case cnabsec.Inconclusive:
+		return 3
+	}
+	return 2 // bad input, and anything no library classified
 }
 
 // handoffExit carries the exit code of a command run after verification.

@@ -37,17 +37,6 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// ExitCode is the process exit code for the kind (docs/cli.md, "Exit codes").
-func (k Kind) ExitCode() int {
-	switch k {
-	case Denied:
-		return 1
-	case Inconclusive:
-		return 3
-	}
-	return 2
-}
-
 // Error is an error with a kind and an optional hint telling the user what to do.
 type Error struct {
 	Kind Kind
