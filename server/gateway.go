@@ -55,6 +55,9 @@ type GatewayOptions struct {
 	Timeout time.Duration
 	// Transport reaches the upstream (default: an http.Transport with timeouts).
 	Transport http.RoundTripper
+	// MaxBlobSize caps a blob the gateway streams from upstream (default
+	// DefaultMaxBlobSize).
+	MaxBlobSize int64
 	// CacheTTL and CacheSize bound the verdict cache (defaults 5m, 10000).
 	CacheTTL  time.Duration
 	CacheSize int
@@ -64,14 +67,17 @@ type GatewayOptions struct {
 
 // Gateway is a pull-through gate in front of an OCI registry: manifests are
 // served only for verified content, by digest, exactly as verified; blobs
-// (content-addressed), the base endpoint, the catalog and tag lists pass
-// through; everything else is refused with the registry error DENIED.
+// are streamed only as far as their bytes hash to their digest; the base
+// endpoint, the catalog and tag lists pass through; everything else is
+// refused with the registry error DENIED.
 type Gateway struct {
 	upstream  *url.URL
 	targetReg string
 	level     verifier.Level
 	timeout   time.Duration
 	client    *http.Client
+	blobs     *http.Client // no overall timeout: a blob may be large
+	maxBlob   int64
 	proxy     *httputil.ReverseProxy
 	v         Verifier
 	trust     *trust
@@ -122,6 +128,9 @@ func NewGateway(o GatewayOptions) (*Gateway, error) {
 			IdleConnTimeout:       90 * time.Second,
 		}
 	}
+	if o.MaxBlobSize <= 0 {
+		o.MaxBlobSize = DefaultMaxBlobSize
+	}
 	if o.CacheTTL <= 0 {
 		o.CacheTTL = 5 * time.Minute
 	}
@@ -143,6 +152,8 @@ func NewGateway(o GatewayOptions) (*Gateway, error) {
 		level:     o.Level,
 		timeout:   o.Timeout,
 		client:    &http.Client{Transport: o.Transport, Timeout: o.Timeout},
+		blobs:     &http.Client{Transport: o.Transport},
+		maxBlob:   o.MaxBlobSize,
 		v:         o.Verifier,
 		trust:     t,
 		checker:   newChecker(o.Verifier, t, o.CacheSize, o.CacheTTL, m),
@@ -261,8 +272,7 @@ func (g *Gateway) serveRegistry(w http.ResponseWriter, r *http.Request) {
 	case routeManifest:
 		g.serveManifest(w, r, rt, start)
 	case routeBlob:
-		g.proxy.ServeHTTP(w, r)
-		g.metrics.observe("gateway_blob", "proxied", start)
+		g.serveBlob(w, r, rt, start)
 	default:
 		g.proxy.ServeHTTP(w, r)
 		g.metrics.observe("gateway_proxy", "proxied", start)
@@ -298,93 +308,145 @@ func (g *Gateway) ensureIndex(ctx context.Context) (*digestIndex, error) {
 	return idx, nil
 }
 
+// servedManifest is a manifest the gateway decided to serve: exactly the
+// bytes it hashed, and the digest the decision was about.
+type servedManifest struct {
+	repo        string
+	digest      string // hex sha256 of data
+	data        []byte
+	contentType string
+}
+
+// refusal is a read the gateway does not serve: its own denial, or the
+// upstream's failure (never with a body the gateway did not verify).
+type refusal struct {
+	status  int
+	code    string
+	msg     string
+	outcome string      // metrics label
+	hdr     http.Header // upstream headers a client needs (WWW-Authenticate, Retry-After)
+}
+
+func denied(format string, args ...any) *refusal {
+	return &refusal{status: http.StatusForbidden, code: "DENIED", msg: fmt.Sprintf(format, args...), outcome: "denied"}
+}
+
+// refuse answers a refusal with a distribution-spec error of the gateway's own.
+func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, endpoint string, start time.Time, f *refusal) {
+	g.log.Info("gateway refused", "method", r.Method, "path", r.URL.Path, "status", f.status, "reason", f.msg)
+	for _, k := range []string{"Www-Authenticate", "Retry-After"} {
+		if v := f.hdr.Values(k); len(v) > 0 {
+			w.Header()[k] = v
+		}
+	}
+	registryError(w, f.status, f.code, f.msg)
+	g.metrics.observe(endpoint, f.outcome, start)
+}
+
 // serveManifest admits a manifest read only for verified content and serves
 // exactly the bytes whose digest the decision was made on.
 func (g *Gateway) serveManifest(w http.ResponseWriter, r *http.Request, rt route, start time.Time) {
-	ctx := r.Context()
-	repoRef, err := name.NewRepository(g.targetReg + "/" + rt.name)
-	if err != nil {
-		g.deny(w, r, "gateway_manifest", start, fmt.Sprintf("repository %s: %v", rt.name, err))
+	m, f := g.verifiedManifest(r, rt)
+	if f != nil {
+		g.refuse(w, r, "gateway_manifest", start, f)
 		return
 	}
-	repo := repoRef.Name()
-	if err := g.trust.ensureFresh(ctx); err != nil {
-		g.deny(w, r, "gateway_manifest", start, fmt.Sprintf("%s:%s: inconclusive: %v", repo, rt.ref, err))
-		return
-	}
-	idx, err := g.ensureIndex(ctx)
-	if err != nil {
-		g.deny(w, r, "gateway_manifest", start, fmt.Sprintf("%s:%s: inconclusive: %v", repo, rt.ref, err))
-		return
-	}
-	var (
-		digest string // hex sha256 the decision is about
-		data   []byte // exactly the bytes that hash to digest
-		hdr    http.Header
-	)
-	if rt.isDigest() {
-		digest = strings.TrimPrefix(rt.ref, "sha256:")
-		if msg := g.admitDigest(ctx, idx, repo, digest); msg != "" {
-			g.deny(w, r, "gateway_manifest", start, msg)
-			return
-		}
-		var status int
-		data, status, hdr, err = g.fetchManifest(ctx, r, rt.name, digest)
-		if err != nil {
-			g.deny(w, r, "gateway_manifest", start, fmt.Sprintf("%s@sha256:%s: %v", repo, digest, err))
-			return
-		}
-		if status != http.StatusOK {
-			relay(w, status, hdr, data)
-			g.metrics.observe("gateway_manifest", "upstream_"+strconv.Itoa(status), start)
-			return
-		}
-	} else {
-		target := repo + ":" + rt.ref
-		signed, ok := idx.byName[target]
-		if !ok {
-			g.deny(w, r, "gateway_manifest", start, fmt.Sprintf("%s: no signed target of that name in the trusted TUF metadata (unsigned image, or a tag that was never signed)", target))
-			return
-		}
-		if _, err := g.checker.check(ctx, verifier.Request{Reference: target, Level: g.level, Image: true}); err != nil {
-			g.deny(w, r, "gateway_manifest", start, denialText(target, g.level, err))
-			return
-		}
-		// The tag must still name the signed content upstream: a re-tagged
-		// or moved tag is refused, not silently served other content. The
-		// bytes read are hashed here, and served only when they are the
-		// signed ones.
-		var (
-			cur    string
-			status int
-		)
-		data, cur, status, hdr, err = g.readTag(ctx, r, rt)
-		if err != nil {
-			g.deny(w, r, "gateway_manifest", start, fmt.Sprintf("%s: %v", target, err))
-			return
-		}
-		if status != http.StatusOK {
-			relay(w, status, hdr, data)
-			g.metrics.observe("gateway_manifest", "upstream_"+strconv.Itoa(status), start)
-			return
-		}
-		if cur != signed {
-			g.deny(w, r, "gateway_manifest", start, fmt.Sprintf("%s: the tag points upstream to sha256:%s, but the signed target is sha256:%s (re-tagged or moved tag)", target, cur, signed))
-			return
-		}
-		digest = signed
-	}
-	g.rememberChildren(idx.snapshot, repo, hdr.Get("Content-Type"), data)
-	w.Header().Set("Content-Type", hdr.Get("Content-Type"))
-	w.Header().Set("Docker-Content-Digest", "sha256:"+digest)
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Header().Set("Content-Type", m.contentType)
+	w.Header().Set("Docker-Content-Digest", "sha256:"+m.digest)
+	w.Header().Set("Content-Length", strconv.Itoa(len(m.data)))
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodGet {
-		w.Write(data)
+		w.Write(m.data)
 	}
-	g.log.Info("gateway served", "method", r.Method, "repository", repo, "ref", rt.ref, "digest", "sha256:"+digest)
+	g.log.Info("gateway served", "method", r.Method, "repository", m.repo, "ref", rt.ref, "digest", "sha256:"+m.digest)
 	g.metrics.observe("gateway_manifest", "verified", start)
+}
+
+// verifiedManifest decides a manifest read and returns the bytes to serve:
+// those of the one upstream response that was hashed and matched the digest
+// the decision is about. Nothing is fetched again after the check.
+func (g *Gateway) verifiedManifest(r *http.Request, rt route) (*servedManifest, *refusal) {
+	ctx := r.Context()
+	repoRef, err := name.NewRepository(g.targetReg + "/" + rt.name)
+	if err != nil {
+		return nil, denied("repository %s: %v", rt.name, err)
+	}
+	repo := repoRef.Name()
+	if err := g.trust.ensureFresh(ctx); err != nil {
+		return nil, denied("%s:%s: inconclusive: %v", repo, rt.ref, err)
+	}
+	idx, err := g.ensureIndex(ctx)
+	if err != nil {
+		return nil, denied("%s:%s: inconclusive: %v", repo, rt.ref, err)
+	}
+	var m *servedManifest
+	var f *refusal
+	if rt.isDigest() {
+		m, f = g.manifestByDigest(ctx, r, idx, rt, repo)
+	} else {
+		m, f = g.manifestByTag(ctx, r, idx, rt, repo)
+	}
+	if f == nil {
+		g.rememberChildren(idx.snapshot, repo, m.contentType, m.data)
+	}
+	return m, f
+}
+
+// manifestByDigest admits a digest read when the digest is signed for the
+// repository (or is a platform manifest of a verified index), then reads it
+// upstream and checks that its bytes hash to it.
+func (g *Gateway) manifestByDigest(ctx context.Context, r *http.Request, idx *digestIndex, rt route, repo string) (*servedManifest, *refusal) {
+	digest := strings.TrimPrefix(rt.ref, "sha256:")
+	subject := repo + "@sha256:" + digest
+	if msg := g.admitDigest(ctx, idx, repo, digest); msg != "" {
+		return nil, denied("%s", msg)
+	}
+	data, hdr, f := g.readManifest(ctx, r, rt.name, rt.ref, subject)
+	if f != nil {
+		return nil, f
+	}
+	if got := sha256Hex(data); got != digest {
+		return nil, denied("%s: upstream served manifest bytes hashing to sha256:%s for sha256:%s (malicious or broken registry)", subject, got, digest)
+	}
+	return &servedManifest{repo: repo, digest: digest, data: data, contentType: hdr.Get("Content-Type")}, nil
+}
+
+// manifestByTag admits a tag read when the tag is a signed target that
+// verifies at the gateway's level and the tag still names the signed content
+// upstream: a re-tagged or moved tag is refused, not silently served other
+// content. The bytes read are hashed here, and served only when they are the
+// signed ones.
+func (g *Gateway) manifestByTag(ctx context.Context, r *http.Request, idx *digestIndex, rt route, repo string) (*servedManifest, *refusal) {
+	target := repo + ":" + rt.ref
+	signed, ok := idx.byName[target]
+	if !ok {
+		return nil, denied("%s: no signed target of that name in the trusted TUF metadata (unsigned image, or a tag that was never signed)", target)
+	}
+	if _, err := g.checker.check(ctx, verifier.Request{Reference: target, Level: g.level, Image: true}); err != nil {
+		return nil, denied("%s", denialText(target, g.level, err))
+	}
+	data, hdr, f := g.readManifest(ctx, r, rt.name, rt.ref, target)
+	if f != nil {
+		return nil, f
+	}
+	// Hash what was served rather than trusting the Docker-Content-Digest header.
+	if cur := sha256Hex(data); cur != signed {
+		return nil, denied("%s: the tag points upstream to sha256:%s, but the signed target is sha256:%s (re-tagged or moved tag)", target, cur, signed)
+	}
+	return &servedManifest{repo: repo, digest: signed, data: data, contentType: hdr.Get("Content-Type")}, nil
+}
+
+func sha256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+func denialText(target string, lvl verifier.Level, err error) string {
+	if fault.KindOf(err) == fault.Inconclusive {
+		return fmt.Sprintf("%s at level %s: inconclusive: %v", target, lvl, err)
+	}
+	return fmt.Sprintf("%s at level %s: %v", target, lvl, err)
 }
 
 // admitDigest decides a manifest read by digest; it returns the denial
@@ -414,16 +476,11 @@ func (g *Gateway) admitDigest(ctx context.Context, idx *digestIndex, repo, diges
 	return fmt.Sprintf("%s@sha256:%s: neither a signed target nor a platform manifest of a verified index", repo, digest)
 }
 
-func denialText(target string, lvl verifier.Level, err error) string {
-	if fault.KindOf(err) == fault.Inconclusive {
-		return fmt.Sprintf("%s at level %s: inconclusive: %v", target, lvl, err)
-	}
-	return fmt.Sprintf("%s at level %s: %v", target, lvl, err)
-}
-
 // upstreamRequest builds a request to the upstream registry carrying the
-// client's credentials and accepted media types.
-func (g *Gateway) upstreamRequest(ctx context.Context, in *http.Request, method, path string) (*http.Request, error) {
+// client's credentials and, for a manifest, its accepted media types. No
+// other header (Range, If-None-Match...) is forwarded: the gateway reads
+// whole objects, so that it can hash them.
+func (g *Gateway) upstreamRequest(ctx context.Context, in *http.Request, method, path string, manifest bool) (*http.Request, error) {
 	u := *g.upstream
 	u.Path = path
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
@@ -432,6 +489,9 @@ func (g *Gateway) upstreamRequest(ctx context.Context, in *http.Request, method,
 	}
 	if a := in.Header.Get("Authorization"); a != "" {
 		req.Header.Set("Authorization", a)
+	}
+	if !manifest {
+		return req, nil
 	}
 	accept := in.Header.Values("Accept")
 	if len(accept) == 0 {
@@ -442,55 +502,57 @@ func (g *Gateway) upstreamRequest(ctx context.Context, in *http.Request, method,
 	return req, nil
 }
 
-// readTag reads the manifest the tag names upstream and returns its bytes and
-// their hex sha256. A non-200 answer (e.g. 401 with a challenge) is returned
-// for relaying to the client.
-func (g *Gateway) readTag(ctx context.Context, in *http.Request, rt route) ([]byte, string, int, http.Header, error) {
-	req, err := g.upstreamRequest(ctx, in, http.MethodGet, "/v2/"+rt.name+"/manifests/"+rt.ref)
+// readManifest reads a manifest (by tag or digest) upstream, at most
+// MaxManifestSize bytes. Only an HTTP 200 yields bytes, which the caller
+// hashes before serving them; any other answer is a refusal that carries none
+// of the upstream's body (see upstreamRefusal).
+func (g *Gateway) readManifest(ctx context.Context, in *http.Request, repoName, ref, subject string) ([]byte, http.Header, *refusal) {
+	req, err := g.upstreamRequest(ctx, in, http.MethodGet, "/v2/"+repoName+"/manifests/"+ref, true)
 	if err != nil {
-		return nil, "", 0, nil, err
+		return nil, nil, denied("%s: %v", subject, err)
 	}
 	resp, err := g.client.Do(req)
 	if err != nil {
-		return nil, "", 0, nil, fmt.Errorf("inconclusive: reading the tag upstream: %w", err)
+		return nil, nil, denied("%s: inconclusive: reading the manifest upstream: %v", subject, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, g.upstreamRefusal(resp, "MANIFEST_UNKNOWN", subject)
+	}
 	data, err := readCapped(resp.Body, MaxManifestSize)
 	if err != nil {
-		return nil, "", 0, nil, err
+		return nil, nil, denied("%s: %v", subject, err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return data, "", resp.StatusCode, resp.Header, nil
-	}
-	// Hash what was served rather than trusting the Docker-Content-Digest header.
-	sum := sha256.Sum256(data)
-	return data, hex.EncodeToString(sum[:]), http.StatusOK, resp.Header, nil
+	return data, resp.Header, nil
 }
 
-// fetchManifest reads the manifest by digest from upstream and checks that
-// its bytes hash to the digest.
-func (g *Gateway) fetchManifest(ctx context.Context, in *http.Request, repoName, digest string) ([]byte, int, http.Header, error) {
-	req, err := g.upstreamRequest(ctx, in, http.MethodGet, "/v2/"+repoName+"/manifests/sha256:"+digest)
-	if err != nil {
-		return nil, 0, nil, err
+// upstreamRefusal turns an upstream answer other than 200 into the gateway's
+// own: a client error or server error (4xx, 5xx) keeps its status and the
+// headers a client needs to authenticate or back off, with a registry error
+// of the gateway's (the upstream's body is never relayed: nothing unverified
+// reaches the client); any other status (a 2xx other than 200 such as 203
+// or 206, a 1xx or an unfollowed 3xx) is a broken or malicious upstream: 502.
+func (g *Gateway) upstreamRefusal(resp *http.Response, notFound, subject string) *refusal {
+	st := resp.StatusCode
+	if st < 400 || st > 599 {
+		return &refusal{status: http.StatusBadGateway, code: "UNAVAILABLE", outcome: "upstream_bad_status",
+			msg: fmt.Sprintf("%s: upstream %s answered HTTP %d; only a 200 whose bytes hash to the digest is served (broken or malicious registry)", subject, g.upstream.Host, st)}
 	}
-	resp, err := g.client.Do(req)
-	if err != nil {
-		return nil, 0, nil, fmt.Errorf("inconclusive: fetching the manifest upstream: %w", err)
+	code := "UNKNOWN"
+	switch {
+	case st == http.StatusUnauthorized:
+		code = "UNAUTHORIZED"
+	case st == http.StatusForbidden:
+		code = "DENIED"
+	case st == http.StatusNotFound:
+		code = notFound
+	case st == http.StatusTooManyRequests:
+		code = "TOOMANYREQUESTS"
+	case st >= 500:
+		code = "UNAVAILABLE"
 	}
-	defer resp.Body.Close()
-	data, err := readCapped(resp.Body, MaxManifestSize)
-	if err != nil {
-		return nil, 0, nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return data, resp.StatusCode, resp.Header, nil
-	}
-	sum := sha256.Sum256(data)
-	if got := hex.EncodeToString(sum[:]); got != digest {
-		return nil, 0, nil, fmt.Errorf("upstream served manifest bytes hashing to sha256:%s for sha256:%s (malicious or broken registry)", got, digest)
-	}
-	return data, http.StatusOK, resp.Header, nil
+	return &refusal{status: st, code: code, outcome: "upstream_" + strconv.Itoa(st), hdr: resp.Header,
+		msg: fmt.Sprintf("%s: upstream %s answered HTTP %d", subject, g.upstream.Host, st)}
 }
 
 // readCapped reads at most max bytes and fails beyond.
@@ -503,19 +565,6 @@ func readCapped(r io.Reader, max int64) ([]byte, error) {
 		return nil, fmt.Errorf("upstream manifest larger than %d bytes (endless data)", max)
 	}
 	return data, nil
-}
-
-// relay answers with an upstream's non-200 response (for example a 401 with
-// the token challenge the client needs, or a 404).
-func relay(w http.ResponseWriter, status int, hdr http.Header, body []byte) {
-	for _, k := range []string{"Content-Type", "Www-Authenticate", "Docker-Distribution-Api-Version"} {
-		if v := hdr.Values(k); len(v) > 0 {
-			w.Header()[k] = v
-		}
-	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(status)
-	w.Write(body)
 }
 
 // rememberChildren records the platform manifests of a verified index: they

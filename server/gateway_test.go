@@ -30,6 +30,8 @@ import (
 type tamper struct {
 	path atomic.Pointer[string]
 	body atomic.Pointer[[]byte]
+	// hook, when set, answers any request it returns true for.
+	hook atomic.Pointer[func(http.ResponseWriter, *http.Request) bool]
 }
 
 // gatewayFixture is an in-memory upstream registry, a gateway in front of it
@@ -49,6 +51,9 @@ func newGatewayFixture(t *testing.T) *gatewayFixture {
 	tm := &tamper{}
 	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := tm.hook.Load(); h != nil && (*h)(w, r) {
+			return
+		}
 		if p := tm.path.Load(); p != nil && r.URL.Path == *p && r.Method == http.MethodGet {
 			w.Header().Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
 			w.Write(*tm.body.Load())
@@ -478,7 +483,7 @@ func TestGatewayReadinessAndMetrics(t *testing.T) {
 	for _, want := range []string{
 		`cnabsec_requests_total{endpoint="gateway_manifest",verdict="verified"} 1`,
 		`cnabsec_requests_total{endpoint="gateway_manifest",verdict="denied"} 1`,
-		`cnabsec_requests_total{endpoint="gateway_blob",verdict="proxied"}`,
+		`cnabsec_requests_total{endpoint="gateway_blob",verdict="verified"}`,
 		`cnabsec_tuf_snapshot_version 1`,
 	} {
 		if !strings.Contains(body, want) {
