@@ -15,12 +15,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/hashicorp/golang-lru/v2/expirable"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/verifier"
@@ -84,8 +82,7 @@ type Gateway struct {
 	checker   *checker
 	metrics   *metrics
 	log       *slog.Logger
-	index     atomic.Pointer[digestIndex]
-	indexSF   singleflight.Group
+	index     *indexHolder
 	children  *expirable.LRU[childKey, struct{}]
 	mux       *http.ServeMux
 }
@@ -159,6 +156,7 @@ func NewGateway(o GatewayOptions) (*Gateway, error) {
 		checker:   newChecker(o.Verifier, t, o.CacheSize, o.CacheTTL, m),
 		metrics:   m,
 		log:       o.Logger,
+		index:     &indexHolder{v: o.Verifier, log: o.Logger},
 		children:  expirable.NewLRU[childKey, struct{}](o.CacheSize, nil, o.CacheTTL),
 		mux:       http.NewServeMux(),
 	}
@@ -282,30 +280,7 @@ func (g *Gateway) serveRegistry(w http.ResponseWriter, r *http.Request) {
 // ensureIndex returns the digest index of the current snapshot, rebuilding it
 // when the snapshot changed.
 func (g *Gateway) ensureIndex(ctx context.Context) (*digestIndex, error) {
-	st := g.v.State()
-	if idx := g.index.Load(); idx != nil && idx.snapshot == st.SnapshotVersion {
-		return idx, nil
-	}
-	v, err, _ := g.indexSF.Do("index", func() (any, error) {
-		if idx := g.index.Load(); idx != nil && idx.snapshot == g.v.State().SnapshotVersion {
-			return idx, nil
-		}
-		idx, err := buildIndex(ctx, g.v)
-		if err != nil {
-			return nil, err
-		}
-		g.index.Store(idx)
-		g.log.Info("digest index rebuilt", "snapshotVersion", idx.snapshot, "images", len(idx.byName))
-		return idx, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	idx := v.(*digestIndex)
-	if idx.snapshot != st.SnapshotVersion && idx.snapshot != g.v.State().SnapshotVersion {
-		return nil, fault.Inconclusivef("digest index of snapshot %d does not match the trusted snapshot %d", idx.snapshot, g.v.State().SnapshotVersion)
-	}
-	return idx, nil
+	return g.index.get(ctx)
 }
 
 // servedManifest is a manifest the gateway decided to serve: exactly the

@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
 )
@@ -58,4 +61,41 @@ func (x *digestIndex) namesIn(repo, h string) []string {
 		}
 	}
 	return append(digestForm, tagForm...)
+}
+
+// indexHolder keeps the digest index of the current trusted snapshot,
+// rebuilding it once per snapshot (concurrent callers share one rebuild).
+type indexHolder struct {
+	v   Verifier
+	log *slog.Logger
+	idx atomic.Pointer[digestIndex]
+	sf  singleflight.Group
+}
+
+// get returns the digest index of the current snapshot.
+func (h *indexHolder) get(ctx context.Context) (*digestIndex, error) {
+	st := h.v.State()
+	if idx := h.idx.Load(); idx != nil && idx.snapshot == st.SnapshotVersion {
+		return idx, nil
+	}
+	v, err, _ := h.sf.Do("index", func() (any, error) {
+		if idx := h.idx.Load(); idx != nil && idx.snapshot == h.v.State().SnapshotVersion {
+			return idx, nil
+		}
+		idx, err := buildIndex(ctx, h.v)
+		if err != nil {
+			return nil, err
+		}
+		h.idx.Store(idx)
+		h.log.Info("digest index rebuilt", "snapshotVersion", idx.snapshot, "images", len(idx.byName))
+		return idx, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	idx := v.(*digestIndex)
+	if idx.snapshot != st.SnapshotVersion && idx.snapshot != h.v.State().SnapshotVersion {
+		return nil, fault.Inconclusivef("digest index of snapshot %d does not match the trusted snapshot %d", idx.snapshot, h.v.State().SnapshotVersion)
+	}
+	return idx, nil
 }

@@ -51,6 +51,9 @@ type Options struct {
 	Level verifier.Level
 	// Mode is the admission mode (default enforce).
 	Mode Mode
+	// AdmissionMode is what POST /v1/admission does with a tag: pin it
+	// (Mutate, the default) or deny it (Validate).
+	AdmissionMode AdmissionMode
 	// Policy is the admission policy (default: no exemptions, Level for all).
 	Policy *Policy
 	// RefreshInterval is how often the TUF state is refreshed (default 5m).
@@ -71,6 +74,7 @@ type Service struct {
 	trust   *trust
 	checker *checker
 	images  *parsedImages
+	digests *indexHolder // signed image digests, for digest references
 	metrics *metrics
 	mux     *http.ServeMux
 }
@@ -123,7 +127,9 @@ func New(o Options) (*Service, error) {
 		mux:     http.NewServeMux(),
 	}
 	s.mux.HandleFunc("POST /v1/verify", s.handleVerify)
-	s.mux.HandleFunc("POST /v1/admission", s.handleAdmission)
+	if err := s.routeAdmission(string(o.AdmissionMode)); err != nil {
+		return nil, err
+	}
 	s.mux.HandleFunc("GET /healthz", s.handleHealthz)
 	s.mux.HandleFunc("GET /readyz", s.handleReadyz)
 	s.mux.Handle("GET /metrics", m.handler())
