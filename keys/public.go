@@ -14,7 +14,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/secure-systems-lab/go-securesystemslib/cjson"
+	"github.com/cnabsec/cnabsec/internal/olpcjson"
 )
 
 // Key types and signature schemes as securesystemslib names them.
@@ -74,7 +74,7 @@ func NewPublicKey(pub crypto.PublicKey) (*PublicKey, error) {
 }
 
 func (k *PublicKey) computeID() error {
-	b, err := cjson.EncodeCanonical(map[string]any{
+	b, err := olpcjson.Encode(map[string]any{
 		"keyid_hash_algorithms": HashAlgorithms,
 		"keytype":               k.Type,
 		"keyval":                map[string]string{"public": k.Value},

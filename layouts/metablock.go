@@ -10,12 +10,11 @@ import (
 	"maps"
 	"path"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/in-toto/in-toto-golang/in_toto"
-	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 
+	"github.com/cnabsec/cnabsec/internal/olpcjson"
 	"github.com/cnabsec/cnabsec/keys"
 )
 
@@ -75,7 +74,7 @@ func parseEnvelope(b []byte) (*envelope, error) {
 	if !ok {
 		return nil, errors.New("signed: not a JSON object")
 	}
-	if env.canonical, err = canonicalJSON(obj, len(b)); err != nil {
+	if env.canonical, err = olpcjson.EncodeValue(obj, len(b)); err != nil {
 		return nil, fmt.Errorf("signed: cannot be canonicalized: %v", err)
 	}
 	switch t, _ := obj["_type"].(string); t {
@@ -314,84 +313,6 @@ func artifactsFrom(v any, kind string, shared map[string]in_toto.HashObj) (map[s
 	return out, bad, nil
 }
 
-// canonicalJSON encodes a decoded JSON value as securesystemslib's OLPC
-// canonical JSON (what in-toto signs): sorted members, no whitespace, only
-// backslash and double quote escaped in strings, integers only.
-func canonicalJSON(v any, sizeHint int) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(sizeHint)
-	if err := encodeCanonical(&buf, v); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-func encodeCanonical(buf *bytes.Buffer, v any) error {
-	switch x := v.(type) {
-	case nil:
-		buf.WriteString("null")
-	case bool:
-		if x {
-			buf.WriteString("true")
-		} else {
-			buf.WriteString("false")
-		}
-	case string:
-		buf.WriteByte('"')
-		for {
-			i := strings.IndexAny(x, `\"`)
-			if i < 0 {
-				buf.WriteString(x)
-				break
-			}
-			buf.WriteString(x[:i])
-			buf.WriteByte('\\')
-			buf.WriteByte(x[i])
-			x = x[i+1:]
-		}
-		buf.WriteByte('"')
-	case json.Number:
-		if _, err := x.Int64(); err != nil {
-			return fmt.Errorf("number %s is not an integer", x)
-		}
-		buf.WriteString(x.String())
-	case []any:
-		buf.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := encodeCanonical(buf, e); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte(']')
-	case map[string]any:
-		names := make([]string, 0, len(x))
-		for k := range x {
-			names = append(names, k)
-		}
-		sort.Strings(names)
-		buf.WriteByte('{')
-		for i, k := range names {
-			if i > 0 {
-				buf.WriteByte(',')
-			}
-			if err := encodeCanonical(buf, k); err != nil {
-				return err
-			}
-			buf.WriteByte(':')
-			if err := encodeCanonical(buf, x[k]); err != nil {
-				return err
-			}
-		}
-		buf.WriteByte('}')
-	default:
-		return fmt.Errorf("cannot canonicalize %T", v)
-	}
-	return nil
-}
-
 func strictDecode(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -440,7 +361,7 @@ func listedKeyID(k in_toto.Key) (string, error) {
 	if algs == nil {
 		algs = keys.HashAlgorithms
 	}
-	b, err := cjson.EncodeCanonical(map[string]any{
+	b, err := olpcjson.Encode(map[string]any{
 		"keyid_hash_algorithms": algs,
 		"keytype":               k.KeyType,
 		"keyval":                map[string]string{"public": k.KeyVal.Public},

@@ -1,0 +1,118 @@
+// Package olpcjson is the one encoder of OLPC canonical JSON in cnabsec: the
+// form TUF and in-toto sign (securesystemslib's "canonical JSON"): members
+// sorted by name, no insignificant whitespace, only backslash and double
+// quote escaped in strings, integers only.
+//
+// Encode takes any Go value that encoding/json can marshal; EncodeValue takes
+// a value already decoded with json.Decoder.UseNumber (the fast path for
+// parsed envelopes). Both produce exactly the bytes securesystemslib's cjson
+// produces for integer-only input (FuzzEncodeAgreesWithSecuresystemslib).
+package olpcjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Encode returns the canonical JSON of v.
+func Encode(v any) ([]byte, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var generic any
+	if err := dec.Decode(&generic); err != nil {
+		return nil, err
+	}
+	return EncodeValue(generic, len(raw))
+}
+
+// EncodeValue returns the canonical JSON of a decoded value (nil, bool,
+// string, json.Number, []any, map[string]any); sizeHint presizes the buffer.
+func EncodeValue(v any, sizeHint int) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(sizeHint)
+	if err := encode(&buf, v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func encode(buf *bytes.Buffer, v any) error {
+	switch x := v.(type) {
+	case nil:
+		buf.WriteString("null")
+	case bool:
+		buf.WriteString(map[bool]string{true: "true", false: "false"}[x])
+	case string:
+		encodeString(buf, x)
+	case json.Number:
+		if _, err := x.Int64(); err != nil {
+			return fmt.Errorf("number %s is not an integer", x)
+		}
+		buf.WriteString(x.String())
+	case []any:
+		return encodeArray(buf, x)
+	case map[string]any:
+		return encodeObject(buf, x)
+	default:
+		return fmt.Errorf("cannot canonicalize %T", v)
+	}
+	return nil
+}
+
+func encodeString(buf *bytes.Buffer, s string) {
+	buf.WriteByte('"')
+	for {
+		i := strings.IndexAny(s, `\"`)
+		if i < 0 {
+			buf.WriteString(s)
+			break
+		}
+		buf.WriteString(s[:i])
+		buf.WriteByte('\\')
+		buf.WriteByte(s[i])
+		s = s[i+1:]
+	}
+	buf.WriteByte('"')
+}
+
+func encodeArray(buf *bytes.Buffer, a []any) error {
+	buf.WriteByte('[')
+	for i, e := range a {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if err := encode(buf, e); err != nil {
+			return err
+		}
+	}
+	buf.WriteByte(']')
+	return nil
+}
+
+func encodeObject(buf *bytes.Buffer, m map[string]any) error {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	buf.WriteByte('{')
+	for i, k := range names {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		encodeString(buf, k)
+		buf.WriteByte(':')
+		if err := encode(buf, m[k]); err != nil {
+			return err
+		}
+	}
+	buf.WriteByte('}')
+	return nil
+}
