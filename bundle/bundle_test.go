@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 )
 
 const (
@@ -84,7 +85,7 @@ func TestSpec101VectorsParse(t *testing.T) {
 		}
 		// The spec examples carry placeholder digests ("sha256:aaaaaaa..."):
 		// they cannot be checked, so they do not validate.
-		wantErr(t, b.Validate(), fault.Denied, ErrNoContentDigest,
+		errtest.WantIs(t, b.Validate(), fault.Denied, ErrNoContentDigest,
 			`invocation image 0 (example/helloworld:`, `has a malformed contentDigest "sha256:aaaaaaa`, `image "my-microservice"`)
 	}
 }
@@ -94,13 +95,13 @@ func TestMissingContentDigestIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, b.Validate(), fault.Denied, ErrNoContentDigest, `image "web" (docker.io/x/web:1.0) has no contentDigest`)
+	errtest.WantIs(t, b.Validate(), fault.Denied, ErrNoContentDigest, `image "web" (docker.io/x/web:1.0) has no contentDigest`)
 
 	b, err = Parse(testBundle(t, `{"image":"cnab/app:1.0","imageType":"docker"}`, "", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, b.Validate(), fault.Denied, ErrNoContentDigest, `invocation image 0 (cnab/app:1.0) has no contentDigest`)
+	errtest.WantIs(t, b.Validate(), fault.Denied, ErrNoContentDigest, `invocation image 0 (cnab/app:1.0) has no contentDigest`)
 }
 
 func TestMalformedContentDigestIsRefused(t *testing.T) {
@@ -108,7 +109,7 @@ func TestMalformedContentDigestIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, b.Validate(), fault.Denied, ErrNoContentDigest, `image "web" (docker.io/x/web:1.0) has a malformed contentDigest "sha256:abc"`)
+	errtest.WantIs(t, b.Validate(), fault.Denied, ErrNoContentDigest, `image "web" (docker.io/x/web:1.0) has a malformed contentDigest "sha256:abc"`)
 }
 
 // cnab-go (encoding/json) reads "ContentDigest" as contentDigest; a reader
@@ -116,11 +117,11 @@ func TestMalformedContentDigestIsRefused(t *testing.T) {
 func TestCaseVariantOfContentDigestIsRefused(t *testing.T) {
 	raw := testBundle(t, "", `{"image":"docker.io/x/web:1.0","ContentDigest":"`+digestA+`"}`, "")
 	_, err := Parse(raw)
-	wantErr(t, err, fault.Input, ErrAmbiguousBundle, `images.web: member "ContentDigest" differs from the CNAB field "contentDigest" only in letter case`)
+	errtest.WantIs(t, err, fault.Input, ErrAmbiguousBundle, `images.web: member "ContentDigest" differs from the CNAB field "contentDigest" only in letter case`)
 
 	raw = []byte(`{"InvocationImages":[{"image":"a:1"}],"name":"a","schemaVersion":"v1.0.0","version":"1"}`)
 	_, err = Parse(raw)
-	wantErr(t, err, fault.Input, ErrAmbiguousBundle, `"InvocationImages"`)
+	errtest.WantIs(t, err, fault.Input, ErrAmbiguousBundle, `"InvocationImages"`)
 }
 
 func TestSchemaViolationsAreRefused(t *testing.T) {
@@ -138,7 +139,7 @@ func TestSchemaViolationsAreRefused(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantErr(t, b.Validate(), fault.Denied, ErrInvalidBundle, tc.want, `bundle "app" version`)
+			errtest.WantIs(t, b.Validate(), fault.Denied, ErrInvalidBundle, tc.want, `bundle "app" version`)
 		})
 	}
 }
@@ -149,7 +150,7 @@ func TestNoInvocationImageIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantErr(t, b.Validate(), fault.Denied, ErrInvalidBundle, "at least one invocation image must be defined")
+	errtest.WantIs(t, b.Validate(), fault.Denied, ErrInvalidBundle, "at least one invocation image must be defined")
 }
 
 func TestNullMembersCountAsAbsent(t *testing.T) {
@@ -177,7 +178,7 @@ func TestRequiredExtensionsDuplicatedOrEmptyAreRefused(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantErr(t, b.Validate(), fault.Denied, ErrInvalidBundle, tc.want)
+			errtest.WantIs(t, b.Validate(), fault.Denied, ErrInvalidBundle, tc.want)
 		})
 	}
 }
@@ -188,13 +189,13 @@ func TestUnsupportedRequiredExtensionIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = b.CheckExtensions(nil)
-	wantErr(t, err, fault.Denied, ErrUnsupportedExtension,
+	errtest.WantIs(t, err, fault.Denied, ErrUnsupportedExtension,
 		`bundle "helloworld" version "0.1.2" requires "io.cnab.dependencies" (supported here: none)`)
 	if !strings.Contains(fault.HintOf(err), "--supported-extension") {
 		t.Errorf("hint = %q", fault.HintOf(err))
 	}
 	err = b.CheckExtensions([]string{"io.cnab.parameter-sources"})
-	wantErr(t, err, fault.Denied, ErrUnsupportedExtension, "(supported here: io.cnab.parameter-sources)")
+	errtest.WantIs(t, err, fault.Denied, ErrUnsupportedExtension, "(supported here: io.cnab.parameter-sources)")
 	if err := b.CheckExtensions([]string{"io.cnab.dependencies"}); err != nil {
 		t.Errorf("supported extension refused: %v", err)
 	}
@@ -213,7 +214,7 @@ func TestParseRefusesWhatIsNotABundle(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.in))
-			wantErr(t, err, fault.Input, nil, tc.want)
+			errtest.WantIs(t, err, fault.Input, nil, tc.want)
 		})
 	}
 }

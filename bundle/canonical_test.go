@@ -10,6 +10,7 @@ import (
 	"github.com/cyberphone/json-canonicalization/go/src/webpki.org/jsoncanonicalizer"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 )
 
 func TestCanonicalVectors(t *testing.T) {
@@ -56,7 +57,7 @@ func TestSpec101BundlesAreNotCanonicalButCanonicalizeIdempotently(t *testing.T) 
 	for _, f := range []string{"cnab/spec-101.01-bundle.json", "cnab/spec-101.02-bundle.json", "cnab/spec-101.03-bundle.json", "cnab/spec-103.01-relocation-mapping.json"} {
 		raw := readVector(t, f)
 		err := CheckCanonical(raw)
-		wantErr(t, err, fault.Denied, ErrNotCanonical, "line 1, column 2")
+		errtest.WantIs(t, err, fault.Denied, ErrNotCanonical, "line 1, column 2")
 		c, err := Canonicalize(raw)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
@@ -87,7 +88,7 @@ func TestNonCanonicalBundleJSONIsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := CheckCanonical([]byte(tc.in))
-			wantErr(t, err, fault.Denied, ErrNotCanonical, "not canonical JSON (RFC 8785)", tc.where)
+			errtest.WantIs(t, err, fault.Denied, ErrNotCanonical, "not canonical JSON (RFC 8785)", tc.where)
 			if h := fault.HintOf(err); !strings.Contains(h, "cnabsec bundle canonicalize") {
 				t.Errorf("hint = %q", h)
 			}
@@ -106,7 +107,7 @@ func TestDuplicateKeysAreRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Canonicalize([]byte(tc.in))
-			wantErr(t, err, fault.Input, ErrDuplicateKey, tc.want, "invalid JSON at byte")
+			errtest.WantIs(t, err, fault.Input, ErrDuplicateKey, tc.want, "invalid JSON at byte")
 		})
 	}
 }
@@ -136,7 +137,7 @@ func TestMalformedJSONIsRefusedWithItsPosition(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Canonicalize([]byte(tc.in))
-			wantErr(t, err, fault.Input, nil, "invalid JSON at byte", tc.want)
+			errtest.WantIs(t, err, fault.Input, nil, "invalid JSON at byte", tc.want)
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 )
 
 func TestSpec103RelocationMappingParses(t *testing.T) {
@@ -29,7 +30,7 @@ func TestMalformedRelocationMappingIsRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseRelocationMapping([]byte(tc.in))
-			wantErr(t, err, fault.Input, nil, tc.want)
+			errtest.WantIs(t, err, fault.Input, nil, tc.want)
 		})
 	}
 }
@@ -40,10 +41,10 @@ func TestRelocationMappingMissingAnImageIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := RelocationMapping{"cnab/app:1.0": "my.registry/app:1.0"}
-	wantErr(t, CheckRelocationCovers(b, m), fault.Denied, ErrRelocation,
+	errtest.WantIs(t, CheckRelocationCovers(b, m), fault.Denied, ErrRelocation,
 		`image "web" (docker.io/x/web:1.0) is missing from the mapping`)
 
-	wantErr(t, CheckRelocationCovers(b, RelocationMapping{}), fault.Denied, ErrRelocation,
+	errtest.WantIs(t, CheckRelocationCovers(b, RelocationMapping{}), fault.Denied, ErrRelocation,
 		`invocation image 0 (cnab/app:1.0) is missing from the mapping; image "web" (docker.io/x/web:1.0) is missing`)
 
 	m["docker.io/x/web:1.0"] = "my.registry/web@" + digestB
@@ -58,6 +59,6 @@ func TestRelocationMappingPointingElsewhereIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := RelocationMapping{"cnab/app:1.0": "my.registry/app@" + digestB, "docker.io/x/web:1.0": "my.registry/web:1.0"}
-	wantErr(t, CheckRelocationCovers(b, m), fault.Denied, ErrRelocation,
+	errtest.WantIs(t, CheckRelocationCovers(b, m), fault.Denied, ErrRelocation,
 		"invocation image 0 (cnab/app:1.0) is relocated to my.registry/app@"+digestB+", whose digest is not the bundle's contentDigest "+digestA)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/cnabio/cnab-go/schema"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 )
 
 // The embedded schema must be the one cnab-go checks: a drift (cnab-go
@@ -198,7 +199,7 @@ func TestConcurrentValidateStillRefusesInvalidBundleWithSameReason(t *testing.T)
 	if n > 0 {
 		t.Errorf("%d of %d calls went wrong", n, goroutines*calls*3)
 	}
-	wantErr(t, bad.Validate(), fault.Denied, ErrInvalidBundle, "Additional property surprise is not allowed")
+	errtest.WantIs(t, bad.Validate(), fault.Denied, ErrInvalidBundle, "Additional property surprise is not allowed")
 }
 
 func TestEmbeddedSchemaCompiles(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
 	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/metadata"
@@ -45,27 +46,6 @@ func treeHash(t *testing.T, dir string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// wantInput asserts err is an Input fault whose message contains every part.
-func wantInput(t *testing.T, err error, parts ...string) {
-	t.Helper()
-	wantKind(t, err, fault.Input, parts...)
-}
-
-func wantKind(t *testing.T, err error, k fault.Kind, parts ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("no error, want %s error mentioning %q", k, parts)
-	}
-	if fault.KindOf(err) != k {
-		t.Errorf("error kind %s, want %s: %v", fault.KindOf(err), k, err)
-	}
-	for _, p := range parts {
-		if !strings.Contains(err.Error(), p) {
-			t.Errorf("error %q does not mention %q", err, p)
-		}
-	}
-}
-
 func gen(t testing.TB) *keys.PrivateKey {
 	t.Helper()
 	k, err := keys.Generate(keys.GenEd25519)
@@ -85,7 +65,7 @@ func TestThresholdZeroOrNegativeIsRefused(t *testing.T) {
 		bad := one
 		bad.Threshold = th
 		_, err := metadata.Init(dir, metadata.InitOptions{Root: bad, Targets: one, Snapshot: one, Timestamp: one})
-		wantInput(t, err, "role root", "a threshold must be at least 1")
+		errtest.Want(t, err, fault.Input, "role root", "a threshold must be at least 1")
 		if _, statErr := os.Stat(dir); !errors.Is(statErr, os.ErrNotExist) {
 			t.Errorf("threshold %d: refused init created %s", th, dir)
 		}
@@ -93,7 +73,7 @@ func TestThresholdZeroOrNegativeIsRefused(t *testing.T) {
 	r := testrepo.New(t)
 	before := treeHash(t, r.Dir)
 	_, err := r.Repo.Rotate(ctx, metadata.RotateOptions{Role: metadata.RoleTargets, Threshold: -1, Signers: []keys.Signer{r.Root}})
-	wantInput(t, err, "role targets", "threshold -1")
+	errtest.Want(t, err, fault.Input, "role targets", "threshold -1")
 	if treeHash(t, r.Dir) != before {
 		t.Error("refused rotation changed the repository")
 	}
@@ -106,12 +86,12 @@ func TestThresholdAboveUniqueKeysIsRefused(t *testing.T) {
 	twice := metadata.RoleKeys{Signers: []keys.Signer{k}, PublicKeys: []*keys.PublicKey{k.Public()}, Threshold: 2}
 	dir := filepath.Join(t.TempDir(), "repo")
 	_, err := metadata.Init(dir, metadata.InitOptions{Root: one, Targets: twice, Snapshot: one, Timestamp: one})
-	wantInput(t, err, "role targets", "threshold 2 is above the 1 unique key")
+	errtest.Want(t, err, fault.Input, "role targets", "threshold 2 is above the 1 unique key")
 
 	r := testrepo.New(t)
 	before := treeHash(t, r.Dir)
 	_, err = r.Repo.Rotate(ctx, metadata.RotateOptions{Role: metadata.RoleReleases, Threshold: 2, Signers: []keys.Signer{r.Targets}})
-	wantInput(t, err, "role releases", "threshold 2 is above the 1 unique key")
+	errtest.Want(t, err, fault.Input, "role releases", "threshold 2 is above the 1 unique key")
 	if treeHash(t, r.Dir) != before {
 		t.Error("refused rotation changed the repository")
 	}
@@ -124,23 +104,23 @@ func TestKeyOfAnotherRoleIsRefusedAndNothingChanges(t *testing.T) {
 	_, err := r.Repo.Update(ctx, metadata.UpdateOptions{Signers: []keys.Signer{r.Snapshot}, Snapshot: r.Snapshot, Timestamp: r.Timestamp}, func(tx *metadata.Tx) error {
 		return tx.AddTarget("example.com/org/app:1.0", blob("x"))
 	})
-	wantInput(t, err, r.Snapshot.Public().ID(), "is not a key of the role(s) this change modifies: releases")
+	errtest.Want(t, err, fault.Input, r.Snapshot.Public().ID(), "is not a key of the role(s) this change modifies: releases")
 	// The releases key as the timestamp key.
 	_, err = r.Repo.Update(ctx, metadata.UpdateOptions{Signers: []keys.Signer{r.Releases}, Snapshot: r.Snapshot, Timestamp: r.Releases}, func(tx *metadata.Tx) error {
 		return tx.AddTarget("example.com/org/app:1.0", blob("x"))
 	})
-	wantInput(t, err, r.Releases.Public().ID(), "is not a key of role timestamp")
+	errtest.Want(t, err, fault.Input, r.Releases.Public().ID(), "is not a key of role timestamp")
 	// Only the targets keys may delegate.
 	_, err = r.Repo.Update(ctx, metadata.UpdateOptions{Signers: []keys.Signer{r.Releases}}, func(tx *metadata.Tx) error {
 		return tx.Delegate("example.com/other/app")
 	})
-	wantInput(t, err, "is not a key of the role(s) this change modifies: targets")
+	errtest.Want(t, err, fault.Input, "is not a key of the role(s) this change modifies: targets")
 	// Sign of an unknown role.
 	_, err = r.Repo.Sign(ctx, metadata.SignOptions{Role: "bins", Key: r.Targets})
-	wantInput(t, err, `unknown role "bins"`, "root, targets, snapshot, timestamp, releases")
+	errtest.Want(t, err, fault.Input, `unknown role "bins"`, "root, targets, snapshot, timestamp, releases")
 	// Sign with nothing staged.
 	_, err = r.Repo.Sign(ctx, metadata.SignOptions{Role: metadata.RoleTargets, Key: r.Targets})
-	wantInput(t, err, "role targets has no staged metadata")
+	errtest.Want(t, err, fault.Input, "role targets has no staged metadata")
 	if treeHash(t, r.Dir) != before {
 		t.Error("refused changes modified the repository")
 	}
@@ -167,7 +147,7 @@ func TestBadTargetInputIsRefused(t *testing.T) {
 		_, err := r.Repo.Update(ctx, metadata.UpdateOptions{Signers: []keys.Signer{r.Releases}, Snapshot: r.Snapshot, Timestamp: r.Timestamp}, func(tx *metadata.Tx) error {
 			return tx.AddTarget(c.name, c.info)
 		})
-		wantInput(t, err, c.want)
+		errtest.Want(t, err, fault.Input, c.want)
 	}
 	if treeHash(t, r.Dir) != before {
 		t.Error("refused targets modified the repository")
@@ -182,9 +162,9 @@ func TestCorruptedMetadataIsRefused(t *testing.T) {
 	os.WriteFile(p, []byte(strings.Replace(string(b), `"version": 1`, `"version": 7`, 1)), 0o644)
 	before := treeHash(t, r.Dir)
 	_, err := metadata.Open(r.Dir)
-	wantInput(t, err, "corrupted metadata", "1.snapshot.json")
+	errtest.Want(t, err, fault.Input, "corrupted metadata", "1.snapshot.json")
 	_, err = r.Repo.Refresh(ctx, metadata.RefreshOptions{Snapshot: r.Snapshot, Timestamp: r.Timestamp})
-	wantInput(t, err, "corrupted metadata", "1.snapshot.json")
+	errtest.Want(t, err, fault.Input, "corrupted metadata", "1.snapshot.json")
 	if treeHash(t, r.Dir) != before {
 		t.Error("refresh of a corrupted repository changed it")
 	}
@@ -194,17 +174,17 @@ func TestCorruptedMetadataIsRefused(t *testing.T) {
 	_, err = r.Repo.Update(ctx, metadata.UpdateOptions{Signers: []keys.Signer{r.Targets}}, func(tx *metadata.Tx) error {
 		return tx.AddTarget("a/b", blob("x"))
 	})
-	wantInput(t, err, "corrupted metadata", "1.targets.json")
+	errtest.Want(t, err, fault.Input, "corrupted metadata", "1.targets.json")
 }
 
 func TestOpenRefusesWhatIsNotARepository(t *testing.T) {
 	_, err := metadata.Open(filepath.Join(t.TempDir(), "nope"))
-	wantInput(t, err, "does not exist")
+	errtest.Want(t, err, fault.Input, "does not exist")
 	_, err = metadata.Open(t.TempDir())
-	wantInput(t, err, "is not a cnabsec repository", "repository.json is missing")
+	errtest.Want(t, err, fault.Input, "is not a cnabsec repository", "repository.json is missing")
 	r := testrepo.New(t)
 	_, err = metadata.Init(r.Dir, metadata.InitOptions{})
-	wantInput(t, err, "refusing to initialize over an existing repository")
+	errtest.Want(t, err, fault.Input, "refusing to initialize over an existing repository")
 }
 
 // signRaw signs md's canonical form with k and returns the signature.
@@ -320,7 +300,7 @@ func TestRepeatedSignatureIsRefusedNotCounted(t *testing.T) {
 	b2, _ := tg.ToBytes(true)
 	os.WriteFile(tp, b2, 0o644)
 	_, err = repo.Sign(ctx, metadata.SignOptions{Role: "targets", Key: b})
-	wantInput(t, err, "corrupted metadata", "multiple signatures found for key ID")
+	errtest.Want(t, err, fault.Input, "corrupted metadata", "multiple signatures found for key ID")
 	// With b's real signature the threshold is met.
 	tg.Signatures = tg.Signatures[:1]
 	b2, _ = tg.ToBytes(true)
@@ -351,7 +331,7 @@ func TestTwoConcurrentInitsOfOneDirectoryLeaveOneRepository(t *testing.T) {
 			failed = err
 		}
 	}
-	wantInput(t, failed, "refusing to initialize over an existing repository")
+	errtest.Want(t, failed, fault.Input, "refusing to initialize over an existing repository")
 	repo, err := metadata.Open(dir)
 	if err != nil {
 		t.Fatalf("the repository that won is broken: %v", err)

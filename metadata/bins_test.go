@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
 	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/metadata"
@@ -57,7 +59,7 @@ func TestHashBinTargetsVerifyWithGoTUFClient(t *testing.T) {
 	_, err = r.Repo.Update(ctx, metadata.UpdateOptions{Signers: []keys.Signer{r.Targets}}, func(tx *metadata.Tx) error {
 		return tx.AddTarget("example.com/org/app:2.0", blob("x"))
 	})
-	wantInput(t, err, "is not a key of the role(s) this change modifies: releases-bin-")
+	errtest.Want(t, err, fault.Input, "is not a key of the role(s) this change modifies: releases-bin-")
 
 	st, err := r.Repo.Status(ctx)
 	if err != nil {
@@ -108,8 +110,8 @@ func TestBinsOtherThanAPowerOfTwoAreRefused(t *testing.T) {
 	one := metadata.RoleKeys{Signers: []keys.Signer{k}}
 	for _, n := range []int{-2, 1, 3, 1000, metadata.MaxBins * 2} {
 		_, err := metadata.Init(filepath.Join(t.TempDir(), "repo"), metadata.InitOptions{Root: one, Targets: one, Snapshot: one, Timestamp: one, Releases: &one, Bins: n})
-		wantInput(t, err, fmt.Sprintf("bins %d: want a power of two", n))
+		errtest.Want(t, err, fault.Input, fmt.Sprintf("bins %d: want a power of two", n))
 	}
 	_, err := metadata.Init(filepath.Join(t.TempDir(), "repo"), metadata.InitOptions{Root: one, Targets: one, Snapshot: one, Timestamp: one, Bins: 4})
-	wantInput(t, err, "hash bins need the releases role")
+	errtest.Want(t, err, fault.Input, "hash bins need the releases role")
 }

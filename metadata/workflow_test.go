@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
 	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/metadata"
@@ -62,7 +63,7 @@ func TestRootRotationSignedOnlyByOldOrOnlyByNewKeysDoesNotPublish(t *testing.T) 
 			}
 			// The old root key can no longer sign a root.
 			_, err = r.Repo.Refresh(ctx, metadata.RefreshOptions{Roles: []string{"root"}, Signers: []keys.Signer{r.Root}, Snapshot: r.Snapshot, Timestamp: r.Timestamp})
-			wantInput(t, err, r.Root.Public().ID(), "is not a key of the role(s) this change modifies")
+			errtest.Want(t, err, fault.Input, r.Root.Public().ID(), "is not a key of the role(s) this change modifies")
 		})
 	}
 }
@@ -75,7 +76,7 @@ func TestTimestampKeyRotationRepublishesWithTheNewKey(t *testing.T) {
 		Signers: []keys.Signer{r.Root}, Snapshot: r.Snapshot, Timestamp: r.Timestamp,
 	})
 	// The old timestamp key is no longer a timestamp key.
-	wantInput(t, err, r.Timestamp.Public().ID(), "is not a key of role timestamp")
+	errtest.Want(t, err, fault.Input, r.Timestamp.Public().ID(), "is not a key of role timestamp")
 	res, err := r.Repo.Rotate(ctx, metadata.RotateOptions{
 		Role: "timestamp", Add: []*keys.PublicKey{newTS.Public()}, Remove: []string{r.Timestamp.Public().ID()},
 		Signers: []keys.Signer{r.Root}, Snapshot: r.Snapshot, Timestamp: newTS,
@@ -123,7 +124,7 @@ func TestReleasesKeyRotationRefusesTheOldKey(t *testing.T) {
 	_, err = r.Repo.Update(ctx, metadata.UpdateOptions{Signers: []keys.Signer{r.Releases}, Snapshot: r.Snapshot, Timestamp: r.Timestamp}, func(tx *metadata.Tx) error {
 		return tx.AddTarget("example.com/org/app:1.0", blob("x"))
 	})
-	wantInput(t, err, r.Releases.Public().ID(), "not a key of the role(s) this change modifies: releases")
+	errtest.Want(t, err, fault.Input, r.Releases.Public().ID(), "not a key of the role(s) this change modifies: releases")
 	r.Update(t, []keys.Signer{newRel}, func(tx *metadata.Tx) error { return tx.AddTarget("example.com/org/app:1.0", blob("x")) })
 	up, err := r.Refresh(t)
 	if err != nil {
@@ -448,7 +449,7 @@ func TestRevokedTargetDisappearsForClients(t *testing.T) {
 	_, err := r.Repo.Update(ctx, metadata.UpdateOptions{Signers: []keys.Signer{r.Releases}}, func(tx *metadata.Tx) error {
 		return tx.RemoveTarget("example.com/org/app:9")
 	})
-	wantInput(t, err, `target "example.com/org/app:9": no role of the repository lists it`)
+	errtest.Want(t, err, fault.Input, `target "example.com/org/app:9": no role of the repository lists it`)
 	up, err := r.Refresh(t)
 	if err != nil {
 		t.Fatal(err)
@@ -480,7 +481,7 @@ func TestGlobDelegationCoversOnlyItsNamespace(t *testing.T) {
 	})
 	for _, bad := range []string{"example.com/org/app:1.0", "example.com/org/app@sha256:00", "example.com/org/[", "../x"} {
 		_, err := r.Repo.Update(ctx, metadata.UpdateOptions{Signers: []keys.Signer{r.Targets}}, func(tx *metadata.Tx) error { return tx.Delegate(bad) })
-		wantInput(t, err, bad)
+		errtest.Want(t, err, fault.Input, bad)
 	}
 }
 
@@ -498,7 +499,7 @@ func TestRefreshOfRootPublishesTheNextVersionClientsFollow(t *testing.T) {
 		t.Errorf("client root version %d", v)
 	}
 	_, err = r.Repo.Refresh(ctx, metadata.RefreshOptions{Roles: []string{"bogus"}, Snapshot: r.Snapshot, Timestamp: r.Timestamp})
-	wantInput(t, err, `unknown role "bogus"`)
+	errtest.Want(t, err, fault.Input, `unknown role "bogus"`)
 }
 
 func TestWriterWaitingForTheLockGivesUpWithItsContext(t *testing.T) {
@@ -517,7 +518,7 @@ func TestWriterWaitingForTheLockGivesUpWithItsContext(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	_, err := r.Repo.Refresh(short, metadata.RefreshOptions{Snapshot: r.Snapshot, Timestamp: r.Timestamp})
-	wantKind(t, err, fault.Inconclusive, "waiting for the lock held by another writer")
+	errtest.Want(t, err, fault.Inconclusive, "waiting for the lock held by another writer")
 	close(release)
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
@@ -78,7 +79,7 @@ func TestPullOfConfigWithForeignMediaTypeIsDenied(t *testing.T) {
 	raw := []byte(`{"name":"x"}`)
 	ref := pushFormat(t, reg, "formats/layer:1", raw, MediaTypeOCIIndex, MediaTypeOCIManifest, "application/vnd.oci.image.layer.v1.tar+gzip", false)
 	_, _, err := PullBundle(context.Background(), ref, Options{})
-	wantFault(t, err, fault.Denied, "formats/layer:1", "not a CNAB bundle config")
+	errtest.Want(t, err, fault.Denied, "formats/layer:1", "not a CNAB bundle config")
 }
 
 func TestPullOfConfigOverSizeCapIsDenied(t *testing.T) {
@@ -86,7 +87,7 @@ func TestPullOfConfigOverSizeCapIsDenied(t *testing.T) {
 	raw := bytes.Repeat([]byte(" "), 2048)
 	ref := pushFormat(t, reg, "formats/big:1", raw, MediaTypeOCIIndex, MediaTypeOCIManifest, MediaTypeCNABConfig, false)
 	_, _, err := PullBundle(context.Background(), ref, Options{MaxConfigSize: 1024})
-	wantFault(t, err, fault.Denied, "formats/big:1", "over the 1024-byte limit")
+	errtest.Want(t, err, fault.Denied, "formats/big:1", "over the 1024-byte limit")
 }
 
 func TestCopyOfBundleNamingOneImageWithTwoDigestsIsDenied(t *testing.T) {
@@ -100,5 +101,5 @@ func TestCopyOfBundleNamingOneImageWithTwoDigestsIsDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Copy(context.Background(), src, mustRef(t, reg.Ref("mirror/twin:1")), Options{})
-	wantFault(t, err, fault.Denied, "two digests", inv.Ref)
+	errtest.Want(t, err, fault.Denied, "two digests", inv.Ref)
 }

@@ -6,12 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
 
-	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
@@ -52,23 +50,6 @@ func mustRef(t *testing.T, s string) name.Reference {
 		t.Fatal(err)
 	}
 	return r
-}
-
-// wantFault fails unless err has kind k and its message contains every part.
-func wantFault(t *testing.T, err error, k fault.Kind, parts ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("got no error, want a %s error containing %q", k, parts)
-	}
-	t.Logf("%s: %v", fault.KindOf(err), err)
-	if got := fault.KindOf(err); got != k {
-		t.Errorf("kind = %s, want %s (error: %v)", got, k, err)
-	}
-	for _, p := range parts {
-		if !strings.Contains(err.Error(), p) {
-			t.Errorf("error %q does not contain %q", err, p)
-		}
-	}
 }
 
 // pushTestBundle pushes two images and a bundle referencing them; it returns

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
@@ -97,7 +98,7 @@ func TestListedInsecureRegistryWorksForEveryOperationAndUnlistedIsRefused(t *tes
 			t.Fatalf("plain HTTP request to unlisted %s", host)
 		}
 	}
-	wantFault(t, err, fault.Inconclusive, host+"/bundles/hello:1", "https://"+host)
+	errtest.Want(t, err, fault.Inconclusive, host+"/bundles/hello:1", "https://"+host)
 }
 
 // router sends loopback requests to the network (the test's own registry)

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
@@ -132,7 +133,7 @@ func TestLayoutPushOfImageMissingFromLayoutIsDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := PushLayout(context.Background(), raw, layoutDir, mustRef(t, reg.Ref("imported/x:1")), Options{})
-	wantFault(t, err, fault.Denied, "component web", "not listed in the layout")
+	errtest.Want(t, err, fault.Denied, "component web", "not listed in the layout")
 }
 
 func TestLayoutPushOfTamperedManifestIsDenied(t *testing.T) {
@@ -150,14 +151,14 @@ func TestLayoutPushOfTamperedManifestIsDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := PushLayout(context.Background(), raw, layoutDir, mustRef(t, reg.Ref("imported/x:1")), Options{})
-	wantFault(t, err, fault.Denied, "invocation", "hash to")
+	errtest.Want(t, err, fault.Denied, "invocation", "hash to")
 }
 
 func TestLayoutPushOfMissingDirectoryIsInput(t *testing.T) {
 	reg := registrytest.New(t)
 	inv := reg.PushImage(t, "src/invoc:1", 1)
 	_, _, err := PushLayout(context.Background(), testBundle(t, inv, nil), filepath.Join(t.TempDir(), "nope"), mustRef(t, reg.Ref("x/y:1")), Options{})
-	wantFault(t, err, fault.Input, "OCI layout", "nope")
+	errtest.Want(t, err, fault.Input, "OCI layout", "nope")
 }
 
 func TestLayoutPushOfTamperedLayerIsDenied(t *testing.T) {
@@ -183,5 +184,5 @@ func TestLayoutPushOfTamperedLayerIsDenied(t *testing.T) {
 		t.Fatal("no layer to tamper with")
 	}
 	_, _, err := PushLayout(context.Background(), raw, layoutDir, mustRef(t, other.Ref("imported/x:1")), Options{})
-	wantFault(t, err, fault.Denied, "invocation", "does not match its digest")
+	errtest.Want(t, err, fault.Denied, "invocation", "does not match its digest")
 }

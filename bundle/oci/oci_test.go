@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
@@ -166,7 +167,7 @@ func TestPushWithImageAbsentFromRegistryIsDenied(t *testing.T) {
 	ghost.Digest = "sha256:" + strings.Repeat("ab", 32)
 	raw := testBundle(t, inv, map[string]registrytest.Image{"ghost": ghost})
 	_, err := PushBundle(context.Background(), raw, mustRef(t, reg.Ref("bundles/b:1")), Options{})
-	wantFault(t, err, fault.Denied, "src/ghost@"+ghost.Digest, "component")
+	errtest.Want(t, err, fault.Denied, "src/ghost@"+ghost.Digest, "component")
 }
 
 func TestCopyOfBundleWhoseImageVanishedIsDenied(t *testing.T) {
@@ -181,7 +182,7 @@ func TestCopyOfBundleWhoseImageVanishedIsDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = Copy(context.Background(), src, mustRef(t, reg.Ref("mirror/hello:1")), Options{})
-	wantFault(t, err, fault.Denied, "invocation", inv.Digest, "manifest unknown")
+	errtest.Want(t, err, fault.Denied, "invocation", inv.Digest, "manifest unknown")
 }
 
 func TestResolveUnknownTagIsDeniedAsTagNotFound(t *testing.T) {
@@ -189,11 +190,11 @@ func TestResolveUnknownTagIsDeniedAsTagNotFound(t *testing.T) {
 	reg.PushImage(t, "app/web:1", 1)
 	for _, ref := range []string{reg.Ref("app/web:2"), reg.Ref("nosuch/repo:1")} {
 		_, err := ResolveImage(context.Background(), mustRef(t, ref), Options{})
-		wantFault(t, err, fault.Denied, ref, "tag not found")
+		errtest.Want(t, err, fault.Denied, ref, "tag not found")
 	}
 	missing := reg.Ref("app/web@sha256:" + strings.Repeat("0", 64))
 	_, err := ResolveImage(context.Background(), mustRef(t, missing), Options{})
-	wantFault(t, err, fault.Denied, missing, "manifest unknown")
+	errtest.Want(t, err, fault.Denied, missing, "manifest unknown")
 }
 
 func TestUnreachableRegistryIsInconclusive(t *testing.T) {
@@ -205,9 +206,9 @@ func TestUnreachableRegistryIsInconclusive(t *testing.T) {
 	l.Close() // nothing listens there any more
 	ref := mustRef(t, addr+"/app/web:1")
 	_, err = ResolveImage(context.Background(), ref, Options{})
-	wantFault(t, err, fault.Inconclusive, ref.Name())
+	errtest.Want(t, err, fault.Inconclusive, ref.Name())
 	_, _, err = PullBundle(context.Background(), ref, Options{})
-	wantFault(t, err, fault.Inconclusive, ref.Name())
+	errtest.Want(t, err, fault.Inconclusive, ref.Name())
 }
 
 func TestRegistryServerErrorIsInconclusive(t *testing.T) {
@@ -221,7 +222,7 @@ func TestRegistryServerErrorIsInconclusive(t *testing.T) {
 		})
 	})
 	_, err := ResolveImage(context.Background(), mustRef(t, reg.Ref("app/web:1")), Options{})
-	wantFault(t, err, fault.Inconclusive, "app/web:1", "502")
+	errtest.Want(t, err, fault.Inconclusive, "app/web:1", "502")
 }
 
 func TestSlowRegistryTimesOutInconclusive(t *testing.T) {
@@ -235,7 +236,7 @@ func TestSlowRegistryTimesOutInconclusive(t *testing.T) {
 		})
 	})
 	_, err := ResolveImage(context.Background(), mustRef(t, reg.Ref("app/web:1")), Options{Timeout: 300 * time.Millisecond})
-	wantFault(t, err, fault.Inconclusive, "app/web:1", "timed out")
+	errtest.Want(t, err, fault.Inconclusive, "app/web:1", "timed out")
 }
 
 func TestRegistryServingOtherBytesForRequestedDigestIsDenied(t *testing.T) {
@@ -249,7 +250,7 @@ func TestRegistryServingOtherBytesForRequestedDigestIsDenied(t *testing.T) {
 	img := reg.PushImage(t, "app/web:1", 1)
 	target = img.Digest
 	_, err := ResolveImage(context.Background(), mustRef(t, reg.Ref("app/web@"+img.Digest)), Options{})
-	wantFault(t, err, fault.Denied, "app/web@"+img.Digest, "not to the requested digest")
+	errtest.Want(t, err, fault.Denied, "app/web@"+img.Digest, "not to the requested digest")
 }
 
 func TestRegistryClaimingDigestItsBytesDoNotHaveIsDenied(t *testing.T) {
@@ -260,14 +261,14 @@ func TestRegistryClaimingDigestItsBytesDoNotHaveIsDenied(t *testing.T) {
 		func(body []byte, h http.Header) []byte { return append(body, '\n') }))
 	img := reg.PushImage(t, "app/web:1", 1)
 	_, err := ResolveImage(context.Background(), mustRef(t, img.Ref), Options{})
-	wantFault(t, err, fault.Denied, "app/web:1", "claims digest "+img.Digest)
+	errtest.Want(t, err, fault.Denied, "app/web:1", "claims digest "+img.Digest)
 }
 
 func TestManifestOverSizeCapIsDenied(t *testing.T) {
 	reg := registrytest.New(t)
 	img := reg.PushIndex(t, "app/multi:1", 1, 4)
 	_, err := ResolveImage(context.Background(), mustRef(t, img.Ref), Options{MaxManifestSize: 100})
-	wantFault(t, err, fault.Denied, "app/multi:1", "100-byte limit")
+	errtest.Want(t, err, fault.Denied, "app/multi:1", "100-byte limit")
 }
 
 // configBlobTamper appends extra to the answer for the bundle.json blob.
@@ -292,9 +293,9 @@ func TestBundleBlobLargerThanAnnouncedIsDenied(t *testing.T) {
 		cfg = sha256Digest(raw)
 		_, _, err := PullBundle(context.Background(), ref, Options{})
 		if chunked {
-			wantFault(t, err, fault.Denied, "bundles/hello:1", "bundle.json blob", "larger than the")
+			errtest.Want(t, err, fault.Denied, "bundles/hello:1", "bundle.json blob", "larger than the")
 		} else {
-			wantFault(t, err, fault.Denied, "bundles/hello:1", "bundle.json blob", "announces")
+			errtest.Want(t, err, fault.Denied, "bundles/hello:1", "bundle.json blob", "announces")
 		}
 	}
 }
@@ -309,7 +310,7 @@ func TestBundleBlobSwappedForOtherContentIsDenied(t *testing.T) {
 	raw, ref, _, _ := pushTestBundle(t, reg, "bundles/hello:1")
 	cfg = sha256Digest(raw)
 	_, _, err := PullBundle(context.Background(), ref, Options{})
-	wantFault(t, err, fault.Denied, "bundles/hello:1", "hash to", "not to "+cfg)
+	errtest.Want(t, err, fault.Denied, "bundles/hello:1", "hash to", "not to "+cfg)
 }
 
 func TestTagMovedToOtherContentResolvesToNewDigest(t *testing.T) {
@@ -333,10 +334,10 @@ func TestPullOfIndexThatIsNotABundleIsDenied(t *testing.T) {
 	reg := registrytest.New(t)
 	idx := reg.PushIndex(t, "app/multi:1", 1, 2)
 	_, _, err := PullBundle(context.Background(), mustRef(t, idx.Ref), Options{})
-	wantFault(t, err, fault.Denied, "app/multi:1", "not a CNAB bundle")
+	errtest.Want(t, err, fault.Denied, "app/multi:1", "not a CNAB bundle")
 	img := reg.PushImage(t, "app/single:1", 1)
 	_, _, err = PullBundle(context.Background(), mustRef(t, img.Ref), Options{})
-	wantFault(t, err, fault.Denied, "app/single:1", "not a CNAB bundle")
+	errtest.Want(t, err, fault.Denied, "app/single:1", "not a CNAB bundle")
 }
 
 func TestPushOfBundleWithoutContentDigestIsInput(t *testing.T) {
@@ -345,7 +346,7 @@ func TestPushOfBundleWithoutContentDigestIsInput(t *testing.T) {
 	inv.Digest = ""
 	raw := testBundle(t, inv, nil)
 	_, err := PushBundle(context.Background(), raw, mustRef(t, reg.Ref("bundles/b:1")), Options{})
-	wantFault(t, err, fault.Input, "bundles/b:1", "invocationImages[0]", "no contentDigest")
+	errtest.Want(t, err, fault.Input, "bundles/b:1", "invocationImages[0]", "no contentDigest")
 }
 
 func TestPushOfBundleWithWrongImageSizeIsInput(t *testing.T) {
@@ -354,7 +355,7 @@ func TestPushOfBundleWithWrongImageSizeIsInput(t *testing.T) {
 	inv.Size++
 	raw := testBundle(t, inv, nil)
 	_, err := PushBundle(context.Background(), raw, mustRef(t, reg.Ref("bundles/b:1")), Options{})
-	wantFault(t, err, fault.Input, "bundles/b:1", "bundle.json says size")
+	errtest.Want(t, err, fault.Input, "bundles/b:1", "bundle.json says size")
 }
 
 func TestMalformedReferenceIsInput(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
@@ -45,7 +46,7 @@ func TestRegistryRefusingCredentialsIsInconclusiveWithLoginHint(t *testing.T) {
 	ref := mustRef(t, reg.Ref("app/web:1"))
 
 	_, err := ResolveImage(context.Background(), ref, Options{Keychain: keychain{authn.Anonymous}})
-	wantFault(t, err, fault.Inconclusive, "app/web:1", "access refused")
+	errtest.Want(t, err, fault.Inconclusive, "app/web:1", "access refused")
 	if h := fault.HintOf(err); !strings.Contains(h, "docker login") {
 		t.Errorf("hint %q does not say how to log in", h)
 	}
@@ -80,9 +81,9 @@ func TestBundleIndexListingTooManyManifestsIsDenied(t *testing.T) {
 	})
 	ref := mustRef(t, reg.Ref("bundles/huge:1"))
 	_, _, err := PullBundle(context.Background(), ref, Options{})
-	wantFault(t, err, fault.Denied, "bundles/huge:1", "1001 manifests")
+	errtest.Want(t, err, fault.Denied, "bundles/huge:1", "1001 manifests")
 	_, err = Copy(context.Background(), ref, mustRef(t, reg.Ref("copy/huge:1")), Options{})
-	wantFault(t, err, fault.Denied, "bundles/huge:1", "1001 manifests")
+	errtest.Want(t, err, fault.Denied, "bundles/huge:1", "1001 manifests")
 }
 
 func TestCopyAcrossRegistriesReportsProgress(t *testing.T) {
@@ -117,10 +118,10 @@ func TestOpenBlobOfMissingBlobIsDeniedAndPresentBlobVerifies(t *testing.T) {
 		_, err = io.ReadAll(rc)
 		rc.Close()
 	}
-	wantFault(t, err, fault.Denied, sha256Digest(raw), "announces")
+	errtest.Want(t, err, fault.Denied, sha256Digest(raw), "announces")
 	missing := "sha256:" + strings.Repeat("1", 64)
 	_, err = OpenBlob(context.Background(), repo, missing, 10, Options{})
-	wantFault(t, err, fault.Denied, "bundles/hello@"+missing, "blob unknown")
+	errtest.Want(t, err, fault.Denied, "bundles/hello@"+missing, "blob unknown")
 }
 
 func TestRemoteOptionsCarryThePlainHTTPRule(t *testing.T) {
@@ -158,7 +159,7 @@ func TestRegistryDrippingManifestBodyTimesOutInconclusive(t *testing.T) {
 		})
 	})
 	_, err := ResolveImage(context.Background(), mustRef(t, reg.Ref("app/web:1")), Options{Timeout: 300 * time.Millisecond})
-	wantFault(t, err, fault.Inconclusive, "app/web:1", "timed out")
+	errtest.Want(t, err, fault.Inconclusive, "app/web:1", "timed out")
 }
 
 // A registry that is briefly busy (rate limit, 503) is asked again; one that
@@ -194,5 +195,5 @@ func TestBusyRegistryIsRetriedThenInconclusive(t *testing.T) {
 	busy["/v2/app/web/manifests/1"] = 3
 	mu.Unlock()
 	_, err = ResolveImage(context.Background(), mustRef(t, img.Ref), Options{})
-	wantFault(t, err, fault.Inconclusive, "app/web:1", "rate-limited", "429")
+	errtest.Want(t, err, fault.Inconclusive, "app/web:1", "rate-limited", "429")
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/cnabsec/cnabsec/bundle"
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
@@ -148,7 +149,7 @@ func TestPullThickWithLayerSwappedByRegistryIsDenied(t *testing.T) {
 		}))
 	_, ref, _, _ := pushTestBundle(t, reg, "bundles/hello:1")
 	err := PullThick(context.Background(), ref, io.Discard, Options{})
-	wantFault(t, err, fault.Denied, "bundles/hello:1", "hash to")
+	errtest.Want(t, err, fault.Denied, "bundles/hello:1", "hash to")
 }
 
 func TestPullThickOfImageWithEndlessBlobListIsDenied(t *testing.T) {
@@ -171,7 +172,7 @@ func TestPullThickOfImageWithEndlessBlobListIsDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := PullThick(context.Background(), ref, io.Discard, Options{})
-	wantFault(t, err, fault.Denied, "bundles/endless:1", "more than 10000 blobs")
+	errtest.Want(t, err, fault.Denied, "bundles/endless:1", "more than 10000 blobs")
 }
 
 func TestPullThickOfBundleListingOneImageTwiceWritesItOnce(t *testing.T) {

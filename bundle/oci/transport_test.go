@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
 
@@ -85,9 +86,9 @@ func TestPrivateNetworkRegistryWithoutInsecureFlagUsesHTTPSOnly(t *testing.T) {
 		var refused *PlainHTTPRefusedError
 		if errors.As(err, &refused) {
 			// The ggcr fallback was attempted and stopped before dialling.
-			wantFault(t, err, fault.Input, "refusing plain HTTP", "--insecure-registry")
+			errtest.Want(t, err, fault.Input, "refusing plain HTTP", "--insecure-registry")
 		} else {
-			wantFault(t, err, fault.Inconclusive, "network disabled")
+			errtest.Want(t, err, fault.Inconclusive, "network disabled")
 		}
 	}
 }
@@ -100,7 +101,7 @@ func TestListedInsecureRegistryMayFallBackToHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = ResolveImage(context.Background(), ref, opts)
-	wantFault(t, err, fault.Inconclusive, "network disabled")
+	errtest.Want(t, err, fault.Inconclusive, "network disabled")
 	var schemes []string
 	for _, u := range rec.seen() {
 		schemes = append(schemes, u[:strings.Index(u, ":")])
@@ -126,7 +127,7 @@ func TestManifestStreamedPastSizeCapIsDenied(t *testing.T) {
 		func(body []byte, h http.Header) []byte { h.Set("X-Test-Chunked", "1"); return body }))
 	img := reg.PushIndex(t, "app/multi:1", 1, 4)
 	_, err := ResolveImage(context.Background(), mustRef(t, img.Ref), Options{MaxManifestSize: 100})
-	wantFault(t, err, fault.Denied, "app/multi:1", "larger than the 100-byte limit")
+	errtest.Want(t, err, fault.Denied, "app/multi:1", "larger than the 100-byte limit")
 }
 
 func TestCappedBodyReturnsAtMostTheCap(t *testing.T) {
