@@ -22,12 +22,18 @@ func init() {
 		Name:  "serve",
 		Usage: "run the verification API and the Kubernetes admission webhook",
 		UsageText: `cnabsec serve --addr ADDR --trust-root ROOT.json --metadata LOCATION [--config FILE]
-    [--level L] [--mode enforce|warn] [--tls-cert FILE --tls-key FILE] [--refresh-interval D]
+    [--level L] [--mode enforce|warn] [--admission-mode mutate|validate]
+    [--tls-cert FILE --tls-key FILE] [--refresh-interval D]
 
 Endpoints:
   POST /v1/verify     {"reference": "REGISTRY/REPO:TAG", "level": "2", "image": true} -> the verify -o json report
                       (HTTP 200 verified or denied, 400 bad request, 503 inconclusive)
-  POST /v1/admission  Kubernetes admission.k8s.io/v1 AdmissionReview (Pods and pod-owning workloads)
+  POST /v1/admission  Kubernetes admission.k8s.io/v1 AdmissionReview (Pods and pod-owning workloads),
+                      answered in --admission-mode:
+                        mutate   (default; a MutatingWebhookConfiguration) pins every verified tag
+                                 to the digest it was verified at (REPO@sha256:DIGEST, a JSON patch)
+                        validate (a ValidatingWebhookConfiguration) admits digest references only
+  POST /v1/admission/mutate, /v1/admission/validate  the same, in the mode their path names
   GET  /healthz, /readyz (ready after the first successful TUF refresh), /metrics (Prometheus)
 
 Fails closed: when metadata or a registry cannot be reached, images are denied as
@@ -43,6 +49,7 @@ Examples:
 		Flags: append(serviceFlags(),
 			&cli.StringFlag{Name: "config", Usage: "admission policy `FILE` (YAML): exemptions, per-image levels, failOpen"},
 			&cli.StringFlag{Name: "mode", Value: "enforce", Usage: "admission mode: enforce (deny) or warn (admit with warnings)"},
+			&cli.StringFlag{Name: "admission-mode", Value: "mutate", Usage: "what /v1/admission does with an image tag: mutate (pin it to its verified digest) or validate (deny it: digest references only)"},
 		),
 		Action: runServe,
 	})
@@ -84,6 +91,10 @@ func runServe(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	admissionMode, err := server.ParseAdmissionMode(c.String("admission-mode"))
+	if err != nil {
+		return fault.Inputf("--admission-mode %q: want mutate or validate", c.String("admission-mode"))
+	}
 	var cfg *server.Config
 	if p := c.String("config"); p != "" {
 		if cfg, err = server.LoadConfig(p); err != nil {
@@ -108,7 +119,7 @@ func runServe(c *cli.Context) error {
 	if cl, ok := v.(interface{ Close() error }); ok {
 		defer cl.Close() // its private TUF cache, when --cache is not given
 	}
-	svc, err := server.New(server.Options{Verifier: v, Level: lvl, Mode: mode, Policy: policy, RefreshInterval: c.Duration("refresh-interval"), Logger: log})
+	svc, err := server.New(server.Options{Verifier: v, Level: lvl, Mode: mode, AdmissionMode: admissionMode, Policy: policy, RefreshInterval: c.Duration("refresh-interval"), Logger: log})
 	if err != nil {
 		return err
 	}

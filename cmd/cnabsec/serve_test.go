@@ -137,6 +137,15 @@ func TestServeAnswersVerifyRequestsAndStopsGracefully(t *testing.T) {
 	}
 }
 
+func TestServeValidateAdmissionModeDeniesATagReference(t *testing.T) {
+	addr, stop := startService(t, "serve", "--addr", "127.0.0.1:0", "--trust-root", "root.json", "--metadata", "repo", "--admission-mode", "validate")
+	defer stop()
+	resp := postAdmission(t, "http://"+addr, "uid-tag", "registry.example.com/app/web:1.0")
+	if resp.Allowed || resp.Patch != nil || !strings.Contains(resp.Result.Message, "a tag reference is not admitted by the validating webhook") {
+		t.Fatalf("validate mode: allowed %v, patch %s, %+v", resp.Allowed, resp.Patch, resp.Result)
+	}
+}
+
 func TestGatewayCommandServesTheRegistryAPI(t *testing.T) {
 	upstream := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) })}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -171,6 +180,7 @@ func TestServeAndGatewayRefuseBadFlagsWithExit2(t *testing.T) {
 		want string
 	}{
 		{[]string{"serve", "--mode", "block"}, `--mode "block": want enforce or warn`},
+		{[]string{"serve", "--admission-mode", "audit"}, `--admission-mode "audit": want mutate or validate`},
 		{[]string{"serve", "--level", "5"}, `security level "5"`},
 		{[]string{"serve", "--level", "1b"}, "level 1b requires nothing of images"},
 		{[]string{"serve", "--config", filepath.Join(dir, "none.yaml")}, "none.yaml"},
@@ -192,7 +202,7 @@ func TestServeAndGatewayRefuseBadFlagsWithExit2(t *testing.T) {
 }
 
 func TestServeAndGatewayHelpHaveExamples(t *testing.T) {
-	for cmd, want := range map[string]string{"serve": "POST /v1/admission", "gateway": "DENIED"} {
+	for cmd, want := range map[string]string{"serve": "POST /v1/admission/mutate", "gateway": "DENIED"} {
 		code, stdout, _ := runCLI(t, cmd, "--help")
 		if code != 0 || !strings.Contains(stdout, "Examples:") || !strings.Contains(stdout, want) {
 			t.Errorf("%s --help: exit %d\n%s", cmd, code, stdout)
