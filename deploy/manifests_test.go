@@ -54,6 +54,8 @@ func TestEveryManifestDecodesWithTheKubernetesTypes(t *testing.T) {
 			v = &appsv1.Deployment{}
 		case "admissionregistration.k8s.io/v1/ValidatingWebhookConfiguration":
 			v = &admissionregistrationv1.ValidatingWebhookConfiguration{}
+		case "admissionregistration.k8s.io/v1/MutatingWebhookConfiguration":
+			v = &admissionregistrationv1.MutatingWebhookConfiguration{}
 		default:
 			t.Fatalf("%s: unexpected %s %s", f, tm.APIVersion, tm.Kind)
 		}
@@ -94,7 +96,7 @@ func TestDeploymentRunsNonRootReadOnlyWithLimits(t *testing.T) {
 		}
 	}
 	args := strings.Join(c.Args, " ")
-	for _, want := range []string{"serve", "--trust-root=", "--metadata=", "--tls-cert=", "--tls-key=", "--config=", "--mode=enforce"} {
+	for _, want := range []string{"serve", "--trust-root=", "--metadata=", "--tls-cert=", "--tls-key=", "--config=", "--mode=enforce", "--admission-mode=mutate"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("args lack %q: %s", want, args)
 		}
@@ -107,27 +109,72 @@ func TestDeploymentRunsNonRootReadOnlyWithLimits(t *testing.T) {
 	}
 }
 
+// webhook is what the two webhook configurations share.
+type webhook struct {
+	file                    string
+	failurePolicy           *admissionregistrationv1.FailurePolicyType
+	sideEffects             *admissionregistrationv1.SideEffectClass
+	admissionReviewVersions []string
+	clientConfig            admissionregistrationv1.WebhookClientConfig
+	timeoutSeconds          *int32
+	namespaceSelector       *metav1.LabelSelector
+	rules                   []admissionregistrationv1.RuleWithOperations
+}
+
+// webhooks decodes webhook.yaml (mutating: pins verified tags) and
+// webhook-validate.yaml (validating: digest references only).
+func webhooks(t *testing.T) (admissionregistrationv1.MutatingWebhook, admissionregistrationv1.ValidatingWebhook, []webhook) {
+	t.Helper()
+	var m admissionregistrationv1.MutatingWebhookConfiguration
+	var v admissionregistrationv1.ValidatingWebhookConfiguration
+	decode(t, "webhook.yaml", &m)
+	decode(t, "webhook-validate.yaml", &v)
+	if len(m.Webhooks) != 1 || len(v.Webhooks) != 1 {
+		t.Fatalf("%d mutating and %d validating webhooks, want one of each", len(m.Webhooks), len(v.Webhooks))
+	}
+	mh, vh := m.Webhooks[0], v.Webhooks[0]
+	return mh, vh, []webhook{
+		{"webhook.yaml", mh.FailurePolicy, mh.SideEffects, mh.AdmissionReviewVersions, mh.ClientConfig, mh.TimeoutSeconds, mh.NamespaceSelector, mh.Rules},
+		{"webhook-validate.yaml", vh.FailurePolicy, vh.SideEffects, vh.AdmissionReviewVersions, vh.ClientConfig, vh.TimeoutSeconds, vh.NamespaceSelector, vh.Rules},
+	}
+}
+
+func TestMutatingWebhookPinsTagsAndIsReinvokedAfterOtherMutations(t *testing.T) {
+	mh, vh, _ := webhooks(t)
+	if mh.ClientConfig.Service == nil || mh.ClientConfig.Service.Path == nil || *mh.ClientConfig.Service.Path != "/v1/admission/mutate" {
+		t.Fatal("the mutating webhook does not call /v1/admission/mutate")
+	}
+	// A later mutating webhook may put a tag back: this one runs again.
+	if mh.ReinvocationPolicy == nil || *mh.ReinvocationPolicy != admissionregistrationv1.IfNeededReinvocationPolicy {
+		t.Fatal("reinvocationPolicy is not IfNeeded")
+	}
+	if vh.ClientConfig.Service == nil || vh.ClientConfig.Service.Path == nil || *vh.ClientConfig.Service.Path != "/v1/admission/validate" {
+		t.Fatal("the validating webhook does not call /v1/admission/validate (it may not patch)")
+	}
+}
+
 func TestWebhookFailsClosedOnPodsAndEveryPodOwningKind(t *testing.T) {
-	var w admissionregistrationv1.ValidatingWebhookConfiguration
-	decode(t, "webhook.yaml", &w)
-	if len(w.Webhooks) != 1 {
-		t.Fatalf("%d webhooks", len(w.Webhooks))
+	_, _, hooks := webhooks(t)
+	var s corev1.Service
+	decode(t, "service.yaml", &s)
+	for _, h := range hooks {
+		checkFailsClosed(t, h, s)
 	}
-	h := w.Webhooks[0]
-	if h.FailurePolicy == nil || *h.FailurePolicy != admissionregistrationv1.Fail {
-		t.Fatal("failurePolicy is not Fail")
+}
+
+func checkFailsClosed(t *testing.T, h webhook, s corev1.Service) {
+	t.Helper()
+	if h.failurePolicy == nil || *h.failurePolicy != admissionregistrationv1.Fail {
+		t.Fatalf("%s: failurePolicy is not Fail", h.file)
 	}
-	if h.SideEffects == nil || *h.SideEffects != admissionregistrationv1.SideEffectClassNone {
-		t.Fatal("sideEffects is not None")
+	if h.sideEffects == nil || *h.sideEffects != admissionregistrationv1.SideEffectClassNone {
+		t.Fatalf("%s: sideEffects is not None", h.file)
 	}
-	if !slices.Equal(h.AdmissionReviewVersions, []string{"v1"}) {
-		t.Fatalf("admissionReviewVersions %v", h.AdmissionReviewVersions)
+	if !slices.Equal(h.admissionReviewVersions, []string{"v1"}) {
+		t.Fatalf("%s: admissionReviewVersions %v", h.file, h.admissionReviewVersions)
 	}
-	if h.ClientConfig.Service == nil || h.ClientConfig.Service.Path == nil || *h.ClientConfig.Service.Path != "/v1/admission" {
-		t.Fatal("webhook does not call /v1/admission")
-	}
-	if h.TimeoutSeconds == nil || *h.TimeoutSeconds > 30 {
-		t.Fatal("timeoutSeconds missing or above the API server's maximum")
+	if h.timeoutSeconds == nil || *h.timeoutSeconds > 30 {
+		t.Fatalf("%s: timeoutSeconds missing or above the API server's maximum", h.file)
 	}
 	want := map[string][]string{
 		"":      {"pods", "pods/ephemeralcontainers", "replicationcontrollers"},
@@ -137,31 +184,29 @@ func TestWebhookFailsClosedOnPodsAndEveryPodOwningKind(t *testing.T) {
 	for group, resources := range want {
 		for _, res := range resources {
 			found := false
-			for _, r := range h.Rules {
+			for _, r := range h.rules {
 				if slices.Contains(r.APIGroups, group) && slices.Contains(r.Resources, res) &&
 					slices.Contains(r.Operations, admissionregistrationv1.Create) && slices.Contains(r.Operations, admissionregistrationv1.Update) {
 					found = true
 				}
 			}
 			if !found {
-				t.Errorf("no CREATE+UPDATE rule for %s/%s", group, res)
+				t.Errorf("%s: no CREATE+UPDATE rule for %s/%s", h.file, group, res)
 			}
 		}
 	}
 	// The webhook's own namespace is excluded, or it could not restart itself.
-	var s corev1.Service
-	decode(t, "service.yaml", &s)
-	if h.ClientConfig.Service.Name != s.Name || h.ClientConfig.Service.Namespace != s.Namespace {
-		t.Fatal("webhook does not point at the service")
+	if h.clientConfig.Service == nil || h.clientConfig.Service.Name != s.Name || h.clientConfig.Service.Namespace != s.Namespace {
+		t.Fatalf("%s: webhook does not point at the service", h.file)
 	}
 	excluded := false
-	for _, e := range h.NamespaceSelector.MatchExpressions {
+	for _, e := range h.namespaceSelector.MatchExpressions {
 		if e.Key == "kubernetes.io/metadata.name" && e.Operator == metav1.LabelSelectorOpNotIn && slices.Contains(e.Values, s.Namespace) {
 			excluded = true
 		}
 	}
 	if !excluded {
-		t.Fatal("the webhook's own namespace is not excluded")
+		t.Fatalf("%s: the webhook's own namespace is not excluded", h.file)
 	}
 }
 
