@@ -44,23 +44,34 @@ type patchOp struct {
 // attachPatch adds to resp the JSON Patch replacing every pinned tag, in
 // every container naming it, with its digest reference.
 func attachPatch(resp *admissionv1.AdmissionResponse, results []*imageResult) error {
-	var ops []patchOp
+	// Written by hand (the admission fast path): paths and values are
+	// quoted as JSON strings.
+	patch := make([]byte, 0, 512)
 	var pinned []string
 	for _, res := range results {
 		if res.pin == "" || res.err != nil {
 			continue
 		}
 		for _, u := range res.uses {
-			ops = append(ops, patchOp{Op: "replace", Path: u.pointer(), Value: res.pin})
+			if len(patch) == 0 {
+				patch = append(patch, '[')
+			} else {
+				patch = append(patch, ',')
+			}
+			patch = append(patch, `{"op":"replace","path":`...)
+			patch = strconv.AppendQuote(patch, u.pointer())
+			patch = append(patch, `,"value":`...)
+			patch = strconv.AppendQuote(patch, res.pin)
+			patch = append(patch, '}')
 		}
 		pinned = append(pinned, res.img.raw+" -> "+res.pin)
 	}
-	if len(ops) == 0 {
+	if len(patch) == 0 {
 		return nil
 	}
-	patch, err := json.Marshal(ops)
-	if err != nil {
-		return err
+	patch = append(patch, ']')
+	if !json.Valid(patch) {
+		return fault.Inputf("building the pinning patch: not valid JSON")
 	}
 	pt := admissionv1.PatchTypeJSONPatch
 	resp.Patch, resp.PatchType = patch, &pt
