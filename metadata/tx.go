@@ -17,6 +17,7 @@ import (
 	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/names"
 	"github.com/cnabsec/cnabsec/keys"
 )
 
@@ -254,11 +255,13 @@ func (st *state) targetRoles() []string {
 	return append([]string{RoleTargets}, st.delegatedNames()...)
 }
 
-// Delegate lets the releases role sign versions of each name: it adds the
-// paths NAME:*, NAME@* and NAME/in-toto-metadata/*/*.link to the delegation.
+// Delegate lets the releases role sign versions of each repository name: it
+// adds the paths NAME:*, NAME@* and NAME/in-toto-metadata/*/*.link
+// (names.DelegationPaths) to the delegation. A name with a reserved in-toto
+// path segment is refused (names.CheckRepository).
 // Only the targets keys can sign this change.
-func (tx *Tx) Delegate(names ...string) error {
-	if len(names) == 0 {
+func (tx *Tx) Delegate(repos ...string) error {
+	if len(repos) == 0 {
 		return fault.Inputf("delegate: no names given")
 	}
 	t, err := tx.st.role(RoleTargets)
@@ -281,11 +284,11 @@ func (tx *Tx) Delegate(names ...string) error {
 		have[p] = true
 	}
 	var add []string
-	for _, n := range names {
+	for _, n := range repos {
 		if err := checkDelegationName(n); err != nil {
 			return err
 		}
-		for _, p := range []string{n + ":*", n + "@*", n + "/in-toto-metadata/*/*.link"} {
+		for _, p := range names.DelegationPaths(n) {
 			if !have[p] {
 				add = append(add, p)
 				have[p] = true
@@ -337,6 +340,9 @@ func checkDelegationName(name string) error {
 	}
 	if _, err := path.Match(name, ""); err != nil {
 		return fault.Inputf("delegate name %q: bad glob: %v", name, err)
+	}
+	if err := names.CheckRepository(name); err != nil {
+		return fault.Inputf("delegate name %q: %w", name, err)
 	}
 	return nil
 }

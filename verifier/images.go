@@ -184,7 +184,7 @@ func (w *workflow) checkImage(ctx context.Context, im bundle.Image, mapping bund
 // (REPO:TAG), else under REPO@contentDigest.
 func (w *workflow) imageTarget(ctx context.Context, im bundle.Image) (*client.TargetInfo, string, error) {
 	var tried string
-	if v, err := names.ParseVersion(im.Reference); err == nil {
+	if v, err := names.ParseVersionSyntax(im.Reference); err == nil {
 		tried = v.Target
 		ti, err := w.lookup(ctx, v.Target)
 		if err != nil || ti != nil {

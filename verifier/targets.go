@@ -12,8 +12,10 @@ import (
 // index such as the registry gateway's. Each entry has the target name, the
 // signed sha256 (hex) and the kind recorded by the signer ("bundle" or
 // "image"; "" when the target carries no cnabsec kind). Targets that are not
-// versions (in-toto layouts, layout keys, links) and version targets whose
-// custom metadata does not parse are left out. A target is listed only when
+// versions (in-toto layouts, layout keys, links, and names such as
+// NAME/in-toto-metadata/X/Y:T.link under a reserved in-toto segment, which
+// the verifier denies) and version targets whose custom metadata does not
+// parse are left out. A target is listed only when
 // its TUF lookup would return it (see client.AllTargets); a delegated role
 // that fails to load fails the whole call.
 func (v *Verifier) Targets(ctx context.Context) ([]TargetRef, error) {
@@ -37,7 +39,7 @@ func (v *Verifier) Targets(ctx context.Context) ([]TargetRef, error) {
 	out := make([]TargetRef, 0, len(all))
 	for _, ti := range all {
 		if _, err := names.ParseVersion(ti.Name); err != nil {
-			continue // a layout, key or link file
+			continue // a layout, key or link file, or a reserved name
 		}
 		custom, err := names.ParseCustom(ti.Custom)
 		if err != nil {

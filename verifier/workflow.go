@@ -43,7 +43,9 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Report, error) {
 	if req.AllowInspections {
 		r.Unsafe = append(r.Unsafe, "in-toto inspections run (--allow-inspections)")
 	}
-	ver, err := names.ParseVersion(req.Reference)
+	// The syntax only: a version under a reserved in-toto segment is denied
+	// by its target check (lookup), naming the pattern it falls under.
+	ver, err := names.ParseVersionSyntax(req.Reference)
 	if err != nil {
 		return r.finish(err)
 	}
@@ -80,10 +82,16 @@ func (w *workflow) run(ctx context.Context) error {
 }
 
 // lookup finds a version target. A target no role lists is missing evidence
-// (nil, nil); any other failure is returned.
+// (nil, nil); any other failure is returned. A version of a repository with
+// a reserved in-toto segment is denied without a lookup: its name falls
+// under another repository's link pattern, which delegates link files only,
+// so whatever signed it was not delegated an image or bundle.
 func (w *workflow) lookup(ctx context.Context, name string) (*client.TargetInfo, error) {
 	if w.tuf == nil {
 		return nil, nil
+	}
+	if err := checkVersionName(name); err != nil {
+		return nil, err
 	}
 	ti, err := w.tuf.Target(ctx, name)
 	if err != nil {
@@ -93,6 +101,19 @@ func (w *workflow) lookup(ctx context.Context, name string) (*client.TargetInfo,
 		return nil, err
 	}
 	return ti, nil
+}
+
+// checkVersionName denies a version target name whose repository has a
+// reserved path segment (names.CheckRepository).
+func checkVersionName(name string) error {
+	v, err := names.ParseVersionSyntax(name)
+	if err != nil {
+		return err
+	}
+	if err := names.CheckRepository(v.Repository); err != nil {
+		return fault.Deniedf("target %q is not a version target: %w", name, err)
+	}
+	return nil
 }
 
 // isTargetNotFound tells "no trusted role lists this target" (missing

@@ -6,6 +6,7 @@ package names
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
 	"regexp"
@@ -28,8 +29,24 @@ type Version struct {
 
 // ParseVersion normalizes a reference with go-containerregistry's name package
 // (Docker Hub short names become index.docker.io/...). A reference without a
-// tag or digest is refused: a version target must name one version.
+// tag or digest is refused: a version target must name one version. So is a
+// repository with a reserved path segment (see CheckRepository): its version
+// targets would fall under the in-toto link pattern of another repository.
 func ParseVersion(ref string) (Version, error) {
+	v, err := ParseVersionSyntax(ref)
+	if err != nil {
+		return Version{}, err
+	}
+	if err := CheckRepository(v.Repository); err != nil {
+		return Version{}, fault.Inputf("reference %q: %w", ref, err)
+	}
+	return v, nil
+}
+
+// ParseVersionSyntax is ParseVersion without the reserved-segment rule: for
+// code that must name a target no publisher may make (the verifier's denial
+// of it, a revocation removing it).
+func ParseVersionSyntax(ref string) (Version, error) {
 	if ref == "" || strings.TrimSpace(ref) != ref {
 		return Version{}, fault.Inputf("reference %q: empty or surrounded by spaces", ref)
 	}
@@ -41,6 +58,46 @@ func ParseVersion(ref string) (Version, error) {
 		return Version{}, fault.Inputf("reference %q: %w", ref, err)
 	}
 	return Version{Target: r.Name(), Repository: r.Context().Name(), Ref: r}, nil
+}
+
+// Reserved path segments: the in-toto files of a repository NAME live under
+// NAME/in-toto-metadata/ (its root layout and, delegated to the releases
+// role as NAME/in-toto-metadata/*/*.link, its link files) and
+// NAME/in-toto-pubkeys/ (its layout keys).
+const (
+	InTotoMetadataSegment = "in-toto-metadata"
+	InTotoPubkeysSegment  = "in-toto-pubkeys"
+)
+
+// ErrReservedSegment is wrapped by the error of a repository name with a
+// reserved path segment.
+var ErrReservedSegment = errors.New("reserved path segment")
+
+// CheckRepository refuses a repository name (REGISTRY/REPO) with a path
+// segment in-toto-metadata or in-toto-pubkeys. Without this rule the image
+// NAME/in-toto-metadata/x/y:1.link would be a target name matching the
+// link pattern NAME/in-toto-metadata/*/*.link, so a key delegated only
+// NAME's links could sign it. The error wraps ErrReservedSegment and names
+// the pattern the name falls under.
+func CheckRepository(repo string) error {
+	segs := strings.Split(repo, "/")
+	for i, seg := range segs {
+		if seg != InTotoMetadataSegment && seg != InTotoPubkeysSegment {
+			continue
+		}
+		owner := strings.Join(segs[:i], "/")
+		return fmt.Errorf("repository %s: %w %q holds the in-toto files of %s (%s), never an image or bundle",
+			repo, ErrReservedSegment, seg, owner, reservedPattern(owner, seg))
+	}
+	return nil
+}
+
+// reservedPattern is what a reserved segment of owner holds, as a pattern.
+func reservedPattern(owner, seg string) string {
+	if seg == InTotoPubkeysSegment {
+		return "layout keys " + owner + "/" + InTotoPubkeysSegment + "/*.pub"
+	}
+	return "link pattern " + LinkPattern(owner)
 }
 
 func lastSegment(ref string) string {
@@ -67,13 +124,25 @@ func ParseRepository(repo string) (string, error) {
 	if err != nil {
 		return "", fault.Inputf("repository name %q: %w", repo, err)
 	}
+	if err := CheckRepository(r.Name()); err != nil {
+		return "", fault.Inputf("repository name %q: %w", repo, err)
+	}
 	return r.Name(), nil
 }
 
 // DelegationPaths are the TUF paths a `releases` delegation gets for a repository
-// name: its tagged and digest versions and their link files.
+// name: its tagged and digest versions and their link files. TUF clients
+// (go-tuf, python-tuf, tuf-js) match a pattern segment by segment, '*' never
+// crossing a '/'. The link pattern also matches a version target
+// NAME/in-toto-metadata/X/Y:T.link; such a version is refused by
+// ParseVersion (the reserved segment), so nothing here treats it as one.
 func DelegationPaths(repo string) []string {
-	return []string{repo + ":*", repo + "@*", repo + "/in-toto-metadata/*/*.link"}
+	return []string{repo + ":*", repo + "@*", LinkPattern(repo)}
+}
+
+// LinkPattern is the delegation path of a repository's link files.
+func LinkPattern(repo string) string {
+	return repo + "/" + InTotoMetadataSegment + "/*/*.link"
 }
 
 // LayoutTarget is the default target name of the root layout for a repository.

@@ -1,7 +1,12 @@
 package names
 
 import (
+	"errors"
+	"path"
+	"strings"
 	"testing"
+
+	tufmeta "github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
 )
@@ -60,4 +65,74 @@ func TestRepositoryGlobAndTagRefused(t *testing.T) {
 	if _, err := ParseRepository("example.com/org/app:1.0"); err == nil {
 		t.Fatal("tag accepted in repository name")
 	}
+}
+
+func TestRepositoryWithReservedInTotoSegmentIsRefused(t *testing.T) {
+	for _, tc := range []struct{ in, why string }{
+		{"example.com/org/app/in-toto-metadata/x/y:1.link", "link pattern example.com/org/app/in-toto-metadata/*/*.link"},
+		{"example.com/org/app/in-toto-metadata:root.layout", "link pattern example.com/org/app/in-toto-metadata/*/*.link"},
+		{"example.com/org/app/in-toto-pubkeys/k@sha256:" + strings.Repeat("a", 64), "layout keys example.com/org/app/in-toto-pubkeys/*.pub"},
+	} {
+		_, err := ParseVersion(tc.in)
+		if !fault.Is(err, fault.Input) || !errors.Is(err, ErrReservedSegment) || !strings.Contains(err.Error(), tc.why) {
+			t.Errorf("ParseVersion(%q) = %v, want an input error wrapping ErrReservedSegment naming %q", tc.in, err, tc.why)
+		}
+		if _, err := ParseVersionSyntax(tc.in); err != nil {
+			t.Errorf("ParseVersionSyntax(%q) = %v: the syntax is valid", tc.in, err)
+		}
+	}
+	for _, repo := range []string{"example.com/org/app/in-toto-metadata/x/y", "example.com/in-toto-pubkeys/*"} {
+		if _, err := ParseRepository(repo); !fault.Is(err, fault.Input) || !errors.Is(err, ErrReservedSegment) {
+			t.Errorf("ParseRepository(%q) = %v, want an input error wrapping ErrReservedSegment", repo, err)
+		}
+	}
+	// A segment that only contains the word is an ordinary name.
+	if _, err := ParseVersion("example.com/org/in-toto-metadata-tools:1"); err != nil {
+		t.Errorf("in-toto-metadata-tools refused: %v", err)
+	}
+}
+
+// FuzzVersionAndLinkNamesNeverOverlap checks the property the releases
+// delegation relies on: a name ParseVersion accepts is matched by no
+// repository's link pattern, as go-tuf matches delegation paths, and is no
+// link target; a link target is no version.
+func FuzzVersionAndLinkNamesNeverOverlap(f *testing.F) {
+	for _, s := range []string{
+		"example.com/org/app/in-toto-metadata/x/y:1.link",
+		"example.com/org/app/in-toto-metadata/" + strings.Repeat("a", 64) + "/package.cbc48efe.link",
+		"example.com/org/app:1.0", "example.com/org/app/in-toto-metadata/x/y@sha256:" + strings.Repeat("b", 64),
+		"example.com/org/app/in-toto-metadata:x.link", "nginx:1.link",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if v, err := ParseVersion(s); err == nil {
+			checkNotUnderLinkPattern(t, v.Target)
+		}
+		if _, err := ParseVersion(linkUnder(s)); err == nil {
+			t.Fatalf("link target %q parses as a version", linkUnder(s))
+		}
+	})
+}
+
+func checkNotUnderLinkPattern(t *testing.T, target string) {
+	t.Helper()
+	for i := range len(target) {
+		if target[i] != '/' {
+			continue
+		}
+		repo := target[:i]
+		role := tufmeta.DelegatedRole{Name: "releases", Paths: DelegationPaths(repo)[2:]}
+		if ok, _ := role.IsDelegatedPath(target); ok {
+			t.Fatalf("version %q matches the link pattern %s", target, LinkPattern(repo))
+		}
+		if IsLinkTargetFor(target, repo, path.Base(path.Dir(target))) {
+			t.Fatalf("version %q is a link target of %s", target, repo)
+		}
+	}
+}
+
+// linkUnder is a link target name built from arbitrary text as the step.
+func linkUnder(step string) string {
+	return "example.com/org/app/in-toto-metadata/" + strings.Repeat("c", 64) + "/" + step + ".cbc48efe.link"
 }
