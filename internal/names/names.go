@@ -125,7 +125,7 @@ func ParseRepository(repo string) (string, error) {
 		return "", fault.Inputf("repository name %q: %w", repo, err)
 	}
 	if err := CheckRepository(r.Name()); err != nil {
-		return "", fault.Inputf("repository name %q: %w", repo, err)
+		return "", fault.Wrap(fault.Input, err)
 	}
 	return r.Name(), nil
 }
