@@ -17,7 +17,9 @@ func init() {
 delegation from targets to releases, so the releases key can sign tags, digests
 and in-toto links of NAME. Names are normalized as references are (nginx
 becomes index.docker.io/library/nginx). A name may end in a glob segment
-(example.com/org/*).
+(example.com/org/*). A name with a path segment in-toto-metadata or
+in-toto-pubkeys is refused: those segments hold in-toto files, and such a
+name's versions would fall under another name's link pattern.
 Only the targets keys can do this.
 
 Example:
