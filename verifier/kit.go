@@ -60,26 +60,14 @@ func (r *recorder) Fetch(ctx context.Context, name string, maxLen int64) ([]byte
 }
 
 // Export verifies req (which must pass) and writes the kit to out: nothing
-// is exported that does not verify.
+// is exported that does not verify. The steps: verify while recording every
+// TUF file served, then write those files, the verified bundle, each image by
+// its signed digest, and last the kit index.
 func Export(ctx context.Context, cfg Config, req Request, out string) (*Report, error) {
 	if req.Image || req.ThickFile != "" {
-		return nil, fault.Inputf("export takes a thin bundle reference (not --image or --thick)")
+		return nil, fault.Inputf("export takes a thin bundle reference, not an image or a thick archive")
 	}
-	inner, err := ociFetcher(nil, cfg.Location, cfg.Registry)
-	if err == nil && inner == nil {
-		inner, err = client.FetcherFor(cfg.Location, cfg.Timeout)
-	}
-	if err != nil {
-		return nil, err
-	}
-	rec := &recorder{inner: inner, files: map[string][]byte{}}
-	cfg.Fetcher = rec
-	v, err := newVerifier(cfg, false)
-	if err != nil {
-		return nil, err
-	}
-	defer v.Close()
-	report, err := v.Verify(ctx, req)
+	report, rec, err := verifyRecording(ctx, cfg, req)
 	if err != nil {
 		return report, err
 	}
@@ -88,82 +76,149 @@ func Export(ctx context.Context, cfg Config, req Request, out string) (*Report, 
 	if err != nil {
 		return report, err
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return report, fault.Inputf("--out %s: %w", out, err)
+	if err := writeKitFiles(out, rec.files, b); err != nil {
+		return report, err
 	}
-	for n, data := range rec.files {
-		p := filepath.Join(out, kitRepo, filepath.FromSlash(n))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return report, fault.Inputf("--out: %w", err)
-		}
-		if err := atomicfile.WriteFile(p, data, 0o644); err != nil {
-			return report, fault.Inputf("--out: %w", err)
-		}
-	}
-	if err := atomicfile.WriteFile(filepath.Join(out, kitBundle), b, 0o644); err != nil {
-		return report, fault.Inputf("--out: %w", err)
+	mapping, err := readExportMapping(req.RelocationMappingFile)
+	if err != nil {
+		return report, err
 	}
 	kit := Kit{Reference: report.Reference, BundleDigest: report.BundleDigest, Images: map[string]string{}}
-	lp, err := layout.Write(filepath.Join(out, kitImages), empty.Index)
-	if err != nil {
-		return report, fault.Inputf("--out: %w", err)
+	if err := exportImages(ctx, kitRegistry(cfg), out, parsed.Images(), mapping, kit.Images); err != nil {
+		return report, err
 	}
+	kb, _ := json.MarshalIndent(kit, "", "  ")
+	if err := atomicfile.WriteFile(filepath.Join(out, kitIndex), append(kb, '\n'), 0o644); err != nil {
+		return report, kitDirError(out, err)
+	}
+	return report, nil
+}
+
+// verifyRecording runs the verification through a fetcher that keeps a copy
+// of every TUF file it served: exactly what the kit's verifier will need.
+func verifyRecording(ctx context.Context, cfg Config, req Request) (*Report, *recorder, error) {
+	inner, err := ociFetcher(nil, cfg.Location, cfg.Registry)
+	if err == nil && inner == nil {
+		inner, err = client.FetcherFor(cfg.Location, cfg.Timeout)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	rec := &recorder{inner: inner, files: map[string][]byte{}}
+	cfg.Fetcher = rec
+	v, err := newVerifier(cfg, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer v.Close()
+	report, err := v.Verify(ctx, req)
+	return report, rec, err
+}
+
+func kitDirError(out string, err error) error {
+	return fault.Inputf("kit directory %s: %w", out, err)
+}
+
+// writeKitFiles writes the recorded TUF files under out/repo and the
+// verified bundle.
+func writeKitFiles(out string, files map[string][]byte, bundleJSON []byte) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return kitDirError(out, err)
+	}
+	for n, data := range files {
+		p := filepath.Join(out, kitRepo, filepath.FromSlash(n))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return kitDirError(out, err)
+		}
+		if err := atomicfile.WriteFile(p, data, 0o644); err != nil {
+			return kitDirError(out, err)
+		}
+	}
+	if err := atomicfile.WriteFile(filepath.Join(out, kitBundle), bundleJSON, 0o644); err != nil {
+		return kitDirError(out, err)
+	}
+	return nil
+}
+
+// readExportMapping reads the relocation mapping images are read through;
+// images are still fetched by the digest the verified bundle signs.
+func readExportMapping(path string) (map[string]string, error) {
+	if path == "" {
+		return map[string]string{}, nil
+	}
+	raw, err := readLocal(path, bundle.MaxRelocationMappingSize, "relocation mapping")
+	if err != nil {
+		return nil, err
+	}
+	mapping, err := bundle.ParseRelocationMapping(raw)
+	if err != nil {
+		return nil, fault.Inputf("relocation mapping: %w", err)
+	}
+	return mapping, nil
+}
+
+func kitRegistry(cfg Config) oci.Options {
 	opts := cfg.Registry
 	if opts.Timeout == 0 {
 		opts.Timeout = cfg.Timeout
 	}
-	mapping := map[string]string{}
-	if req.RelocationMappingFile != "" {
-		raw, err := readLocal(req.RelocationMappingFile, bundle.MaxRelocationMappingSize, "relocation mapping")
-		if err != nil {
-			return report, err
-		}
-		if mapping, err = bundle.ParseRelocationMapping(raw); err != nil {
-			return report, fault.Inputf("relocation mapping: %w", err)
-		}
+	return opts
+}
+
+// exportImages appends each image, by its signed digest, to the kit's OCI
+// layout and records it in images.
+func exportImages(ctx context.Context, opts oci.Options, out string, imgs []bundle.Image, mapping, images map[string]string) error {
+	lp, err := layout.Write(filepath.Join(out, kitImages), empty.Index)
+	if err != nil {
+		return kitDirError(out, err)
 	}
-	for _, im := range parsed.Images() {
-		src := im.Reference
-		if m, ok := mapping[src]; ok {
-			src = m
+	for _, im := range imgs {
+		if err := exportImage(ctx, opts, lp, im, mapping); err != nil {
+			return err
 		}
-		ref, err := oci.ParseRef(src, opts)
-		if err != nil {
-			return report, err
-		}
-		d, err := name.NewDigest(ref.Context().Name()+"@"+im.ContentDigest, name.WeakValidation)
-		if err != nil {
-			return report, fault.Inputf("image %s: %w", im.Name, err)
-		}
-		desc, err := remote.Get(d, oci.RemoteOptions(ctx, opts)...)
-		if err != nil {
-			return report, fault.Inconclusivef("export image %s: %w", d, err)
-		}
-		ann := layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": im.Reference})
-		if desc.MediaType.IsIndex() {
-			idx, err := desc.ImageIndex()
-			if err == nil {
-				err = lp.AppendIndex(idx, ann)
-			}
-			if err != nil {
-				return report, fault.Inconclusivef("export image %s: %w", d, err)
-			}
-		} else {
-			img, err := desc.Image()
-			if err == nil {
-				err = lp.AppendImage(img, ann)
-			}
-			if err != nil {
-				return report, fault.Inconclusivef("export image %s: %w", d, err)
-			}
-		}
-		kit.Images[im.Reference] = im.ContentDigest
+		images[im.Reference] = im.ContentDigest
 	}
-	kb, _ := json.MarshalIndent(kit, "", "  ")
-	if err := atomicfile.WriteFile(filepath.Join(out, kitIndex), append(kb, '\n'), 0o644); err != nil {
-		return report, fault.Inputf("--out: %w", err)
+	return nil
+}
+
+// exportImage fetches one image (or index) by digest from where the mapping
+// relocated it and appends it to the layout, named by its bundle reference.
+func exportImage(ctx context.Context, opts oci.Options, lp layout.Path, im bundle.Image, mapping map[string]string) error {
+	src := im.Reference
+	if m, ok := mapping[src]; ok {
+		src = m
 	}
-	return report, nil
+	ref, err := oci.ParseRef(src, opts)
+	if err != nil {
+		return err
+	}
+	d, err := name.NewDigest(ref.Context().Name()+"@"+im.ContentDigest, name.WeakValidation)
+	if err != nil {
+		return fault.Inputf("image %s: %w", im.Name, err)
+	}
+	desc, err := remote.Get(d, oci.RemoteOptions(ctx, opts)...)
+	if err != nil {
+		return fault.Inconclusivef("export image %s: %w", d, err)
+	}
+	ann := layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": im.Reference})
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err == nil {
+			err = lp.AppendIndex(idx, ann)
+		}
+		if err != nil {
+			return fault.Inconclusivef("export image %s: %w", d, err)
+		}
+		return nil
+	}
+	img, err := desc.Image()
+	if err == nil {
+		err = lp.AppendImage(img, ann)
+	}
+	if err != nil {
+		return fault.Inconclusivef("export image %s: %w", d, err)
+	}
+	return nil
 }
 
 // ReadKit reads DIR/kit.json.
