@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/urfave/cli/v2"
 
 	"github.com/cnabsec/cnabsec/bundle/oci"
@@ -14,7 +15,12 @@ import (
 )
 
 func init() {
-	register(&cli.Command{
+	register(exportCommand())
+	register(importCommand())
+}
+
+func exportCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "export",
 		Usage: "verify a bundle and write everything verification needs into a directory (air-gapped use)",
 		UsageText: `cnabsec export REF --trust-root ROOT --metadata LOCATION --out DIR [--level L] [--relocation-mapping FILE]
@@ -36,42 +42,12 @@ Example:
 			&cli.StringFlag{Name: "relocation-mapping", Usage: "relocation mapping `FILE`: read images at their relocated references"},
 			outputFlag(),
 		},
-		Action: func(c *cli.Context) error {
-			ref, err := onePositional(c, "REF")
-			if err != nil {
-				return err
-			}
-			asJSON, err := wantJSON(c)
-			if err != nil {
-				return err
-			}
-			lvl, err := verifier.ParseLevel(c.String("level"))
-			if err != nil {
-				return err
-			}
-			cfg, err := verifyConfig(c)
-			if err != nil {
-				return err
-			}
-			report, err := verifier.Export(c.Context, cfg, verifier.Request{Reference: ref, Level: lvl, RelocationMappingFile: c.String("relocation-mapping")}, c.String("out"))
-			if report != nil && err != nil {
-				if asJSON {
-					writeJSON(c.App.Writer, report)
-				} else {
-					report.WriteText(c.App.Writer)
-				}
-			}
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return writeJSON(c.App.Writer, report)
-			}
-			fmt.Fprintf(c.App.Writer, "exported %s (%s, verified at level %s) to %s\n", report.Reference, report.BundleDigest, report.AchievedLevel, c.String("out"))
-			return nil
-		},
-	})
-	register(&cli.Command{
+		Action: runExport,
+	}
+}
+
+func importCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "import",
 		Usage: "push an export kit's bundle and images into a private registry and write the relocation mapping",
 		UsageText: `cnabsec import DIR --to REG/REPO --relocation-mapping-out FILE
@@ -86,50 +62,101 @@ Example:
 			&cli.StringFlag{Name: "to", Usage: "destination `REG/REPO`", Required: true},
 			&cli.StringFlag{Name: "relocation-mapping-out", Usage: "write the relocation mapping to `FILE`", Required: true},
 		},
-		Action: func(c *cli.Context) error {
-			dir, err := onePositional(c, "DIR")
-			if err != nil {
-				return err
-			}
-			kit, err := verifier.ReadKit(dir)
-			if err != nil {
-				return err
-			}
-			src, err := names.ParseVersion(kit.Reference)
-			if err != nil {
-				return err
-			}
-			repo, err := names.ParseRepository(c.String("to"))
-			if err != nil {
-				return err
-			}
-			tag := "latest"
-			if t, ok := src.Ref.(interface{ TagStr() string }); ok {
-				tag = t.TagStr()
-			}
-			opts := registryOptions(c)
-			dst, err := oci.ParseRef(repo+":"+tag, opts)
-			if err != nil {
-				return err
-			}
-			raw, err := os.ReadFile(verifier.KitBundle(dir))
-			if err != nil {
-				return fault.Inputf("kit %s: %w", dir, err)
-			}
-			desc, mapping, err := oci.PushLayout(c.Context, raw, verifier.KitLayout(dir), dst, opts)
-			if err != nil {
-				return err
-			}
-			mb, err := jsonBytes(mapping)
-			if err != nil {
-				return err
-			}
-			if err := atomicfile.WriteFile(c.String("relocation-mapping-out"), mb, 0o644); err != nil {
-				return fault.Inputf("--relocation-mapping-out: %w", err)
-			}
-			fmt.Fprintf(c.App.Writer, "imported %s as %s (%s); %d images relocated; mapping in %s\n",
-				kit.Reference, dst.Name(), desc.Digest, len(mapping), c.String("relocation-mapping-out"))
-			return nil
-		},
-	})
+		Action: runImport,
+	}
+}
+
+// runExport verifies REF and writes the kit; the report is printed also when
+// the export fails after verifying.
+func runExport(c *cli.Context) error {
+	ref, err := onePositional(c, "REF")
+	if err != nil {
+		return err
+	}
+	asJSON, err := wantJSON(c)
+	if err != nil {
+		return err
+	}
+	lvl, err := verifier.ParseLevel(c.String("level"))
+	if err != nil {
+		return err
+	}
+	cfg, err := verifyConfig(c)
+	if err != nil {
+		return err
+	}
+	report, err := verifier.Export(c.Context, cfg, verifier.Request{Reference: ref, Level: lvl, RelocationMappingFile: c.String("relocation-mapping")}, c.String("out"))
+	if report != nil && err != nil {
+		printReport(c, report, asJSON)
+	}
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(c.App.Writer, report)
+	}
+	fmt.Fprintf(c.App.Writer, "exported %s (%s, verified at level %s) to %s\n", report.Reference, report.BundleDigest, report.AchievedLevel, c.String("out"))
+	return nil
+}
+
+func printReport(c *cli.Context, report *verifier.Report, asJSON bool) {
+	if asJSON {
+		writeJSON(c.App.Writer, report)
+		return
+	}
+	report.WriteText(c.App.Writer)
+}
+
+// runImport pushes a kit's images and bundle into REG/REPO and writes the
+// relocation mapping.
+func runImport(c *cli.Context) error {
+	dir, err := onePositional(c, "DIR")
+	if err != nil {
+		return err
+	}
+	kit, err := verifier.ReadKit(dir)
+	if err != nil {
+		return err
+	}
+	opts := registryOptions(c)
+	dst, err := importDestination(kit, c.String("to"), opts)
+	if err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(verifier.KitBundle(dir))
+	if err != nil {
+		return fault.Inputf("kit %s: %w", dir, err)
+	}
+	desc, mapping, err := oci.PushLayout(c.Context, raw, verifier.KitLayout(dir), dst, opts)
+	if err != nil {
+		return err
+	}
+	mb, err := jsonBytes(mapping)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(c.String("relocation-mapping-out"), mb, 0o644); err != nil {
+		return fault.Inputf("--relocation-mapping-out: %w", err)
+	}
+	fmt.Fprintf(c.App.Writer, "imported %s as %s (%s); %d images relocated; mapping in %s\n",
+		kit.Reference, dst.Name(), desc.Digest, len(mapping), c.String("relocation-mapping-out"))
+	return nil
+}
+
+// importDestination is REG/REPO:TAG with the tag of the exported reference
+// ("latest" for a digest reference).
+func importDestination(kit *verifier.Kit, to string, opts oci.Options) (name.Reference, error) {
+	src, err := names.ParseVersion(kit.Reference)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := names.ParseRepository(to)
+	if err != nil {
+		return nil, err
+	}
+	tag := "latest"
+	if t, ok := src.Ref.(interface{ TagStr() string }); ok {
+		tag = t.TagStr()
+	}
+	return oci.ParseRef(repo+":"+tag, opts)
 }
