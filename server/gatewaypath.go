@@ -59,17 +59,9 @@ func refuse(status int, code, format string, args ...any) *pathError {
 // (a name or reference never needs one, and "%2F" would smuggle a "/" past a
 // proxy's routing), only printable ASCII, no empty, "." or ".." segments.
 func parseRegistryPath(requestURI string) (route, error) {
-	p := requestURI
-	if i := strings.IndexByte(p, '?'); i >= 0 {
-		p = p[:i]
-	}
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c < 0x21 || c > 0x7e {
-			return route{}, refuse(400, "DENIED", "request path: byte 0x%02x at offset %d is not printable ASCII", c, i)
-		}
-	}
-	if strings.Contains(p, "%") {
-		return route{}, refuse(400, "DENIED", "request path %q: percent-encoded characters are refused", p)
+	p, _, _ := strings.Cut(requestURI, "?")
+	if err := checkPathBytes(p); err != nil {
+		return route{}, err
 	}
 	if p == "/v2" || p == "/v2/" {
 		return route{kind: routeBase}, nil
@@ -78,41 +70,68 @@ func parseRegistryPath(requestURI string) (route, error) {
 		return route{}, refuse(404, "DENIED", "request path %q: not a registry API path (/v2/...)", p)
 	}
 	segs := strings.Split(p[len("/v2/"):], "/")
-	for _, s := range segs {
-		switch s {
-		case "":
-			return route{}, refuse(400, "DENIED", "request path %q: empty path segment", p)
-		case ".", "..":
-			return route{}, refuse(400, "DENIED", "request path %q: dot segments (%s) are refused", p, s)
-		}
+	if err := checkSegments(p, segs); err != nil {
+		return route{}, err
 	}
-	n := len(segs)
-	if n == 1 && segs[0] == "_catalog" {
+	if len(segs) == 1 && segs[0] == "_catalog" {
 		return route{kind: routeCatalog}, nil
 	}
-	if n < 3 {
+	if len(segs) < 3 {
 		return route{}, refuse(404, "DENIED", "request path %q: not a manifest, blob or tag list path", p)
 	}
-	var r route
-	switch {
-	case segs[n-2] == "tags" && segs[n-1] == "list":
-		r = route{kind: routeTags}
-	case segs[n-2] == "manifests":
-		r = route{kind: routeManifest, ref: segs[n-1]}
-		if !tagRE.MatchString(r.ref) && !sha256RE.MatchString(r.ref) {
-			return route{}, refuse(400, "MANIFEST_UNKNOWN", "request path %q: %q is neither a tag nor a sha256 digest", p, r.ref)
-		}
-	case segs[n-2] == "blobs":
-		r = route{kind: routeBlob, ref: segs[n-1]}
-		if !blobDigestRE.MatchString(r.ref) {
-			return route{}, refuse(400, "DIGEST_INVALID", "request path %q: %q is not a sha256 or sha512 digest", p, r.ref)
-		}
-	default:
-		return route{}, refuse(403, "DENIED", "request path %q: only manifest and blob reads and tag lists pass this gateway", p)
+	r, err := routeOf(p, segs[len(segs)-2], segs[len(segs)-1])
+	if err != nil {
+		return route{}, err
 	}
-	r.name = strings.Join(segs[:n-2], "/")
+	r.name = strings.Join(segs[:len(segs)-2], "/")
 	if len(r.name) > maxNameLength || !nameRE.MatchString(r.name) {
 		return route{}, refuse(400, "NAME_INVALID", "request path %q: %q is not a valid repository name", p, r.name)
 	}
 	return r, nil
+}
+
+// checkPathBytes refuses anything but printable ASCII, and percent-encoding.
+func checkPathBytes(p string) error {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x21 || c > 0x7e {
+			return refuse(400, "DENIED", "request path: byte 0x%02x at offset %d is not printable ASCII", c, i)
+		}
+	}
+	if strings.Contains(p, "%") {
+		return refuse(400, "DENIED", "request path %q: percent-encoded characters are refused", p)
+	}
+	return nil
+}
+
+// checkSegments refuses empty and dot segments.
+func checkSegments(p string, segs []string) error {
+	for _, s := range segs {
+		switch s {
+		case "":
+			return refuse(400, "DENIED", "request path %q: empty path segment", p)
+		case ".", "..":
+			return refuse(400, "DENIED", "request path %q: dot segments (%s) are refused", p, s)
+		}
+	}
+	return nil
+}
+
+// routeOf reads the last two segments: tags/list, manifests/REF or
+// blobs/DIGEST, with the reference checked against the grammar.
+func routeOf(p, kind, ref string) (route, error) {
+	switch {
+	case kind == "tags" && ref == "list":
+		return route{kind: routeTags}, nil
+	case kind == "manifests":
+		if !tagRE.MatchString(ref) && !sha256RE.MatchString(ref) {
+			return route{}, refuse(400, "MANIFEST_UNKNOWN", "request path %q: %q is neither a tag nor a sha256 digest", p, ref)
+		}
+		return route{kind: routeManifest, ref: ref}, nil
+	case kind == "blobs":
+		if !blobDigestRE.MatchString(ref) {
+			return route{}, refuse(400, "DIGEST_INVALID", "request path %q: %q is not a sha256 or sha512 digest", p, ref)
+		}
+		return route{kind: routeBlob, ref: ref}, nil
+	}
+	return route{}, refuse(403, "DENIED", "request path %q: only manifest and blob reads and tag lists pass this gateway", p)
 }
