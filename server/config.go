@@ -105,54 +105,84 @@ func (c *Config) Policy(fallback verifier.Level) (*Policy, error) {
 		c = &Config{}
 	}
 	p := &Policy{exemptNamespaces: map[string]bool{}, FailOpen: c.FailOpen, CacheTTL: 5 * time.Minute, CacheSize: 10000}
-	lvl := fallback
-	if c.DefaultLevel != "" {
-		l, err := imageLevel(c.DefaultLevel)
-		if err != nil {
-			return nil, fault.Inputf("defaultLevel: %w", err)
+	for _, step := range []func(*Policy) error{
+		func(p *Policy) error { return c.compileDefaultLevel(p, fallback) },
+		c.compileExemptions,
+		c.compileRules,
+		c.compileCache,
+	} {
+		if err := step(p); err != nil {
+			return nil, err
 		}
-		lvl = l
-	} else if _, err := imageLevel(string(fallback)); err != nil {
-		return nil, err
 	}
-	p.defaultLevel = lvl
+	return p, nil
+}
+
+// compileDefaultLevel sets the level of images no rule names.
+func (c *Config) compileDefaultLevel(p *Policy, fallback verifier.Level) error {
+	if c.DefaultLevel == "" {
+		_, err := imageLevel(string(fallback))
+		p.defaultLevel = fallback
+		return err
+	}
+	l, err := imageLevel(c.DefaultLevel)
+	if err != nil {
+		return fault.Inputf("defaultLevel: %w", err)
+	}
+	p.defaultLevel = l
+	return nil
+}
+
+// compileExemptions reads the exempt namespaces and image globs.
+func (c *Config) compileExemptions(p *Policy) error {
 	for _, ns := range c.ExemptNamespaces {
 		if ns == "" {
-			return nil, fault.Inputf("exemptNamespaces: empty namespace name")
+			return fault.Inputf("exemptNamespaces: empty namespace name")
 		}
 		p.exemptNamespaces[ns] = true
 	}
 	for _, s := range c.ExemptImages {
 		g, err := compileGlob(s)
 		if err != nil {
-			return nil, fault.Inputf("exemptImages: %w", err)
+			return fault.Inputf("exemptImages: %w", err)
 		}
 		p.exemptImages = append(p.exemptImages, g)
 	}
+	return nil
+}
+
+// compileRules reads the per-image levels, in order (the first match wins).
+func (c *Config) compileRules(p *Policy) error {
 	for i, e := range c.Policies {
 		g, err := compileGlob(e.Image)
 		if err != nil {
-			return nil, fault.Inputf("policies[%d]: %w", i, err)
+			return fault.Inputf("policies[%d]: %w", i, err)
 		}
 		l, err := imageLevel(e.Level)
 		if err != nil {
-			return nil, fault.Inputf("policies[%d] (%s): %w", i, e.Image, err)
+			return fault.Inputf("policies[%d] (%s): %w", i, e.Image, err)
 		}
 		p.rules = append(p.rules, rule{glob: g, level: l})
 	}
+	return nil
+}
+
+// compileCache reads the verdict cache's lifetime and size.
+func (c *Config) compileCache(p *Policy) error {
 	if c.CacheTTL != "" {
 		d, err := time.ParseDuration(c.CacheTTL)
 		if err != nil || d <= 0 {
-			return nil, fault.Inputf("cacheTTL %q: want a positive duration such as 5m", c.CacheTTL)
+			return fault.Inputf("cacheTTL %q: want a positive duration such as 5m", c.CacheTTL)
 		}
 		p.CacheTTL = d
 	}
 	if c.CacheSize < 0 {
-		return nil, fault.Inputf("cacheSize %d: want a positive number", c.CacheSize)
-	} else if c.CacheSize > 0 {
+		return fault.Inputf("cacheSize %d: want a positive number", c.CacheSize)
+	}
+	if c.CacheSize > 0 {
 		p.CacheSize = c.CacheSize
 	}
-	return p, nil
+	return nil
 }
 
 // imageLevel parses a level required of an image. Levels 1b and 3b add only
