@@ -56,41 +56,67 @@ func ParseMapFile(p string) (*MapFile, map[string][]byte, error) {
 	if len(m.Mapping) == 0 {
 		return nil, nil, fault.Inputf("map file %s: no mapping: it would trust nothing", p)
 	}
+	roots, err := m.readRoots(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, r := range m.Mapping {
+		if err := m.checkMapping(p, i, r); err != nil {
+			return nil, nil, err
+		}
+	}
+	return &m, roots, nil
+}
+
+// readRoots reads the pinned root of every repository (in name order, so
+// that the first error is always the same one): no trust on first use.
+func (m *MapFile) readRoots(p string) (map[string][]byte, error) {
+	repos := make([]string, 0, len(m.Repositories))
+	for name := range m.Repositories {
+		repos = append(repos, name)
+	}
+	sort.Strings(repos)
 	roots := map[string][]byte{}
-	for name, urls := range m.Repositories {
-		if len(urls) == 0 {
-			return nil, nil, fault.Inputf("map file %s: repository %q has no location", p, name)
+	for _, name := range repos {
+		if len(m.Repositories[name]) == 0 {
+			return nil, fault.Inputf("map file %s: repository %q has no location", p, name)
 		}
 		rp, ok := m.Roots[name]
 		if !ok {
-			return nil, nil, fault.Inputf("map file %s: repository %q has no pinned root in \"roots\" (no trust on first use)", p, name)
+			return nil, fault.Inputf("map file %s: repository %q has no pinned root in \"roots\" (no trust on first use)", p, name)
 		}
 		if !filepath.IsAbs(rp) {
 			rp = filepath.Join(filepath.Dir(p), rp)
 		}
-		if roots[name], err = readLocal(rp, 1<<20, "root of repository "+name); err != nil {
-			return nil, nil, err
+		b, err := readLocal(rp, 1<<20, "root of repository "+name)
+		if err != nil {
+			return nil, err
 		}
+		roots[name] = b
 	}
-	for i, r := range m.Mapping {
-		if len(r.Paths) == 0 {
-			return nil, nil, fault.Inputf("map file %s: mapping %d has no paths", p, i)
-		}
-		seen := map[string]bool{}
-		for _, n := range r.Repositories {
-			if _, ok := m.Repositories[n]; !ok {
-				return nil, nil, fault.Inputf("map file %s: mapping %d names unknown repository %q", p, i, n)
-			}
-			if seen[n] {
-				return nil, nil, fault.Inputf("map file %s: mapping %d lists repository %q twice (a threshold counts distinct repositories)", p, i, n)
-			}
-			seen[n] = true
-		}
-		if r.Threshold < 1 || r.Threshold > len(r.Repositories) {
-			return nil, nil, fault.Inputf("map file %s: mapping %d has threshold %d for %d repositories", p, i, r.Threshold, len(r.Repositories))
-		}
+	return roots, nil
+}
+
+// checkMapping checks one rule: paths, known and distinct repositories, and
+// a threshold they can meet.
+func (m *MapFile) checkMapping(p string, i int, r MapRule) error {
+	if len(r.Paths) == 0 {
+		return fault.Inputf("map file %s: mapping %d has no paths", p, i)
 	}
-	return &m, roots, nil
+	seen := map[string]bool{}
+	for _, n := range r.Repositories {
+		if _, ok := m.Repositories[n]; !ok {
+			return fault.Inputf("map file %s: mapping %d names unknown repository %q", p, i, n)
+		}
+		if seen[n] {
+			return fault.Inputf("map file %s: mapping %d lists repository %q twice (a threshold counts distinct repositories)", p, i, n)
+		}
+		seen[n] = true
+	}
+	if r.Threshold < 1 || r.Threshold > len(r.Repositories) {
+		return fault.Inputf("map file %s: mapping %d has threshold %d for %d repositories", p, i, r.Threshold, len(r.Repositories))
+	}
+	return nil
 }
 
 // multiRepo resolves targets across repositories per a TAP 4 map.
