@@ -48,7 +48,7 @@ func newCLIRepo(t *testing.T, extra ...string) (dir, keyDir string) {
 	t.Helper()
 	keyDir, dir = t.TempDir(), filepath.Join(t.TempDir(), "repo")
 	for _, role := range []string{"root", "targets", "snapshot", "timestamp", "releases"} {
-		if code, _, errs := runCLI(t, "key", "generate", filepath.Join(keyDir, role)); code != 0 {
+		if code, _, errs := runCLI(t, "key", "generate", "--unencrypted", filepath.Join(keyDir, role)); code != 0 {
 			t.Fatalf("key generate %s: %s", role, errs)
 		}
 	}

@@ -25,18 +25,32 @@ func init() {
 
 func keyGenerateCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "generate",
-		Usage:     "write a new key pair PREFIX.key (PKCS#8, mode 0600) and PREFIX.pub (PKIX PEM); print its key ID",
-		UsageText: "cnabsec key generate [--type ed25519|ecdsa-p256|rsa-3072] PREFIX\n\nExamples:\n  cnabsec key generate keys/root\n  CNABSEC_PASS=... cnabsec --passphrase-env CNABSEC_PASS key generate --type ecdsa-p256 keys/targets",
+		Name:  "generate",
+		Usage: "write a new key pair PREFIX.key (encrypted PKCS#8, mode 0600) and PREFIX.pub (PKIX PEM), or create a key on a token; print its key ID",
+		UsageText: "cnabsec key generate [--type ed25519|ecdsa-p256|rsa-3072] [--unencrypted] PREFIX\n" +
+			"cnabsec key generate --pkcs11 URI [--type ecdsa-p256|rsa-3072|ed25519] [PREFIX]\n\n" +
+			"The private key is encrypted with a passphrase: asked twice on a terminal, or read from\n" +
+			"the variable --passphrase-env names. --unencrypted writes it in the clear (a warning is\n" +
+			"printed each time such a key signs). With --pkcs11 the key pair is created on the token\n" +
+			"(by the cnabsec-signer-pkcs11 plugin) and PREFIX.pub, when given, gets its public key.\n\n" +
+			"Examples:\n  cnabsec key generate keys/root\n" +
+			"  CNABSEC_PASS=... cnabsec --passphrase-env CNABSEC_PASS key generate --type ecdsa-p256 keys/targets\n" +
+			"  cnabsec key generate --unencrypted keys/test\n" +
+			"  cnabsec key generate --pkcs11 'pkcs11:token=cnabsec;object=root?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:pin' --type ecdsa-p256 keys/root",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "type", Value: keys.GenEd25519, Usage: "ed25519|ecdsa-p256|rsa-3072"},
+			&cli.BoolFlag{Name: "unencrypted", Usage: "write the private key without a passphrase"},
+			&cli.StringFlag{Name: "pkcs11", Usage: "create the key pair on the token this pkcs11: `URI` names"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.IsSet("pkcs11") {
+				return generateOnToken(c)
+			}
 			prefix, err := onePositional(c, "PREFIX")
 			if err != nil {
 				return err
 			}
-			pass, err := passphrase(c)
+			pass, err := newPassphrase(c)
 			if err != nil {
 				return err
 			}
@@ -47,26 +61,93 @@ func keyGenerateCommand() *cli.Command {
 			if err := keys.WriteKeyPair(prefix, k, pass); err != nil {
 				return fault.Inputf("key generate: %w", err)
 			}
+			if pass == nil {
+				fmt.Fprintf(c.App.ErrWriter, "cnabsec: warning: %s.key is not encrypted\n", prefix)
+			}
 			fmt.Fprintln(c.App.Writer, k.Public().ID())
 			return nil
 		},
 	}
 }
 
+// generateOnToken creates a key pair on a token (--pkcs11 URI), writes its
+// public key to PREFIX.pub when PREFIX is given, and prints its key ID.
+func generateOnToken(c *cli.Context) error {
+	ref, err := parseKeyRef("pkcs11", c.String("pkcs11"))
+	if err != nil {
+		return err
+	}
+	if ref.Location != keys.LocationToken {
+		return fault.Inputf("--pkcs11 %s: not a pkcs11: URI", ref)
+	}
+	pos, _ := splitPassthrough(c)
+	if len(pos) > 1 {
+		return fault.Inputf("key generate --pkcs11: at most one PREFIX")
+	}
+	s, err := keys.GenerateInPlugin(c.Context, ref, c.String("type"), 0)
+	if err != nil {
+		return fault.Inputf("key generate --pkcs11: %w", err)
+	}
+	if len(pos) == 1 {
+		pem, err := s.Public().PEM()
+		if err != nil {
+			return err
+		}
+		if err := atomicfile.WriteFile(pos[0]+".pub", pem, 0o644); err != nil {
+			return fault.Inputf("key generate: %w", err)
+		}
+	}
+	fmt.Fprintln(c.App.Writer, s.Public().ID())
+	return nil
+}
+
 func keyIDCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "id",
-		Usage:     "print the key ID (TUF and in-toto) of a public or private key file",
-		UsageText: "cnabsec key id FILE\n\nFILE is PEM (public or private) or securesystemslib JSON as python in-toto writes it.\n\nExample:\n  cnabsec key id keys/ci.pub",
+		Name:  "id",
+		Usage: "print the key ID (TUF and in-toto) of a key file, token key or plugin key",
+		UsageText: "cnabsec key id [-o text|json] KEY\n\n" +
+			"KEY is a key file (PEM, public or private, or securesystemslib JSON as python in-toto\n" +
+			"writes it), a pkcs11: URI or plugin:NAME?...; a token or plugin key has the key ID of\n" +
+			"the same public key in a file. -o json adds where the key lives (file, token, plugin;\n" +
+			"never a PIN).\n\nExamples:\n  cnabsec key id keys/ci.pub\n" +
+			"  cnabsec key id -o json 'pkcs11:token=cnabsec;object=root?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:pin'",
+		Flags: []cli.Flag{outputFlag()},
 		Action: func(c *cli.Context) error {
-			pub, err := publicKeyArg(c)
+			arg, err := onePositional(c, "KEY")
 			if err != nil {
 				return err
+			}
+			asJSON, err := wantJSON(c)
+			if err != nil {
+				return err
+			}
+			ref, err := parseKeyRef("key", arg)
+			if err != nil {
+				return err
+			}
+			pub, err := refPublicKey(c, ref)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(c.App.Writer, map[string]string{"keyid": pub.ID(), "location": ref.Location, "where": ref.Describe()})
 			}
 			fmt.Fprintln(c.App.Writer, pub.ID())
 			return nil
 		},
 	}
+}
+
+// refPublicKey returns the public key of a key file, token key or plugin key.
+func refPublicKey(c *cli.Context, ref *keys.Ref) (*keys.PublicKey, error) {
+	if ref.Location == keys.LocationFile {
+		return loadAnyPublic(c, ref.Path)
+	}
+	s, err := keys.OpenSigner(c.Context, ref, nil, 0)
+	if err != nil {
+		return nil, fault.Inputf("key %w", err)
+	}
+	return s.Public(), nil
 }
 
 func keyExportCommand() *cli.Command {
@@ -137,15 +218,12 @@ func loadAnyPublic(c *cli.Context, path string) (*keys.PublicKey, error) {
 	return nil, fault.Inputf("key file %w", err)
 }
 
-// loadSigner loads a private key file for signing (CLI --*-key flags).
+// loadSigner opens the private key a reference names, for signing (CLI
+// --*-key flags: a file, a pkcs11: URI or plugin:NAME?...).
 func loadSigner(c *cli.Context, flag, path string) (keys.Signer, error) {
-	pass, err := passphrase(c)
+	ref, err := parseKeyRef(flag, path)
 	if err != nil {
 		return nil, err
 	}
-	k, err := keys.LoadPrivate(path, pass)
-	if err != nil {
-		return nil, fault.Inputf("--%s: %w", flag, err)
-	}
-	return k, nil
+	return openPrivateKey(c, flag, ref)
 }

@@ -33,7 +33,7 @@ func TestKeyIDPrintsPythonInTotoIDs(t *testing.T) {
 func TestKeyGenerateFlagsAfterPositional(t *testing.T) {
 	dir := t.TempDir()
 	prefix := filepath.Join(dir, "k")
-	code, out, errs := runCLI(t, "key", "generate", prefix, "--type", "ecdsa-p256")
+	code, out, errs := runCLI(t, "key", "generate", prefix, "--type", "ecdsa-p256", "--unencrypted")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -90,7 +90,7 @@ func TestBadKeyFileExitsTwoNamingFile(t *testing.T) {
 	if strings.Contains(errs, "goroutine") {
 		t.Fatal("stack trace on stderr")
 	}
-	code, _, errs = runCLI(t, "key", "generate", "--type", "dsa", filepath.Join(t.TempDir(), "x"))
+	code, _, errs = runCLI(t, "key", "generate", "--unencrypted", "--type", "dsa", filepath.Join(t.TempDir(), "x"))
 	if code != 2 || !strings.Contains(errs, "unsupported key") {
 		t.Fatalf("bad type: exit %d %q", code, errs)
 	}
@@ -102,7 +102,7 @@ func TestBadKeyFileExitsTwoNamingFile(t *testing.T) {
 
 func TestKeyGenerateCreatesAMissingOutputDirectory(t *testing.T) {
 	prefix := filepath.Join(t.TempDir(), "new", "keys", "ci")
-	code, out, errs := runCLI(t, "key", "generate", prefix)
+	code, out, errs := runCLI(t, "key", "generate", "--unencrypted", prefix)
 	if code != 0 || len(strings.TrimSpace(out)) != 64 {
 		t.Fatalf("key generate into a missing directory: exit %d, %q %q", code, out, errs)
 	}

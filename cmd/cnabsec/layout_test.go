@@ -32,7 +32,7 @@ func TestLayoutCreateAndLinksVerifyEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	for _, k := range []string{"owner", "dev", "ci"} {
-		if code, _, errs := runCLI(t, "key", "generate", k); code != 0 {
+		if code, _, errs := runCLI(t, "key", "generate", "--unencrypted", k); code != 0 {
 			t.Fatalf("key generate %s: %s", k, errs)
 		}
 	}
@@ -80,8 +80,8 @@ func TestLayoutCreateAndLinksVerifyEndToEnd(t *testing.T) {
 func TestLayoutCreateRefusesTemplateTyposWithExitTwo(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
-	runCLI(t, "key", "generate", "owner")
-	runCLI(t, "key", "generate", "dev")
+	runCLI(t, "key", "generate", "--unencrypted", "owner")
+	runCLI(t, "key", "generate", "--unencrypted", "dev")
 	os.WriteFile("t.yaml", []byte("steps:\n  - name: build\n    functionaries: [dev.pub]\n    expected_prodcts: []\n"), 0o644)
 	code, _, errs := runCLI(t, "layout", "create", "t.yaml", "--key", "owner.key", "--out", "root.layout")
 	if code != 2 || !strings.Contains(errs, "t.yaml") || !strings.Contains(errs, "expected_prodcts") {

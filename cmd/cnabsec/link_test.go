@@ -59,7 +59,7 @@ func TestLinkRunRefusesPathsOutsideTheStepWithExitTwo(t *testing.T) {
 // runCLIID generates the key pair NAME.key/NAME.pub and returns its key ID.
 func runCLIID(t *testing.T, name string) string {
 	t.Helper()
-	code, out, errs := runCLI(t, "key", "generate", name)
+	code, out, errs := runCLI(t, "key", "generate", "--unencrypted", name)
 	if code != 0 {
 		t.Fatalf("key generate: %s", errs)
 	}

@@ -93,21 +93,18 @@ func onlineKeyFlags() []cli.Flag {
 	}
 }
 
-// loadRepoSigner reads a private key file named by a flag; a public key
-// file there is refused with a reason that says so.
+// loadRepoSigner opens the private key a flag names (a file, a pkcs11: URI
+// or plugin:NAME?...); a public key file there is refused with a reason that
+// says so.
 func loadRepoSigner(c *cli.Context, flag, path string) (keys.Signer, error) {
-	pass, err := passphrase(c)
+	ref, err := parseKeyRef(flag, path)
 	if err != nil {
 		return nil, err
 	}
-	k, err := keys.LoadPrivate(path, pass)
-	if err != nil {
-		if err2 := isPublicKeyFile(path); err2 == nil {
-			return nil, fault.Inputf("--%s %s: a public key; this needs the private key that signs", flag, path)
-		}
-		return nil, fault.Inputf("--%s: %w", flag, err)
+	if ref.Location == keys.LocationFile && isPublicKeyFile(path) == nil {
+		return nil, fault.Inputf("--%s %s: a public key; this needs the private key that signs", flag, path)
 	}
-	return k, nil
+	return openPrivateKey(c, flag, ref)
 }
 
 func isPublicKeyFile(path string) error {
@@ -122,24 +119,23 @@ func isPublicKeyFile(path string) error {
 	return err
 }
 
-// loadSignerOrPublic reads a key file that may be private (signs now) or
-// public (its signature comes later with repo sign).
+// loadSignerOrPublic opens a key that may be private (signs now: a private
+// key file, a token or plugin key) or a public key file (its signature comes
+// later with repo sign).
 func loadSignerOrPublic(c *cli.Context, flag, path string) (keys.Signer, *keys.PublicKey, error) {
-	pass, err := passphrase(c)
+	ref, err := parseKeyRef(flag, path)
 	if err != nil {
 		return nil, nil, err
 	}
-	k, err := keys.LoadPrivate(path, pass)
-	if err == nil {
-		return k, nil, nil
-	}
-	if isPublicKeyFile(path) == nil {
-		pk, perr := keys.LoadPublic(path)
-		if perr == nil {
-			return nil, pk, nil
+	if ref.Location == keys.LocationFile && isPublicKeyFile(path) == nil {
+		pk, err := keys.LoadPublic(path)
+		if err != nil {
+			return nil, nil, fault.Inputf("--%s: %w", flag, err)
 		}
+		return nil, pk, nil
 	}
-	return nil, nil, fault.Inputf("--%s: %w", flag, err)
+	k, err := openPrivateKey(c, flag, ref)
+	return k, nil, err
 }
 
 // loadSigners reads every file of a repeatable private-key flag.

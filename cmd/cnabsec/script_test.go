@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/cnabsec/cnabsec/internal/testing/testsigner"
 )
 
 // TestMain lets testscript run this binary as the `cnabsec` command.
@@ -15,6 +17,9 @@ func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"cnabsec":     func() { os.Exit(run(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
 		"expect-exit": expectExit,
+		// The test signer plugin (never part of a release): PATH holds it
+		// for the scripts and for tests that run cnabsec with plugin keys.
+		"cnabsec-signer-test": func() { os.Exit(testsigner.Main(os.Stdin, os.Stdout)) },
 	})
 }
 
