@@ -69,143 +69,210 @@ func (r *Repository) Status(ctx context.Context) (*Status, error) {
 // cacheChanged is a key of summaryCache that marks new entries to save.
 const cacheChanged = "\x00changed"
 
+// statusReport is one Status being built: the state it describes, the
+// summary cache of targets-like files, and the working delegations met so
+// far (each targets-like role's, for the specs of the roles it delegates to).
+type statusReport struct {
+	r     *Repository
+	st    *state
+	cache summaryCache
+	out   *Status
+	deleg map[string]*tuf.Delegations
+}
+
+// status lists, in this order: root (published, then staged), the
+// published targets-like roles walked from targets, the staged ones,
+// then snapshot and timestamp (published, then staged).
 func (r *Repository) status(st *state) (*Status, error) {
-	var err error
-	out := &Status{Dir: r.dir}
-	cache := readSummaries(r.dir)
-	defer func() {
-		// Summaries computed here are saved for the next status (best
-		// effort: a read-only directory only keeps status slow). Writers are
-		// excluded by the shared lock; two readers saving at once each
-		// write a complete, valid file.
-		if _, ok := cache[cacheChanged]; ok {
-			delete(cache, cacheChanged)
-			writeSummaries(r.dir, cache)
+	rep := &statusReport{r: r, st: st, cache: readSummaries(r.dir), out: &Status{Dir: r.dir}, deleg: map[string]*tuf.Delegations{}}
+	defer saveNewSummaries(r.dir, rep.cache)
+	if err := rep.addRoots(); err != nil {
+		return nil, err
+	}
+	if err := rep.addPublishedTargets(); err != nil {
+		return nil, err
+	}
+	if err := rep.addStagedTargets(); err != nil {
+		return nil, err
+	}
+	if err := rep.addPublishedOnline(); err != nil {
+		return nil, err
+	}
+	if err := rep.addStagedOnline(); err != nil {
+		return nil, err
+	}
+	return rep.out, nil
+}
+
+// saveNewSummaries saves the summaries this status computed for the next
+// one (best effort: a read-only directory only keeps status slow). Writers
+// are excluded by the shared lock; two readers saving at once each write a
+// complete, valid file.
+func saveNewSummaries(dir string, cache summaryCache) {
+	if _, ok := cache[cacheChanged]; ok {
+		delete(cache, cacheChanged)
+		writeSummaries(dir, cache)
+	}
+}
+
+// addSigned reports one role's metadata under spec, counting the unique
+// keys whose signatures verify.
+func (rep *statusReport) addSigned(role string, staged bool, spec roleSpec, version int64, expires time.Time, signed any, sigs []tuf.Signature) error {
+	c, err := checkSignatures(spec, signed, sigs)
+	if err != nil {
+		return fmt.Errorf("role %s: %w", role, err)
+	}
+	rep.out.Roles = append(rep.out.Roles, roleStatus(role, staged, spec, version, expires, c, nil))
+	return nil
+}
+
+// addUnderRoot is addSigned for a top-level role, under the keys root lists
+// for it.
+func (rep *statusReport) addUnderRoot(root *tuf.Metadata[tuf.RootType], role string, staged bool, version int64, expires time.Time, signed any, sigs []tuf.Signature) error {
+	spec, err := rootSpec(root, role)
+	if err != nil {
+		return err
+	}
+	return rep.addSigned(role, staged, spec, version, expires, signed, sigs)
+}
+
+// addRoots reports the published root under its own keys, then a staged
+// root under its own (new) keys.
+func (rep *statusReport) addRoots() error {
+	st := rep.st
+	if md := st.rootPub; md != nil {
+		if err := rep.addUnderRoot(md, RoleRoot, false, md.Signed.Version, md.Signed.Expires, md.Signed, md.Signatures); err != nil {
+			return err
 		}
-	}()
-	add := func(role string, staged bool, spec roleSpec, version int64, expires time.Time, signed any, sigs []tuf.Signature, count *int) error {
-		c, err := checkSignatures(spec, signed, sigs)
-		if err != nil {
-			return fmt.Errorf("role %s: %w", role, err)
-		}
-		out.Roles = append(out.Roles, roleStatus(role, staged, spec, version, expires, c, count))
+	}
+	if !st.rootStaged {
 		return nil
 	}
-	if st.rootPub != nil {
-		spec, err := rootSpec(st.rootPub, RoleRoot)
-		if err != nil {
-			return nil, err
-		}
-		if err := add(RoleRoot, false, spec, st.rootPub.Signed.Version, st.rootPub.Signed.Expires, st.rootPub.Signed, st.rootPub.Signatures, nil); err != nil {
-			return nil, err
-		}
-	}
-	if st.rootStaged {
-		spec, err := rootSpec(st.root, RoleRoot)
-		if err != nil {
-			return nil, err
-		}
-		if err := add(RoleRoot, true, spec, st.root.Signed.Version, st.root.Signed.Expires, st.root.Signed, st.root.Signatures, nil); err != nil {
-			return nil, err
-		}
-	}
+	md := st.root
+	return rep.addUnderRoot(md, RoleRoot, true, md.Signed.Version, md.Signed.Expires, md.Signed, md.Signatures)
+}
 
-	// Targets-like roles: published ones under their published delegators,
-	// staged ones under the working (staged, else published) delegators.
-	pubDeleg := map[string]*tuf.Delegations{}
-	var walk func(name string, spec roleSpec) error
-	walk = func(name string, spec roleSpec) error {
-		s, err := r.summaryOf(cache, publishedPath(r.dir, name, st.publishedVersion(name)), spec)
+// addPublishedTargets reports the published targets-like roles under their
+// published delegators, starting from targets under the published root.
+func (rep *statusReport) addPublishedTargets() error {
+	st := rep.st
+	if st.rootPub == nil || st.publishedVersion(RoleTargets) == 0 {
+		return nil
+	}
+	spec, err := rootSpec(st.rootPub, RoleTargets)
+	if err != nil {
+		return err
+	}
+	return rep.walkPublished(RoleTargets, spec)
+}
+
+// walkPublished reports a published targets-like role under spec, then
+// each published role it delegates to under what it says about them.
+func (rep *statusReport) walkPublished(name string, spec roleSpec) error {
+	s, err := rep.r.summaryOf(rep.cache, publishedPath(rep.r.dir, name, rep.st.publishedVersion(name)), spec)
+	if err != nil {
+		return err
+	}
+	rep.out.Roles = append(rep.out.Roles, s.status(name, false, spec))
+	rep.deleg[name] = s.Deleg
+	for _, child := range childRoles(s.Deleg) {
+		if rep.st.publishedVersion(child) == 0 {
+			continue
+		}
+		cs, err := delegSpec(s.Deleg, child)
 		if err != nil {
 			return err
 		}
-		out.Roles = append(out.Roles, s.status(name, false, spec))
-		pubDeleg[name] = s.Deleg
-		for _, child := range childRoles(s.Deleg) {
-			if st.publishedVersion(child) == 0 {
-				continue
-			}
-			cs, err := delegSpec(s.Deleg, child)
-			if err != nil {
-				return err
-			}
-			if err := walk(child, cs); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if st.rootPub != nil && st.publishedVersion(RoleTargets) > 0 {
-		tspec, err := rootSpec(st.rootPub, RoleTargets)
-		if err != nil {
-			return nil, err
-		}
-		if err := walk(RoleTargets, tspec); err != nil {
-			return nil, err
+		if err := rep.walkPublished(child, cs); err != nil {
+			return err
 		}
 	}
-	names := st.sortedStaged()
+	return nil
+}
+
+// addStagedTargets reports the staged targets-like roles under the working
+// (staged, else published) delegators, delegators first.
+func (rep *statusReport) addStagedTargets() error {
+	names := rep.st.sortedStaged()
 	sort.SliceStable(names, func(i, j int) bool { return roleDepth(names[i]) < roleDepth(names[j]) })
 	for _, name := range names {
-		var spec roleSpec
-		if name == RoleTargets {
-			if spec, err = rootSpec(st.root, RoleTargets); err != nil {
-				return nil, err
-			}
-		} else if spec, err = delegSpec(pubDeleg[parentOf(name)], name); err != nil {
+		spec, listed, err := rep.stagedSpec(name)
+		if err != nil {
+			return err
+		}
+		if !listed {
 			continue // its delegator no longer lists it
 		}
-		p := stagedPath(r.dir, name)
-		s, err := r.summaryOf(cache, p, spec)
-		if err != nil {
-			return nil, err
+		if err := rep.addStagedRole(name, spec); err != nil {
+			return err
 		}
-		if s.Version <= st.publishedVersion(name) {
-			continue // left over from an interrupted publication
-		}
-		pubDeleg[name] = s.Deleg // the working delegations for its children
-		out.Roles = append(out.Roles, s.status(name, true, spec))
 	}
+	return nil
+}
 
-	for _, role := range []string{RoleSnapshot, RoleTimestamp} {
-		var (
-			version int64
-			expires time.Time
-			signed  any
-			sigs    []tuf.Signature
-		)
-		if role == RoleSnapshot && st.snapPub != nil {
-			version, expires, signed, sigs = st.snapPub.Signed.Version, st.snapPub.Signed.Expires, st.snapPub.Signed, st.snapPub.Signatures
-		} else if role == RoleTimestamp && st.tsPub != nil {
-			version, expires, signed, sigs = st.tsPub.Signed.Version, st.tsPub.Signed.Expires, st.tsPub.Signed, st.tsPub.Signatures
-		} else {
-			continue
-		}
-		spec, err := rootSpec(st.rootPub, role)
-		if err != nil {
-			return nil, err
-		}
-		if err := add(role, false, spec, version, expires, signed, sigs, nil); err != nil {
-			return nil, err
+// stagedSpec is what the working delegator of a staged targets-like role
+// says about it: the working root for targets, else the working
+// delegations of its parent; listed is false when the parent no longer
+// delegates to it.
+func (rep *statusReport) stagedSpec(name string) (spec roleSpec, listed bool, err error) {
+	if name == RoleTargets {
+		spec, err = rootSpec(rep.st.root, RoleTargets)
+		return spec, err == nil, err
+	}
+	spec, err = delegSpec(rep.deleg[parentOf(name)], name)
+	return spec, err == nil, nil
+}
+
+// addStagedRole reports one staged targets-like role, unless it is left
+// over from an interrupted publication (not newer than the published one).
+func (rep *statusReport) addStagedRole(name string, spec roleSpec) error {
+	s, err := rep.r.summaryOf(rep.cache, stagedPath(rep.r.dir, name), spec)
+	if err != nil {
+		return err
+	}
+	if s.Version <= rep.st.publishedVersion(name) {
+		return nil // left over from an interrupted publication
+	}
+	rep.deleg[name] = s.Deleg // the working delegations for its children
+	rep.out.Roles = append(rep.out.Roles, s.status(name, true, spec))
+	return nil
+}
+
+// addPublishedOnline reports the published snapshot and timestamp under
+// the published root.
+func (rep *statusReport) addPublishedOnline() error {
+	st := rep.st
+	if md := st.snapPub; md != nil {
+		if err := rep.addUnderRoot(st.rootPub, RoleSnapshot, false, md.Signed.Version, md.Signed.Expires, md.Signed, md.Signatures); err != nil {
+			return err
 		}
 	}
-	for _, role := range []string{RoleSnapshot, RoleTimestamp} {
-		spec, err := rootSpec(st.root, role)
-		if err != nil {
-			return nil, err
-		}
-		if role == RoleSnapshot && st.snapStaged != nil {
-			md := st.snapStaged
-			err = add(role, true, spec, md.Signed.Version, md.Signed.Expires, md.Signed, md.Signatures, nil)
-		} else if role == RoleTimestamp && st.tsStaged != nil {
-			md := st.tsStaged
-			err = add(role, true, spec, md.Signed.Version, md.Signed.Expires, md.Signed, md.Signatures, nil)
-		}
-		if err != nil {
-			return nil, err
+	if md := st.tsPub; md != nil {
+		return rep.addUnderRoot(st.rootPub, RoleTimestamp, false, md.Signed.Version, md.Signed.Expires, md.Signed, md.Signatures)
+	}
+	return nil
+}
+
+// addStagedOnline reports a staged snapshot and timestamp under the working
+// root, which must define both roles whether or not one is staged.
+func (rep *statusReport) addStagedOnline() error {
+	st := rep.st
+	spec, err := rootSpec(st.root, RoleSnapshot)
+	if err != nil {
+		return err
+	}
+	if md := st.snapStaged; md != nil {
+		if err := rep.addSigned(RoleSnapshot, true, spec, md.Signed.Version, md.Signed.Expires, md.Signed, md.Signatures); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	if spec, err = rootSpec(st.root, RoleTimestamp); err != nil {
+		return err
+	}
+	if md := st.tsStaged; md != nil {
+		return rep.addSigned(RoleTimestamp, true, spec, md.Signed.Version, md.Signed.Expires, md.Signed, md.Signatures)
+	}
+	return nil
 }
 
 // childRoles lists the roles a delegations object names, hash bins included.
