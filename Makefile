@@ -14,7 +14,8 @@ export CNABSEC_TUFJS_DIR := $(INTEROP_DIR)/tufjs
 all: build
 
 build:
-	$(GO) build -o bin/cnabsec ./cmd/cnabsec
+	CGO_ENABLED=0 $(GO) build -o bin/cnabsec ./cmd/cnabsec
+	CGO_ENABLED=1 $(GO) build -o bin/cnabsec-signer-pkcs11 ./cmd/cnabsec-signer-pkcs11
 
 ## test: vet, staticcheck and the race-enabled unit tests (no network beyond the module proxy).
 test: lint unit
@@ -40,9 +41,9 @@ interop: interop-deps
 	CNABSEC_INTEROP=1 $(GO) test -count=1 -tags interop -run Interop ./...
 
 interop-deps:
-	@need=""; for b in docker-registry skopeo in-toto-verify faketime; do command -v $$b >/dev/null || need=1; done; \
+	@need=""; for b in docker-registry skopeo in-toto-verify faketime softhsm2-util; do command -v $$b >/dev/null || need=1; done; \
 	if [ -n "$$need" ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry skopeo in-toto faketime >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry skopeo in-toto faketime softhsm2 >/dev/null; \
 	fi
 	@if [ ! -d "$(CNABSEC_TUFJS_DIR)/node_modules/tuf-js" ]; then \
 	  mkdir -p "$(CNABSEC_TUFJS_DIR)" && cd "$(CNABSEC_TUFJS_DIR)" && \
