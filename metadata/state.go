@@ -189,110 +189,175 @@ func exists(path string) bool {
 }
 
 // loadState reads the published and staged metadata of the repository at
-// dir, verifying the published root, timestamp and snapshot.
+// dir, verifying the published root, timestamp and snapshot. It follows a
+// client's order: the root chain, then timestamp.json, then the snapshot
+// it names; staged files are read after the published ones they follow.
 func loadState(dir string, now time.Time) (*state, error) {
 	cfg, err := readConfig(dir)
 	if err != nil {
 		return nil, err
 	}
 	st := newState(dir, cfg, now)
+	if err := st.loadPublishedRoots(); err != nil {
+		return nil, err
+	}
+	if err := st.loadStagedRoot(); err != nil {
+		return nil, err
+	}
+	if err := st.chooseWorkingRoot(); err != nil {
+		return nil, err
+	}
+	if err := st.loadPublishedTimestamp(); err != nil {
+		return nil, err
+	}
+	if err := st.loadStagedOnline(); err != nil {
+		return nil, err
+	}
+	if err := st.listStagedRoles(); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
 
-	// Published root: the highest N with N.root.json, each version checked
-	// against its predecessor as a client would.
+// loadPublishedRoots reads the published root chain: the highest N with
+// N.root.json, each version checked against its predecessor as a client
+// would.
+func (st *state) loadPublishedRoots() error {
 	for v := int64(1); ; v++ {
-		p := publishedPath(dir, RoleRoot, v)
+		p := publishedPath(st.dir, RoleRoot, v)
 		if !exists(p) {
-			break
+			return nil
 		}
 		md, err := readRoot(p)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if md.Signed.Version != v {
-			return nil, corrupted(p, fmt.Errorf("file name says version %d, content says %d", v, md.Signed.Version))
+			return corrupted(p, fmt.Errorf("file name says version %d, content says %d", v, md.Signed.Version))
 		}
 		if err := verifyRootStep(st.rootPub, md); err != nil {
-			return nil, corrupted(p, err)
+			return corrupted(p, err)
 		}
 		st.rootPub = md
 	}
-	if p := stagedPath(dir, RoleRoot); exists(p) {
-		md, err := readRoot(p)
-		if err != nil {
-			return nil, err
-		}
-		next := int64(1)
-		if st.rootPub != nil {
-			next = st.rootPub.Signed.Version + 1
-		}
-		switch v := md.Signed.Version; {
-		case v == next:
-			st.root, st.rootStaged = md, true
-		case v > next:
-			// Published as N.root.json it would leave a gap no client crosses.
-			return nil, corrupted(p, fmt.Errorf("staged root version %d does not follow the published version %d", v, next-1))
-		}
+}
+
+// loadStagedRoot reads a staged root: the next version becomes the working
+// root; an older one is left over from an interrupted publication; a later
+// one is refused, since published as N.root.json it would leave a gap no
+// client crosses.
+func (st *state) loadStagedRoot() error {
+	p := stagedPath(st.dir, RoleRoot)
+	if !exists(p) {
+		return nil
 	}
+	md, err := readRoot(p)
+	if err != nil {
+		return err
+	}
+	next := int64(1)
+	if st.rootPub != nil {
+		next = st.rootPub.Signed.Version + 1
+	}
+	switch v := md.Signed.Version; {
+	case v == next:
+		st.root, st.rootStaged = md, true
+	case v > next:
+		return corrupted(p, fmt.Errorf("staged root version %d does not follow the published version %d", v, next-1))
+	}
+	return nil
+}
+
+// chooseWorkingRoot falls back to the published root when none is staged,
+// and refuses a repository with neither.
+func (st *state) chooseWorkingRoot() error {
 	if st.root == nil {
 		st.root = st.rootPub
 	}
 	if st.root == nil {
-		return nil, corrupted(filepath.Join(dir, metadataDir), errors.New("no root metadata (neither 1.root.json nor staged/root.json)"))
+		return corrupted(filepath.Join(st.dir, metadataDir), errors.New("no root metadata (neither 1.root.json nor staged/root.json)"))
 	}
+	return nil
+}
 
-	if p := publishedPath(dir, RoleTimestamp, 0); exists(p) {
-		if st.rootPub == nil {
-			return nil, corrupted(p, errors.New("timestamp.json is published but no root is"))
-		}
-		ts, err := readTimestamp(p)
-		if err != nil {
-			return nil, err
-		}
-		if err := verifyWith(st.rootPub, RoleTimestamp, ts.Signed, ts.Signatures); err != nil {
-			return nil, corrupted(p, err)
-		}
-		st.tsPub = ts
-		mf := ts.Signed.Meta["snapshot.json"]
-		if mf == nil {
-			return nil, corrupted(p, errors.New("timestamp lists no snapshot.json"))
-		}
-		sp := publishedPath(dir, RoleSnapshot, mf.Version)
-		snap, raw, err := readSnapshot(sp)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, corrupted(sp, errors.New("the snapshot that timestamp.json names is missing"))
-			}
-			return nil, err
-		}
-		if err := mf.VerifyLengthHashes(raw); err != nil {
-			return nil, corrupted(sp, fmt.Errorf("does not match timestamp.json: %w", err))
-		}
-		if err := verifyWith(st.rootPub, RoleSnapshot, snap.Signed, snap.Signatures); err != nil {
-			return nil, corrupted(sp, err)
-		}
-		st.snapPub = snap
+// loadPublishedTimestamp reads timestamp.json, verified under the published
+// root, and then the snapshot it names.
+func (st *state) loadPublishedTimestamp() error {
+	p := publishedPath(st.dir, RoleTimestamp, 0)
+	if !exists(p) {
+		return nil
 	}
-	if p := stagedPath(dir, RoleSnapshot); exists(p) {
+	if st.rootPub == nil {
+		return corrupted(p, errors.New("timestamp.json is published but no root is"))
+	}
+	ts, err := readTimestamp(p)
+	if err != nil {
+		return err
+	}
+	if err := verifyWith(st.rootPub, RoleTimestamp, ts.Signed, ts.Signatures); err != nil {
+		return corrupted(p, err)
+	}
+	st.tsPub = ts
+	mf := ts.Signed.Meta["snapshot.json"]
+	if mf == nil {
+		return corrupted(p, errors.New("timestamp lists no snapshot.json"))
+	}
+	return st.loadPublishedSnapshot(mf)
+}
+
+// loadPublishedSnapshot reads the snapshot version timestamp.json names,
+// checks its length and hash against it, and verifies it under the
+// published root.
+func (st *state) loadPublishedSnapshot(mf *tuf.MetaFiles) error {
+	sp := publishedPath(st.dir, RoleSnapshot, mf.Version)
+	snap, raw, err := readSnapshot(sp)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return corrupted(sp, errors.New("the snapshot that timestamp.json names is missing"))
+		}
+		return err
+	}
+	if err := mf.VerifyLengthHashes(raw); err != nil {
+		return corrupted(sp, fmt.Errorf("does not match timestamp.json: %w", err))
+	}
+	if err := verifyWith(st.rootPub, RoleSnapshot, snap.Signed, snap.Signatures); err != nil {
+		return corrupted(sp, err)
+	}
+	st.snapPub = snap
+	return nil
+}
+
+// loadStagedOnline reads a staged snapshot and timestamp, keeping each only
+// when it is newer than the published one (an older one is left over from
+// an interrupted publication).
+func (st *state) loadStagedOnline() error {
+	if p := stagedPath(st.dir, RoleSnapshot); exists(p) {
 		md, _, err := readSnapshot(p)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if md.Signed.Version > st.snapVersion() {
 			st.snapStaged = md
 		}
 	}
-	if p := stagedPath(dir, RoleTimestamp); exists(p) {
+	if p := stagedPath(st.dir, RoleTimestamp); exists(p) {
 		md, err := readTimestamp(p)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if st.tsPub == nil || md.Signed.Version > st.tsPub.Signed.Version {
 			st.tsStaged = md
 		}
 	}
-	entries, err := os.ReadDir(filepath.Join(dir, stagedDir))
+	return nil
+}
+
+// listStagedRoles notes which targets-like roles have a file in staged/;
+// they are read when first used.
+func (st *state) listStagedRoles() error {
+	entries, err := os.ReadDir(filepath.Join(st.dir, stagedDir))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fault.Inputf("repository %s: %w", dir, err)
+		return fault.Inputf("repository %s: %w", st.dir, err)
 	}
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), ".json")
@@ -305,7 +370,7 @@ func loadState(dir string, now time.Time) (*state, error) {
 		}
 		st.stagedSet[name] = true
 	}
-	return st, nil
+	return nil
 }
 
 // verifyRootStep checks a new root as a client does: signed by a threshold of
@@ -405,6 +470,13 @@ func (st *state) publishedRole(name string) (*tuf.Metadata[tuf.TargetsType], err
 		st.pubRoles[name] = r.md
 		return r.md, nil
 	}
+	return st.readPublishedRole(name, v)
+}
+
+// readPublishedRole reads version v of a targets-like role, checks it is
+// the file the published snapshot lists (length, hashes, version), and
+// verifies its signatures; it keeps the metadata and its signed bytes.
+func (st *state) readPublishedRole(name string, v int64) (*tuf.Metadata[tuf.TargetsType], error) {
 	p := publishedPath(st.dir, name, v)
 	md, raw, err := readTargets(p)
 	if err != nil {
@@ -416,31 +488,48 @@ func (st *state) publishedRole(name string) (*tuf.Metadata[tuf.TargetsType], err
 	if md.Signed.Version != v {
 		return nil, corrupted(p, fmt.Errorf("snapshot lists version %d, the file holds version %d", v, md.Signed.Version))
 	}
-	var spec roleSpec
-	if name == RoleTargets {
-		spec, err = rootSpec(st.rootPub, RoleTargets)
-	} else {
-		var parent *tuf.Metadata[tuf.TargetsType]
-		parent, err = st.publishedRole(parentOf(name))
-		if err == nil {
-			spec, err = delegationSpec(parent, name)
-		}
-	}
-	var payload []byte
-	if err == nil {
-		payload, err = canonicalOfFile(raw)
-	}
-	if err == nil {
-		var c sigCheck
-		if c, err = checkPayload(spec, payload, md.Signatures); err == nil && !c.meets(spec.threshold) {
-			err = fmt.Errorf("role %s has valid signatures from %d unique key(s), threshold is %d", name, c.Valid, spec.threshold)
-		}
-	}
+	payload, err := st.verifyPublishedRole(name, raw, md.Signatures)
 	if err != nil {
 		return nil, corrupted(p, err)
 	}
 	st.pubRoles[name], st.pubPayload[name] = md, payload
 	return md, nil
+}
+
+// verifyPublishedRole checks a published role's signatures over the signed
+// part of its file as written (raw) against the threshold its published
+// delegator sets, and returns that signed part.
+func (st *state) verifyPublishedRole(name string, raw []byte, sigs []tuf.Signature) ([]byte, error) {
+	spec, err := st.publishedSpec(name)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := canonicalOfFile(raw)
+	if err != nil {
+		return nil, err
+	}
+	c, err := checkPayload(spec, payload, sigs)
+	if err != nil {
+		return nil, err
+	}
+	if !c.meets(spec.threshold) {
+		return nil, fmt.Errorf("role %s has valid signatures from %d unique key(s), threshold is %d", name, c.Valid, spec.threshold)
+	}
+	return payload, nil
+}
+
+// publishedSpec is what the published delegator of a targets-like role
+// says about it: the published root for targets, else its published
+// parent role.
+func (st *state) publishedSpec(name string) (roleSpec, error) {
+	if name == RoleTargets {
+		return rootSpec(st.rootPub, RoleTargets)
+	}
+	parent, err := st.publishedRole(parentOf(name))
+	if err != nil {
+		return roleSpec{}, err
+	}
+	return delegationSpec(parent, name)
 }
 
 // canonicalOfFile is the canonical form of a metadata file's "signed" part,
