@@ -153,8 +153,8 @@ func refPublicKey(c *cli.Context, ref *keys.Ref) (*keys.PublicKey, error) {
 func keyExportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "export",
-		Usage:     "write the public key of a key file as PEM or securesystemslib JSON",
-		UsageText: "cnabsec key export FILE [--format pem|securesystemslib] [--out PATH]\n\nExample (python in-toto needs ed25519 keys as JSON):\n  cnabsec key export keys/owner.pub --format securesystemslib --out owner.json",
+		Usage:     "write the public key of a key file, token key or plugin key as PEM or securesystemslib JSON",
+		UsageText: "cnabsec key export KEY [--format pem|securesystemslib] [--out PATH]\n\nExample (python in-toto needs ed25519 keys as JSON):\n  cnabsec key export keys/owner.pub --format securesystemslib --out owner.json",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Value: "pem", Usage: "pem|securesystemslib"},
 			&cli.StringFlag{Name: "out", Usage: "write to `PATH` instead of stdout"},
@@ -189,14 +189,18 @@ func keyExportCommand() *cli.Command {
 	}
 }
 
-// publicKeyArg loads the public key of the key file named by the single
-// FILE argument (loadAnyPublic).
+// publicKeyArg loads the public key of the key the single KEY argument
+// names: a key file, a token key or a plugin key.
 func publicKeyArg(c *cli.Context) (*keys.PublicKey, error) {
-	path, err := onePositional(c, "FILE")
+	arg, err := onePositional(c, "KEY")
 	if err != nil {
 		return nil, err
 	}
-	return loadAnyPublic(c, path)
+	ref, err := parseKeyRef("key", arg)
+	if err != nil {
+		return nil, err
+	}
+	return refPublicKey(c, ref)
 }
 
 // loadAnyPublic loads the public key of a public or private key file; an
