@@ -25,77 +25,118 @@ func (r *Repository) Sign(ctx context.Context, opts SignOptions) (*Result, error
 		return nil, fault.Inputf("sign: no key given")
 	}
 	return r.write(ctx, func(st *state) (*Result, error) {
-		fo := finishOpts{snapshot: opts.Snapshot, timestamp: opts.Timestamp}
-		if err := st.checkOnlineSigners(fo); err != nil {
-			return nil, err
-		}
-		noStaged := func() error {
-			return fault.WithHint(fault.Inputf("role %s has no staged metadata waiting for signatures in %s", opts.Role, st.dir),
-				"`cnabsec repo status` shows what is staged")
-		}
-		switch opts.Role {
-		case RoleRoot:
-			if !st.rootStaged {
-				return nil, noStaged()
-			}
-			used := false
-			for _, spec := range st.rootSpecs() {
-				if spec.isRoleKey(opts.Key.Public()) {
-					if err := addSignature(ctx, spec, st.root.Signed, &st.root.Signatures, opts.Key); err != nil {
-						return nil, err
-					}
-					used = true
-				}
-			}
-			if !used {
-				spec, _ := rootSpec(st.root, RoleRoot)
-				return nil, notRoleKey(spec, opts.Key.Public())
-			}
-			st.rootSigned = true
-		case RoleSnapshot:
-			if st.snapStaged == nil {
-				return nil, noStaged()
-			}
-			spec, err := st.spec(RoleSnapshot)
-			if err != nil {
-				return nil, err
-			}
-			if err := addSignature(ctx, spec, st.snapStaged.Signed, &st.snapStaged.Signatures, opts.Key); err != nil {
-				return nil, err
-			}
-			st.snapSigned = true
-		case RoleTimestamp:
-			if st.tsStaged == nil {
-				return nil, noStaged()
-			}
-			spec, err := st.spec(RoleTimestamp)
-			if err != nil {
-				return nil, err
-			}
-			if err := addSignature(ctx, spec, st.tsStaged.Signed, &st.tsStaged.Signatures, opts.Key); err != nil {
-				return nil, err
-			}
-			st.tsSigned = true
-		default:
-			spec, err := st.spec(opts.Role)
-			if err != nil {
-				return nil, err
-			}
-			if !st.stagedSet[opts.Role] {
-				return nil, noStaged()
-			}
-			tr, err := st.role(opts.Role)
-			if err != nil {
-				return nil, err
-			}
-			if !tr.staged {
-				return nil, noStaged()
-			}
-			if err := signRole(ctx, spec, tr, opts.Key); err != nil {
-				return nil, err
-			}
-			tr.signed = true
-		}
-		return st.finish(ctx, fo)
+		return st.sign(ctx, opts)
 	})
+}
+
+// sign checks the online keys, adds the signature to the staged role, then
+// lets finish publish or stage what is staged.
+func (st *state) sign(ctx context.Context, opts SignOptions) (*Result, error) {
+	fo := finishOpts{snapshot: opts.Snapshot, timestamp: opts.Timestamp}
+	if err := st.checkOnlineSigners(fo); err != nil {
+		return nil, err
+	}
+	var err error
+	switch opts.Role {
+	case RoleRoot:
+		err = st.signStagedRoot(ctx, opts.Key)
+	case RoleSnapshot:
+		err = st.signStagedSnapshot(ctx, opts.Key)
+	case RoleTimestamp:
+		err = st.signStagedTimestamp(ctx, opts.Key)
+	default:
+		err = st.signStagedRole(ctx, opts.Role, opts.Key)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return st.finish(ctx, fo)
+}
+
+// noStaged is the error for signing a role with nothing staged.
+func (st *state) noStaged(role string) error {
+	return fault.WithHint(fault.Inputf("role %s has no staged metadata waiting for signatures in %s", role, st.dir),
+		"`cnabsec repo status` shows what is staged")
+}
+
+// signStagedRoot signs the staged root with key under every root it is a
+// root key of: the new root's and, for a rotation, the previous root's.
+func (st *state) signStagedRoot(ctx context.Context, key keys.Signer) error {
+	if !st.rootStaged {
+		return st.noStaged(RoleRoot)
+	}
+	used := false
+	for _, spec := range st.rootSpecs() {
+		if !spec.isRoleKey(key.Public()) {
+			continue
+		}
+		if err := addSignature(ctx, spec, st.root.Signed, &st.root.Signatures, key); err != nil {
+			return err
+		}
+		used = true
+	}
+	if !used {
+		spec, _ := rootSpec(st.root, RoleRoot)
+		return notRoleKey(spec, key.Public())
+	}
+	st.rootSigned = true
+	return nil
+}
+
+// signStagedSnapshot adds a snapshot key's signature to the staged snapshot.
+func (st *state) signStagedSnapshot(ctx context.Context, key keys.Signer) error {
+	if st.snapStaged == nil {
+		return st.noStaged(RoleSnapshot)
+	}
+	spec, err := st.spec(RoleSnapshot)
+	if err != nil {
+		return err
+	}
+	if err := addSignature(ctx, spec, st.snapStaged.Signed, &st.snapStaged.Signatures, key); err != nil {
+		return err
+	}
+	st.snapSigned = true
+	return nil
+}
+
+// signStagedTimestamp adds a timestamp key's signature to the staged
+// timestamp.
+func (st *state) signStagedTimestamp(ctx context.Context, key keys.Signer) error {
+	if st.tsStaged == nil {
+		return st.noStaged(RoleTimestamp)
+	}
+	spec, err := st.spec(RoleTimestamp)
+	if err != nil {
+		return err
+	}
+	if err := addSignature(ctx, spec, st.tsStaged.Signed, &st.tsStaged.Signatures, key); err != nil {
+		return err
+	}
+	st.tsSigned = true
+	return nil
+}
+
+// signStagedRole adds a key's signature to a staged targets-like role. The
+// role must be one the working metadata delegates to (else the error lists
+// the roles there are) and newer than its published version.
+func (st *state) signStagedRole(ctx context.Context, role string, key keys.Signer) error {
+	spec, err := st.spec(role)
+	if err != nil {
+		return err
+	}
+	if !st.stagedSet[role] {
+		return st.noStaged(role)
+	}
+	tr, err := st.role(role)
+	if err != nil {
+		return err
+	}
+	if !tr.staged {
+		return st.noStaged(role)
+	}
+	if err := signRole(ctx, spec, tr, key); err != nil {
+		return err
+	}
+	tr.signed = true
+	return nil
 }
