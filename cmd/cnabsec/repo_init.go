@@ -60,83 +60,138 @@ func repoInit(c *cli.Context) error {
 	if _, err := wantJSON(c); err != nil {
 		return err
 	}
+	expires, err := parseExpiresFlags(c.StringSlice("expires"))
+	if err != nil {
+		return err
+	}
+	opts, err := initOptionsFromFlags(c, expires)
+	if err != nil {
+		return err
+	}
+	repo, err := metadata.Init(dir, opts)
+	if err != nil {
+		return err
+	}
+	res, err := initResult(c, repo)
+	if err != nil {
+		return err
+	}
+	if err := renderResult(c, "initialized "+dir, res); err != nil {
+		return err
+	}
+	if asJSON, _ := wantJSON(c); !asJSON && res.Published {
+		fmt.Fprintf(c.App.Writer, "  clients pin %s\n", filepath.Join(dir, "metadata", "1.root.json"))
+	}
+	return nil
+}
+
+// parseExpiresFlags reads the --expires ROLE=DURATION values into each
+// role's expiry period.
+func parseExpiresFlags(values []string) (map[string]time.Duration, error) {
 	expires := map[string]time.Duration{}
-	for _, e := range c.StringSlice("expires") {
-		role, d, ok := strings.Cut(e, "=")
-		if !ok {
-			return fault.Inputf("--expires %q: want ROLE=DURATION, e.g. releases=168h", e)
-		}
-		switch role {
-		case metadata.RoleRoot, metadata.RoleTargets, metadata.RoleSnapshot, metadata.RoleTimestamp, metadata.RoleReleases:
-		default:
-			return fault.Inputf("--expires %q: unknown role %q (want root, targets, snapshot, timestamp or releases)", e, role)
-		}
-		dur, err := time.ParseDuration(d)
-		if err != nil || dur <= 0 {
-			return fault.Inputf("--expires %q: %q is not a positive duration like 168h", e, d)
+	for _, e := range values {
+		role, dur, err := parseExpiresFlag(e)
+		if err != nil {
+			return nil, err
 		}
 		expires[role] = dur
 	}
-	role := func(name string, single bool) (metadata.RoleKeys, error) {
-		flag := name + "-key"
-		files := c.StringSlice(flag)
-		if len(files) == 0 {
-			return metadata.RoleKeys{}, fault.Inputf("--%s: required", flag)
-		}
-		if single && len(files) > 1 {
-			return metadata.RoleKeys{}, fault.Inputf("--%s: give one key", flag)
-		}
-		rk := metadata.RoleKeys{Expires: expires[name], Threshold: 1}
-		if !single {
-			if err := checkThresholdFlag(c, name+"-threshold"); err != nil {
-				return rk, err
-			}
-			rk.Threshold = c.Int(name + "-threshold")
-		}
-		for _, f := range files {
-			s, pk, err := loadSignerOrPublic(c, flag, f)
-			if err != nil {
-				return rk, err
-			}
-			if s != nil {
-				rk.Signers = append(rk.Signers, s)
-			} else {
-				rk.PublicKeys = append(rk.PublicKeys, pk)
-			}
-		}
-		return rk, nil
+	return expires, nil
+}
+
+// parseExpiresFlag reads one --expires value: a role repo init creates and
+// a positive duration.
+func parseExpiresFlag(e string) (string, time.Duration, error) {
+	role, d, ok := strings.Cut(e, "=")
+	if !ok {
+		return "", 0, fault.Inputf("--expires %q: want ROLE=DURATION, e.g. releases=168h", e)
 	}
+	switch role {
+	case metadata.RoleRoot, metadata.RoleTargets, metadata.RoleSnapshot, metadata.RoleTimestamp, metadata.RoleReleases:
+	default:
+		return "", 0, fault.Inputf("--expires %q: unknown role %q (want root, targets, snapshot, timestamp or releases)", e, role)
+	}
+	dur, err := time.ParseDuration(d)
+	if err != nil || dur <= 0 {
+		return "", 0, fault.Inputf("--expires %q: %q is not a positive duration like 168h", e, d)
+	}
+	return role, dur, nil
+}
+
+// initOptionsFromFlags builds the options of metadata.Init: --bins (only
+// with --releases-key), the keys and thresholds of the four top-level
+// roles, then releases when its keys are given.
+func initOptionsFromFlags(c *cli.Context, expires map[string]time.Duration) (metadata.InitOptions, error) {
 	opts := metadata.InitOptions{Bins: c.Int("bins")}
-	if opts.Bins != 0 && len(c.StringSlice("releases-key")) == 0 {
-		return fault.Inputf("--bins %d: needs --releases-key", opts.Bins)
+	hasReleases := len(c.StringSlice("releases-key")) > 0
+	if opts.Bins != 0 && !hasReleases {
+		return opts, fault.Inputf("--bins %d: needs --releases-key", opts.Bins)
 	}
 	for _, r := range []struct {
 		name   string
 		single bool
 		into   *metadata.RoleKeys
 	}{{"root", false, &opts.Root}, {"targets", false, &opts.Targets}, {"snapshot", true, &opts.Snapshot}, {"timestamp", true, &opts.Timestamp}} {
-		rk, err := role(r.name, r.single)
+		rk, err := roleKeysFromFlags(c, r.name, r.single, expires)
 		if err != nil {
-			return err
+			return opts, err
 		}
 		*r.into = rk
 	}
-	if len(c.StringSlice("releases-key")) > 0 {
-		rk, err := role("releases", false)
-		if err != nil {
-			return err
+	if !hasReleases {
+		if c.IsSet("releases-threshold") {
+			return opts, fault.Inputf("--releases-threshold: needs --releases-key")
 		}
-		opts.Releases = &rk
-	} else if c.IsSet("releases-threshold") {
-		return fault.Inputf("--releases-threshold: needs --releases-key")
+		return opts, nil
 	}
-	repo, err := metadata.Init(dir, opts)
+	rk, err := roleKeysFromFlags(c, "releases", false, expires)
 	if err != nil {
-		return err
+		return opts, err
 	}
+	opts.Releases = &rk
+	return opts, nil
+}
+
+// roleKeysFromFlags reads one role's --NAME-key files (private keys sign
+// now, public keys sign later with repo sign), its --NAME-threshold unless
+// the role takes a single key, and its expiry.
+func roleKeysFromFlags(c *cli.Context, name string, single bool, expires map[string]time.Duration) (metadata.RoleKeys, error) {
+	flag := name + "-key"
+	files := c.StringSlice(flag)
+	if len(files) == 0 {
+		return metadata.RoleKeys{}, fault.Inputf("--%s: required", flag)
+	}
+	if single && len(files) > 1 {
+		return metadata.RoleKeys{}, fault.Inputf("--%s: give one key", flag)
+	}
+	rk := metadata.RoleKeys{Expires: expires[name], Threshold: 1}
+	if !single {
+		if err := checkThresholdFlag(c, name+"-threshold"); err != nil {
+			return rk, err
+		}
+		rk.Threshold = c.Int(name + "-threshold")
+	}
+	for _, f := range files {
+		s, pk, err := loadSignerOrPublic(c, flag, f)
+		if err != nil {
+			return rk, err
+		}
+		if s != nil {
+			rk.Signers = append(rk.Signers, s)
+		} else {
+			rk.PublicKeys = append(rk.PublicKeys, pk)
+		}
+	}
+	return rk, nil
+}
+
+// initResult reports what init did from the new repository's status: each
+// role's version, whether anything was published, and what staged roles
+// still wait for.
+func initResult(c *cli.Context, repo *metadata.Repository) (*metadata.Result, error) {
 	st, err := repo.Status(c.Context)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	res := &metadata.Result{Versions: map[string]int64{}}
 	for _, rs := range st.Roles {
@@ -147,11 +202,5 @@ func repoInit(c *cli.Context) error {
 			res.Waiting = append(res.Waiting, fmt.Sprintf("%s version %d: signatures from %d of the %d unique keys its threshold needs (sign with `repo sign --role %s`)", rs.Role, rs.Version, rs.ValidKeys, rs.Threshold, rs.Role))
 		}
 	}
-	if err := renderResult(c, "initialized "+dir, res); err != nil {
-		return err
-	}
-	if asJSON, _ := wantJSON(c); !asJSON && res.Published {
-		fmt.Fprintf(c.App.Writer, "  clients pin %s\n", filepath.Join(dir, "metadata", "1.root.json"))
-	}
-	return nil
+	return res, nil
 }
