@@ -185,16 +185,17 @@ func (c *Config) compileCache(p *Policy) error {
 	return nil
 }
 
-// imageLevel parses a level required of an image. Levels 1b and 3b add only
-// bundle properties over 0 and 2; for an image, 1b would check nothing at all,
-// so it is refused rather than silently meaning "unchecked".
+// imageLevel parses a level required of an image: 1b and 3b add only
+// bundle properties, so for an image they would check nothing they stand
+// for; they are refused (verifier.CheckImageLevel) rather than silently
+// meaning a lower level.
 func imageLevel(s string) (verifier.Level, error) {
 	l, err := verifier.ParseLevel(s)
 	if err != nil {
 		return "", err
 	}
-	if l == verifier.Level1b {
-		return "", fault.Inputf("level 1b requires nothing of images: use 0 to exempt them explicitly, 1a or 2 to require a signature, 3a or 4 to require provenance")
+	if err := verifier.CheckImageLevel(l); err != nil {
+		return "", err
 	}
 	return l, nil
 }

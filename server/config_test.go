@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,11 +22,18 @@ func TestConfigWithAMisspeltSettingIsRefused(t *testing.T) {
 
 func TestConfigLevel1bForImagesIsRefusedBecauseItChecksNothing(t *testing.T) {
 	_, err := ParseConfig([]byte("policies:\n  - image: 'ghcr.io/acme/**'\n    level: 1b\n"))
-	if !fault.Is(err, fault.Input) || !strings.Contains(err.Error(), "policies[0] (ghcr.io/acme/**): level 1b requires nothing of images") {
+	if !fault.Is(err, fault.Input) || !errors.Is(err, verifier.ErrLevelNotForImages) || !strings.Contains(err.Error(), "policies[0] (ghcr.io/acme/**): level 1b on an image") {
 		t.Fatalf("err = %v", err)
 	}
 	if _, err := (*Config)(nil).Policy(verifier.Level1b); err == nil {
 		t.Fatal("--level 1b accepted for admission")
+	}
+}
+
+func TestConfigLevel3bForImagesIsRefusedBecauseItAddsOnlyBundleProvenance(t *testing.T) {
+	_, err := ParseConfig([]byte("defaultLevel: 3b\n"))
+	if !fault.Is(err, fault.Input) || !strings.Contains(err.Error(), "defaultLevel: level 3b on an image") {
+		t.Fatalf("err = %v", err)
 	}
 }
 

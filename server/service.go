@@ -230,6 +230,11 @@ func (s *Service) verifyRequest(b verifyRequest) (verifier.Request, image, error
 		}
 		lvl = l
 	}
+	if b.Image {
+		if err := verifier.CheckImageLevel(lvl); err != nil {
+			return verifier.Request{}, image{}, err
+		}
+	}
 	img, err := parseImage(b.Reference)
 	if err != nil {
 		return verifier.Request{}, image{}, fault.Inputf("reference: %w", err)

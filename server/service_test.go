@@ -343,3 +343,19 @@ func TestRunRefreshesInTheBackgroundUntilCancelled(t *testing.T) {
 		t.Fatal("not ready")
 	}
 }
+
+// TestServiceBundleLevelOnAnImageIs400: a bundle level (1b, 3b) on an image
+// checks nothing it stands for; it is a bad request, never a verdict.
+func TestServiceBundleLevelOnAnImageIs400(t *testing.T) {
+	f := newFake(allSigned())
+	s := newTestService(t, f, Options{})
+	for _, lvl := range []string{"1b", "3b"} {
+		code, rep := verifyCall(t, s, `{"reference":"registry.example.com/app/evil:1.0","image":true,"level":"`+lvl+`"}`)
+		if code != http.StatusBadRequest || !strings.Contains(rep.Error, "level "+lvl+" on an image") {
+			t.Errorf("level %s: HTTP %d %s; want 400 naming the level", lvl, code, rep.Error)
+		}
+	}
+	if f.verifyCalls.Load() != 0 {
+		t.Fatalf("the refused requests reached the verifier %d times", f.verifyCalls.Load())
+	}
+}

@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -91,6 +92,25 @@ func (l Level) Requires() Properties {
 		}
 	}
 	panic(fmt.Sprintf("verifier: unknown level %q", string(l)))
+}
+
+// ErrLevelNotForImages is wrapped by the Input error of a level that adds
+// only bundle properties (1b, 3b) required of an image: it would check
+// nothing the level stands for, so it is refused rather than reported as
+// verified.
+var ErrLevelNotForImages = errors.New("the level adds only bundle properties")
+
+// CheckImageLevel refuses a level that asks nothing of an image beyond a
+// lower level: 1b (the bundle's signature) and 3b (the bundle's provenance).
+// Images take 0, 1a, 2 (= 1a for an image), 3a and 4 (= 3a for an image).
+func CheckImageLevel(l Level) error {
+	switch l {
+	case Level1b:
+		return fault.Inputf("level 1b on an image: %w (a bundle signed with TUF), which an image does not have; require 1a or 2 for the image's TUF signature, 0 to check nothing", ErrLevelNotForImages)
+	case Level3b:
+		return fault.Inputf("level 3b on an image: %w (the bundle's in-toto provenance), which an image does not have; require 3a or 4 for the image's provenance, 2 for its TUF signature", ErrLevelNotForImages)
+	}
+	return nil
 }
 
 // Needs reports whether the level requires property p.

@@ -40,6 +40,11 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Report, error) {
 		return r.finish(err)
 	}
 	r.RequiredLevel, r.imageOnly = lvl, req.Image
+	if req.Image {
+		if err := CheckImageLevel(lvl); err != nil {
+			return r.finish(err)
+		}
+	}
 	if req.AllowInspections {
 		r.Unsafe = append(r.Unsafe, "in-toto inspections run (--allow-inspections)")
 	}

@@ -71,7 +71,7 @@ func serviceFlags() []cli.Flag {
 		&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8443", Usage: "listen on `ADDR` (host:port; :8443 for every interface)"},
 		&cli.StringFlag{Name: "trust-root", Usage: "pinned root metadata `FILE`, obtained out of band (required)"},
 		&cli.StringFlag{Name: "metadata", Usage: "TUF repository `LOCATION`: directory, file://, http(s):// or oci://REGISTRY/REPOSITORY (required)"},
-		&cli.StringFlag{Name: "level", Value: "2", Usage: "security level required of images: 0|1a|2|3a|3b|4"},
+		&cli.StringFlag{Name: "level", Value: "2", Usage: "security level required of images: 0|1a|2|3a|4 (1b and 3b add only bundle properties)"},
 		&cli.StringFlag{Name: "tls-cert", Usage: "serve TLS with this PEM certificate `FILE` (reloaded when it changes)"},
 		&cli.StringFlag{Name: "tls-key", Usage: "PEM private key `FILE` for --tls-cert"},
 		&cli.DurationFlag{Name: "refresh-interval", Value: 5 * time.Minute, Usage: "refresh the TUF metadata this often (and on demand when stale)"},

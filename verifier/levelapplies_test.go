@@ -1,0 +1,54 @@
+package verifier_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/scenario"
+	"github.com/cnabsec/cnabsec/verifier"
+)
+
+// TestBundleLevelOnAnImageIsAUsageErrorNotVerified: 1b and 3b ask only for
+// bundle properties; on an unsigned image they checked nothing and answered
+// VERIFIED. They are bad input (exit 2), never a verdict.
+func TestBundleLevelOnAnImageIsAUsageErrorNotVerified(t *testing.T) {
+	reg := registrytest.New(t)
+	s, err := scenario.Build(context.Background(), scenario.Options{Dir: t.TempDir(), Registry: reg.Host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unsigned := reg.PushImage(t, "org/unsigned:1.0", 99)
+	for _, lvl := range []verifier.Level{verifier.Level1b, verifier.Level3b} {
+		r, err := verify(t, s, unsigned.Ref, verifier.WithImage(), verifier.WithLevel(lvl))
+		if err == nil || r.Verified {
+			t.Fatalf("level %s on an unsigned image: verified", lvl)
+		}
+		if !fault.Is(err, fault.Input) || !errors.Is(err, verifier.ErrLevelNotForImages) {
+			t.Fatalf("level %s: error %v (kind %v), want bad input wrapping ErrLevelNotForImages", lvl, err, fault.KindOf(err))
+		}
+		if want := "level " + string(lvl) + " on an image"; !strings.Contains(r.Error, want) {
+			t.Fatalf("level %s: report error %q does not say %q", lvl, r.Error, want)
+		}
+	}
+	// The image levels still verify what they stand for.
+	for _, lvl := range []verifier.Level{verifier.Level1a, verifier.Level2} {
+		if r, err := verify(t, s, s.WebRef, verifier.WithImage(), verifier.WithLevel(lvl)); err != nil || !r.Verified {
+			t.Fatalf("level %s on the signed image: %v", lvl, err)
+		}
+	}
+}
+
+func TestCheckImageLevelAcceptsOnlyLevelsWithImageProperties(t *testing.T) {
+	for _, c := range []struct {
+		l  verifier.Level
+		ok bool
+	}{{verifier.Level0, true}, {verifier.Level1a, true}, {verifier.Level1b, false}, {verifier.Level2, true}, {verifier.Level3a, true}, {verifier.Level3b, false}, {verifier.Level4, true}} {
+		if err := verifier.CheckImageLevel(c.l); (err == nil) != c.ok {
+			t.Errorf("CheckImageLevel(%s) = %v", c.l, err)
+		}
+	}
+}
