@@ -1,6 +1,7 @@
 package metadata_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -114,4 +115,19 @@ func TestBinsOtherThanAPowerOfTwoAreRefused(t *testing.T) {
 	}
 	_, err := metadata.Init(filepath.Join(t.TempDir(), "repo"), metadata.InitOptions{Root: one, Targets: one, Snapshot: one, Timestamp: one, Bins: 4})
 	errtest.Want(t, err, fault.Input, "hash bins need the releases role")
+}
+
+// TestRotatingAHashBinIsRefused: a bin is delegated by releases with the
+// releases keys; rotating it on its own crashed on a missing delegation.
+func TestRotatingAHashBinIsRefused(t *testing.T) {
+	r := testrepo.New(t, testrepo.WithBins(4))
+	k, err := keys.Generate(keys.GenEd25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.Repo.Rotate(context.Background(), metadata.RotateOptions{
+		Role: "releases-bin-0", Add: []*keys.PublicKey{k.Public()},
+		Signers: []keys.Signer{r.Targets}, Snapshot: r.Snapshot, Timestamp: r.Timestamp,
+	})
+	errtest.Want(t, err, fault.Input, "releases-bin-0", "rotate releases")
 }

@@ -120,9 +120,14 @@ func (st *state) rotateDelegated(opts RotateOptions) error {
 	if err != nil {
 		return err
 	}
-	st.markDirty(tr)
+	st.markDirty(tr) // before reading the delegations: marking may copy the metadata
 	d := tr.md.Signed.Delegations
 	role := delegatedRole(d, opts.Role)
+	if role == nil {
+		// A hash bin is delegated by releases, not targets: its keys are the
+		// releases keys. The transaction is dropped: nothing is written.
+		return fault.Inputf("rotate role %s: the targets role delegates no role of that name (a hash bin is signed by the releases keys: rotate releases)", opts.Role)
+	}
 	if err := rotateKeys(opts, d.Keys, &role.KeyIDs, &role.Threshold); err != nil {
 		return err
 	}
@@ -138,6 +143,9 @@ func (st *state) rotateDelegated(opts RotateOptions) error {
 // (the last one, as go-tuf's lookups would not tell them apart).
 func delegatedRole(d *tuf.Delegations, name string) *tuf.DelegatedRole {
 	var role *tuf.DelegatedRole
+	if d == nil {
+		return nil
+	}
 	for i := range d.Roles {
 		if d.Roles[i].Name == name {
 			role = &d.Roles[i]
