@@ -47,8 +47,8 @@ func runGateway(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if lvl == verifier.Level1b {
-		return fault.Inputf("gateway: level 1b requires nothing of images; use 1a or 2 (signature) or 3a or 4 (provenance)")
+	if err := verifier.CheckImageLevel(lvl); err != nil {
+		return fault.Inputf("gateway: %w", err)
 	}
 	if err := checkServiceFlags(c); err != nil {
 		return err

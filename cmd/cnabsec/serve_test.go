@@ -182,14 +182,14 @@ func TestServeAndGatewayRefuseBadFlagsWithExit2(t *testing.T) {
 		{[]string{"serve", "--mode", "block"}, `--mode "block": want enforce or warn`},
 		{[]string{"serve", "--admission-mode", "audit"}, `--admission-mode "audit": want mutate or validate`},
 		{[]string{"serve", "--level", "5"}, `security level "5"`},
-		{[]string{"serve", "--level", "1b"}, "level 1b requires nothing of images"},
+		{[]string{"serve", "--level", "1b"}, "level 1b on an image"},
 		{[]string{"serve", "--config", filepath.Join(dir, "none.yaml")}, "none.yaml"},
 		{[]string{"serve", "--config", badCfg}, `unknown field "failOpne"`},
 		{[]string{"serve", "--tls-cert", "x.crt"}, "--tls-cert and --tls-key go together"},
 		{[]string{"serve", "extra"}, `unexpected argument "extra"`},
 		{[]string{"gateway"}, "--upstream URL is required"},
 		{[]string{"gateway", "--upstream", "registry.example.com"}, "want http(s)://HOST[:PORT]"},
-		{[]string{"gateway", "--upstream", "https://r.example.com", "--level", "1b"}, "level 1b requires nothing of images"},
+		{[]string{"gateway", "--upstream", "https://r.example.com", "--level", "1b"}, "level 1b on an image"},
 	} {
 		code, _, stderr := runCLI(t, append(c.args, base...)...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
