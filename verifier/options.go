@@ -35,6 +35,9 @@ type Config struct {
 	ImageSource ImageSource
 	// Concurrency bounds how many images are checked at once (default 4).
 	Concurrency int
+	// Provenance bounds the in-toto metadata one artifact's verification
+	// reads (number of links, in all and per step, and bytes).
+	Provenance ProvenanceLimits
 }
 
 // Option configures a one-shot Verify.

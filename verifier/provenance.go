@@ -3,7 +3,6 @@ package verifier
 import (
 	"context"
 	"fmt"
-	"path"
 	"strings"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
@@ -70,7 +69,8 @@ func (p *provenanceRun) verify(ctx context.Context, check, subject string, versi
 		return false, true
 	}
 
-	layoutBytes, layoutInfo, err := p.fromTargetsRole(ctx, layoutName, layouts.MaxMetadataSize)
+	lim := p.w.v.cfg.Provenance.withDefaults()
+	layoutBytes, layoutInfo, err := p.fromTargetsRole(ctx, layoutName, min(layouts.MaxMetadataSize, lim.MaxBytes))
 	if err != nil {
 		p.sink.fail(check, layoutName, err)
 		return false, true
@@ -99,14 +99,10 @@ func (p *provenanceRun) verify(ctx context.Context, check, subject string, versi
 		layoutKeys = append(layoutKeys, k)
 	}
 
-	links := map[string][]byte{}
-	for _, ln := range linkNames {
-		b, _, err := c.Download(ctx, ln, layouts.MaxMetadataSize)
-		if err != nil {
-			p.sink.fail(check, ln, err)
-			return false, true
-		}
-		links[path.Base(ln)] = b
+	links, err := p.downloadLinks(ctx, version.Name, linkNames, lim.MaxBytes-int64(len(layoutBytes)))
+	if err != nil {
+		p.sink.fail(check, subject, err)
+		return false, true
 	}
 
 	res, err := layouts.Verify(ctx, layouts.VerifyInput{

@@ -34,14 +34,14 @@ and to move the content into a private registry:
 
 Example:
   cnabsec export example.com/org/app:1.0 --trust-root root.json --metadata https://tuf.example.com --out kit/`,
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "trust-root", Usage: "pinned root metadata `FILE`", Required: true},
 			&cli.StringFlag{Name: "metadata", Usage: "TUF repository `LOCATION`", Required: true},
 			&cli.StringFlag{Name: "out", Usage: "kit `DIR` (created)", Required: true},
 			&cli.StringFlag{Name: "level", Value: "2", Usage: "level the bundle must verify at before it is exported"},
 			&cli.StringFlag{Name: "relocation-mapping", Usage: "relocation mapping `FILE`: read images at their relocated references"},
 			outputFlag(),
-		},
+		}, provenanceFlags()...),
 		Action: runExport,
 	}
 }

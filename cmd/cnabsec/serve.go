@@ -67,7 +67,7 @@ var (
 
 // serviceFlags are the flags serve and gateway share.
 func serviceFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8443", Usage: "listen on `ADDR` (host:port; :8443 for every interface)"},
 		&cli.StringFlag{Name: "trust-root", Usage: "pinned root metadata `FILE`, obtained out of band (required)"},
 		&cli.StringFlag{Name: "metadata", Usage: "TUF repository `LOCATION`: directory, file://, http(s):// or oci://REGISTRY/REPOSITORY (required)"},
@@ -76,7 +76,7 @@ func serviceFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tls-key", Usage: "PEM private key `FILE` for --tls-cert"},
 		&cli.DurationFlag{Name: "refresh-interval", Value: 5 * time.Minute, Usage: "refresh the TUF metadata this often (and on demand when stale)"},
 		&cli.StringFlag{Name: "cache", Usage: "keep trusted TUF metadata in `DIR` across restarts (rollback protection); default: a private temporary directory"},
-	}
+	}, provenanceFlags()...)
 }
 
 func runServe(c *cli.Context) error {

@@ -39,7 +39,7 @@ Exit codes: 0 verified, 1 denied, 2 bad input, 3 inconclusive; after a hand-off,
 }
 
 func verifyFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "trust-root", Usage: "pinned root metadata `FILE` (obtained out of band)"},
 		&cli.StringFlag{Name: "metadata", Usage: "TUF repository `LOCATION`"},
 		&cli.StringFlag{Name: "level", Value: "2", Usage: "required security level: 0|1a|1b|2|3a|3b|4"},
@@ -53,7 +53,26 @@ func verifyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "kit", Usage: "verify from an export kit `DIR` with no network (trust root still from --trust-root)"},
 		&cli.BoolFlag{Name: "allow-inspections", Usage: "UNSAFE: run the layout's in-toto inspection commands (bounded)"},
 		&cli.StringSliceFlag{Name: "supported-extension", Usage: "a requiredExtension `NAME` the runtime supports (repeatable)"},
+	}, provenanceFlags()...)
+}
+
+// provenanceFlags bound the in-toto metadata one verification reads.
+func provenanceFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.IntFlag{Name: "max-links", Value: verifier.DefaultMaxLinks, Usage: "deny an artifact listing more than `N` in-toto links"},
+		&cli.IntFlag{Name: "max-links-per-step", Value: verifier.DefaultMaxLinksPerStep, Usage: "deny an artifact listing more than `N` links for one step"},
+		&cli.Int64Flag{Name: "max-provenance-bytes", Value: verifier.DefaultMaxProvenance, Usage: "deny an artifact whose layout and links exceed `BYTES` (signed lengths, checked before download)"},
 	}
+}
+
+// provenanceLimits reads provenanceFlags (zero where a command lacks them:
+// the defaults).
+func provenanceLimits(c *cli.Context) (verifier.ProvenanceLimits, error) {
+	l := verifier.ProvenanceLimits{MaxLinks: c.Int("max-links"), MaxLinksPerStep: c.Int("max-links-per-step"), MaxBytes: c.Int64("max-provenance-bytes")}
+	if l.MaxLinks < 0 || l.MaxLinksPerStep < 0 || l.MaxBytes < 0 {
+		return l, fault.Inputf("--max-links, --max-links-per-step and --max-provenance-bytes take positive numbers")
+	}
+	return l, nil
 }
 
 // verifyConfig builds the verifier configuration from the flags.
@@ -68,6 +87,11 @@ func verifyConfig(c *cli.Context) (verifier.Config, error) {
 		Timeout:  c.Duration("timeout"),
 		Registry: registryOptions(c),
 	}
+	lim, err := provenanceLimits(c)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Provenance = lim
 	if p := c.String("map"); p != "" {
 		if c.String("trust-root") != "" || c.String("metadata") != "" {
 			return cfg, fault.Inputf("--map replaces --trust-root and --metadata: give one or the other")
