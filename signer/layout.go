@@ -21,8 +21,15 @@ type LayoutRelease struct {
 	// Keys are the layout's public keys (its owners): each must have signed it.
 	Keys []*keys.PublicKey
 	// Target overrides the layout target name (default NAME/in-toto-metadata/root.layout).
-	// A new name keeps older layouts available to the versions that name them.
 	Target string
+	// Covers, when set, publishes a kept layout that governs only the
+	// versions these patterns match (NAME:TAG-GLOB, NAME@sha256:HEX); the
+	// current layout stays. Empty: the layout becomes NAME's current layout
+	// and the previous current one is retired (removed from the targets role).
+	Covers []string
+	// KeepPreviousFor keeps the previous current layout for the versions
+	// these patterns match instead of retiring it.
+	KeepPreviousFor []string
 }
 
 // PublishLayout signs the layout and its keys into the top-level targets role
@@ -65,7 +72,10 @@ func PublishLayout(ctx context.Context, repo *metadata.Repository, opts Options,
 		keyTargets = append(keyTargets, kt)
 		keyFiles[kt] = pem
 	}
-	custom, err := json.Marshal(names.Custom{InToto: keyTargets})
+	if err := checkPatterns(name, lr); err != nil {
+		return "", nil, err
+	}
+	custom, err := json.Marshal(names.NewLayoutCustom(keyTargets, lr.Covers))
 	if err != nil {
 		return "", nil, err
 	}
@@ -81,6 +91,11 @@ func PublishLayout(ctx context.Context, repo *metadata.Repository, opts Options,
 		if role := tx.RoleFor(target); role != metadata.RoleTargets {
 			return fault.Inputf("%s would be signed by role %s: layouts must be in the top-level targets role", target, role)
 		}
+		if len(lr.Covers) == 0 {
+			if err := retirePrevious(tx, name, target, lr.KeepPreviousFor); err != nil {
+				return err
+			}
+		}
 		if err := tx.AddTarget(target, metadata.TargetInfo{Content: lr.Layout, Custom: custom}); err != nil {
 			return err
 		}
@@ -95,4 +110,58 @@ func PublishLayout(ctx context.Context, repo *metadata.Repository, opts Options,
 		return "", nil, err
 	}
 	return target, res, nil
+}
+
+// checkPatterns refuses malformed version patterns, and --covers together
+// with --keep-previous-for (a kept layout does not replace the current one).
+func checkPatterns(repo string, lr LayoutRelease) error {
+	if len(lr.Covers) > 0 && len(lr.KeepPreviousFor) > 0 {
+		return fault.Inputf("a layout published for some versions only does not replace the current layout: keeping the previous one is not needed")
+	}
+	for _, p := range append(append([]string{}, lr.Covers...), lr.KeepPreviousFor...) {
+		if err := names.CheckCoverPattern(repo, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// retirePrevious makes room for a new current layout of repo: each other
+// current layout (none covering particular versions) is removed from the
+// targets role, or, with keepFor, re-listed as a kept layout covering those
+// versions. Kept layouts stay as they are.
+func retirePrevious(tx *metadata.Tx, repo, target string, keepFor []string) error {
+	listed, err := tx.TopLevelTargets(names.LayoutDir(repo))
+	if err != nil {
+		return err
+	}
+	for _, t := range listed {
+		if t.Name == target || !names.IsLayoutTarget(t.Name, repo) {
+			continue
+		}
+		c, err := names.ParseLayoutCustom(t.Custom)
+		if err != nil {
+			return fault.Inputf("layout target %s: %w", t.Name, err)
+		}
+		if len(c.Covers()) > 0 {
+			continue
+		}
+		if err := retireOrKeep(tx, t, c, keepFor); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func retireOrKeep(tx *metadata.Tx, t metadata.Target, c names.LayoutCustom, keepFor []string) error {
+	if len(keepFor) == 0 {
+		return tx.RemoveTarget(t.Name)
+	}
+	custom, err := json.Marshal(names.NewLayoutCustom(c.InToto, keepFor))
+	if err != nil {
+		return err
+	}
+	info := t.TargetInfo
+	info.Custom = custom
+	return tx.AddTarget(t.Name, info)
 }

@@ -129,17 +129,9 @@ func Sign(ctx context.Context, repo *metadata.Repository, opts Options, items ..
 // list adds the item's link files and version target in the transaction.
 func (p *prepared) list(tx *metadata.Tx) error {
 	if len(p.links) > 0 {
-		layout := p.item.Layout
-		if layout == "" {
-			layout = names.LayoutTarget(p.ver.Repository)
-		}
-		lt, ok, err := tx.Target(layout)
+		layout, err := governingLayout(tx, p.ver, p.item.Layout)
 		if err != nil {
 			return err
-		}
-		if !ok || lt.Role != metadata.RoleTargets {
-			return fault.WithHint(fault.Inputf("%s: no root layout %s is published by the top-level targets role", p.ver.Target, layout),
-				"publish it first with `cnabsec layout publish` (offline targets key), or name another with --layout-name")
 		}
 		p.custom.InToto = append([]string{layout}, p.custom.InToto...)
 		for name, b := range p.links {
@@ -257,4 +249,37 @@ func infoOf(b []byte) metadata.TargetInfo {
 		"sha256": hex.EncodeToString(s256[:]),
 		"sha512": hex.EncodeToString(s512[:]),
 	}}
+}
+
+// governingLayout is the root layout the top-level targets role says governs
+// the version; a layout named by the signer must be that one (the verifier
+// denies any other).
+func governingLayout(tx *metadata.Tx, ver names.Version, named string) (string, error) {
+	listed, err := tx.TopLevelTargets(names.LayoutDir(ver.Repository))
+	if err != nil {
+		return "", err
+	}
+	var entries []names.LayoutEntry
+	for _, t := range listed {
+		if !names.IsLayoutTarget(t.Name, ver.Repository) {
+			continue
+		}
+		c, err := names.ParseLayoutCustom(t.Custom)
+		if err != nil {
+			return "", fault.Inputf("layout target %s: %w", t.Name, err)
+		}
+		entries = append(entries, names.LayoutEntry{Name: t.Name, Covers: c.Covers()})
+	}
+	if len(entries) == 0 {
+		return "", fault.WithHint(fault.Inputf("%s: no root layout is published by the top-level targets role", ver.Target),
+			"publish it first with `cnabsec layout publish` (offline targets key)")
+	}
+	gov, err := names.GoverningLayout(ver.Target, entries)
+	if err != nil {
+		return "", fault.Inputf("%s: %w", ver.Target, err)
+	}
+	if named != "" && named != gov {
+		return "", fault.Inputf("%s: %w", ver.Target, names.CheckNamedLayout(ver.Target, named, entries))
+	}
+	return gov, nil
 }

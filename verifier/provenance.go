@@ -69,6 +69,10 @@ func (p *provenanceRun) verify(ctx context.Context, check, subject string, versi
 		return false, true
 	}
 
+	if err := p.checkLayoutChoice(ctx, repo, version.Name, layoutName); err != nil {
+		p.sink.fail(check, subject, err)
+		return false, true
+	}
 	lim := p.w.v.cfg.Provenance.withDefaults()
 	layoutBytes, layoutInfo, err := p.fromTargetsRole(ctx, layoutName, min(layouts.MaxMetadataSize, lim.MaxBytes))
 	if err != nil {

@@ -21,6 +21,9 @@ type trustSource interface {
 	Download(ctx context.Context, name string, maxLen int64) ([]byte, *client.TargetInfo, error)
 	ReferenceTime() time.Time
 	Location() string
+	// TopLevelTargets lists what the top-level targets role itself signs
+	// under a prefix (a repository's root layouts).
+	TopLevelTargets(ctx context.Context, prefix string) ([]client.TargetInfo, error)
 }
 
 // MapFile is a TAP 4 map file: which repositories (by name) are trusted for
@@ -220,4 +223,43 @@ func (mr *multiRepo) Download(ctx context.Context, name string, maxLen int64) ([
 		return nil, nil, fault.Deniedf("target %q changed while it was read", name)
 	}
 	return b, ti, nil
+}
+
+// TopLevelTargets lists the top-level targets under prefix as the first map
+// rule whose paths match a layout under prefix has them: a threshold of its
+// repositories must list exactly the same targets (names, lengths, sha256,
+// custom), as for any target.
+func (mr *multiRepo) TopLevelTargets(ctx context.Context, prefix string) ([]client.TargetInfo, error) {
+	probe := prefix + "root.layout"
+	for i, rule := range mr.m.Mapping {
+		if !matches(rule.Paths, probe) {
+			continue
+		}
+		groups := map[string][]string{}
+		lists := map[string][]client.TargetInfo{}
+		for _, repo := range rule.Repositories {
+			list, err := mr.clients[repo].TopLevelTargets(ctx, prefix)
+			if err != nil {
+				return nil, fmt.Errorf("repository %s: %w", repo, err)
+			}
+			key := listKey(list)
+			groups[key] = append(groups[key], repo)
+			lists[key] = list
+		}
+		for key, repos := range groups {
+			if len(repos) >= rule.Threshold {
+				return lists[key], nil
+			}
+		}
+		return nil, fault.Deniedf("the repositories of map rule %d disagree on the top-level targets under %s; none has the threshold %d", i, prefix, rule.Threshold)
+	}
+	return nil, nil
+}
+
+func listKey(list []client.TargetInfo) string {
+	var b strings.Builder
+	for _, t := range list {
+		fmt.Fprintf(&b, "%s %d %s %s\n", t.Name, t.Length, t.Hashes["sha256"], t.Custom)
+	}
+	return b.String()
 }
