@@ -50,7 +50,7 @@ func ExampleVerify() {
 	// pass in-toto layout format: root.layout
 	// pass in-toto layout expiry: root.layout
 	// pass in-toto step links: write-bundle
-	// skip in-toto step command: write-bundle
+	// warn in-toto step command: write-bundle
 	// pass in-toto step links: package
 	// pass in-toto artifact rules: write-bundle materials
 	// pass in-toto artifact rules: write-bundle products

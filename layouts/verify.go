@@ -20,11 +20,14 @@ import (
 // Status is the outcome of one check.
 type Status string
 
-// Check outcomes (docs/verify.md: pass|fail|skip).
+// Check outcomes (docs/verify.md: pass|fail|skip|warn). Warn is a check
+// that passed with something the reader must know (in-toto's own warnings:
+// a command other than the expected one; a layout one party can satisfy alone).
 const (
 	Pass Status = "pass"
 	Fail Status = "fail"
 	Skip Status = "skip"
+	Warn Status = "warn"
 )
 
 // Check names, stable for reports and scripts.
@@ -38,6 +41,7 @@ const (
 	CheckInspection      = "in-toto inspection"
 	CheckSublayout       = "in-toto sublayout"
 	CheckBinding         = "in-toto artifact binding"
+	CheckLayoutParties   = "in-toto layout parties"
 )
 
 // Check is one verified property.
@@ -51,8 +55,18 @@ type Check struct {
 // Result is the report of one verification: one entry per check.
 type Result struct {
 	Checks []Check `json:"checks"`
+	// Functionaries are, per step of the root layout (and of sublayouts,
+	// prefixed by their step), the key IDs whose links were counted towards
+	// its threshold: the keys the provenance rests on.
+	Functionaries []StepFunctionaries `json:"functionaries,omitempty"`
 	// Verified is true exactly when no check failed.
 	Verified bool `json:"verified"`
+}
+
+// StepFunctionaries are the functionary key IDs counted for one step.
+type StepFunctionaries struct {
+	Step   string   `json:"step"`
+	KeyIDs []string `json:"keyIDs"`
 }
 
 // FirstFailure returns the first failed check, or nil.
@@ -108,6 +122,10 @@ type VerifyInput struct {
 	// InspectionMemory caps each inspection's virtual memory in bytes
 	// (default DefaultInspectionMemory).
 	InspectionMemory int64
+	// CIKeyIDs are the keys of the online CI role (the TUF releases
+	// delegation): a layout whose content-creating steps they alone can
+	// perform gets a warning (PartyWarnings).
+	CIKeyIDs []string
 }
 
 // maxSublayoutDepth bounds sublayout recursion.
@@ -269,6 +287,9 @@ func (v *verifier) layout(ctx context.Context, sc scope, raw []byte, owners []*k
 		return nil
 	}
 	v.add(CheckLayoutFormat, sc.layoutName, Pass, "%d step(s), %d inspection(s), %d functionary key(s)", len(l.Steps), len(l.Inspect), len(l.Keys))
+	for _, w := range PartyWarnings(l, v.in.CIKeyIDs) {
+		v.add(CheckLayoutParties, sc.layoutName, Warn, "%s", w)
+	}
 
 	ok := true
 	expires, _ := time.Parse(expiresFormat, l.Expires)
@@ -440,14 +461,32 @@ func (v *verifier) step(ctx context.Context, sc scope, l *in_toto.Layout, lkeys 
 		names = append(names, a.file)
 	}
 	v.add(CheckStepLinks, subject, Pass, "%d of %d required distinct functionary key(s): %s%s", len(accepted), step.Threshold, strings.Join(names, ", "), why)
+	v.recordFunctionaries(subject, accepted)
+	v.commandWarnings(subject, step, accepted)
+	out := ref.link
+	return &out
+}
+
+// recordFunctionaries keeps the key IDs counted for a step.
+func (v *verifier) recordFunctionaries(subject string, accepted []acceptedLink) {
+	ids := make([]string, 0, len(accepted))
+	for _, a := range accepted {
+		ids = append(ids, a.keyID)
+	}
+	sort.Strings(ids)
+	v.res.Functionaries = append(v.res.Functionaries, StepFunctionaries{Step: subject, KeyIDs: ids})
+}
+
+// commandWarnings reports each link whose command differs from the step's
+// expected_command: in-toto warns and does not deny; neither do we, but the
+// reader sees it.
+func (v *verifier) commandWarnings(subject string, step in_toto.Step, accepted []acceptedLink) {
 	want := strings.Join(step.ExpectedCommand, " ")
 	for _, a := range accepted {
 		if got := strings.Join(a.link.Command, " "); got != want && !a.sub {
-			v.add(CheckStepCommand, subject, Skip, "not enforced (as in in-toto): %s ran %q, the layout expects %q", a.file, got, want)
+			v.add(CheckStepCommand, subject, Warn, "%s ran %q, the layout expects %q (a warning, as in-toto specifies: not enforced)", a.file, got, want)
 		}
 	}
-	out := ref.link
-	return &out
 }
 
 // isLinkFileFor reports whether name is STEP.<8 hex>.link.

@@ -21,15 +21,18 @@ type ImageSource interface {
 
 // imageResult is what one image contributed.
 type imageResult struct {
-	checks   []Check
-	gate     *checkError
-	signed   bool // its TUF target exists and matches
-	provened bool // its in-toto provenance verified
+	checks     []Check
+	provenance []Provenance
+	gate       *checkError
+	signed     bool // its TUF target exists and matches
+	provened   bool // its in-toto provenance verified
 }
 
 func (ir *imageResult) add(status Status, name, subject, format string, args ...any) {
 	ir.checks = append(ir.checks, Check{Name: name, Subject: subject, Status: status, Detail: fmt.Sprintf(format, args...)})
 }
+
+func (ir *imageResult) addProvenance(p Provenance) { ir.provenance = append(ir.provenance, p) }
 
 func (ir *imageResult) fail(name, subject string, err error) {
 	ir.add(Fail, name, subject, "%s", err.Error())
@@ -80,6 +83,7 @@ func (w *workflow) checkImages(ctx context.Context, bn *bundle.Bundle) error {
 	for i := range results {
 		ir := &results[i]
 		r.Checks = append(r.Checks, ir.checks...)
+		r.Provenance = append(r.Provenance, ir.provenance...)
 		if ir.gate != nil && r.gate == nil {
 			r.gate = ir.gate
 		}

@@ -19,6 +19,7 @@ const topLevelTargets = "targets"
 type sink interface {
 	add(status Status, name, subject, format string, args ...any)
 	fail(name, subject string, err error)
+	addProvenance(Provenance)
 }
 
 // provenanceRun verifies the in-toto metadata a version target lists.
@@ -117,6 +118,7 @@ func (p *provenanceRun) verify(ctx context.Context, check, subject string, versi
 		Artifact:         layouts.ArtifactBinding{Name: artifactName, SHA256: artifactSHA256, Data: data},
 		Now:              c.ReferenceTime(),
 		AllowInspections: p.w.req.AllowInspections,
+		CIKeyIDs:         p.ciKeyIDs(ctx),
 	})
 	subFailed := false
 	if res != nil {
@@ -147,6 +149,7 @@ func (p *provenanceRun) verify(ctx context.Context, check, subject string, versi
 		p.sink.fail(check, subject, fault.Deniedf("%s", detail))
 		return false, true
 	}
+	p.sink.addProvenance(Provenance{Subject: subject, Layout: layoutName, LayoutKeys: keyIDs(layoutKeys), Steps: res.Functionaries})
 	p.sink.add(Pass, check, subject, "layout %s (%s) and %s verify and bind to sha256:%s",
 		layoutName, plural(len(layoutKeys), "key", "keys"), plural(len(links), "link", "links"), shortHex(artifactSHA256))
 	return true, true
@@ -178,4 +181,23 @@ func shortHex(h string) string {
 		return h[:12]
 	}
 	return h
+}
+
+// ciKeyIDs are the keys of the releases (CI) delegation, for the layout's
+// party warnings; none when the repository has no such role or it cannot
+// be read (the warnings are advice, never a verdict).
+func (p *provenanceRun) ciKeyIDs(ctx context.Context) []string {
+	ids, err := p.w.tuf.DelegationKeyIDs(ctx, "releases")
+	if err != nil {
+		return nil
+	}
+	return ids
+}
+
+func keyIDs(ks []*keys.PublicKey) []string {
+	out := make([]string, 0, len(ks))
+	for _, k := range ks {
+		out = append(out, k.ID())
+	}
+	return out
 }

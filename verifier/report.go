@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/cnabsec/cnabsec/layouts"
 )
 
 // Status is the outcome of one check.
@@ -14,6 +16,9 @@ const (
 	Pass Status = "pass"
 	Fail Status = "fail"
 	Skip Status = "skip"
+	// Warn: passed, with something the reader must know (an in-toto
+	// warning: an unexpected command, a layout one party can satisfy alone).
+	Warn Status = "warn"
 )
 
 // Check is one entry of a report: what was checked, on what, and the result.
@@ -36,11 +41,24 @@ type Report struct {
 	Error         string  `json:"error"`
 	// Unsafe lists every weakened check the caller asked for.
 	Unsafe []string `json:"unsafe,omitempty"`
+	// Provenance lists, for each artifact whose in-toto provenance verified,
+	// the layout and the keys it rests on.
+	Provenance []Provenance `json:"provenance,omitempty"`
 
 	props     Properties  // what verified
 	imageOnly bool        // an image, judged by the image properties of the level
 	gate      *checkError // the first failure
 	verified  []byte      // the thin bundle bytes that verified
+}
+
+// Provenance is what one artifact's verified in-toto provenance rests on:
+// the layout (from the offline targets role), its owners' key IDs, and per
+// step the functionary key IDs whose links were counted.
+type Provenance struct {
+	Subject    string                      `json:"subject"`
+	Layout     string                      `json:"layout"`
+	LayoutKeys []string                    `json:"layoutKeys"`
+	Steps      []layouts.StepFunctionaries `json:"steps"`
 }
 
 // VerifiedBundle returns the thin bundle.json bytes that verified (for the
@@ -55,6 +73,8 @@ func (r *Report) VerifiedBundle() []byte {
 func (r *Report) add(status Status, name, subject, format string, args ...any) {
 	r.Checks = append(r.Checks, Check{Name: name, Subject: subject, Status: status, Detail: fmt.Sprintf(format, args...)})
 }
+
+func (r *Report) addProvenance(p Provenance) { r.Provenance = append(r.Provenance, p) }
 
 // FirstFailure returns the first failed check, or nil.
 func (r *Report) FirstFailure() *Check {

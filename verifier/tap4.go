@@ -24,6 +24,9 @@ type trustSource interface {
 	// TopLevelTargets lists what the top-level targets role itself signs
 	// under a prefix (a repository's root layouts).
 	TopLevelTargets(ctx context.Context, prefix string) ([]client.TargetInfo, error)
+	// DelegationKeyIDs are the key IDs the top-level targets role lists for a
+	// delegated role (the CI keys of releases).
+	DelegationKeyIDs(ctx context.Context, role string) ([]string, error)
 }
 
 // MapFile is a TAP 4 map file: which repositories (by name) are trusted for
@@ -262,4 +265,24 @@ func listKey(list []client.TargetInfo) string {
 		fmt.Fprintf(&b, "%s %d %s %s\n", t.Name, t.Length, t.Hashes["sha256"], t.Custom)
 	}
 	return b.String()
+}
+
+// DelegationKeyIDs are the union of the role's keys in every repository.
+func (mr *multiRepo) DelegationKeyIDs(ctx context.Context, role string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range mr.clients {
+		ids, err := c.DelegationKeyIDs(ctx, role)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			if !seen[id] {
+				seen[id] = true
+				out = append(out, id)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

@@ -51,6 +51,8 @@ type layoutCreateReport struct {
 	Inspect  []string `json:"inspect"`
 	Expires  string   `json:"expires"`
 	SignedBy []string `json:"signedBy"`
+	// Warnings say when one party's keys can satisfy the layout alone.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func layoutCreateCommand() *cli.Command {
@@ -85,6 +87,7 @@ Example:
 			&cli.StringSliceFlag{Name: "key", Usage: "owner private key `FILE` that signs the layout (repeatable)"},
 			&cli.StringFlag{Name: "expires", Usage: "override the template's expiry: a `DURATION` from now (8760h) or an RFC 3339 time"},
 			&cli.StringFlag{Name: "out", Usage: "write the signed layout to `PATH`"},
+			&cli.StringSliceFlag{Name: "ci-key-id", Usage: "key `ID` of the CI (releases) role, to warn when a step it performs alone may create content (repeatable)"},
 			outputFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -142,6 +145,10 @@ Example:
 			}
 			for _, s := range mb.Signatures {
 				rep.SignedBy = append(rep.SignedBy, s.KeyID)
+			}
+			rep.Warnings = layouts.PartyWarnings(&l, c.StringSlice("ci-key-id"))
+			for _, w := range rep.Warnings {
+				fmt.Fprintf(c.App.ErrWriter, "cnabsec: warning: %s\n", w)
 			}
 			if asJSON {
 				return writeJSON(c.App.Writer, rep)

@@ -41,3 +41,23 @@ func (c *Client) TopLevelTargets(ctx context.Context, prefix string) ([]TargetIn
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
+
+// DelegationKeyIDs returns the key IDs the trusted top-level targets role
+// lists for the delegated role (nil when it delegates no such role).
+func (c *Client) DelegationKeyIDs(ctx context.Context, role string) ([]string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.refreshLocked(ctx); err != nil {
+		return nil, err
+	}
+	md := c.up.GetTrustedMetadataSet().Targets[metadata.TARGETS]
+	if md == nil || md.Signed.Delegations == nil {
+		return nil, nil
+	}
+	for _, r := range md.Signed.Delegations.Roles {
+		if r.Name == role {
+			return append([]string(nil), r.KeyIDs...), nil
+		}
+	}
+	return nil, nil
+}

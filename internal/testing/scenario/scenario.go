@@ -160,15 +160,15 @@ func Build(ctx context.Context, o Options) (*Scenario, error) {
 // the offline targets key and points each item at its links.
 func (s *Scenario) provenance(ctx context.Context, items []signer.Item, manifests map[string][]byte, logf func(string, ...any)) error {
 	tmpl := fmt.Sprintf(`expires: 8760h
-readme: the developer writes the bundle source; CI packages bundle.json and builds the images
+readme: the developer writes the canonical bundle.json; CI packages exactly those bytes and builds the images
 steps:
   - name: write-bundle
     functionaries: [%[1]s]
-    expected_products: [[CREATE, bundle.src.json], [DISALLOW, "*"]]
+    expected_products: [[CREATE, bundle.json], [DISALLOW, "*"]]
   - name: package
     functionaries: [%[2]s]
-    expected_materials: [[MATCH, bundle.src.json, WITH, PRODUCTS, FROM, write-bundle], [DISALLOW, "*"]]
-    expected_products: [[CREATE, bundle.json], [ALLOW, bundle.src.json], [DISALLOW, "*"]]
+    expected_materials: [[MATCH, bundle.json, WITH, PRODUCTS, FROM, write-bundle], [DISALLOW, "*"]]
+    expected_products: [[MATCH, bundle.json, WITH, PRODUCTS, FROM, write-bundle], [DISALLOW, "*"]]
 `, filepath.Join(s.KeyDir, "developer.pub"), filepath.Join(s.KeyDir, "ci.pub"))
 	imgTmpl := fmt.Sprintf(`expires: 8760h
 readme: CI builds the image and records its manifest
@@ -188,16 +188,13 @@ steps:
 			return err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "bundle.src.json"), s.BundleJSON, 0o644); err != nil {
-		return err
-	}
-	if _, _, err := layouts.RunStep(ctx, layouts.StepOptions{Name: "write-bundle", Key: s.Keys["developer"], Products: []string{"bundle.src.json"}, Dir: dir, OutDir: links}); err != nil {
-		return err
-	}
 	if err := os.WriteFile(filepath.Join(dir, "bundle.json"), s.BundleJSON, 0o644); err != nil {
 		return err
 	}
-	if _, _, err := layouts.RunStep(ctx, layouts.StepOptions{Name: "package", Key: s.Keys["ci"], Materials: []string{"bundle.src.json"}, Products: []string{"bundle.json", "bundle.src.json"}, Dir: dir, OutDir: links}); err != nil {
+	if _, _, err := layouts.RunStep(ctx, layouts.StepOptions{Name: "write-bundle", Key: s.Keys["developer"], Products: []string{"bundle.json"}, Dir: dir, OutDir: links}); err != nil {
+		return err
+	}
+	if _, _, err := layouts.RunStep(ctx, layouts.StepOptions{Name: "package", Key: s.Keys["ci"], Materials: []string{"bundle.json"}, Products: []string{"bundle.json"}, Dir: dir, OutDir: links}); err != nil {
 		return err
 	}
 	logf("recorded in-toto steps write-bundle (developer) and package (CI) for bundle.json")

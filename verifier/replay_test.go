@@ -1,0 +1,95 @@
+package verifier_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cnabsec/cnabsec/internal/testing/scenario"
+	"github.com/cnabsec/cnabsec/layouts"
+	"github.com/cnabsec/cnabsec/signer"
+	"github.com/cnabsec/cnabsec/verifier"
+)
+
+// TestReplayedDeveloperLinkWithFreshCIPackageLinkIsDenied plays the holder of
+// the CI functionary key and the releases key: for a bundle no developer
+// wrote, they replay release 1.0's developer-signed write-bundle link next to
+// a fresh package link whose materials are 1.0's bundle.json and whose
+// product is theirs. The documented layout binds package's products to the
+// developer's (MATCH ... WITH PRODUCTS FROM write-bundle), so the replayed
+// link cannot vouch for the new bytes.
+func TestReplayedDeveloperLinkWithFreshCIPackageLinkIsDenied(t *testing.T) {
+	s := build(t, true)
+	evil, err := scenario.BundleJSON("app", "6.6.6", s.InstallerRef, s.InstallerDigest, s.WebRef, s.WebDigest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	work, links := t.TempDir(), t.TempDir()
+	for name, b := range map[string][]byte{"bundle.json": s.BundleJSON, "evil.json": evil} {
+		if err := os.WriteFile(filepath.Join(work, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	devLinks, _ := filepath.Glob(filepath.Join(s.WorkDir, "bundle-links", "write-bundle.*.link"))
+	if len(devLinks) != 1 {
+		t.Fatalf("release 1.0's developer link: %v", devLinks)
+	}
+	replayed, err := os.ReadFile(devLinks[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(links, filepath.Base(devLinks[0])), replayed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := layouts.RunStep(context.Background(), layouts.StepOptions{
+		Name: "package", Key: s.Keys["ci"], Materials: []string{"bundle.json"}, Products: []string{"bundle.json"},
+		Command: []string{"cp", "evil.json", "bundle.json"}, Dir: work, OutDir: links,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ref := s.App + ":6.6.6"
+	if _, err := signer.Sign(context.Background(), s.Repo, s.Signing("releases"), signer.Item{
+		Kind: "bundle", Ref: ref, File: filepath.Join(work, "bundle.json"), Push: true, Links: links,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := verify(t, s, ref, verifier.WithLevel(verifier.Level3b))
+	if err == nil || r.Verified {
+		t.Fatal("a bundle no developer wrote reached level 3b with a replayed developer link")
+	}
+	f := r.FirstFailure()
+	if f == nil || f.Name != layouts.CheckArtifactRules || !strings.Contains(f.Subject, "package products") {
+		t.Fatalf("first failure %+v, want the package step's product rule (MATCH with write-bundle's products)", f)
+	}
+}
+
+// TestVerdictNamesTheKeysTheProvenanceRestsOn: the report lists, for the
+// verified bundle, the layout, its owners' key IDs and each step's counted
+// functionary key IDs.
+func TestVerdictNamesTheKeysTheProvenanceRestsOn(t *testing.T) {
+	s := build(t, true)
+	r, err := verify(t, s, s.BundleRef, verifier.WithLevel(verifier.Level4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle *verifier.Provenance
+	for i := range r.Provenance {
+		if r.Provenance[i].Subject == s.BundleRef {
+			bundle = &r.Provenance[i]
+		}
+	}
+	if bundle == nil || len(r.Provenance) != 3 {
+		t.Fatalf("provenance %+v: want the bundle and its two images", r.Provenance)
+	}
+	steps := map[string][]string{}
+	for _, st := range bundle.Steps {
+		steps[st.Step] = st.KeyIDs
+	}
+	if len(bundle.LayoutKeys) != 1 || bundle.LayoutKeys[0] != s.Keys["owner"].Public().ID() ||
+		len(steps["write-bundle"]) != 1 || steps["write-bundle"][0] != s.Keys["developer"].Public().ID() ||
+		len(steps["package"]) != 1 || steps["package"][0] != s.Keys["ci"].Public().ID() {
+		t.Fatalf("bundle provenance %+v: want owner, developer (write-bundle) and ci (package) key IDs", bundle)
+	}
+}
