@@ -25,6 +25,7 @@ func register(c *cli.Command) { commands = append(commands, c) }
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	cmds := append([]*cli.Command(nil), commands...)
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
+	quietUsageErrors(cmds)
 	return &cli.App{
 		Name:  "cnabsec",
 		Usage: "sign and verify CNAB bundles and OCI images with TUF and in-toto",
@@ -131,3 +132,18 @@ func exitCode(k cnabsec.Kind) int {
 type handoffExit struct{ code int }
 
 func (h *handoffExit) Error() string { return fmt.Sprintf("command exited with %d", h.code) }
+
+// quietUsageErrors makes a bad flag value one error line (exit 2) instead of
+// the error followed by the command's whole help page.
+func quietUsageErrors(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = usageError
+		quietUsageErrors(c.Subcommands)
+	}
+}
+
+func usageError(c *cli.Context, err error, _ bool) error {
+	name := c.Command.HelpName
+	msg := strings.Replace(err.Error(), " for flag -", " for flag --", 1)
+	return fault.WithHint(fault.Inputf("%s: %s", name, msg), fmt.Sprintf("`%s --help` lists the flags", name))
+}

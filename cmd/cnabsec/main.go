@@ -16,6 +16,12 @@ func main() {
 // the process exit code. Tests call it with buffers.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
+	if h, ok := helpArgs(app, args); ok {
+		args = h
+	}
+	if err := checkCommandLine(app, args); err != nil {
+		return report(stderr, err)
+	}
 	err := app.Run(normalizeArgs(app, args))
 	return report(stderr, err)
 }
