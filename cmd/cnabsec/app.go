@@ -143,7 +143,19 @@ func quietUsageErrors(cmds []*cli.Command) {
 }
 
 func usageError(c *cli.Context, err error, _ bool) error {
-	name := c.Command.HelpName
+	name := commandPath(c)
 	msg := strings.Replace(err.Error(), " for flag -", " for flag --", 1)
 	return fault.WithHint(fault.Inputf("%s: %s", name, msg), fmt.Sprintf("`%s --help` lists the flags", name))
+}
+
+// commandPath is "cnabsec repo status" for the running command (HelpName
+// grows with each run of the shared command values in tests).
+func commandPath(c *cli.Context) string {
+	var parts []string
+	for _, ctx := range c.Lineage() {
+		if ctx.Command != nil && ctx.Command.Name != "" && ctx.Command.Name != c.App.Name {
+			parts = append([]string{ctx.Command.Name}, parts...)
+		}
+	}
+	return strings.Join(append([]string{"cnabsec"}, parts...), " ")
 }

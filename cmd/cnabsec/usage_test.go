@@ -16,8 +16,8 @@ func TestUnknownCommandOrFlagIsOneErrorWithASuggestion(t *testing.T) {
 		{[]string{"repo", "stauts", "repo"}, `unknown command "repo stauts"`, `did you mean "repo status"?`},
 		{[]string{"help", "verfy"}, `unknown command "verfy"`, `did you mean "verify"?`},
 		{[]string{"verify", "x", "--levle", "4"}, "cnabsec verify: unknown flag --levle", "did you mean --level?"},
-		{[]string{"--log-level", "info", "verify", "x", "--bogus"}, "unknown flag --bogus", "`cnabsec verify --help` lists the flags"},
-		{[]string{"repo", "status", "d", "--warn-expiry", "abc"}, `invalid value "abc" for flag --warn-expiry`, "`cnabsec repo status --help` lists the flags"},
+		{[]string{"--log-level", "info", "verify", "x", "--bogus"}, "cnabsec verify: unknown flag --bogus", "`cnabsec verify --help` lists the flags"},
+		{[]string{"repo", "status", "d", "--warn-expiry", "abc"}, `cnabsec repo status: invalid value "abc" for flag --warn-expiry`, "`cnabsec repo status --help` lists the flags"},
 	} {
 		code, out, errs := runCLI(t, c.args...)
 		lines := strings.Split(strings.TrimSpace(errs), "\n")
