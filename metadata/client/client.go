@@ -300,16 +300,12 @@ func (c *Client) persist() error {
 			continue // never fetched by us; never a file name in the cache
 		}
 		if data := c.capturedMatching(role, &md.Signed); data != nil {
-			var trusted func([]byte) bool
-			if role == metadata.TARGETS {
-				trusted = func(old []byte) bool {
-					md, err := metadata.Targets().FromBytes(old)
-					return err == nil && tm.Root.VerifyDelegate(metadata.TARGETS, md) == nil
-				}
-			}
-			// Delegated roles are always replaced: their floor is the
-			// version the trusted snapshot lists.
-			if err := c.cache.saveRole(role, md.Signed.Version, data, trusted); err != nil {
+			// Every targets role, top-level included, is replaced: its floor
+			// is the version the trusted snapshot lists (go-tuf loads a role
+			// only at that version), and snapshot itself cannot roll back.
+			// After a snapshot key rotation (fast-forward recovery) the new
+			// snapshot may list a lower version than the cached one.
+			if err := c.cache.saveRole(role, md.Signed.Version, data, nil); err != nil {
 				return err
 			}
 		}

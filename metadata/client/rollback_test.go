@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -282,4 +283,53 @@ func TestSnapshotWithoutTargetsIsRefused(t *testing.T) {
 	sign(t, r.snapshot, r.snapshotKeys...)
 	r.write(r.metaPath(metadata.SNAPSHOT, 1), toBytes(t, r.snapshot))
 	wantErr(t, r.client(t).Refresh(ctxT(t)), fault.Denied, "snapshot does not list role targets")
+}
+
+// TestTargetsFastForwardRecoveryAfterSnapshotKeyRotation: a stolen snapshot
+// key lists targets version 100, which a client caches. The owners rotate the
+// snapshot key in root 2 and restart targets at version 1: the new trusted
+// snapshot sets the floor, so the client trusts, and caches, version 1
+// (TUF's fast-forward attack recovery; the conformance suite's
+// test_targets_fast_forward_recovery). Before, the cache kept version 100.
+func TestTargetsFastForwardRecoveryAfterSnapshotKeyRotation(t *testing.T) {
+	r := newTestRepo(t)
+	r.targets.Signed.Version = 100
+	r.snapshot.Signed.Version++
+	r.timestamp.Signed.Version++
+	r.writeAll()
+	cache := t.TempDir()
+	if err := runOnce(t, r, r.dir, cache); err != nil {
+		t.Fatal(err)
+	}
+	r.snapshotKeys = []*keys.PrivateKey{genKey(t)}
+	r.root.Signed.Version = 2
+	r.setRoleKeys(metadata.SNAPSHOT, 1, r.snapshotKeys...)
+	r.writeRoot(r.rootKeys...)
+	r.targets.Signed.Version = 1
+	r.snapshot.Signed.Version++
+	r.timestamp.Signed.Version++
+	r.writeAll()
+	c := r.client(t, func(o *Options) { o.CacheDir = cache })
+	if err := c.Refresh(ctxT(t)); err != nil {
+		t.Fatalf("after rotating the snapshot key: %v", err)
+	}
+	if v := c.TrustedTargetsVersion(); v != 1 {
+		t.Fatalf("trusted targets version %d, want 1", v)
+	}
+	c.Close()
+	// The cache holds what is trusted: version 1, not the revoked floor 100.
+	ca, err := openCache(cache, r.rootBytes[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(ca.metadataDir(), "targets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cached struct {
+		Signed struct{ Version int64 } `json:"signed"`
+	}
+	if err := json.Unmarshal(b, &cached); err != nil || cached.Signed.Version != 1 {
+		t.Fatalf("cached targets version %d (%v), want 1", cached.Signed.Version, err)
+	}
 }
