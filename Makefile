@@ -9,7 +9,7 @@ BENCHTIME   ?= 1x
 INTEROP_DIR := $(CURDIR)/.interop
 export CNABSEC_TUFJS_DIR := $(INTEROP_DIR)/tufjs
 
-.PHONY: all build test unit lint vet staticcheck interop interop-deps demo bench fuzz release vulncheck clean
+.PHONY: all build test unit lint vet staticcheck interop interop-deps conformance demo bench fuzz release vulncheck clean
 
 all: build
 
@@ -50,6 +50,15 @@ interop-deps:
 	  (test -f package.json || echo '{"name":"cnabsec-interop","private":true}' > package.json) && \
 	  npm install --no-audit --no-fund --loglevel=error tuf-js@6.0.2 >/dev/null; \
 	fi
+
+## conformance: the upstream TUF conformance suite (113 tests, python-tuf as the reference) against
+## cmd/tuf-conformance-client; every test must pass (no expected-failures file). The suite is
+## packed in ../shared/peers/tuf-conformance (SHARED overrides where it is).
+SHARED ?= $(CURDIR)/../shared
+conformance:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(GO) build -o "$$tmp/tuf-conformance-client" ./cmd/tuf-conformance-client && \
+	"$(SHARED)/peers/tuf-conformance/run" "$$tmp/tuf-conformance-client"
 
 ## demo: the whole pipeline on an embedded registry and a temporary repository.
 demo:

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -19,8 +18,34 @@ import (
 // Client's Fetcher, whatever the location's scheme.
 const tufBase = "https://cnabsec.invalid/metadata"
 
-// safeRole is what a role name must look like to become a file name.
-var safeRole = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+// maxRoleName bounds a role name (TUF sets no limit; file names do).
+const maxRoleName = 200
+
+// roleFile is a role name as it appears in a metadata file name and URL:
+// every byte but ASCII letters, digits and "_.-~" percent-encoded, as
+// python-tuf's quote(role, safe="") does. No role name can then add a path
+// segment ("/", "..") to a URL or to a file of the cache: "../x" is
+// "..%2Fx", one segment. Roles of cnabsec's own repositories (letters,
+// digits, '.', '_', '-') are their own file names.
+func roleFile(role string) string {
+	var b strings.Builder
+	for i := 0; i < len(role); i++ {
+		c := role[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_.-~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+// cacheableRole reports whether role may be kept in the cache under its
+// encoded name: not empty, not "." or ".." once encoded, and not too long.
+func cacheableRole(role string) bool {
+	f := roleFile(role)
+	return role != "" && f != "." && f != ".." && len(f) <= 3*maxRoleName
+}
 
 // tufFetcher is the go-tuf fetcher.Fetcher of one Client. go-tuf's
 // interface carries no context: the Client sets ctx before each call into
@@ -73,12 +98,18 @@ func (a *tufFetcher) DownloadFile(u string, maxLength int64, _ time.Duration) ([
 		return nil, fault.Deniedf("refusing to fetch metadata file %q: %v", file, err)
 	}
 	a.last = mf
-	if !safeRole.MatchString(mf.role) {
-		return nil, fault.Deniedf("role name %q is not a safe file name (letters, digits, '.', '_', '-'): refusing to fetch it", mf.role)
+	if !cacheableRole(mf.role) || len(mf.role) > maxRoleName {
+		return nil, fault.Deniedf("role name %q: empty, a dot segment or longer than %d bytes: refusing to fetch it", mf.role, maxRoleName)
 	}
 	limit := a.c.limitFor(mf.role)
 	if maxLength > 0 && maxLength < limit {
 		limit = maxLength
+	}
+	// The file name is rebuilt from the role, encoded here: never the
+	// string go-tuf built (it escapes fewer characters than python-tuf).
+	mf.name = roleFile(mf.role) + ".json"
+	if mf.version > 0 {
+		mf.name = strconv.FormatInt(mf.version, 10) + "." + mf.name
 	}
 	name := "metadata/" + mf.name
 	data, err := a.c.fetch(a.ctx, name, limit)

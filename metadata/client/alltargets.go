@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"maps"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -190,7 +189,7 @@ func (c *Client) loadRole(tm *trustedmetadata.TrustedMetadata, role, parent stri
 		return nil, fault.Deniedf("metadata at %s: the delegated roles up to %s exceed %d bytes in all: refusing to read more", c.location, role, allTargetsBytes)
 	}
 	length = min(length, *budget)
-	file := url.PathEscape(role) + ".json"
+	file := roleFile(role) + ".json"
 	if tm.Root.Signed.ConsistentSnapshot {
 		file = strconv.FormatInt(meta.Version, 10) + "." + file
 	}
@@ -203,7 +202,7 @@ func (c *Client) loadRole(tm *trustedmetadata.TrustedMetadata, role, parent stri
 	if err != nil {
 		return nil, err // classified by runTUF (tufError)
 	}
-	if c.cache != nil && safeRole.MatchString(role) {
+	if c.cache != nil && cacheableRole(role) {
 		// Accepted: the next client (e.g. after a service's refresh) reads
 		// it from the cache while the snapshot still lists this version.
 		if err := c.cache.saveRole(role, md.Signed.Version, data, nil); err != nil {
@@ -218,10 +217,10 @@ func (c *Client) loadRole(tm *trustedmetadata.TrustedMetadata, role, parent stri
 // its length and hashes, the delegating role's keys, expiry), as go-tuf's
 // updater does with its local metadata; otherwise it returns nil.
 func (c *Client) cachedRole(tm *trustedmetadata.TrustedMetadata, role, parent string) (md *metadata.Metadata[metadata.TargetsType], size int64) {
-	if c.cache == nil || !safeRole.MatchString(role) {
+	if c.cache == nil || !cacheableRole(role) {
 		return nil, 0
 	}
-	p := filepath.Join(c.cache.metadataDir(), role+".json")
+	p := filepath.Join(c.cache.metadataDir(), roleFile(role)+".json")
 	if st, err := os.Lstat(p); err != nil || !st.Mode().IsRegular() || st.Size() > c.limits.Delegated {
 		return nil, 0
 	}

@@ -292,13 +292,40 @@ func TestTargetLongerThanAllowedIsRefusedBeforeDownload(t *testing.T) {
 	wantErr(t, err, fault.Denied, "is 27 bytes by its signed metadata, more than the 10 allowed")
 }
 
-func TestUnsafeDelegatedRoleNameIsRefused(t *testing.T) {
+// TestPathTraversalRoleNameStaysOneEncodedSegment: a delegated role named
+// "../../../../etc/passwd" is fetched and cached under its percent-encoded
+// name, one path segment inside the repository and inside the cache, as
+// python-tuf does (the TUF conformance suite's unusual role names); it was
+// refused before, which the suite counts as a failure.
+func TestPathTraversalRoleNameStaysOneEncodedSegment(t *testing.T) {
 	r := newTestRepo(t)
 	evil := genKey(t)
-	r.delegate(metadata.TARGETS, "../../../../etc/passwd", 1, []string{"evil/*"}, []*keys.PrivateKey{evil}, nil)
+	role := "../../../../etc/passwd"
+	r.delegate(metadata.TARGETS, role, 1, []string{"evil/*"}, []*keys.PrivateKey{evil}, nil)
+	r.addTarget(role, "evil/x", []byte("x"), nil)
 	r.writeAll()
-	_, err := r.client(t).Target(ctxT(t), "evil/x")
-	wantErr(t, err, fault.Denied, `role name "../../../../etc/passwd" is not a safe file name`)
+	cache := t.TempDir()
+	c := r.client(t, func(o *Options) { o.CacheDir = cache })
+	ti, err := c.Target(ctxT(t), "evil/x")
+	if err != nil || ti.Role != role {
+		t.Fatalf("target through the role: %+v, %v", ti, err)
+	}
+	var files []string
+	if err := filepath.WalkDir(cache, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range files {
+		found = found || filepath.Base(f) == "..%2F..%2F..%2F..%2Fetc%2Fpasswd.json"
+	}
+	if !found {
+		t.Fatalf("cache files %q: want the role under its encoded name inside the cache", files)
+	}
 }
 
 func TestDiamondDelegationDoesNotReuseRoleVerifiedByOtherKeys(t *testing.T) {

@@ -176,7 +176,7 @@ func (c *cache) saveRoot(v int64, data []byte) error {
 // a newer cached file that does not (e.g. signed by a revoked key after a
 // fast-forward attack) is replaced.
 func (c *cache) saveRole(role string, version int64, data []byte, trusted func([]byte) bool) error {
-	p := filepath.Join(c.metadataDir(), role+".json")
+	p := filepath.Join(c.metadataDir(), roleFile(role)+".json")
 	if old, err := os.ReadFile(p); err == nil {
 		if bytes.Equal(old, data) {
 			return nil // unchanged: no write, no fsync

@@ -296,7 +296,7 @@ func (c *Client) persist() error {
 		}
 	}
 	for role, md := range tm.Targets { // go-tuf stores a role only once fully valid
-		if !safeRole.MatchString(role) {
+		if !cacheableRole(role) {
 			continue // never fetched by us; never a file name in the cache
 		}
 		if data := c.capturedMatching(role, &md.Signed); data != nil {

@@ -54,9 +54,37 @@ func newHTTPClient(connect, read time.Duration) *http.Client {
 func (h *httpFetcher) url(name string) string {
 	segs := strings.Split(name, "/")
 	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
+		segs[i] = escapeSegment(s)
 	}
 	return h.base + "/" + strings.Join(segs, "/")
+}
+
+// escapeSegment escapes one path segment for a URL, keeping "%XX" escapes
+// as they are: metadata file names arrive already encoded (roleFile, as
+// python-tuf quotes role names). A target name holding a literal "%XX" is
+// then asked for by its decoded name, and refused by the hash check.
+func escapeSegment(s string) string {
+	var b strings.Builder
+	for len(s) > 0 {
+		i := strings.IndexByte(s, '%')
+		if i < 0 || i+2 >= len(s) || !isHexByte(s[i+1]) || !isHexByte(s[i+2]) {
+			if i < 0 {
+				b.WriteString(url.PathEscape(s))
+				break
+			}
+			b.WriteString(url.PathEscape(s[:i+1]))
+			s = s[i+1:]
+			continue
+		}
+		b.WriteString(url.PathEscape(s[:i]))
+		b.WriteString(s[i : i+3])
+		s = s[i+3:]
+	}
+	return b.String()
+}
+
+func isHexByte(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // Fetch GETs base/name. The request is cancelled when no byte arrives for

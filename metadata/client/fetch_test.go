@@ -284,3 +284,14 @@ func TestDefaultHTTPClientIsOwnWithProxyAndTimeouts(t *testing.T) {
 		t.Error("the HTTP fetcher does not use the client's own HTTP client and read timeout")
 	}
 }
+
+func TestEscapeSegmentKeepsEncodedRoleNamesAndEscapesTheRest(t *testing.T) {
+	for in, want := range map[string]string{
+		"1.%3F.json": "1.%3F.json", "..%2Fdelegatedrole.json": "..%2Fdelegatedrole.json",
+		"a b": "a%20b", "100%": "100%25", "%zz": "%25zz", "x?y#z": "x%3Fy%23z",
+	} {
+		if got := escapeSegment(in); got != want {
+			t.Errorf("escapeSegment(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

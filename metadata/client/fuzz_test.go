@@ -41,22 +41,24 @@ func FuzzCheckStructure(f *testing.F) {
 	})
 }
 
-// FuzzParseMetaFile: file names go-tuf asks for never yield a role that
-// escapes the metadata directory once the adapter's name check passed.
+// FuzzParseMetaFile: whatever role a file name go-tuf asks for yields, the
+// name the adapter fetches and caches it under (roleFile) is one plain path
+// segment: no "/", "\\", "." or ".." can escape the metadata directory or URL.
 func FuzzParseMetaFile(f *testing.F) {
-	for _, s := range []string{"timestamp.json", "3.root.json", "2.releases.json", "1.%2E%2E%2Fx.json", "..json", "1..json"} {
+	for _, s := range []string{"timestamp.json", "3.root.json", "2.releases.json", "1.%2E%2E%2Fx.json", "..json", "1..json", "1.%2Fdelegatedrole.json", "%3F.json"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, file string) {
 		mf, err := parseMetaFile(file)
-		if err != nil || !safeRole.MatchString(mf.role) {
+		if err != nil || !cacheableRole(mf.role) {
 			return
 		}
-		if strings.ContainsAny(mf.role, "/\\") || mf.role == "." || mf.role == ".." {
-			t.Fatalf("role %q from %q passed the name check", mf.role, file)
+		enc := roleFile(mf.role)
+		if strings.ContainsAny(enc, "/\\") || enc == "." || enc == ".." {
+			t.Fatalf("role %q from %q is encoded as %q", mf.role, file, enc)
 		}
-		if !validName("metadata/" + mf.name) {
-			t.Fatalf("file %q is not a plain name", mf.name)
+		if !validName("metadata/" + enc + ".json") {
+			t.Fatalf("file %q is not a plain name", enc)
 		}
 	})
 }

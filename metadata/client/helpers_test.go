@@ -162,7 +162,7 @@ func (r *testRepo) metaPath(role string, version int64) string {
 	if role == metadata.TIMESTAMP {
 		return "metadata/timestamp.json"
 	}
-	return "metadata/" + strconv.FormatInt(version, 10) + "." + role + ".json"
+	return "metadata/" + strconv.FormatInt(version, 10) + "." + roleFile(role) + ".json"
 }
 
 // writeRoot signs the working root with ks and publishes it as N.root.json.
