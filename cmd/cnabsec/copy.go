@@ -106,6 +106,7 @@ func runCopy(c *cli.Context) error {
 			return fault.WithHint(err, "the bundle and its images were copied; rerun the same command to finish copying the metadata (what is already there is skipped)")
 		}
 		meta = &res
+		warnReplaced(c, res.Replaced)
 	}
 	if p := c.String("relocation-mapping-out"); p != "" {
 		b, err := json.MarshalIndent(mapping, "", "  ")

@@ -63,6 +63,7 @@ func runRepoPush(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	warnReplaced(c, res.Replaced)
 	if asJSON {
 		return writeJSON(c.App.Writer, res)
 	}
@@ -75,4 +76,12 @@ func runRepoPush(c *cli.Context) error {
 	}
 	fmt.Fprintf(w, "verify with: --metadata oci://%s\n", res.Repository)
 	return nil
+}
+
+// warnReplaced tells the user about registry metadata that did not verify
+// and was replaced (stderr: stdout may be JSON).
+func warnReplaced(c *cli.Context, replaced []ocistore.Replaced) {
+	for _, r := range replaced {
+		fmt.Fprintf(c.App.ErrWriter, "cnabsec: warning: the registry's %s (claiming version %d) was replaced: %s; someone without the keys wrote to the registry\n", r.File, r.Version, r.Reason)
+	}
 }

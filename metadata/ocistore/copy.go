@@ -21,6 +21,9 @@ type CopyResult struct {
 	// already held with the same manifest.
 	Copied    int `json:"copied"`
 	Unchanged int `json:"unchanged"`
+	// Replaced lists metadata the destination held that did not verify
+	// against the root being copied: replaced, never compared.
+	Replaced []Replaced `json:"replaced,omitempty"`
 }
 
 // Copy carries the metadata repository stored in src to dst: every target
@@ -96,7 +99,15 @@ func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (Copy
 		tag, _ := TagForMetadata(f)
 		groups[len(groups)-1] = append(groups[len(groups)-1], job(tag, MediaTypeMetadata))
 	}
-	return res, runGroups(ctx, groups, pushWorkers)
+	if r := newestRoot(files); r != "" {
+		p.root = func() ([]byte, error) {
+			f := &Fetcher{repo: src, location: Scheme + "://" + src.Name(), puller: p.puller}
+			return f.Fetch(ctx, "metadata/"+r, maxRootRead)
+		}
+	}
+	err = runGroups(ctx, groups, pushWorkers)
+	res.Replaced = p.replaced
+	return res, err
 }
 
 // copyTag copies one artifact (its empty config, its single layer, its

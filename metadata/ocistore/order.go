@@ -50,3 +50,14 @@ func sortForPush(files []string) {
 		return files[i] < files[j]
 	})
 }
+
+// newestRoot is the N.root.json with the highest N among files, or "".
+func newestRoot(files []string) string {
+	best, bestV := "", int64(0)
+	for _, f := range files {
+		if v, role := splitMetadataName(f); role == "root" && v > bestV {
+			best, bestV = f, v
+		}
+	}
+	return best
+}

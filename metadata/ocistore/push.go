@@ -27,6 +27,9 @@ type PushResult struct {
 	// SkippedSHA512 counts sha512-named target copies not stored (clients
 	// fetch the sha256 name).
 	SkippedSHA512 int `json:"sha512CopiesSkipped"`
+	// Replaced lists metadata the registry held that did not verify against
+	// the root being pushed: replaced, never compared (a warning for the user).
+	Replaced []Replaced `json:"replaced,omitempty"`
 	// Bytes is the size of the files uploaded (blobs the registry already
 	// held are not sent again).
 	Bytes int64 `json:"bytes"`
@@ -54,6 +57,9 @@ func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Option
 	p, err := newPusher(ctx, repo, oci.RemoteOptions(ctx, opts))
 	if err != nil {
 		return res, err
+	}
+	if r := newestRoot(files); r != "" {
+		p.root = func() ([]byte, error) { return readCapped(filepath.Join(dir, "metadata", r)) }
 	}
 	var mu sync.Mutex
 	var targetJobs []func() error
@@ -115,5 +121,6 @@ func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Option
 	}
 	err = runGroups(ctx, groups, pushWorkers)
 	sortForPush(res.Metadata)
+	res.Replaced = p.replaced
 	return res, err
 }

@@ -21,6 +21,12 @@ type pusher struct {
 	pusher      *remote.Pusher
 	configMu    sync.Mutex
 	configReady bool
+	// root returns the newest root being published: the registry's
+	// timestamp is a rollback floor only when that root's timestamp keys
+	// signed it.
+	root       func() ([]byte, error)
+	replacedMu sync.Mutex
+	replaced   []Replaced
 }
 
 func newPusher(ctx context.Context, repo name.Repository, ro []remote.Option) (*pusher, error) {

@@ -2,8 +2,10 @@ package ocistore
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cnabsec/cnabsec/bundle/oci"
@@ -11,6 +13,7 @@ import (
 	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
 	"github.com/cnabsec/cnabsec/metadata"
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // olderCopy snapshots r's directory, then publishes a new target in r.
@@ -69,4 +72,73 @@ func TestCopyOfAnOlderTimestampOverAMirrorIsRefused(t *testing.T) {
 		t.Fatalf("kind %v, want Input: %v", fault.KindOf(err), err)
 	}
 	wantContains(t, err, "holds timestamp version", "roll clients back")
+}
+
+// plantUnsignedTimestamp pushes to repo a copy of r whose timestamp claims a
+// huge version with signatures that no longer match: what anyone with write
+// access to the registry (no key) can do.
+func plantUnsignedTimestamp(t *testing.T, r *testrepo.Repo, repo name.Repository) {
+	t.Helper()
+	evil := filepath.Join(t.TempDir(), "evil")
+	if err := os.CopyFS(evil, os.DirFS(r.Dir)); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(evil, "metadata", "timestamp.json")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md map[string]any
+	if err := json.Unmarshal(b, &md); err != nil {
+		t.Fatal(err)
+	}
+	md["signed"].(map[string]any)["version"] = 999999
+	b, _ = json.Marshal(md)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Push(context.Background(), evil, repo, oci.Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantReplacedUnsigned(t *testing.T, replaced []Replaced) {
+	t.Helper()
+	if len(replaced) != 1 || replaced[0].File != "timestamp.json" || replaced[0].Version != 999999 ||
+		!strings.Contains(replaced[0].Reason, "signatures do not meet the timestamp threshold") {
+		t.Fatalf("replaced %+v: want the unsigned timestamp (claimed version 999999) named with the reason", replaced)
+	}
+}
+
+func TestUnsignedHugeTimestampVersionInRegistryDoesNotBlockPush(t *testing.T) {
+	r := newRepo(t)
+	reg := registrytest.New(t)
+	repo := mustRepo(t, reg, "org/tuf")
+	push(t, r, repo)
+	plantUnsignedTimestamp(t, r, repo)
+	r.AddTarget(t, "example.com/org/app:2.0", metadata.TargetInfo{Content: []byte("v2")})
+	res, err := Push(context.Background(), r.Dir, repo, oci.Options{})
+	if err != nil {
+		t.Fatalf("an unsigned timestamp in the registry blocked the publisher: %v", err)
+	}
+	wantReplacedUnsigned(t, res.Replaced)
+	c := newClient(t, r, "oci://"+reg.Ref("org/tuf"))
+	if _, _, err := c.Download(context.Background(), "example.com/org/app:2.0", 0); err != nil {
+		t.Fatalf("the registry does not serve the real metadata after the push: %v", err)
+	}
+}
+
+func TestUnsignedHugeTimestampVersionAtTheDestinationDoesNotBlockCopy(t *testing.T) {
+	r := newRepo(t)
+	src, mirror := registrytest.New(t), registrytest.New(t)
+	push(t, r, mustRepo(t, src, "org/tuf"))
+	plantUnsignedTimestamp(t, r, mustRepo(t, mirror, "org/tuf"))
+	res, err := Copy(context.Background(), mustRepo(t, src, "org/tuf"), mustRepo(t, mirror, "org/tuf"), oci.Options{})
+	if err != nil {
+		t.Fatalf("an unsigned timestamp at the destination blocked the copy: %v", err)
+	}
+	wantReplacedUnsigned(t, res.Replaced)
+	if err := newClient(t, r, "oci://"+mirror.Ref("org/tuf")).Refresh(context.Background()); err != nil {
+		t.Fatalf("the mirror does not serve the real metadata after the copy: %v", err)
+	}
 }
