@@ -3,6 +3,7 @@ package bundle
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
@@ -73,18 +74,48 @@ func (m RelocationMapping) Lookup(img Image) (string, bool) {
 // the image's contentDigest (a mapping pointing elsewhere).
 func CheckRelocationCovers(b *Bundle, m RelocationMapping) error {
 	var problems []string
+	images := map[string]bool{}
 	for _, img := range b.images {
+		images[img.Reference] = true
 		to, ok := m.Lookup(img)
 		if !ok {
 			problems = append(problems, fmt.Sprintf("%s is missing from the mapping", img))
 			continue
 		}
-		if i := strings.LastIndex(to, "@"); i >= 0 && img.ContentDigest != "" && to[i+1:] != img.ContentDigest {
-			problems = append(problems, fmt.Sprintf("%s is relocated to %s, whose digest is not the bundle's contentDigest %s", img, to, img.ContentDigest))
+		if p := pinProblem(img, to); p != "" {
+			problems = append(problems, p)
 		}
 	}
+	problems = append(problems, extraEntries(m, images)...)
 	if len(problems) == 0 {
 		return nil
 	}
 	return fault.Deniedf("%w: bundle %q version %q: %s", ErrRelocation, b.Parsed.Name, b.Parsed.Version, strings.Join(problems, "; "))
+}
+
+// pinProblem says why a relocated reference is not pinned to the image's
+// contentDigest: a tag is refused (what it names can change after the
+// check), and so is another digest.
+func pinProblem(img Image, to string) string {
+	i := strings.LastIndex(to, "@")
+	if i < 0 {
+		return fmt.Sprintf("%s is relocated to %s, a tag: relocated references must be pinned by digest (@%s)", img, to, img.ContentDigest)
+	}
+	if img.ContentDigest != "" && to[i+1:] != img.ContentDigest {
+		return fmt.Sprintf("%s is relocated to %s, whose digest is not the bundle's contentDigest %s", img, to, img.ContentDigest)
+	}
+	return ""
+}
+
+// extraEntries names mapping entries for references the bundle lists no
+// image under (sorted): a runtime must not be handed relocations nobody checked.
+func extraEntries(m RelocationMapping, images map[string]bool) []string {
+	var out []string
+	for from := range m {
+		if !images[from] {
+			out = append(out, fmt.Sprintf("%s is not an image of the bundle", from))
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -48,9 +48,34 @@ func TestRelocationMappingMissingAnImageIsRefused(t *testing.T) {
 		`invocation image 0 (cnab/app:1.0) is missing from the mapping; image "web" (docker.io/x/web:1.0) is missing`)
 
 	m["docker.io/x/web:1.0"] = "my.registry/web@" + digestB
+	m["cnab/app:1.0"] = "my.registry/app@" + b.images[0].ContentDigest
 	if err := CheckRelocationCovers(b, m); err != nil {
 		t.Errorf("complete mapping refused: %v", err)
 	}
+}
+
+// TestRelocationMappingWithTagEntryIsDenied: a relocated tag can name other
+// content after the check; only digest-pinned entries are accepted.
+func TestRelocationMappingWithTagEntryIsDenied(t *testing.T) {
+	b, err := Parse(testBundle(t, "", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := RelocationMapping{"cnab/app:1.0": "my.registry/app:1.0", "docker.io/x/web:1.0": "my.registry/web@" + digestB}
+	errtest.WantIs(t, CheckRelocationCovers(b, m), fault.Denied, ErrRelocation,
+		"invocation image 0 (cnab/app:1.0) is relocated to my.registry/app:1.0, a tag: relocated references must be pinned by digest")
+}
+
+// TestRelocationMappingEntryForNoImageOfTheBundleIsDenied: every entry must
+// name an image of the bundle; nothing unchecked is handed to a runtime.
+func TestRelocationMappingEntryForNoImageOfTheBundleIsDenied(t *testing.T) {
+	b, err := Parse(testBundle(t, "", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := RelocationMapping{"cnab/app:1.0": "my.registry/app@" + b.images[0].ContentDigest, "docker.io/x/web:1.0": "my.registry/web@" + digestB,
+		"evil.example/x:1": "evil.example/y@" + digestB}
+	errtest.WantIs(t, CheckRelocationCovers(b, m), fault.Denied, ErrRelocation, "evil.example/x:1 is not an image of the bundle")
 }
 
 func TestRelocationMappingPointingElsewhereIsRefused(t *testing.T) {

@@ -227,7 +227,11 @@ func TestRelocatedBundleVerifiesAndMappingPointingElsewhereIsDenied(t *testing.T
 	_ = other
 	evil[s.WebRef] = s.Registry + "/mirror/other:1"
 	r, err := verify(t, s, s.BundleRef, verifier.WithSource(dst), verifier.WithRelocationMapping(write(evil)))
-	mustDeny(t, r, err, "image-digest", "but contentDigest is")
+	mustDeny(t, r, err, "relocation-mapping", "a tag: relocated references must be pinned by digest")
+	otherDigest, _ := img.Digest()
+	evil[s.WebRef] = s.Registry + "/mirror/other@" + otherDigest.String()
+	r, err = verify(t, s, s.BundleRef, verifier.WithSource(dst), verifier.WithRelocationMapping(write(evil)))
+	mustDeny(t, r, err, "relocation-mapping", "whose digest is not the bundle's contentDigest")
 	delete(evil, s.WebRef)
 	r, err = verify(t, s, s.BundleRef, verifier.WithSource(dst), verifier.WithRelocationMapping(write(evil)))
 	mustDeny(t, r, err, "relocation-mapping", s.WebRef)
@@ -286,5 +290,43 @@ func TestMalformedSourceIsReportedInTheCheckThatReadsIt(t *testing.T) {
 		if f == nil || f.Name != c.check || f.Subject != "mirror.example.com/org/app" || !strings.Contains(f.Detail, "names no version") {
 			t.Fatalf("%s: first failure %+v, want %s naming the source", c.ref, f, c.check)
 		}
+	}
+}
+
+// TestThickBundleWithForgedRelocationMappingIsDenied: with --thick the images
+// come from the archive, so a mapping was never resolved, and a forged one
+// (a tag, another digest, an entry for no image) reached the runtime as if
+// checked. It is checked exactly as for a thin bundle.
+func TestThickBundleWithForgedRelocationMappingIsDenied(t *testing.T) {
+	s := build(t, false)
+	var buf bytes.Buffer
+	if err := oci.PullThick(ctx, ref(t, s.BundleRef), &buf, oci.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	thick := filepath.Join(dir, "app.tgz")
+	if err := os.WriteFile(thick, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	thickRef := s.App + ":1.0-thick"
+	if _, err := signer.Sign(ctx, s.Repo, s.Signing("releases"), signer.Item{Kind: "bundle", Ref: thickRef, File: thick, Thick: true}); err != nil {
+		t.Fatal(err)
+	}
+	mapping := func(web string) string {
+		p := filepath.Join(t.TempDir(), "mapping.json")
+		b := `{"` + s.InstallerRef + `":"evil.example/inst@` + s.InstallerDigest + `","` + s.WebRef + `":"` + web + `"}`
+		if err := os.WriteFile(p, []byte(b), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	r, err := verify(t, s, thickRef, verifier.WithThickFile(thick), verifier.WithRelocationMapping(mapping("evil.example/web:latest")))
+	mustDeny(t, r, err, "relocation-mapping", "a tag: relocated references must be pinned by digest")
+	r, err = verify(t, s, thickRef, verifier.WithThickFile(thick), verifier.WithRelocationMapping(mapping("evil.example/web@"+s.InstallerDigest)))
+	mustDeny(t, r, err, "relocation-mapping", "whose digest is not the bundle's contentDigest")
+	good := mapping("evil.example/web@" + s.WebDigest)
+	r, err = verify(t, s, thickRef, verifier.WithThickFile(thick), verifier.WithRelocationMapping(good))
+	if err != nil || r.VerifiedRelocationMapping() == nil {
+		t.Fatalf("a digest-pinned mapping of the thick bundle: %v", err)
 	}
 }

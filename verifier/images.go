@@ -59,7 +59,8 @@ func (w *workflow) checkImages(ctx context.Context, bn *bundle.Bundle) error {
 			r.fail("relocation-mapping", p, err)
 			return nil
 		}
-		r.pass("relocation-mapping", p, "covers all %s", plural(len(images), "image", "images"))
+		r.verifiedMapping = raw // the bytes checked: what a runtime is handed
+		r.pass("relocation-mapping", p, "covers all %s, each pinned to its contentDigest", plural(len(images), "image", "images"))
 	}
 	results := make([]imageResult, len(images))
 	limit := w.v.cfg.Concurrency

@@ -49,6 +49,8 @@ type Report struct {
 	imageOnly bool        // an image, judged by the image properties of the level
 	gate      *checkError // the first failure
 	verified  []byte      // the thin bundle bytes that verified
+	// verifiedMapping are the relocation mapping bytes that were checked.
+	verifiedMapping []byte
 }
 
 // Provenance is what one artifact's verified in-toto provenance rests on:
@@ -68,6 +70,16 @@ func (r *Report) VerifiedBundle() []byte {
 		return nil
 	}
 	return r.verified
+}
+
+// VerifiedRelocationMapping returns the relocation mapping bytes that were
+// checked (each entry an image of the bundle, pinned to its contentDigest),
+// for the hand-off to a runtime; nil unless verified with a mapping.
+func (r *Report) VerifiedRelocationMapping() []byte {
+	if !r.Verified {
+		return nil
+	}
+	return r.verifiedMapping
 }
 
 func (r *Report) add(status Status, name, subject, format string, args ...any) {

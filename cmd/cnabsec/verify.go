@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -30,7 +31,7 @@ LOCATION is a repository directory, file://, http(s):// base URL or oci://REGIST
 Examples:
   cnabsec verify example.com/org/app:1.0 --trust-root root.json --metadata https://tuf.example.com --level 4
   cnabsec verify example.com/org/app:1.0 --trust-root root.json --metadata repo --bundle bundle.json -o json
-  cnabsec verify example.com/org/app:1.0 --trust-root root.json --metadata repo -- porter install --cnab-file '$CNABSEC_BUNDLE'
+  cnabsec verify example.com/org/app:1.0 --trust-root root.json --metadata repo -- sh -c 'porter install --cnab-file "$CNABSEC_BUNDLE"'
 
 Exit codes: 0 verified, 1 denied, 2 bad input, 3 inconclusive; after a hand-off, the command's own.`,
 		Flags:  append(verifyFlags(), outputFlag()),
@@ -194,24 +195,18 @@ func runVerify(c *cli.Context) error {
 	return handoff(c, report, req, cmdArgs)
 }
 
-// handoff runs CMD after a pass with the verified bytes (never re-fetched).
+// handoff runs CMD after a pass with private copies of exactly the bytes
+// that verified (never re-read from the user's files, never re-fetched), in a
+// directory only this process can read, removed when CMD exits.
 func handoff(c *cli.Context, report *verifier.Report, req verifier.Request, cmdArgs []string) error {
-	dir, err := os.MkdirTemp("", "cnabsec-handoff-")
+	dir, err := os.MkdirTemp("", "cnabsec-handoff-") // mode 0700
 	if err != nil {
 		return fault.Inputf("hand-off: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	env := append(os.Environ(), "CNABSEC_BUNDLE_DIGEST="+report.BundleDigest)
-	if b := report.VerifiedBundle(); b != nil {
-		p := filepath.Join(dir, "bundle.json")
-		if err := atomicfile.WriteFile(p, b, 0o600); err != nil {
-			return fault.Inputf("hand-off: %w", err)
-		}
-		env = append(env, "CNABSEC_BUNDLE="+p)
-	}
-	if req.RelocationMappingFile != "" {
-		abs, _ := filepath.Abs(req.RelocationMappingFile)
-		env = append(env, "CNABSEC_RELOCATION_MAPPING="+abs)
+	env, err := handoffEnv(c, report, dir)
+	if err != nil {
+		return err
 	}
 	cmd := exec.CommandContext(c.Context, cmdArgs[0], cmdArgs[1:]...)
 	cmd.Env = env
@@ -227,4 +222,38 @@ func handoff(c *cli.Context, report *verifier.Report, req verifier.Request, cmdA
 		return fault.Inputf("hand-off command %q: %w", cmdArgs[0], err)
 	}
 	return nil
+}
+
+// handoffEnv is the runtime's environment: the inherited one without any
+// CNABSEC_* variable (a stale CNABSEC_BUNDLE must never reach it) nor the
+// passphrase variable, plus the variables this run defines. With --image
+// there is no bundle: CNABSEC_BUNDLE stays unset.
+func handoffEnv(c *cli.Context, report *verifier.Report, dir string) ([]string, error) {
+	var env []string
+	secret := c.String("passphrase-env")
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "CNABSEC_") || (secret != "" && k == secret) {
+			continue
+		}
+		env = append(env, kv)
+	}
+	env = append(env, "CNABSEC_BUNDLE_DIGEST="+report.BundleDigest)
+	for _, f := range []struct {
+		name, file string
+		data       []byte
+	}{
+		{"CNABSEC_BUNDLE", "bundle.json", report.VerifiedBundle()},
+		{"CNABSEC_RELOCATION_MAPPING", "relocation-mapping.json", report.VerifiedRelocationMapping()},
+	} {
+		if f.data == nil {
+			continue
+		}
+		p := filepath.Join(dir, f.file)
+		if err := atomicfile.WriteFile(p, f.data, 0o600); err != nil {
+			return nil, fault.Inputf("hand-off: %w", err)
+		}
+		env = append(env, f.name+"="+p)
+	}
+	return env, nil
 }
