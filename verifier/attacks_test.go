@@ -54,7 +54,7 @@ func TestImageReplacedInRegistryIsDenied(t *testing.T) {
 	r, err := verify(t, s, s.BundleRef)
 	mustDeny(t, r, err, "image-digest", "but contentDigest is "+s.WebDigest)
 	// Even at level 0, where nothing is signed, the contentDigest check runs.
-	r, err = verifier.Verify(ctx, s.BundleRef, verifier.WithLevel(verifier.Level0))
+	r, err = verifyOnce(ctx, s.BundleRef, withLevel(verifier.Level0))
 	mustDeny(t, r, err, "image-digest", "registry serves")
 }
 
@@ -68,15 +68,15 @@ func TestTimestampRollbackIsDeniedAfterRestartWithCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	cache := t.TempDir()
-	if r, err := verify(t, s, s.BundleRef, verifier.WithCache(cache)); err != nil {
+	if r, err := verify(t, s, s.BundleRef, withCache(cache)); err != nil {
 		t.Fatalf("fresh: %v %+v", err, r.FirstFailure())
 	}
 	// A mirror (or the attacker) now serves the older copy: a new run with
 	// the same cache refuses it.
-	r, err := verifier.Verify(ctx, s.BundleRef, verifier.WithTrustedRoot(s.TrustedRoot), verifier.WithMetadata(old), verifier.WithCache(cache))
+	r, err := verifyOnce(ctx, s.BundleRef, withTrustedRoot(s.TrustedRoot), withMetadata(old), withCache(cache))
 	mustDeny(t, r, err, "tuf-refresh", "rollback")
 	// Without the cache the old copy is still valid metadata.
-	if _, err := verifier.Verify(ctx, s.BundleRef, verifier.WithTrustedRoot(s.TrustedRoot), verifier.WithMetadata(old)); err != nil {
+	if _, err := verifyOnce(ctx, s.BundleRef, withTrustedRoot(s.TrustedRoot), withMetadata(old)); err != nil {
 		t.Fatalf("old copy without cache: %v", err)
 	}
 }
@@ -94,7 +94,7 @@ func TestLinksOfVersion1ReplayedForVersion2AreDenied(t *testing.T) {
 		Links: filepath.Join(s.WorkDir, "bundle-links")}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := verify(t, s, v2ref, verifier.WithLevel(verifier.Level2))
+	r, err := verify(t, s, v2ref, withLevel(verifier.Level2))
 	mustDeny(t, r, err, "in-toto artifact binding", "is not a product of the layout's last step")
 	// The images' own provenance still holds: 3a, not 3b.
 	if r.AchievedLevel != verifier.Level3a {
@@ -118,7 +118,7 @@ func TestImageTargetMismatchDeniesAtAnyLevel(t *testing.T) {
 		t.Fatal(err)
 	}
 	restore(t, s.WebRef, orig)
-	r, err := verify(t, s, s.BundleRef, verifier.WithLevel(verifier.Level1b))
+	r, err := verify(t, s, s.BundleRef, withLevel(verifier.Level1b))
 	mustDeny(t, r, err, "image-target", "does not match signed target")
 }
 
@@ -137,11 +137,11 @@ func TestLevels1aAnd1bAreIncomparable(t *testing.T) {
 	if _, err := signer.Revoke(ctx, s.Repo, s.Signing("releases"), s.BundleRef); err != nil {
 		t.Fatal(err)
 	}
-	r, err := verify(t, s, s.BundleRef, verifier.WithLevel(verifier.Level1a))
+	r, err := verify(t, s, s.BundleRef, withLevel(verifier.Level1a))
 	if err != nil || r.AchievedLevel != verifier.Level1a {
 		t.Fatalf("1a: %v %+v", err, r.FirstFailure())
 	}
-	r, err = verify(t, s, s.BundleRef, verifier.WithLevel(verifier.Level1b))
+	r, err = verify(t, s, s.BundleRef, withLevel(verifier.Level1b))
 	mustDeny(t, r, err, "bundle-target", "no trusted TUF role signs")
 
 	// Bundle signed, images unsigned: 1b holds, 1a does not.
@@ -149,17 +149,17 @@ func TestLevels1aAnd1bAreIncomparable(t *testing.T) {
 	if _, err := signer.Revoke(ctx, s2.Repo, s2.Signing("releases"), s2.WebRef, s2.InstallerRef); err != nil {
 		t.Fatal(err)
 	}
-	r, err = verify(t, s2, s2.BundleRef, verifier.WithLevel(verifier.Level1b))
+	r, err = verify(t, s2, s2.BundleRef, withLevel(verifier.Level1b))
 	if err != nil || r.AchievedLevel != verifier.Level1b {
 		t.Fatalf("1b: %v %+v", err, r.FirstFailure())
 	}
-	r, err = verify(t, s2, s2.BundleRef, verifier.WithLevel(verifier.Level1a))
+	r, err = verify(t, s2, s2.BundleRef, withLevel(verifier.Level1a))
 	mustDeny(t, r, err, "image-target", "no trusted TUF role signs image")
 }
 
 func TestUnreachableRegistryIsInconclusive(t *testing.T) {
 	s := build(t, false)
-	r, err := verify(t, s, s.BundleRef, verifier.WithSource("127.0.0.1:1/org/app:1.0"))
+	r, err := verify(t, s, s.BundleRef, withSource("127.0.0.1:1/org/app:1.0"))
 	if !fault.Is(err, fault.Inconclusive) || r.Verified {
 		t.Fatalf("want inconclusive, got %v (%v)", fault.KindOf(err), err)
 	}
@@ -171,7 +171,7 @@ func TestNonCanonicalBundleIsDenied(t *testing.T) {
 	pretty.Write(bytes.ReplaceAll(s.BundleJSON, []byte(`,"`), []byte(`, "`)))
 	p := filepath.Join(t.TempDir(), "bundle.json")
 	os.WriteFile(p, pretty.Bytes(), 0o644)
-	r, err := verifier.Verify(ctx, s.BundleRef, verifier.WithLevel(verifier.Level0), verifier.WithBundleFile(p))
+	r, err := verifyOnce(ctx, s.BundleRef, withLevel(verifier.Level0), withBundleFile(p))
 	mustDeny(t, r, err, "canonical-json", "not canonical")
 }
 
@@ -181,9 +181,9 @@ func TestUnsupportedRequiredExtensionIsDenied(t *testing.T) {
 	raw = bytes.Replace(raw, []byte(`"description"`), []byte(`"custom":{"io.cnab.docker":{}},"description"`), 1)
 	p := filepath.Join(t.TempDir(), "bundle.json")
 	os.WriteFile(p, raw, 0o644)
-	r, err := verifier.Verify(ctx, s.BundleRef, verifier.WithLevel(verifier.Level0), verifier.WithBundleFile(p))
+	r, err := verifyOnce(ctx, s.BundleRef, withLevel(verifier.Level0), withBundleFile(p))
 	mustDeny(t, r, err, "required-extensions", "io.cnab.docker")
-	if _, err := verifier.Verify(ctx, s.BundleRef, verifier.WithLevel(verifier.Level0), verifier.WithBundleFile(p), verifier.WithSupportedExtensions("io.cnab.docker")); err != nil {
+	if _, err := verifyOnce(ctx, s.BundleRef, withLevel(verifier.Level0), withBundleFile(p), withSupportedExtensions("io.cnab.docker")); err != nil {
 		t.Fatalf("declared extension: %v", err)
 	}
 }
@@ -212,7 +212,7 @@ func TestRelocatedBundleVerifiesAndMappingPointingElsewhereIsDenied(t *testing.T
 		return p
 	}
 	good := write(mapping)
-	if r, err := verify(t, s, s.BundleRef, verifier.WithSource(dst), verifier.WithRelocationMapping(good)); err != nil {
+	if r, err := verify(t, s, s.BundleRef, withSource(dst), withRelocationMapping(good)); err != nil {
 		t.Fatalf("relocated: %v %+v", err, r.FirstFailure())
 	}
 	evil := map[string]string{}
@@ -226,14 +226,14 @@ func TestRelocatedBundleVerifiesAndMappingPointingElsewhereIsDenied(t *testing.T
 	}
 	_ = other
 	evil[s.WebRef] = s.Registry + "/mirror/other:1"
-	r, err := verify(t, s, s.BundleRef, verifier.WithSource(dst), verifier.WithRelocationMapping(write(evil)))
+	r, err := verify(t, s, s.BundleRef, withSource(dst), withRelocationMapping(write(evil)))
 	mustDeny(t, r, err, "relocation-mapping", "a tag: relocated references must be pinned by digest")
 	otherDigest, _ := img.Digest()
 	evil[s.WebRef] = s.Registry + "/mirror/other@" + otherDigest.String()
-	r, err = verify(t, s, s.BundleRef, verifier.WithSource(dst), verifier.WithRelocationMapping(write(evil)))
+	r, err = verify(t, s, s.BundleRef, withSource(dst), withRelocationMapping(write(evil)))
 	mustDeny(t, r, err, "relocation-mapping", "whose digest is not the bundle's contentDigest")
 	delete(evil, s.WebRef)
-	r, err = verify(t, s, s.BundleRef, verifier.WithSource(dst), verifier.WithRelocationMapping(write(evil)))
+	r, err = verify(t, s, s.BundleRef, withSource(dst), withRelocationMapping(write(evil)))
 	mustDeny(t, r, err, "relocation-mapping", s.WebRef)
 }
 
@@ -250,7 +250,7 @@ func TestThickBundleVerifiesAndRecompressedArchiveIsDenied(t *testing.T) {
 	if _, err := signer.Sign(ctx, s.Repo, s.Signing("releases"), signer.Item{Kind: "bundle", Ref: thickRef, File: thick, Thick: true}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := verify(t, s, thickRef, verifier.WithThickFile(thick))
+	r, err := verify(t, s, thickRef, withThickFile(thick))
 	if err != nil {
 		t.Fatalf("thick: %v %+v", err, r.FirstFailure())
 	}
@@ -266,7 +266,7 @@ func TestThickBundleVerifiesAndRecompressedArchiveIsDenied(t *testing.T) {
 	zw.Close()
 	recompressed := filepath.Join(dir, "re.tgz")
 	os.WriteFile(recompressed, re.Bytes(), 0o644)
-	r, err = verify(t, s, thickRef, verifier.WithThickFile(recompressed))
+	r, err = verify(t, s, thickRef, withThickFile(recompressed))
 	mustDeny(t, r, err, "bundle-digest", "does not match the signed target")
 }
 
@@ -277,12 +277,12 @@ func TestMalformedSourceIsReportedInTheCheckThatReadsIt(t *testing.T) {
 	for _, c := range []struct {
 		ref   string
 		check string
-		opts  []verifier.Option
+		opts  []option
 	}{
 		{s.BundleRef, "bundle-source", nil},
-		{s.WebRef, "image-digest", []verifier.Option{verifier.WithImage()}},
+		{s.WebRef, "image-digest", []option{withImage()}},
 	} {
-		r, err := verify(t, s, c.ref, append(c.opts, verifier.WithSource("mirror.example.com/org/app"))...)
+		r, err := verify(t, s, c.ref, append(c.opts, withSource("mirror.example.com/org/app"))...)
 		if fault.KindOf(err) != fault.Input || r == nil || r.Verified {
 			t.Fatalf("%s: kind %v, %v", c.ref, fault.KindOf(err), err)
 		}
@@ -320,12 +320,12 @@ func TestThickBundleWithForgedRelocationMappingIsDenied(t *testing.T) {
 		}
 		return p
 	}
-	r, err := verify(t, s, thickRef, verifier.WithThickFile(thick), verifier.WithRelocationMapping(mapping("evil.example/web:latest")))
+	r, err := verify(t, s, thickRef, withThickFile(thick), withRelocationMapping(mapping("evil.example/web:latest")))
 	mustDeny(t, r, err, "relocation-mapping", "a tag: relocated references must be pinned by digest")
-	r, err = verify(t, s, thickRef, verifier.WithThickFile(thick), verifier.WithRelocationMapping(mapping("evil.example/web@"+s.InstallerDigest)))
+	r, err = verify(t, s, thickRef, withThickFile(thick), withRelocationMapping(mapping("evil.example/web@"+s.InstallerDigest)))
 	mustDeny(t, r, err, "relocation-mapping", "whose digest is not the bundle's contentDigest")
 	good := mapping("evil.example/web@" + s.WebDigest)
-	r, err = verify(t, s, thickRef, verifier.WithThickFile(thick), verifier.WithRelocationMapping(good))
+	r, err = verify(t, s, thickRef, withThickFile(thick), withRelocationMapping(good))
 	if err != nil || r.VerifiedRelocationMapping() == nil {
 		t.Fatalf("a digest-pinned mapping of the thick bundle: %v", err)
 	}

@@ -53,7 +53,7 @@ func releaseWithImages(b testing.TB, s *scenario.Scenario, n int) string {
 }
 
 // timeVerify returns the median wall time of rounds verifications.
-func timeVerify(b *testing.B, s *scenario.Scenario, ref string, rounds int, opts ...verifier.Option) time.Duration {
+func timeVerify(b *testing.B, s *scenario.Scenario, ref string, rounds int, opts ...option) time.Duration {
 	b.Helper()
 	var ds []time.Duration
 	for i := 0; i < rounds; i++ {
@@ -103,8 +103,8 @@ func BenchmarkVerifyLevels(b *testing.B) {
 	}
 	var t1b, t4 time.Duration
 	for i := 0; i < b.N; i++ {
-		t1b += timeVerify(b, s, s.BundleRef, 7, verifier.WithLevel(verifier.Level1b))
-		t4 += timeVerify(b, s, s.BundleRef, 7, verifier.WithLevel(verifier.Level4))
+		t1b += timeVerify(b, s, s.BundleRef, 7, withLevel(verifier.Level1b))
+		t4 += timeVerify(b, s, s.BundleRef, 7, withLevel(verifier.Level4))
 	}
 	b.ReportMetric(float64(t1b.Microseconds())/float64(b.N), "level-1b-µs")
 	b.ReportMetric(float64(t4.Microseconds())/float64(b.N), "level-4-µs")

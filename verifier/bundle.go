@@ -17,68 +17,68 @@ func (w *workflow) runBundle(ctx context.Context) error {
 	r, lvl := w.r, w.r.RequiredLevel
 	ti, err := w.lookup(ctx, w.ver.Target)
 	if err != nil {
-		r.fail("bundle-target", w.ver.Target, err)
+		r.fail(CheckBundleTarget, w.ver.Target, err)
 		return nil
 	}
 	switch {
 	case ti != nil:
-		r.pass("bundle-target", w.ver.Target, "signed by role %s (length %d, sha256:%s)", ti.Role, ti.Length, ti.Hashes["sha256"])
+		r.pass(CheckBundleTarget, w.ver.Target, "signed by role %s (length %d, sha256:%s)", ti.Role, ti.Length, ti.Hashes["sha256"])
 	case w.tuf == nil:
-		r.skip("bundle-target", w.ver.Target, "level 0: the bundle signature is not checked")
+		r.skip(CheckBundleTarget, w.ver.Target, "level 0: the bundle signature is not checked")
 	case lvl.Needs(BundleTUF):
-		r.fail("bundle-target", w.ver.Target, fault.Deniedf("no trusted TUF role signs %s (level %s needs a signed bundle)", w.ver.Target, lvl))
+		r.fail(CheckBundleTarget, w.ver.Target, fault.Deniedf("no trusted TUF role signs %s (level %s needs a signed bundle)", w.ver.Target, lvl))
 		return nil
 	default:
-		r.skip("bundle-target", w.ver.Target, "no TUF target: the bundle is unsigned (level %s does not need it)", lvl)
+		r.skip(CheckBundleTarget, w.ver.Target, "no TUF target: the bundle is unsigned (level %s does not need it)", lvl)
 	}
 
 	// Obtain the bundle and compare it with the signed target before parsing it.
 	b, d, source, err := w.obtainBundle(ctx, ti)
 	if err != nil {
-		check := "bundle-source"
+		check := CheckBundleSource
 		if errors.Is(err, bundle.ErrArchiveMismatch) {
-			check = "bundle-digest" // a thick archive cut at the signed length
+			check = CheckBundleDigest // a thick archive cut at the signed length
 		}
 		r.fail(check, source, err)
 		return nil
 	}
 	r.BundleDigest = "sha256:" + d.sha256
-	r.pass("bundle-source", source, "%d bytes, sha256:%s", d.length, d.sha256)
+	r.pass(CheckBundleSource, source, "%d bytes, sha256:%s", d.length, d.sha256)
 	if ti != nil {
 		if err := matchTarget(ti, d); err != nil {
 			// CNAB-Sec 303: discard, report the error, stop.
-			r.fail("bundle-digest", w.ver.Target, fault.Deniedf("bundle %s from %s: %w", r.BundleDigest, source, err))
+			r.fail(CheckBundleDigest, w.ver.Target, fault.Deniedf("bundle %s from %s: %w", r.BundleDigest, source, err))
 			return nil
 		}
-		r.pass("bundle-digest", w.ver.Target, "sha256 and length match the signed target")
+		r.pass(CheckBundleDigest, w.ver.Target, "sha256 and length match the signed target")
 		r.props |= Properties(BundleTUF)
 	}
 
 	if w.thick == nil {
 		if err := bundle.CheckCanonical(b); err != nil {
-			r.fail("canonical-json", source, err)
+			r.fail(CheckCanonicalJSON, source, err)
 			return nil
 		}
-		r.pass("canonical-json", source, "bytes are the RFC 8785 form of their JSON value")
+		r.pass(CheckCanonicalJSON, source, "bytes are the RFC 8785 form of their JSON value")
 	}
 	var bn *bundle.Bundle
 	if w.thick != nil {
 		bn = w.thick.Bundle
 	} else if bn, err = bundle.Parse(b); err != nil {
-		r.fail("bundle-schema", source, err)
+		r.fail(CheckBundleSchema, source, err)
 		return nil
 	}
 	if err := bn.Validate(); err != nil {
-		r.fail("bundle-schema", source, err)
+		r.fail(CheckBundleSchema, source, err)
 	} else {
-		r.pass("bundle-schema", source, "valid CNAB bundle; every image has a contentDigest")
+		r.pass(CheckBundleSchema, source, "valid CNAB bundle; every image has a contentDigest")
 	}
 	if err := bn.CheckExtensions(w.req.SupportedExtensions); err != nil {
-		r.fail("required-extensions", source, err)
+		r.fail(CheckRequiredExtensions, source, err)
 	} else if req := bn.RequiredExtensions(); len(req) > 0 {
-		r.pass("required-extensions", source, "all supported: %v", req)
+		r.pass(CheckRequiredExtensions, source, "all supported: %v", req)
 	} else {
-		r.pass("required-extensions", source, "none required")
+		r.pass(CheckRequiredExtensions, source, "none required")
 	}
 
 	if w.thick == nil {
@@ -93,19 +93,19 @@ func (w *workflow) runBundle(ctx context.Context) error {
 	// Bundle provenance (levels 3b and 4), from the version target only.
 	if ti == nil {
 		if lvl.Needs(BundleInToto) {
-			r.fail("bundle-provenance", w.ver.Target, fault.Deniedf("level %s needs in-toto provenance, which needs a signed bundle target", lvl))
+			r.fail(CheckBundleProvenance, w.ver.Target, fault.Deniedf("level %s needs in-toto provenance, which needs a signed bundle target", lvl))
 		}
 		return nil
 	}
 	pr := &provenanceRun{w: w, sink: r}
-	ok, present := pr.verify(ctx, "bundle-provenance", w.ver.Target, ti, d.sha256, artifactName(w.thick != nil), b)
+	ok, present := pr.verify(ctx, CheckBundleProvenance, w.ver.Target, ti, d.sha256, artifactName(w.thick != nil), b)
 	switch {
 	case ok:
 		r.props |= Properties(BundleInToto)
 	case !present && lvl.Needs(BundleInToto):
-		r.fail("bundle-provenance", w.ver.Target, fault.Deniedf("level %s needs in-toto provenance, but the signed target lists no in-toto metadata", lvl))
+		r.fail(CheckBundleProvenance, w.ver.Target, fault.Deniedf("level %s needs in-toto provenance, but the signed target lists no in-toto metadata", lvl))
 	case !present:
-		r.skip("bundle-provenance", w.ver.Target, "the signed target lists no in-toto metadata (level %s does not need it)", lvl)
+		r.skip(CheckBundleProvenance, w.ver.Target, "the signed target lists no in-toto metadata (level %s does not need it)", lvl)
 	}
 	return nil
 }

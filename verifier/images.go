@@ -56,11 +56,11 @@ func (w *workflow) checkImages(ctx context.Context, bn *bundle.Bundle) error {
 			return fault.Inputf("relocation mapping %s: %w", p, err)
 		}
 		if err := bundle.CheckRelocationCovers(bn, mapping); err != nil {
-			r.fail("relocation-mapping", p, err)
+			r.fail(CheckRelocationMapping, p, err)
 			return nil
 		}
 		r.verifiedMapping = raw // the bytes checked: what a runtime is handed
-		r.pass("relocation-mapping", p, "covers all %s, each pinned to its contentDigest", plural(len(images), "image", "images"))
+		r.pass(CheckRelocationMapping, p, "covers all %s, each pinned to its contentDigest", plural(len(images), "image", "images"))
 	}
 	results := make([]imageResult, len(images))
 	limit := w.v.cfg.Concurrency
@@ -107,17 +107,17 @@ func (w *workflow) checkImage(ctx context.Context, im bundle.Image, mapping bund
 	lvl := w.r.RequiredLevel
 	subject := fmt.Sprintf("%s (%s)", im.Name, im.Reference)
 	if im.ContentDigest == "" {
-		ir.fail("image-digest", subject, fault.Deniedf("image %s has no contentDigest: a runtime cannot validate it", im.Name))
+		ir.fail(CheckImageDigest, subject, fault.Deniedf("image %s has no contentDigest: a runtime cannot validate it", im.Name))
 		return ir
 	}
 	var manifest []byte
 	switch {
 	case w.thick != nil:
 		if _, ok := w.thick.Blobs[im.ContentDigest]; !ok {
-			ir.fail("image-digest", subject, fault.Deniedf("the thick bundle's layout has no manifest %s", im.ContentDigest))
+			ir.fail(CheckImageDigest, subject, fault.Deniedf("the thick bundle's layout has no manifest %s", im.ContentDigest))
 			return ir
 		}
-		ir.add(Pass, "image-digest", subject, "%s is in the archive and hashes to its digest", im.ContentDigest)
+		ir.add(Pass, CheckImageDigest, subject, "%s is in the archive and hashes to its digest", im.ContentDigest)
 	default:
 		src := im.Reference
 		if mapping != nil {
@@ -125,35 +125,35 @@ func (w *workflow) checkImage(ctx context.Context, im bundle.Image, mapping bund
 		}
 		desc, err := w.resolve(ctx, src, im.ContentDigest)
 		if err != nil {
-			ir.fail("image-digest", subject, err)
+			ir.fail(CheckImageDigest, subject, err)
 			return ir
 		}
 		if desc.Digest != im.ContentDigest {
-			ir.fail("image-digest", subject, fault.Deniedf("registry serves %s for %s but contentDigest is %s", desc.Digest, src, im.ContentDigest))
+			ir.fail(CheckImageDigest, subject, fault.Deniedf("registry serves %s for %s but contentDigest is %s", desc.Digest, src, im.ContentDigest))
 			return ir
 		}
 		if im.HasSize && uint64(desc.Size) != im.Size {
-			ir.fail("image-digest", subject, fault.Deniedf("manifest is %d bytes but the bundle says %d", desc.Size, im.Size))
+			ir.fail(CheckImageDigest, subject, fault.Deniedf("manifest is %d bytes but the bundle says %d", desc.Size, im.Size))
 			return ir
 		}
 		manifest = desc.RawManifest
-		ir.add(Pass, "image-digest", subject, "%s serves %s = contentDigest", src, im.ContentDigest)
+		ir.add(Pass, CheckImageDigest, subject, "%s serves %s = contentDigest", src, im.ContentDigest)
 	}
 
 	if w.tuf == nil {
-		ir.add(Skip, "image-target", subject, "level 0: image signatures are not checked")
+		ir.add(Skip, CheckImageTarget, subject, "level 0: image signatures are not checked")
 		return ir
 	}
 	ti, name, err := w.imageTarget(ctx, im)
 	if err != nil {
-		ir.fail("image-target", subject, err)
+		ir.fail(CheckImageTarget, subject, err)
 		return ir
 	}
 	if ti == nil {
 		if lvl.Needs(ImagesTUF) {
-			ir.fail("image-target", subject, fault.Deniedf("no trusted TUF role signs image %s (level %s needs signed images)", name, lvl))
+			ir.fail(CheckImageTarget, subject, fault.Deniedf("no trusted TUF role signs image %s (level %s needs signed images)", name, lvl))
 		} else {
-			ir.add(Skip, "image-target", subject, "image %s is unsigned (level %s does not need it)", name, lvl)
+			ir.add(Skip, CheckImageTarget, subject, "image %s is unsigned (level %s does not need it)", name, lvl)
 		}
 		return ir
 	}
@@ -166,21 +166,21 @@ func (w *workflow) checkImage(ctx context.Context, im bundle.Image, mapping bund
 		want.length = size
 	}
 	if err := matchTarget(ti, want); err != nil {
-		ir.fail("image-target", subject, err)
+		ir.fail(CheckImageTarget, subject, err)
 		return ir
 	}
 	ir.signed = true
-	ir.add(Pass, "image-target", subject, "signed target %s (role %s) matches %s", name, ti.Role, im.ContentDigest)
+	ir.add(Pass, CheckImageTarget, subject, "signed target %s (role %s) matches %s", name, ti.Role, im.ContentDigest)
 
 	pr := &provenanceRun{w: w, sink: &ir}
-	ok, present := pr.verify(ctx, "image-provenance", subject, ti, want.sha256, "manifest.json", manifest)
+	ok, present := pr.verify(ctx, CheckImageProvenance, subject, ti, want.sha256, "manifest.json", manifest)
 	switch {
 	case ok:
 		ir.provened = true
 	case !present && lvl.Needs(ImagesInToto):
-		ir.fail("image-provenance", subject, fault.Deniedf("level %s needs in-toto provenance for image %s, but its target lists none", lvl, name))
+		ir.fail(CheckImageProvenance, subject, fault.Deniedf("level %s needs in-toto provenance for image %s, but its target lists none", lvl, name))
 	case !present:
-		ir.add(Skip, "image-provenance", subject, "image target lists no in-toto metadata (level %s does not need it)", lvl)
+		ir.add(Skip, CheckImageProvenance, subject, "image target lists no in-toto metadata (level %s does not need it)", lvl)
 	}
 	return ir
 }

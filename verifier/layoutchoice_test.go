@@ -50,7 +50,7 @@ func publishLayoutAs(t *testing.T, s *scenario.Scenario, target string, covers, 
 
 func verify4(t *testing.T, s *scenario.Scenario) (*verifier.Report, error) {
 	t.Helper()
-	return verify(t, s, s.BundleRef, verifier.WithLevel(verifier.Level3b))
+	return verify(t, s, s.BundleRef, withLevel(verifier.Level3b))
 }
 
 func layoutsListed(t *testing.T, s *scenario.Scenario) []string {

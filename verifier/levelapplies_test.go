@@ -23,7 +23,7 @@ func TestBundleLevelOnAnImageIsAUsageErrorNotVerified(t *testing.T) {
 	}
 	unsigned := reg.PushImage(t, "org/unsigned:1.0", 99)
 	for _, lvl := range []verifier.Level{verifier.Level1b, verifier.Level3b} {
-		r, err := verify(t, s, unsigned.Ref, verifier.WithImage(), verifier.WithLevel(lvl))
+		r, err := verify(t, s, unsigned.Ref, withImage(), withLevel(lvl))
 		if err == nil || r.Verified {
 			t.Fatalf("level %s on an unsigned image: verified", lvl)
 		}
@@ -36,7 +36,7 @@ func TestBundleLevelOnAnImageIsAUsageErrorNotVerified(t *testing.T) {
 	}
 	// The image levels still verify what they stand for.
 	for _, lvl := range []verifier.Level{verifier.Level1a, verifier.Level2} {
-		if r, err := verify(t, s, s.WebRef, verifier.WithImage(), verifier.WithLevel(lvl)); err != nil || !r.Verified {
+		if r, err := verify(t, s, s.WebRef, withImage(), withLevel(lvl)); err != nil || !r.Verified {
 			t.Fatalf("level %s on the signed image: %v", lvl, err)
 		}
 	}
@@ -50,5 +50,15 @@ func TestCheckImageLevelAcceptsOnlyLevelsWithImageProperties(t *testing.T) {
 		if err := verifier.CheckImageLevel(c.l); (err == nil) != c.ok {
 			t.Errorf("CheckImageLevel(%s) = %v", c.l, err)
 		}
+	}
+}
+
+// TestUnknownLevelIsBadInputNotAPanic: a library caller passing a level the
+// CLI would have refused got a panic from the verdict.
+func TestUnknownLevelIsBadInputNotAPanic(t *testing.T) {
+	s := build(t, false)
+	r, err := verify(t, s, s.BundleRef, withLevel("5"))
+	if !fault.Is(err, fault.Input) || r.Verified || !strings.Contains(r.Error, `security level "5"`) {
+		t.Fatalf("level 5: %v (verified %v)", err, r.Verified)
 	}
 }

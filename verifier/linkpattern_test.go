@@ -58,11 +58,11 @@ func signImageUnderLinkPattern(t *testing.T, s *scenario.Scenario) (string, stri
 func TestCIKeySigningAnImageUnderTheLinkPatternIsDenied(t *testing.T) {
 	s := build(t, false)
 	target, _ := signImageUnderLinkPattern(t, s)
-	r, err := verify(t, s, target, verifier.WithImage())
+	r, err := verify(t, s, target, withImage())
 	mustDeny(t, r, err, "image-target", `target "`+target+`" is not a version target`)
 	mustDeny(t, r, err, "image-target", "link pattern "+names.LinkPattern(s.App))
 	// The releases delegation still works for what it was given.
-	if r, err := verify(t, s, s.WebRef, verifier.WithImage()); err != nil {
+	if r, err := verify(t, s, s.WebRef, withImage()); err != nil {
 		t.Fatalf("the legitimately signed image: %v %+v", err, r.FirstFailure())
 	}
 }

@@ -49,11 +49,13 @@ func (e *checkError) Unwrap() error { return e.err }
 // workflow before every check ran.
 func (r *Report) finish(err error) (*Report, error) {
 	if err != nil && r.gate == nil {
-		r.fail("verification", r.Reference, err)
+		r.fail(CheckVerification, r.Reference, err)
 	}
-	if need := r.required(); r.gate == nil && !r.props.Has(need) {
-		r.fail("security-level", r.Reference, fault.Deniedf("required level %s needs %s; verified: %s",
-			r.RequiredLevel, need, r.props))
+	if r.gate == nil { // a level that did not parse has already failed the report
+		if need := r.required(); !r.props.Has(need) {
+			r.fail(CheckSecurityLevel, r.Reference, fault.Deniedf("required level %s needs %s; verified: %s",
+				r.RequiredLevel, need, r.props))
+		}
 	}
 	r.AchievedLevel = r.achieved()
 	if r.gate != nil {
@@ -61,7 +63,7 @@ func (r *Report) finish(err error) (*Report, error) {
 		r.Error = r.gate.Error()
 		return r, r.gate
 	}
-	r.pass("security-level", r.Reference, "achieved level %s (required %s)", r.AchievedLevel, r.RequiredLevel)
+	r.pass(CheckSecurityLevel, r.Reference, "achieved level %s (required %s)", r.AchievedLevel, r.RequiredLevel)
 	r.Verified = true
 	return r, nil
 }

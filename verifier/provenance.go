@@ -117,7 +117,7 @@ func (p *provenanceRun) verify(ctx context.Context, check, subject string, versi
 		Links:            links,
 		Artifact:         layouts.ArtifactBinding{Name: artifactName, SHA256: artifactSHA256, Data: data},
 		Now:              c.ReferenceTime(),
-		AllowInspections: p.w.req.AllowInspections,
+		AllowInspections: p.w.req.AllowInspectionsUnsafe,
 		CIKeyIDs:         p.ciKeyIDs(ctx),
 	})
 	subFailed := false

@@ -55,7 +55,7 @@ func TestReplayedDeveloperLinkWithFreshCIPackageLinkIsDenied(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := verify(t, s, ref, verifier.WithLevel(verifier.Level3b))
+	r, err := verify(t, s, ref, withLevel(verifier.Level3b))
 	if err == nil || r.Verified {
 		t.Fatal("a bundle no developer wrote reached level 3b with a replayed developer link")
 	}
@@ -70,7 +70,7 @@ func TestReplayedDeveloperLinkWithFreshCIPackageLinkIsDenied(t *testing.T) {
 // functionary key IDs.
 func TestVerdictNamesTheKeysTheProvenanceRestsOn(t *testing.T) {
 	s := build(t, true)
-	r, err := verify(t, s, s.BundleRef, verifier.WithLevel(verifier.Level4))
+	r, err := verify(t, s, s.BundleRef, withLevel(verifier.Level4))
 	if err != nil {
 		t.Fatal(err)
 	}

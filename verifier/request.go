@@ -22,8 +22,10 @@ type Request struct {
 	RelocationMappingFile string `json:"-"`
 	// SupportedExtensions are the requiredExtensions the runtime supports.
 	SupportedExtensions []string `json:"supportedExtensions,omitempty"`
-	// AllowInspections runs in-toto inspections (bounded); refused otherwise.
-	AllowInspections bool `json:"-"`
+	// AllowInspectionsUnsafe runs the layout's in-toto inspections: arbitrary
+	// commands, bounded in time, memory and environment. Without it a layout
+	// with inspections is refused. The report lists it as an unsafe option.
+	AllowInspectionsUnsafe bool `json:"-"`
 }
 
 // State describes the trusted TUF metadata a Verifier currently holds.

@@ -106,7 +106,7 @@ func (s *scaleRelease) verifyOnce(b *testing.B, ref string) (wall, cpu time.Dura
 	before := s.counter.bytes.Load()
 	cpu0 := cpuTime(b)
 	start := time.Now()
-	r, err := verifier.Verify(ctx, ref, verifier.WithTrustedRoot(s.repo.TrustedRoot), verifier.WithMetadata(s.srv.URL))
+	r, err := verifyOnce(ctx, ref, withTrustedRoot(s.repo.TrustedRoot), withMetadata(s.srv.URL))
 	wall = time.Since(start)
 	cpu = cpuTime(b) - cpu0
 	if err != nil || !r.Verified || r.AchievedLevel != verifier.Level2 {

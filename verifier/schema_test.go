@@ -26,7 +26,7 @@ func TestReportMatchesDocumentedSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deny, err := verify(t, s, s.BundleRef, verifier.WithLevel(verifier.Level4))
+	deny, err := verify(t, s, s.BundleRef, withLevel(verifier.Level4))
 	if err == nil {
 		t.Fatal("level 4 verified without provenance")
 	}

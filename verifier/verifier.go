@@ -16,7 +16,7 @@ import (
 
 // Verifier runs verifications against one trust root. It holds the trusted
 // TUF state of its last refresh; Verify may run concurrently, Refresh swaps
-// the state atomically. Services keep one; the CLI uses the one-shot Verify.
+// the state atomically. Services keep one; the CLI builds one per run.
 type Verifier struct {
 	cfg      Config
 	ownCache string // temporary cache made when cfg.CacheDir is empty
@@ -243,26 +243,6 @@ func (v *Verifier) trusted(ctx context.Context) (*client.Client, error) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	return v.tuf, nil
-}
-
-// Verify runs the CNAB-Sec 303 workflow for one reference. The report is
-// always returned (also with the error); the error is nil exactly when the
-// reference verified at the required level, else its kind says denied
-// (fault.Denied), inconclusive (fault.Inconclusive) or bad input (fault.Input).
-func Verify(ctx context.Context, ref string, opts ...Option) (*Report, error) {
-	o := &oneShot{}
-	for _, opt := range opts {
-		opt(o)
-	}
-	o.req.Reference = ref
-	v, err := newVerifier(o.cfg, false)
-	if err != nil {
-		r := newReport(o.req)
-		r.fail("configuration", ref, err)
-		return r.finish(err)
-	}
-	defer v.Close()
-	return v.Verify(ctx, o.req)
 }
 
 // ociFetcher returns f, or for an oci:// location a fetcher that follows the

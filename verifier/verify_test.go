@@ -22,10 +22,10 @@ func build(t *testing.T, provenance bool) *scenario.Scenario {
 	return s
 }
 
-func verify(t testing.TB, s *scenario.Scenario, ref string, opts ...verifier.Option) (*verifier.Report, error) {
+func verify(t testing.TB, s *scenario.Scenario, ref string, opts ...option) (*verifier.Report, error) {
 	t.Helper()
-	opts = append([]verifier.Option{verifier.WithTrustedRoot(s.TrustedRoot), verifier.WithMetadata(s.RepoDir)}, opts...)
-	return verifier.Verify(context.Background(), ref, opts...)
+	opts = append([]option{withTrustedRoot(s.TrustedRoot), withMetadata(s.RepoDir)}, opts...)
+	return verifyOnce(context.Background(), ref, opts...)
 }
 
 // mustDeny asserts a denial whose first failed check and reason are as given.
@@ -49,7 +49,7 @@ func mustDeny(t *testing.T, r *verifier.Report, err error, check, reason string)
 
 func TestLevel4ReleaseVerifies(t *testing.T) {
 	s := build(t, true)
-	r, err := verify(t, s, s.BundleRef, verifier.WithLevel(verifier.Level4))
+	r, err := verify(t, s, s.BundleRef, withLevel(verifier.Level4))
 	if err != nil {
 		b, _ := json.MarshalIndent(r, "", " ")
 		t.Fatalf("level 4: %v\n%s", err, b)
@@ -62,7 +62,7 @@ func TestLevel4ReleaseVerifies(t *testing.T) {
 	}
 	// Each image is verified as an image too.
 	for _, img := range []string{s.WebRef, s.InstallerRef} {
-		r, err := verify(t, s, img, verifier.WithImage(), verifier.WithLevel(verifier.Level4))
+		r, err := verify(t, s, img, withImage(), withLevel(verifier.Level4))
 		if err != nil || r.AchievedLevel != verifier.Level4 {
 			t.Fatalf("image %s: %v %+v", img, err, r)
 		}
@@ -71,11 +71,11 @@ func TestLevel4ReleaseVerifies(t *testing.T) {
 
 func TestLevel2OnlyBundleIsDeniedAt3bNamingMissingProvenance(t *testing.T) {
 	s := build(t, false)
-	r, err := verify(t, s, s.BundleRef, verifier.WithLevel(verifier.Level2))
+	r, err := verify(t, s, s.BundleRef, withLevel(verifier.Level2))
 	if err != nil || r.AchievedLevel != verifier.Level2 {
 		t.Fatalf("level 2: %v %+v", err, r)
 	}
-	r, err = verify(t, s, s.BundleRef, verifier.WithLevel(verifier.Level3b))
+	r, err = verify(t, s, s.BundleRef, withLevel(verifier.Level3b))
 	mustDeny(t, r, err, "bundle-provenance", "needs in-toto provenance")
 	if r.AchievedLevel != verifier.Level2 {
 		t.Fatalf("achieved %s, want 2", r.AchievedLevel)
@@ -83,7 +83,7 @@ func TestLevel2OnlyBundleIsDeniedAt3bNamingMissingProvenance(t *testing.T) {
 }
 
 func TestMissingTrustRootIsInputErrorAboveLevel0(t *testing.T) {
-	r, err := verifier.Verify(context.Background(), "127.0.0.1:1/org/app:1.0", verifier.WithLevel(verifier.Level1b))
+	r, err := verifyOnce(context.Background(), "127.0.0.1:1/org/app:1.0", withLevel(verifier.Level1b))
 	if !fault.Is(err, fault.Input) || r.Verified {
 		t.Fatalf("want input error, got %v", err)
 	}

@@ -45,7 +45,7 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Report, error) {
 			return r.finish(err)
 		}
 	}
-	if req.AllowInspections {
+	if req.AllowInspectionsUnsafe {
 		r.Unsafe = append(r.Unsafe, "in-toto inspections run (--allow-inspections)")
 	}
 	// The syntax only: a version under a reserved in-toto segment is denied
@@ -65,19 +65,19 @@ func (w *workflow) run(ctx context.Context) error {
 	lvl := w.r.RequiredLevel
 	switch {
 	case lvl == Level0:
-		w.r.skip("tuf-refresh", w.v.cfg.Location, "level 0 uses no TUF metadata")
+		w.r.skip(CheckTUFRefresh, w.v.cfg.Location, "level 0 uses no TUF metadata")
 	case !w.v.HasTrustRoot():
 		return fault.WithHint(fault.Inputf("level %s needs TUF metadata but no trusted root was given", lvl),
 			"pass --trust-root ROOT.json and --metadata LOCATION, or require --level 0")
 	default:
 		c, err := w.v.source(ctx)
 		if err != nil {
-			w.r.fail("tuf-refresh", w.v.cfg.Location, err)
+			w.r.fail(CheckTUFRefresh, w.v.cfg.Location, err)
 			return nil
 		}
 		w.tuf = c
 		st := w.v.State()
-		w.r.pass("tuf-refresh", c.Location(), "root v%d, timestamp v%d, snapshot v%d, targets v%d (reference time %s)",
+		w.r.pass(CheckTUFRefresh, c.Location(), "root v%d, timestamp v%d, snapshot v%d, targets v%d (reference time %s)",
 			st.RootVersion, st.TimestampVersion, st.SnapshotVersion, st.TargetsVersion, c.ReferenceTime().Format("2006-01-02T15:04:05Z"))
 	}
 	if w.req.Image {

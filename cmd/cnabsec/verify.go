@@ -147,15 +147,15 @@ func runVerify(c *cli.Context) error {
 		return err
 	}
 	req := verifier.Request{
-		Reference:             pos[0],
-		Level:                 lvl,
-		Image:                 c.Bool("image"),
-		From:                  c.String("from"),
-		BundleFile:            c.String("bundle"),
-		ThickFile:             c.String("thick"),
-		RelocationMappingFile: c.String("relocation-mapping"),
-		SupportedExtensions:   c.StringSlice("supported-extension"),
-		AllowInspections:      c.Bool("allow-inspections"),
+		Reference:              pos[0],
+		Level:                  lvl,
+		Image:                  c.Bool("image"),
+		From:                   c.String("from"),
+		BundleFile:             c.String("bundle"),
+		ThickFile:              c.String("thick"),
+		RelocationMappingFile:  c.String("relocation-mapping"),
+		SupportedExtensions:    c.StringSlice("supported-extension"),
+		AllowInspectionsUnsafe: c.Bool("allow-inspections"),
 	}
 	if kit := c.String("kit"); kit != "" {
 		if req.BundleFile != "" || req.ThickFile != "" || req.From != "" {
