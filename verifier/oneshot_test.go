@@ -2,7 +2,6 @@ package verifier_test
 
 import (
 	"context"
-	"time"
 
 	"github.com/cnabsec/cnabsec/verifier"
 )
@@ -17,15 +16,22 @@ func withTrustedRoot(root []byte) option {
 func withMetadata(loc string) option {
 	return func(c *verifier.Config, _ *verifier.Request) { c.Location = loc }
 }
-func withCache(dir string) option { return func(c *verifier.Config, _ *verifier.Request) { c.CacheDir = dir } }
-func withReferenceTime(t time.Time) option {
-	return func(c *verifier.Config, _ *verifier.Request) { c.Now = t }
+func withCache(dir string) option {
+	return func(c *verifier.Config, _ *verifier.Request) { c.CacheDir = dir }
 }
-func withLevel(l verifier.Level) option { return func(_ *verifier.Config, r *verifier.Request) { r.Level = l } }
-func withImage() option                 { return func(_ *verifier.Config, r *verifier.Request) { r.Image = true } }
-func withSource(ref string) option      { return func(_ *verifier.Config, r *verifier.Request) { r.From = ref } }
-func withBundleFile(p string) option    { return func(_ *verifier.Config, r *verifier.Request) { r.BundleFile = p } }
-func withThickFile(p string) option     { return func(_ *verifier.Config, r *verifier.Request) { r.ThickFile = p } }
+func withLevel(l verifier.Level) option {
+	return func(_ *verifier.Config, r *verifier.Request) { r.Level = l }
+}
+func withImage() option { return func(_ *verifier.Config, r *verifier.Request) { r.Image = true } }
+func withSource(ref string) option {
+	return func(_ *verifier.Config, r *verifier.Request) { r.From = ref }
+}
+func withBundleFile(p string) option {
+	return func(_ *verifier.Config, r *verifier.Request) { r.BundleFile = p }
+}
+func withThickFile(p string) option {
+	return func(_ *verifier.Config, r *verifier.Request) { r.ThickFile = p }
+}
 func withRelocationMapping(p string) option {
 	return func(_ *verifier.Config, r *verifier.Request) { r.RelocationMappingFile = p }
 }
@@ -33,9 +39,6 @@ func withSupportedExtensions(names ...string) option {
 	return func(_ *verifier.Config, r *verifier.Request) {
 		r.SupportedExtensions = append(r.SupportedExtensions, names...)
 	}
-}
-func withInspectionsUnsafe() option {
-	return func(_ *verifier.Config, r *verifier.Request) { r.AllowInspectionsUnsafe = true }
 }
 
 // verifyOnce builds a Verifier, runs one verification of ref and closes it,
