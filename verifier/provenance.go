@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -41,85 +42,147 @@ func (p *provenanceRun) verify(ctx context.Context, check, subject string, versi
 	if len(custom.InToto) == 0 {
 		return false, false
 	}
-	repo, err := repositoryOf(version.Name)
-	if err != nil {
-		p.sink.fail(check, subject, err)
-		return false, true
-	}
-	c := p.w.tuf
-
-	// The layout: the one listed entry that is not one of this version's links.
-	var layoutName string
-	var linkNames []string
-	for _, e := range custom.InToto {
-		switch {
-		case names.IsLinkTargetFor(e, repo, artifactSHA256):
-			linkNames = append(linkNames, e)
-		case strings.HasSuffix(e, ".layout") && strings.HasPrefix(e, repo+"/in-toto-metadata/"):
-			if layoutName != "" && layoutName != e {
-				p.sink.fail(check, subject, fault.Deniedf("signed target %s lists two layouts (%s, %s)", version.Name, layoutName, e))
-				return false, true
-			}
-			layoutName = e
-		default:
-			p.sink.add(Skip, check, subject, "ignored %s: not a layout of %s nor a link under this artifact's digest (sha256:%s)", e, repo, shortHex(artifactSHA256))
+	a := artifact{subject: subject, version: version.Name, sha256: artifactSHA256, name: artifactName, data: data}
+	if err := p.run(ctx, check, a, custom.InToto); err != nil {
+		var at *atSubject
+		if errors.As(err, &at) {
+			p.sink.fail(check, at.subject, at.err)
+		} else if !errors.Is(err, errReported) {
+			p.sink.fail(check, subject, err)
 		}
-	}
-	if layoutName == "" {
-		p.sink.fail(check, subject, fault.Deniedf("signed target %s lists in-toto metadata but no root layout under %s/in-toto-metadata/", version.Name, repo))
 		return false, true
 	}
+	return true, true
+}
 
-	if err := p.checkLayoutChoice(ctx, repo, version.Name, layoutName); err != nil {
-		p.sink.fail(check, subject, err)
-		return false, true
+// artifact is what the provenance must vouch for.
+type artifact struct {
+	subject, version, sha256, name string
+	data                           []byte
+}
+
+// atSubject is a failure reported under another subject than the artifact
+// (the layout or a key it names).
+type atSubject struct {
+	subject string
+	err     error
+}
+
+func (e *atSubject) Error() string { return e.err.Error() }
+func (e *atSubject) Unwrap() error { return e.err }
+
+// errReported: the failure is already in the report (in-toto's own checks).
+var errReported = errors.New("reported")
+
+// run is the provenance workflow: split the listed metadata into the layout
+// and the links, check the layout is the one the targets role says governs
+// the version, read it and its keys from that role, read the links within
+// the limits, and verify with in-toto.
+func (p *provenanceRun) run(ctx context.Context, check string, a artifact, listed []string) error {
+	repo, err := repositoryOf(a.version)
+	if err != nil {
+		return err
+	}
+	layoutName, linkNames, err := p.split(check, a, repo, listed)
+	if err != nil {
+		return err
+	}
+	if err := p.checkLayoutChoice(ctx, repo, a.version, layoutName); err != nil {
+		return err
 	}
 	lim := p.w.v.cfg.Provenance.withDefaults()
-	layoutBytes, layoutInfo, err := p.fromTargetsRole(ctx, layoutName, min(layouts.MaxMetadataSize, lim.MaxBytes))
+	layoutBytes, layoutKeys, err := p.layoutAndKeys(ctx, repo, layoutName, lim)
 	if err != nil {
-		p.sink.fail(check, layoutName, err)
-		return false, true
+		return err
 	}
-	layoutCustom, err := names.ParseCustom(layoutInfo.Custom)
-	if err != nil || len(layoutCustom.InToto) == 0 {
-		p.sink.fail(check, layoutName, fault.Deniedf("layout target %s lists no layout keys in custom.in-toto", layoutName))
-		return false, true
-	}
-	var layoutKeys []*keys.PublicKey
-	for _, kn := range layoutCustom.InToto {
-		if !strings.HasPrefix(kn, repo+"/in-toto-pubkeys/") {
-			p.sink.fail(check, layoutName, fault.Deniedf("layout key %s is not under %s/in-toto-pubkeys/", kn, repo))
-			return false, true
-		}
-		kb, _, err := p.fromTargetsRole(ctx, kn, 64<<10)
-		if err != nil {
-			p.sink.fail(check, kn, err)
-			return false, true
-		}
-		k, err := keys.ParsePublic(kb)
-		if err != nil {
-			p.sink.fail(check, kn, fault.Deniedf("layout key %s: %w", kn, err))
-			return false, true
-		}
-		layoutKeys = append(layoutKeys, k)
-	}
-
-	links, err := p.downloadLinks(ctx, version.Name, linkNames, lim.MaxBytes-int64(len(layoutBytes)))
+	links, err := p.downloadLinks(ctx, a.version, linkNames, lim.MaxBytes-int64(len(layoutBytes)))
 	if err != nil {
-		p.sink.fail(check, subject, err)
-		return false, true
+		return err
 	}
-
 	res, err := layouts.Verify(ctx, layouts.VerifyInput{
 		Layout:           layoutBytes,
 		LayoutName:       layoutName,
 		LayoutKeys:       layoutKeys,
 		Links:            links,
-		Artifact:         layouts.ArtifactBinding{Name: artifactName, SHA256: artifactSHA256, Data: data},
-		Now:              c.ReferenceTime(),
+		Artifact:         layouts.ArtifactBinding{Name: a.name, SHA256: a.sha256, Data: a.data},
+		Now:              p.w.tuf.ReferenceTime(),
 		AllowInspections: p.w.req.AllowInspectionsUnsafe,
 		CIKeyIDs:         p.ciKeyIDs(ctx),
 	})
+	if err := p.report(a.subject, res, err); err != nil {
+		return err
+	}
+	p.sink.addProvenance(Provenance{Subject: a.subject, Layout: layoutName, LayoutKeys: keyIDs(layoutKeys), Steps: res.Functionaries})
+	p.sink.add(Pass, check, a.subject, "layout %s (%s) and %s verify and bind to sha256:%s",
+		layoutName, plural(len(layoutKeys), "key", "keys"), plural(len(links), "link", "links"), shortHex(a.sha256))
+	return nil
+}
+
+// split finds the layout (the one listed entry that is not one of this
+// version's links) and the links under the artifact's digest directory;
+// anything else listed is reported as ignored.
+func (p *provenanceRun) split(check string, a artifact, repo string, listed []string) (string, []string, error) {
+	var layoutName string
+	var linkNames []string
+	for _, e := range listed {
+		switch {
+		case names.IsLinkTargetFor(e, repo, a.sha256):
+			linkNames = append(linkNames, e)
+		case strings.HasSuffix(e, ".layout") && strings.HasPrefix(e, repo+"/in-toto-metadata/"):
+			if layoutName != "" && layoutName != e {
+				return "", nil, fault.Deniedf("signed target %s lists two layouts (%s, %s)", a.version, layoutName, e)
+			}
+			layoutName = e
+		default:
+			p.sink.add(Skip, check, a.subject, "ignored %s: not a layout of %s nor a link under this artifact's digest (sha256:%s)", e, repo, shortHex(a.sha256))
+		}
+	}
+	if layoutName == "" {
+		return "", nil, fault.Deniedf("signed target %s lists in-toto metadata but no root layout under %s/in-toto-metadata/", a.version, repo)
+	}
+	return layoutName, linkNames, nil
+}
+
+// layoutAndKeys reads the layout and the public keys it lists, both from
+// the offline top-level targets role only.
+func (p *provenanceRun) layoutAndKeys(ctx context.Context, repo, layoutName string, lim ProvenanceLimits) ([]byte, []*keys.PublicKey, error) {
+	layoutBytes, layoutInfo, err := p.fromTargetsRole(ctx, layoutName, min(layouts.MaxMetadataSize, lim.MaxBytes))
+	if err != nil {
+		return nil, nil, &atSubject{layoutName, err}
+	}
+	layoutCustom, err := names.ParseCustom(layoutInfo.Custom)
+	if err != nil || len(layoutCustom.InToto) == 0 {
+		return nil, nil, &atSubject{layoutName, fault.Deniedf("layout target %s lists no layout keys in custom.in-toto", layoutName)}
+	}
+	var layoutKeys []*keys.PublicKey
+	for _, kn := range layoutCustom.InToto {
+		k, err := p.layoutKey(ctx, repo, layoutName, kn)
+		if err != nil {
+			return nil, nil, err
+		}
+		layoutKeys = append(layoutKeys, k)
+	}
+	return layoutBytes, layoutKeys, nil
+}
+
+func (p *provenanceRun) layoutKey(ctx context.Context, repo, layoutName, kn string) (*keys.PublicKey, error) {
+	if !strings.HasPrefix(kn, repo+"/in-toto-pubkeys/") {
+		return nil, &atSubject{layoutName, fault.Deniedf("layout key %s is not under %s/in-toto-pubkeys/", kn, repo)}
+	}
+	kb, _, err := p.fromTargetsRole(ctx, kn, 64<<10)
+	if err != nil {
+		return nil, &atSubject{kn, err}
+	}
+	k, err := keys.ParsePublic(kb)
+	if err != nil {
+		return nil, &atSubject{kn, fault.Deniedf("layout key %s: %w", kn, err)}
+	}
+	return k, nil
+}
+
+// report adds in-toto's checks to the report under the artifact; it returns
+// errReported when one of them failed, or the reason verification failed.
+func (p *provenanceRun) report(subject string, res *layouts.Result, verr error) error {
 	subFailed := false
 	if res != nil {
 		for _, ch := range res.Checks {
@@ -132,27 +195,21 @@ func (p *provenanceRun) verify(ctx context.Context, check, subject string, versi
 			p.sink.add(Status(ch.Status), ch.Name, sub, "%s", ch.Detail)
 		}
 	}
-	if err != nil {
-		p.sink.fail(check, subject, fault.Wrap(fault.Denied, err))
-		return false, true
-	}
-	if subFailed {
-		return false, true
-	}
-	if res == nil || !res.Verified {
+	switch {
+	case verr != nil:
+		return fault.Wrap(fault.Denied, verr)
+	case subFailed:
+		return errReported
+	case res == nil || !res.Verified:
 		detail := "in-toto verification failed"
 		if res != nil {
 			if f := res.FirstFailure(); f != nil {
 				detail = fmt.Sprintf("%s: %s: %s", f.Name, f.Subject, f.Detail)
 			}
 		}
-		p.sink.fail(check, subject, fault.Deniedf("%s", detail))
-		return false, true
+		return fault.Deniedf("%s", detail)
 	}
-	p.sink.addProvenance(Provenance{Subject: subject, Layout: layoutName, LayoutKeys: keyIDs(layoutKeys), Steps: res.Functionaries})
-	p.sink.add(Pass, check, subject, "layout %s (%s) and %s verify and bind to sha256:%s",
-		layoutName, plural(len(layoutKeys), "key", "keys"), plural(len(links), "link", "links"), shortHex(artifactSHA256))
-	return true, true
+	return nil
 }
 
 // fromTargetsRole downloads a target that only the offline top-level targets
