@@ -14,11 +14,38 @@ import (
 
 // runBundle verifies a bundle version: steps 2-5 of CNAB-Sec 303.
 func (w *workflow) runBundle(ctx context.Context) error {
+	ti, ok := w.bundleTarget(ctx)
+	if !ok {
+		return nil
+	}
+	b, d, source, ok := w.obtainAndCompare(ctx, ti)
+	if !ok {
+		return nil
+	}
+	bn, ok := w.bundleChecks(b, source)
+	if !ok {
+		return nil
+	}
+	if w.thick == nil {
+		w.r.verified = b
+	} else {
+		w.r.verified = bn.Raw
+	}
+	if err := w.checkImages(ctx, bn); err != nil {
+		return err
+	}
+	w.bundleProvenance(ctx, ti, d, b)
+	return nil
+}
+
+// bundleTarget looks the version up (bundle-target); false stops the
+// workflow: the level needs a signed bundle and none is, or the lookup failed.
+func (w *workflow) bundleTarget(ctx context.Context) (*client.TargetInfo, bool) {
 	r, lvl := w.r, w.r.RequiredLevel
 	ti, err := w.lookup(ctx, w.ver.Target)
 	if err != nil {
 		r.fail(CheckBundleTarget, w.ver.Target, err)
-		return nil
+		return nil, false
 	}
 	switch {
 	case ti != nil:
@@ -27,12 +54,18 @@ func (w *workflow) runBundle(ctx context.Context) error {
 		r.skip(CheckBundleTarget, w.ver.Target, "level 0: the bundle signature is not checked")
 	case lvl.Needs(BundleTUF):
 		r.fail(CheckBundleTarget, w.ver.Target, fault.Deniedf("no trusted TUF role signs %s (level %s needs a signed bundle)", w.ver.Target, lvl))
-		return nil
+		return nil, false
 	default:
 		r.skip(CheckBundleTarget, w.ver.Target, "no TUF target: the bundle is unsigned (level %s does not need it)", lvl)
 	}
+	return ti, true
+}
 
-	// Obtain the bundle and compare it with the signed target before parsing it.
+// obtainAndCompare obtains the bundle and compares it with the signed target
+// before anything parses it (bundle-source, bundle-digest). On a mismatch the
+// bundle is discarded and the workflow stops (CNAB-Sec 303).
+func (w *workflow) obtainAndCompare(ctx context.Context, ti *client.TargetInfo) ([]byte, digests, string, bool) {
+	r := w.r
 	b, d, source, err := w.obtainBundle(ctx, ti)
 	if err != nil {
 		check := CheckBundleSource
@@ -40,62 +73,75 @@ func (w *workflow) runBundle(ctx context.Context) error {
 			check = CheckBundleDigest // a thick archive cut at the signed length
 		}
 		r.fail(check, source, err)
-		return nil
+		return nil, d, source, false
 	}
 	r.BundleDigest = "sha256:" + d.sha256
 	r.pass(CheckBundleSource, source, "%d bytes, sha256:%s", d.length, d.sha256)
-	if ti != nil {
-		if err := matchTarget(ti, d); err != nil {
-			// CNAB-Sec 303: discard, report the error, stop.
-			r.fail(CheckBundleDigest, w.ver.Target, fault.Deniedf("bundle %s from %s: %w", r.BundleDigest, source, err))
-			return nil
-		}
-		r.pass(CheckBundleDigest, w.ver.Target, "sha256 and length match the signed target")
-		r.props |= Properties(BundleTUF)
+	if ti == nil {
+		return b, d, source, true
 	}
+	if err := matchTarget(ti, d); err != nil {
+		r.fail(CheckBundleDigest, w.ver.Target, fault.Deniedf("bundle %s from %s: %w", r.BundleDigest, source, err))
+		return nil, d, source, false
+	}
+	r.pass(CheckBundleDigest, w.ver.Target, "sha256 and length match the signed target")
+	r.props |= Properties(BundleTUF)
+	return b, d, source, true
+}
 
-	if w.thick == nil {
+// bundleChecks checks the compared bytes: canonical form (thin bundles),
+// schema, required extensions. False stops the workflow.
+func (w *workflow) bundleChecks(b []byte, source string) (*bundle.Bundle, bool) {
+	r := w.r
+	bn := w.thickBundle()
+	if bn == nil {
 		if err := bundle.CheckCanonical(b); err != nil {
 			r.fail(CheckCanonicalJSON, source, err)
-			return nil
+			return nil, false
 		}
 		r.pass(CheckCanonicalJSON, source, "bytes are the RFC 8785 form of their JSON value")
-	}
-	var bn *bundle.Bundle
-	if w.thick != nil {
-		bn = w.thick.Bundle
-	} else if bn, err = bundle.Parse(b); err != nil {
-		r.fail(CheckBundleSchema, source, err)
-		return nil
+		var err error
+		if bn, err = bundle.Parse(b); err != nil {
+			r.fail(CheckBundleSchema, source, err)
+			return nil, false
+		}
 	}
 	if err := bn.Validate(); err != nil {
 		r.fail(CheckBundleSchema, source, err)
 	} else {
 		r.pass(CheckBundleSchema, source, "valid CNAB bundle; every image has a contentDigest")
 	}
-	if err := bn.CheckExtensions(w.req.SupportedExtensions); err != nil {
-		r.fail(CheckRequiredExtensions, source, err)
-	} else if req := bn.RequiredExtensions(); len(req) > 0 {
-		r.pass(CheckRequiredExtensions, source, "all supported: %v", req)
-	} else {
-		r.pass(CheckRequiredExtensions, source, "none required")
-	}
+	w.extensions(bn, source)
+	return bn, true
+}
 
+func (w *workflow) thickBundle() *bundle.Bundle {
 	if w.thick == nil {
-		r.verified = b
-	} else {
-		r.verified = bn.Raw
+		return nil
 	}
-	if err := w.checkImages(ctx, bn); err != nil {
-		return err
-	}
+	return w.thick.Bundle
+}
 
-	// Bundle provenance (levels 3b and 4), from the version target only.
+// extensions reports whether the runtime supports every required extension.
+func (w *workflow) extensions(bn *bundle.Bundle, source string) {
+	if err := bn.CheckExtensions(w.req.SupportedExtensions); err != nil {
+		w.r.fail(CheckRequiredExtensions, source, err)
+	} else if req := bn.RequiredExtensions(); len(req) > 0 {
+		w.r.pass(CheckRequiredExtensions, source, "all supported: %v", req)
+	} else {
+		w.r.pass(CheckRequiredExtensions, source, "none required")
+	}
+}
+
+// bundleProvenance verifies the bundle's in-toto provenance (levels 3b and
+// 4), listed by the version target only.
+func (w *workflow) bundleProvenance(ctx context.Context, ti *client.TargetInfo, d digests, b []byte) {
+	r, lvl := w.r, w.r.RequiredLevel
 	if ti == nil {
 		if lvl.Needs(BundleInToto) {
 			r.fail(CheckBundleProvenance, w.ver.Target, fault.Deniedf("level %s needs in-toto provenance, which needs a signed bundle target", lvl))
 		}
-		return nil
+		return
 	}
 	pr := &provenanceRun{w: w, sink: r}
 	ok, present := pr.verify(ctx, CheckBundleProvenance, w.ver.Target, ti, d.sha256, artifactName(w.thick != nil), b)
@@ -107,7 +153,6 @@ func (w *workflow) runBundle(ctx context.Context) error {
 	case !present:
 		r.skip(CheckBundleProvenance, w.ver.Target, "the signed target lists no in-toto metadata (level %s does not need it)", lvl)
 	}
-	return nil
 }
 
 func artifactName(thick bool) string {
