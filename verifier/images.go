@@ -104,50 +104,66 @@ func (w *workflow) checkImages(ctx context.Context, bn *bundle.Bundle) error {
 // pulled from, its own TUF target and its provenance.
 func (w *workflow) checkImage(ctx context.Context, im bundle.Image, mapping bundle.RelocationMapping) imageResult {
 	var ir imageResult
-	lvl := w.r.RequiredLevel
 	subject := fmt.Sprintf("%s (%s)", im.Name, im.Reference)
-	if im.ContentDigest == "" {
-		ir.fail(CheckImageDigest, subject, fault.Deniedf("image %s has no contentDigest: a runtime cannot validate it", im.Name))
+	manifest, ok := w.imageDigest(ctx, &ir, subject, im, mapping)
+	if !ok {
 		return ir
 	}
-	var manifest []byte
-	switch {
-	case w.thick != nil:
-		if _, ok := w.thick.Blobs[im.ContentDigest]; !ok {
-			ir.fail(CheckImageDigest, subject, fault.Deniedf("the thick bundle's layout has no manifest %s", im.ContentDigest))
-			return ir
-		}
-		ir.add(Pass, CheckImageDigest, subject, "%s is in the archive and hashes to its digest", im.ContentDigest)
-	default:
-		src := im.Reference
-		if mapping != nil {
-			src = mapping[im.Reference]
-		}
-		desc, err := w.resolve(ctx, src, im.ContentDigest)
-		if err != nil {
-			ir.fail(CheckImageDigest, subject, err)
-			return ir
-		}
-		if desc.Digest != im.ContentDigest {
-			ir.fail(CheckImageDigest, subject, fault.Deniedf("registry serves %s for %s but contentDigest is %s", desc.Digest, src, im.ContentDigest))
-			return ir
-		}
-		if im.HasSize && uint64(desc.Size) != im.Size {
-			ir.fail(CheckImageDigest, subject, fault.Deniedf("manifest is %d bytes but the bundle says %d", desc.Size, im.Size))
-			return ir
-		}
-		manifest = desc.RawManifest
-		ir.add(Pass, CheckImageDigest, subject, "%s serves %s = contentDigest", src, im.ContentDigest)
-	}
-
 	if w.tuf == nil {
 		ir.add(Skip, CheckImageTarget, subject, "level 0: image signatures are not checked")
 		return ir
 	}
+	ti, name, want, ok := w.imageSigned(ctx, &ir, subject, im, manifest)
+	if !ok {
+		return ir
+	}
+	w.imageProvenance(ctx, &ir, subject, name, ti, want.sha256, manifest)
+	return ir
+}
+
+// imageDigest checks the image where it will be pulled from (the archive,
+// the relocated reference or its own) serves its contentDigest; it returns
+// the manifest bytes read from a registry.
+func (w *workflow) imageDigest(ctx context.Context, ir *imageResult, subject string, im bundle.Image, mapping bundle.RelocationMapping) ([]byte, bool) {
+	if im.ContentDigest == "" {
+		ir.fail(CheckImageDigest, subject, fault.Deniedf("image %s has no contentDigest: a runtime cannot validate it", im.Name))
+		return nil, false
+	}
+	if w.thick != nil {
+		if _, ok := w.thick.Blobs[im.ContentDigest]; !ok {
+			ir.fail(CheckImageDigest, subject, fault.Deniedf("the thick bundle's layout has no manifest %s", im.ContentDigest))
+			return nil, false
+		}
+		ir.add(Pass, CheckImageDigest, subject, "%s is in the archive and hashes to its digest", im.ContentDigest)
+		return nil, true
+	}
+	src := im.Reference
+	if mapping != nil {
+		src = mapping[im.Reference]
+	}
+	desc, err := w.resolve(ctx, src, im.ContentDigest)
+	switch {
+	case err != nil:
+		ir.fail(CheckImageDigest, subject, err)
+	case desc.Digest != im.ContentDigest:
+		ir.fail(CheckImageDigest, subject, fault.Deniedf("registry serves %s for %s but contentDigest is %s", desc.Digest, src, im.ContentDigest))
+	case im.HasSize && uint64(desc.Size) != im.Size:
+		ir.fail(CheckImageDigest, subject, fault.Deniedf("manifest is %d bytes but the bundle says %d", desc.Size, im.Size))
+	default:
+		ir.add(Pass, CheckImageDigest, subject, "%s serves %s = contentDigest", src, im.ContentDigest)
+		return desc.RawManifest, true
+	}
+	return nil, false
+}
+
+// imageSigned finds the image's own TUF target and compares it with the
+// manifest (or, from an archive, its digest and size).
+func (w *workflow) imageSigned(ctx context.Context, ir *imageResult, subject string, im bundle.Image, manifest []byte) (*client.TargetInfo, string, digests, bool) {
+	lvl := w.r.RequiredLevel
 	ti, name, err := w.imageTarget(ctx, im)
 	if err != nil {
 		ir.fail(CheckImageTarget, subject, err)
-		return ir
+		return nil, name, digests{}, false
 	}
 	if ti == nil {
 		if lvl.Needs(ImagesTUF) {
@@ -155,25 +171,38 @@ func (w *workflow) checkImage(ctx context.Context, im bundle.Image, mapping bund
 		} else {
 			ir.add(Skip, CheckImageTarget, subject, "image %s is unsigned (level %s does not need it)", name, lvl)
 		}
-		return ir
+		return nil, name, digests{}, false
+	}
+	want := w.imageDigests(im, ti, manifest)
+	if err := matchTarget(ti, want); err != nil {
+		ir.fail(CheckImageTarget, subject, err)
+		return nil, name, want, false
+	}
+	ir.signed = true
+	ir.add(Pass, CheckImageTarget, subject, "signed target %s (role %s) matches %s", name, ti.Role, im.ContentDigest)
+	return ti, name, want, true
+}
+
+// imageDigests is what the image's target must match: the manifest read, or
+// the contentDigest with the best known size.
+func (w *workflow) imageDigests(im bundle.Image, ti *client.TargetInfo, manifest []byte) digests {
+	if manifest != nil {
+		return digestOf(manifest)
 	}
 	want := digests{sha256: trimAlg(im.ContentDigest), length: ti.Length}
-	if manifest != nil {
-		want = digestOf(manifest)
-	} else if im.HasSize {
+	if im.HasSize {
 		want.length = int64(im.Size)
 	} else if size, ok := w.thick.Blobs[im.ContentDigest]; ok {
 		want.length = size
 	}
-	if err := matchTarget(ti, want); err != nil {
-		ir.fail(CheckImageTarget, subject, err)
-		return ir
-	}
-	ir.signed = true
-	ir.add(Pass, CheckImageTarget, subject, "signed target %s (role %s) matches %s", name, ti.Role, im.ContentDigest)
+	return want
+}
 
-	pr := &provenanceRun{w: w, sink: &ir}
-	ok, present := pr.verify(ctx, CheckImageProvenance, subject, ti, want.sha256, "manifest.json", manifest)
+// imageProvenance verifies the image's in-toto provenance (levels 3a and 4).
+func (w *workflow) imageProvenance(ctx context.Context, ir *imageResult, subject, name string, ti *client.TargetInfo, sha256 string, manifest []byte) {
+	lvl := w.r.RequiredLevel
+	pr := &provenanceRun{w: w, sink: ir}
+	ok, present := pr.verify(ctx, CheckImageProvenance, subject, ti, sha256, "manifest.json", manifest)
 	switch {
 	case ok:
 		ir.provened = true
@@ -182,7 +211,6 @@ func (w *workflow) checkImage(ctx context.Context, im bundle.Image, mapping bund
 	case !present:
 		ir.add(Skip, CheckImageProvenance, subject, "image target lists no in-toto metadata (level %s does not need it)", lvl)
 	}
-	return ir
 }
 
 // imageTarget finds an image's TUF target: under its reference as written
