@@ -36,19 +36,9 @@ type LayoutRelease struct {
 // (CNAB-Sec 301) and makes sure the releases role may sign versions of Name.
 // opts.Keys must be targets keys: layouts never come from CI.
 func PublishLayout(ctx context.Context, repo *metadata.Repository, opts Options, lr LayoutRelease) (string, *metadata.Result, error) {
-	name, err := names.ParseRepository(lr.Name)
+	name, target, err := layoutNames(lr)
 	if err != nil {
 		return "", nil, err
-	}
-	if strings.HasSuffix(name, "/*") {
-		return "", nil, fault.Inputf("--name %s: a layout belongs to one repository, not a glob", lr.Name)
-	}
-	target := lr.Target
-	if target == "" {
-		target = names.LayoutTarget(name)
-	}
-	if !strings.HasPrefix(target, name+"/in-toto-metadata/") || !strings.HasSuffix(target, ".layout") || strings.Contains(target, "..") {
-		return "", nil, fault.Inputf("--layout-name %s: want %s/in-toto-metadata/NAME.layout", target, name)
 	}
 	if len(lr.Keys) == 0 {
 		return "", nil, fault.Inputf("no --layout-key given: verifiers need the layout's public keys")
@@ -58,19 +48,9 @@ func PublishLayout(ctx context.Context, repo *metadata.Repository, opts Options,
 	if _, err := layouts.ReadLayout(lr.Layout, lr.Keys); err != nil {
 		return "", nil, err
 	}
-	keyTargets := make([]string, 0, len(lr.Keys))
-	keyFiles := map[string][]byte{}
-	for _, k := range lr.Keys {
-		pem, err := k.PEM()
-		if err != nil {
-			return "", nil, err
-		}
-		kt := names.LayoutKeyTarget(name, k.ID())
-		if _, dup := keyFiles[kt]; dup {
-			continue
-		}
-		keyTargets = append(keyTargets, kt)
-		keyFiles[kt] = pem
+	keyTargets, keyFiles, err := layoutKeyFiles(name, lr.Keys)
+	if err != nil {
+		return "", nil, err
 	}
 	if err := checkPatterns(name, lr); err != nil {
 		return "", nil, err
@@ -80,36 +60,90 @@ func PublishLayout(ctx context.Context, repo *metadata.Repository, opts Options,
 		return "", nil, err
 	}
 	res, err := repo.Update(ctx, metadata.UpdateOptions{Signers: opts.Keys, Snapshot: opts.Snapshot, Timestamp: opts.Timestamp}, func(tx *metadata.Tx) error {
-		for _, kt := range keyTargets {
-			if role := tx.RoleFor(kt); role != metadata.RoleTargets {
-				return fault.Inputf("%s would be signed by role %s: layout keys must be in the top-level targets role", kt, role)
-			}
-			if err := tx.AddTarget(kt, metadata.TargetInfo{Content: keyFiles[kt]}); err != nil {
-				return err
-			}
-		}
-		if role := tx.RoleFor(target); role != metadata.RoleTargets {
-			return fault.Inputf("%s would be signed by role %s: layouts must be in the top-level targets role", target, role)
-		}
-		if len(lr.Covers) == 0 {
-			if err := retirePrevious(tx, name, target, lr.KeepPreviousFor); err != nil {
-				return err
-			}
-		}
-		if err := tx.AddTarget(target, metadata.TargetInfo{Content: lr.Layout, Custom: custom}); err != nil {
+		if err := listLayoutKeys(tx, keyTargets, keyFiles); err != nil {
 			return err
 		}
-		// A version name (NAME:tag) not yet delegated away from targets
-		// means releases (or its bins) may not sign NAME yet.
-		if tx.HasRole(metadata.RoleReleases) && !tx.Delegates(name+":x") {
-			return tx.Delegate(name)
-		}
-		return nil
+		return listLayout(tx, name, target, lr, custom)
 	})
 	if err != nil {
 		return "", nil, err
 	}
 	return target, res, nil
+}
+
+// layoutNames are the repository a layout governs and its target name.
+func layoutNames(lr LayoutRelease) (string, string, error) {
+	name, err := names.ParseRepository(lr.Name)
+	if err != nil {
+		return "", "", err
+	}
+	if strings.HasSuffix(name, "/*") {
+		return "", "", fault.Inputf("--name %s: a layout belongs to one repository, not a glob", lr.Name)
+	}
+	target := lr.Target
+	if target == "" {
+		target = names.LayoutTarget(name)
+	}
+	if !strings.HasPrefix(target, name+"/in-toto-metadata/") || !strings.HasSuffix(target, ".layout") || strings.Contains(target, "..") {
+		return "", "", fault.Inputf("--layout-name %s: want %s/in-toto-metadata/NAME.layout", target, name)
+	}
+	return name, target, nil
+}
+
+// layoutKeyFiles are the key targets (NAME/in-toto-pubkeys/ID.pub) and their
+// PEM files, one per distinct key.
+func layoutKeyFiles(name string, ks []*keys.PublicKey) ([]string, map[string][]byte, error) {
+	keyTargets := make([]string, 0, len(ks))
+	keyFiles := map[string][]byte{}
+	for _, k := range ks {
+		pem, err := k.PEM()
+		if err != nil {
+			return nil, nil, err
+		}
+		kt := names.LayoutKeyTarget(name, k.ID())
+		if _, dup := keyFiles[kt]; dup {
+			continue
+		}
+		keyTargets = append(keyTargets, kt)
+		keyFiles[kt] = pem
+	}
+	return keyTargets, keyFiles, nil
+}
+
+// listLayoutKeys lists the layout keys, in the top-level targets role only.
+func listLayoutKeys(tx *metadata.Tx, keyTargets []string, keyFiles map[string][]byte) error {
+	for _, kt := range keyTargets {
+		if role := tx.RoleFor(kt); role != metadata.RoleTargets {
+			return fault.Inputf("%s would be signed by role %s: layout keys must be in the top-level targets role", kt, role)
+		}
+		if err := tx.AddTarget(kt, metadata.TargetInfo{Content: keyFiles[kt]}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listLayout lists the layout in the top-level targets role, retiring (or
+// keeping for some versions) the previous current one, and lets releases
+// sign versions of the repository.
+func listLayout(tx *metadata.Tx, name, target string, lr LayoutRelease, custom []byte) error {
+	if role := tx.RoleFor(target); role != metadata.RoleTargets {
+		return fault.Inputf("%s would be signed by role %s: layouts must be in the top-level targets role", target, role)
+	}
+	if len(lr.Covers) == 0 {
+		if err := retirePrevious(tx, name, target, lr.KeepPreviousFor); err != nil {
+			return err
+		}
+	}
+	if err := tx.AddTarget(target, metadata.TargetInfo{Content: lr.Layout, Custom: custom}); err != nil {
+		return err
+	}
+	// A version name (NAME:tag) not yet delegated away from targets
+	// means releases (or its bins) may not sign NAME yet.
+	if tx.HasRole(metadata.RoleReleases) && !tx.Delegates(name+":x") {
+		return tx.Delegate(name)
+	}
+	return nil
 }
 
 // checkPatterns refuses malformed version patterns, and --covers together
