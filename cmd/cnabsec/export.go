@@ -87,7 +87,7 @@ func runExport(c *cli.Context) error {
 	}
 	report, err := verifier.Export(c.Context, cfg, verifier.Request{Reference: ref, Level: lvl, RelocationMappingFile: c.String("relocation-mapping")}, c.String("out"))
 	if report != nil && err != nil {
-		printReport(c, report, asJSON)
+		_ = writeReport(c.App.Writer, report, asJSON) // the export's error is what counts
 	}
 	if err != nil {
 		return err
@@ -97,14 +97,6 @@ func runExport(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.Writer, "exported %s (%s, verified at level %s) to %s\n", report.Reference, report.BundleDigest, report.AchievedLevel, c.String("out"))
 	return nil
-}
-
-func printReport(c *cli.Context, report *verifier.Report, asJSON bool) {
-	if asJSON {
-		writeJSON(c.App.Writer, report)
-		return
-	}
-	report.WriteText(c.App.Writer)
 }
 
 // runImport pushes a kit's images and bundle into REG/REPO and writes the

@@ -135,33 +135,9 @@ func runVerify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	lvl, err := verifier.ParseLevel(c.String("level"))
+	cfg, req, err := verifyRequest(c, pos[0])
 	if err != nil {
 		return err
-	}
-	if c.String("bundle") != "" && c.String("thick") != "" {
-		return fault.Inputf("--bundle and --thick exclude each other")
-	}
-	cfg, err := verifyConfig(c)
-	if err != nil {
-		return err
-	}
-	req := verifier.Request{
-		Reference:              pos[0],
-		Level:                  lvl,
-		Image:                  c.Bool("image"),
-		From:                   c.String("from"),
-		BundleFile:             c.String("bundle"),
-		ThickFile:              c.String("thick"),
-		RelocationMappingFile:  c.String("relocation-mapping"),
-		SupportedExtensions:    c.StringSlice("supported-extension"),
-		AllowInspectionsUnsafe: c.Bool("allow-inspections"),
-	}
-	if kit := c.String("kit"); kit != "" {
-		if req.BundleFile != "" || req.ThickFile != "" || req.From != "" {
-			return fault.Inputf("--kit replaces --bundle, --thick and --from")
-		}
-		verifier.KitRequest(kit, &cfg, &req)
 	}
 	ctx := c.Context
 	if ctx == nil {
@@ -177,22 +153,58 @@ func runVerify(c *cli.Context) error {
 	if len(cmdArgs) > 0 {
 		out = c.App.ErrWriter // stdout belongs to CMD
 	}
-	if report != nil {
-		if asJSON {
-			if werr := writeJSON(out, report); werr != nil {
-				return werr
-			}
-		} else if werr := report.WriteText(out); werr != nil {
-			return werr
-		}
+	if werr := writeReport(out, report, asJSON); werr != nil {
+		return werr
 	}
-	if err != nil {
+	if err != nil || len(cmdArgs) == 0 {
 		return err
 	}
-	if len(cmdArgs) == 0 {
-		return nil
-	}
 	return handoff(c, report, req, cmdArgs)
+}
+
+// verifyRequest builds the verifier configuration and the request from the
+// flags (a kit replaces the sources).
+func verifyRequest(c *cli.Context, ref string) (verifier.Config, verifier.Request, error) {
+	lvl, err := verifier.ParseLevel(c.String("level"))
+	if err != nil {
+		return verifier.Config{}, verifier.Request{}, err
+	}
+	if c.String("bundle") != "" && c.String("thick") != "" {
+		return verifier.Config{}, verifier.Request{}, fault.Inputf("--bundle and --thick exclude each other")
+	}
+	cfg, err := verifyConfig(c)
+	if err != nil {
+		return cfg, verifier.Request{}, err
+	}
+	req := verifier.Request{
+		Reference:              ref,
+		Level:                  lvl,
+		Image:                  c.Bool("image"),
+		From:                   c.String("from"),
+		BundleFile:             c.String("bundle"),
+		ThickFile:              c.String("thick"),
+		RelocationMappingFile:  c.String("relocation-mapping"),
+		SupportedExtensions:    c.StringSlice("supported-extension"),
+		AllowInspectionsUnsafe: c.Bool("allow-inspections"),
+	}
+	if kit := c.String("kit"); kit != "" {
+		if req.BundleFile != "" || req.ThickFile != "" || req.From != "" {
+			return cfg, req, fault.Inputf("--kit replaces --bundle, --thick and --from")
+		}
+		verifier.KitRequest(kit, &cfg, &req)
+	}
+	return cfg, req, nil
+}
+
+// writeReport renders the report (when there is one) as JSON or text.
+func writeReport(out io.Writer, report *verifier.Report, asJSON bool) error {
+	switch {
+	case report == nil:
+		return nil
+	case asJSON:
+		return writeJSON(out, report)
+	}
+	return report.WriteText(out)
 }
 
 // handoff runs CMD after a pass with private copies of exactly the bytes
