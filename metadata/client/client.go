@@ -263,6 +263,16 @@ func (c *Client) persist() error {
 		return nil
 	}
 	tm := c.up.GetTrustedMetadataSet()
+	for _, step := range []func(trustedmetadata.TrustedMetadata) error{c.persistRoots, c.persistTimestamp, c.persistSnapshot, c.persistTargets} {
+		if err := step(tm); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// persistRoots caches each new root version go-tuf walked through.
+func (c *Client) persistRoots(tm trustedmetadata.TrustedMetadata) error {
 	for v := c.cachedRoot + 1; v <= tm.Root.Signed.Version; v++ {
 		data, ok := c.adapter.captured[fmt.Sprintf("%d.root.json", v)]
 		if !ok {
@@ -273,38 +283,57 @@ func (c *Client) persist() error {
 		}
 		c.cachedRoot = v
 	}
-	if ts := tm.Timestamp; ts != nil && !ts.Signed.IsExpired(c.now) {
-		if data := c.capturedMatching(metadata.TIMESTAMP, &ts.Signed); data != nil {
-			if err := c.cache.saveRole(metadata.TIMESTAMP, ts.Signed.Version, data, func(old []byte) bool {
-				md, err := metadata.Timestamp().FromBytes(old)
-				return err == nil && tm.Root.VerifyDelegate(metadata.TIMESTAMP, md) == nil
-			}); err != nil {
-				return err
-			}
-		}
+	return nil
+}
+
+// persistTimestamp caches an unexpired timestamp; a newer cached one stays
+// unless the trusted root's timestamp keys no longer verify it.
+func (c *Client) persistTimestamp(tm trustedmetadata.TrustedMetadata) error {
+	ts := tm.Timestamp
+	if ts == nil || ts.Signed.IsExpired(c.now) {
+		return nil
 	}
-	if sn := tm.Snapshot; sn != nil && tm.Timestamp != nil && !sn.Signed.IsExpired(c.now) &&
-		tm.Timestamp.Signed.Meta["snapshot.json"] != nil &&
-		sn.Signed.Version == tm.Timestamp.Signed.Meta["snapshot.json"].Version {
-		if data := c.capturedMatching(metadata.SNAPSHOT, &sn.Signed); data != nil {
-			if err := c.cache.saveRole(metadata.SNAPSHOT, sn.Signed.Version, data, func(old []byte) bool {
-				md, err := metadata.Snapshot().FromBytes(old)
-				return err == nil && tm.Root.VerifyDelegate(metadata.SNAPSHOT, md) == nil
-			}); err != nil {
-				return err
-			}
-		}
+	data := c.capturedMatching(metadata.TIMESTAMP, &ts.Signed)
+	if data == nil {
+		return nil
 	}
-	for role, md := range tm.Targets { // go-tuf stores a role only once fully valid
+	return c.cache.saveRole(metadata.TIMESTAMP, ts.Signed.Version, data, func(old []byte) bool {
+		md, err := metadata.Timestamp().FromBytes(old)
+		return err == nil && tm.Root.VerifyDelegate(metadata.TIMESTAMP, md) == nil
+	})
+}
+
+// persistSnapshot caches an unexpired snapshot the trusted timestamp lists.
+func (c *Client) persistSnapshot(tm trustedmetadata.TrustedMetadata) error {
+	sn := tm.Snapshot
+	if sn == nil || tm.Timestamp == nil || sn.Signed.IsExpired(c.now) {
+		return nil
+	}
+	listed := tm.Timestamp.Signed.Meta["snapshot.json"]
+	if listed == nil || sn.Signed.Version != listed.Version {
+		return nil
+	}
+	data := c.capturedMatching(metadata.SNAPSHOT, &sn.Signed)
+	if data == nil {
+		return nil
+	}
+	return c.cache.saveRole(metadata.SNAPSHOT, sn.Signed.Version, data, func(old []byte) bool {
+		md, err := metadata.Snapshot().FromBytes(old)
+		return err == nil && tm.Root.VerifyDelegate(metadata.SNAPSHOT, md) == nil
+	})
+}
+
+// persistTargets caches every targets role go-tuf loaded (it stores a role
+// only once fully valid). Every one, top-level included, is replaced: its
+// floor is the version the trusted snapshot lists, and snapshot itself
+// cannot roll back; after a snapshot key rotation (fast-forward recovery)
+// the new snapshot may list a lower version than the cached one.
+func (c *Client) persistTargets(tm trustedmetadata.TrustedMetadata) error {
+	for role, md := range tm.Targets {
 		if !cacheableRole(role) {
 			continue // never fetched by us; never a file name in the cache
 		}
 		if data := c.capturedMatching(role, &md.Signed); data != nil {
-			// Every targets role, top-level included, is replaced: its floor
-			// is the version the trusted snapshot lists (go-tuf loads a role
-			// only at that version), and snapshot itself cannot roll back.
-			// After a snapshot key rotation (fast-forward recovery) the new
-			// snapshot may list a lower version than the cached one.
 			if err := c.cache.saveRole(role, md.Signed.Version, data, nil); err != nil {
 				return err
 			}
