@@ -356,3 +356,16 @@ func TestDiamondDelegationDoesNotReuseRoleVerifiedByOtherKeys(t *testing.T) {
 	_, err = r.client(t).Target(ctxT(t), "b/evil")
 	wantErr(t, err, fault.Denied, "role X has 0 of the 1 required signatures")
 }
+
+// TestDelegationWithThresholdZeroIsDeniedWithGoTUFsMessageParsed: go-tuf's
+// "insufficient threshold (N) configured for ROLE" is parsed (reThreshold);
+// if a go-tuf upgrade rewords it, this test fails instead of the reason
+// silently degrading to go-tuf's text.
+func TestDelegationWithThresholdZeroIsDeniedWithGoTUFsMessageParsed(t *testing.T) {
+	r := newTestRepo(t)
+	k := genKey(t)
+	r.delegate(metadata.TARGETS, "zero", 0, []string{"zero/*"}, []*keys.PrivateKey{k}, nil)
+	r.writeAll()
+	_, err := r.client(t).Target(ctxT(t), "zero/x")
+	wantErr(t, err, fault.Denied, "role zero has threshold 0 in its delegating metadata: a threshold must be at least 1")
+}
