@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cnabsec/cnabsec/internal/fault"
-	"github.com/cnabsec/cnabsec/keys"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
+	"github.com/cnabsec/cnabsec/keys"
 )
 
 // listed maps name → role of AllTargets' result, failing the test on error.
@@ -177,7 +179,7 @@ func TestAllTargetsRefusesExpiredDelegatedRole(t *testing.T) {
 	r.releases.Signed.Expires = r.now.Add(-time.Hour)
 	r.bumpAll()
 	_, err := r.client(t).AllTargets(ctxT(t))
-	wantErr(t, err, fault.Denied, "releases version 2 expired", "freeze attack")
+	errtest.Want(t, err, fault.Denied, "releases version 2 expired", "freeze attack")
 }
 
 func TestAllTargetsRefusesDelegatedRoleSignedByAnUntrustedKey(t *testing.T) {
@@ -185,7 +187,7 @@ func TestAllTargetsRefusesDelegatedRoleSignedByAnUntrustedKey(t *testing.T) {
 	r.releasesKeys = []*keys.PrivateKey{genKey(t)} // not the delegated key
 	r.bumpAll()
 	_, err := r.client(t).AllTargets(ctxT(t))
-	wantErr(t, err, fault.Denied, "role releases has 0 of the 1 required signatures", "threshold not met")
+	errtest.Want(t, err, fault.Denied, "role releases has 0 of the 1 required signatures", "threshold not met")
 }
 
 func TestAllTargetsRefusesDelegatedRoleOtherThanTheSnapshotLists(t *testing.T) {
@@ -200,7 +202,7 @@ func TestAllTargetsRefusesDelegatedRoleOtherThanTheSnapshotLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := r.client(t).AllTargets(ctxT(t))
-	wantErr(t, err, fault.Denied, "metadata/1.releases.json has releases version 7 but snapshot lists version 1", "mix-and-match")
+	errtest.Want(t, err, fault.Denied, "metadata/1.releases.json has releases version 7 but snapshot lists version 1", "mix-and-match")
 }
 
 func TestAllTargetsRefusesRoleMissingFromSnapshot(t *testing.T) {
@@ -213,7 +215,7 @@ func TestAllTargetsRefusesRoleMissingFromSnapshot(t *testing.T) {
 	r.writeSnapshot()
 	r.writeTimestamp()
 	_, err := r.client(t).AllTargets(ctxT(t))
-	wantErr(t, err, fault.Denied, "role ghost (delegated by targets) is not listed by the trusted snapshot")
+	errtest.Want(t, err, fault.Denied, "role ghost (delegated by targets) is not listed by the trusted snapshot")
 }
 
 func TestAllTargetsRefusesTooManyHashBins(t *testing.T) {
@@ -226,7 +228,7 @@ func TestAllTargetsRefusesTooManyHashBins(t *testing.T) {
 	}
 	r.bumpAll()
 	_, err := r.client(t).AllTargets(ctxT(t))
-	wantErr(t, err, fault.Denied, "role releases delegates 16384 hash bins: more than the 10000 roles allowed")
+	errtest.Want(t, err, fault.Denied, "role releases delegates 16384 hash bins: more than the 10000 roles allowed")
 }
 
 func TestAllTargetsDoesNotChangeWhatTargetSees(t *testing.T) {
@@ -320,7 +322,7 @@ func TestAllTargetsStopsAtTheTotalByteBudgetOfDelegatedRoles(t *testing.T) {
 	t.Cleanup(func() { allTargetsBytes = old })
 	allTargetsBytes = 1500 // releases (about 1.2 kB) and part of a
 	_, err := r.client(t).AllTargets(ctxT(t))
-	wantErr(t, err, fault.Denied, "metadata/1.a.json", "endless data")
+	errtest.Want(t, err, fault.Denied, "metadata/1.a.json", "endless data")
 	// A budget used up exactly by releases: the next role is not read.
 	st, err := os.Stat(filepath.Join(r.dir, "metadata", "1.releases.json"))
 	if err != nil {
@@ -328,7 +330,7 @@ func TestAllTargetsStopsAtTheTotalByteBudgetOfDelegatedRoles(t *testing.T) {
 	}
 	allTargetsBytes = st.Size()
 	_, err = r.client(t).AllTargets(ctxT(t))
-	wantErr(t, err, fault.Denied, fmt.Sprintf("the delegated roles up to a exceed %d bytes in all", st.Size()))
+	errtest.Want(t, err, fault.Denied, fmt.Sprintf("the delegated roles up to a exceed %d bytes in all", st.Size()))
 	allTargetsBytes = old
 	if _, err := r.client(t).AllTargets(ctxT(t)); err != nil {
 		t.Fatalf("within the default budget: %v", err)

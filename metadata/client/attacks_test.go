@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cnabsec/cnabsec/internal/fault"
-	"github.com/cnabsec/cnabsec/keys"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
+	"github.com/cnabsec/cnabsec/keys"
 )
 
 func TestFreezeAttackExpiredRoleIsRefused(t *testing.T) {
@@ -37,7 +39,7 @@ func TestFreezeAttackExpiredRoleIsRefused(t *testing.T) {
 			r.writeAll()
 			c := r.client(t, func(o *Options) { o.Now = r.now.Add(2 * time.Hour) })
 			_, err := c.Target(ctxT(t), versionName)
-			wantErr(t, err, fault.Denied, role+" version 1 expired at "+exp.Format(time.RFC3339),
+			errtest.Want(t, err, fault.Denied, role+" version 1 expired at "+exp.Format(time.RFC3339),
 				"reference time "+r.now.Add(2*time.Hour).Format(time.RFC3339), "freeze")
 		})
 	}
@@ -65,7 +67,7 @@ func TestMixAndMatchTargetsFromOlderSnapshotIsRefused(t *testing.T) {
 	}
 	r.write("metadata/2.targets.json", old)
 	err = r.client(t).Refresh(ctxT(t))
-	wantErr(t, err, fault.Denied, "metadata/2.targets.json has targets version 1 but snapshot lists version 2: mix-and-match")
+	errtest.Want(t, err, fault.Denied, "metadata/2.targets.json has targets version 1 but snapshot lists version 2: mix-and-match")
 }
 
 func TestMixAndMatchSnapshotFromOtherTimestampIsRefused(t *testing.T) {
@@ -77,7 +79,7 @@ func TestMixAndMatchSnapshotFromOtherTimestampIsRefused(t *testing.T) {
 	}
 	r.write("metadata/2.snapshot.json", old)
 	err = r.client(t).Refresh(ctxT(t))
-	wantErr(t, err, fault.Denied, "metadata/2.snapshot.json has snapshot version 1 but timestamp lists version 2: mix-and-match")
+	errtest.Want(t, err, fault.Denied, "metadata/2.snapshot.json has snapshot version 1 but timestamp lists version 2: mix-and-match")
 }
 
 func TestMixAndMatchDelegatedRoleFromOlderSnapshotIsRefused(t *testing.T) {
@@ -89,7 +91,7 @@ func TestMixAndMatchDelegatedRoleFromOlderSnapshotIsRefused(t *testing.T) {
 	}
 	r.write("metadata/2.releases.json", old)
 	_, err = r.client(t).Target(ctxT(t), versionName)
-	wantErr(t, err, fault.Denied, "metadata/2.releases.json has releases version 1 but snapshot lists version 2: mix-and-match")
+	errtest.Want(t, err, fault.Denied, "metadata/2.releases.json has releases version 1 but snapshot lists version 2: mix-and-match")
 }
 
 // rotateRoot makes root version 2 with a new root key.
@@ -106,7 +108,7 @@ func TestRootRotationSignedOnlyByOldKeysIsRefused(t *testing.T) {
 	oldKey, _ := rotateRoot(t, r)
 	r.writeRoot(oldKey)
 	err := r.client(t).Refresh(ctxT(t))
-	wantErr(t, err, fault.Denied, "metadata/2.root.json: 0 of the 1 required signatures by its own keys (root version 2) verify: threshold not met")
+	errtest.Want(t, err, fault.Denied, "metadata/2.root.json: 0 of the 1 required signatures by its own keys (root version 2) verify: threshold not met")
 }
 
 func TestRootRotationSignedOnlyByNewKeysIsRefused(t *testing.T) {
@@ -114,7 +116,7 @@ func TestRootRotationSignedOnlyByNewKeysIsRefused(t *testing.T) {
 	_, newKey := rotateRoot(t, r)
 	r.writeRoot(newKey)
 	err := r.client(t).Refresh(ctxT(t))
-	wantErr(t, err, fault.Denied, "metadata/2.root.json: 0 of the 1 required signatures by the keys of trusted root version 1 verify: threshold not met")
+	errtest.Want(t, err, fault.Denied, "metadata/2.root.json: 0 of the 1 required signatures by the keys of trusted root version 1 verify: threshold not met")
 }
 
 func TestRootRotationSignedByOldAndNewKeysIsAccepted(t *testing.T) {
@@ -153,7 +155,7 @@ func TestTamperedCachedRootIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := New(Options{TrustedRoot: r.rootBytes[1], Location: r.dir, CacheDir: cache})
-	wantErr(t, err, fault.Input, "2.root.json does not verify against trusted root version 1")
+	errtest.Want(t, err, fault.Input, "2.root.json does not verify against trusted root version 1")
 }
 
 func TestCorruptCachedMetadataIsInputError(t *testing.T) {
@@ -167,7 +169,7 @@ func TestCorruptCachedMetadataIsInputError(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := New(Options{TrustedRoot: r.rootBytes[1], Location: r.dir, CacheDir: cache})
-	wantErr(t, err, fault.Input, "timestamp.json is corrupt")
+	errtest.Want(t, err, fault.Input, "timestamp.json is corrupt")
 }
 
 func TestSkippedRootVersionIsRefused(t *testing.T) {
@@ -178,7 +180,7 @@ func TestSkippedRootVersionIsRefused(t *testing.T) {
 	sign(t, r.root, oldKey, newKey)
 	r.write("metadata/2.root.json", toBytes(t, r.root))
 	err := r.client(t).Refresh(ctxT(t))
-	wantErr(t, err, fault.Denied, "metadata/2.root.json is root version 3 where version 2 was expected")
+	errtest.Want(t, err, fault.Denied, "metadata/2.root.json is root version 3 where version 2 was expected")
 }
 
 func TestOneKeyUnderTwoKeyIDsDoesNotMeetThreshold(t *testing.T) {
@@ -204,7 +206,7 @@ func TestOneKeyUnderTwoKeyIDsDoesNotMeetThreshold(t *testing.T) {
 	r.timestamp.Signatures = append(r.timestamp.Signatures, sig)
 	r.write("metadata/timestamp.json", toBytes(t, r.timestamp))
 	err = r.client(t).Refresh(ctxT(t))
-	wantErr(t, err, fault.Denied, "role timestamp has 1 of the 2 required signatures from distinct trusted keys: threshold not met")
+	errtest.Want(t, err, fault.Denied, "role timestamp has 1 of the 2 required signatures from distinct trusted keys: threshold not met")
 }
 
 func TestRepeatedSignatureIsRefused(t *testing.T) {
@@ -213,7 +215,7 @@ func TestRepeatedSignatureIsRefused(t *testing.T) {
 	r.timestamp.Signatures = append(r.timestamp.Signatures, r.timestamp.Signatures[0])
 	r.write("metadata/timestamp.json", toBytes(t, r.timestamp))
 	err := r.client(t).Refresh(ctxT(t))
-	wantErr(t, err, fault.Denied, "metadata/timestamp.json carries more than one signature with key ID "+r.timestampKeys[0].Public().ID()+": repeated signature")
+	errtest.Want(t, err, fault.Denied, "metadata/timestamp.json carries more than one signature with key ID "+r.timestampKeys[0].Public().ID()+": repeated signature")
 }
 
 func TestThresholdZeroOrNegativeIsRefused(t *testing.T) {
@@ -223,21 +225,21 @@ func TestThresholdZeroOrNegativeIsRefused(t *testing.T) {
 			r.root.Signed.Roles[metadata.TIMESTAMP].Threshold = th
 			r.writeRoot(r.rootKeys...)
 			_, err := New(r.options())
-			wantErr(t, err, fault.Input, "gives role timestamp threshold", "must be at least 1")
+			errtest.Want(t, err, fault.Input, "gives role timestamp threshold", "must be at least 1")
 		})
 		t.Run("new root", func(t *testing.T) {
 			r := newTestRepo(t)
 			r.root.Signed.Version = 2
 			r.root.Signed.Roles[metadata.TIMESTAMP].Threshold = th
 			r.writeRoot(r.rootKeys...)
-			wantErr(t, r.client(t).Refresh(ctxT(t)), fault.Denied, "role timestamp has threshold", "must be at least 1")
+			errtest.Want(t, r.client(t).Refresh(ctxT(t)), fault.Denied, "role timestamp has threshold", "must be at least 1")
 		})
 		t.Run("delegation", func(t *testing.T) {
 			r := newTestRepo(t)
 			r.targets.Signed.Delegations.Roles[0].Threshold = th
 			r.writeAll()
 			_, err := r.client(t).Target(ctxT(t), versionName)
-			wantErr(t, err, fault.Denied, "role releases has threshold", "must be at least 1")
+			errtest.Want(t, err, fault.Denied, "role releases has threshold", "must be at least 1")
 		})
 	}
 }
@@ -255,17 +257,17 @@ func TestTamperedTargetFileFailsHashCheck(t *testing.T) {
 	t.Run("same length", func(t *testing.T) {
 		tamper(strings.Replace(orig, "link", "evil", 1))
 		_, _, err := r.client(t).Download(ctxT(t), linkName, 0)
-		wantErr(t, err, fault.Denied, "target \""+linkName+"\": sha256 of the downloaded file is", "hash mismatch")
+		errtest.Want(t, err, fault.Denied, "target \""+linkName+"\": sha256 of the downloaded file is", "hash mismatch")
 	})
 	t.Run("shorter", func(t *testing.T) {
 		tamper(orig[:10])
 		_, _, err := r.client(t).Download(ctxT(t), linkName, 0)
-		wantErr(t, err, fault.Denied, "downloaded 10 bytes, signed length is 27: length mismatch")
+		errtest.Want(t, err, fault.Denied, "downloaded 10 bytes, signed length is 27: length mismatch")
 	})
 	t.Run("longer", func(t *testing.T) {
 		tamper(orig + strings.Repeat(" ", 1000))
 		_, _, err := r.client(t).Download(ctxT(t), linkName, 0)
-		wantErr(t, err, fault.Denied, "exceeds 27 bytes: endless data")
+		errtest.Want(t, err, fault.Denied, "exceeds 27 bytes: endless data")
 	})
 }
 
@@ -273,7 +275,7 @@ func TestMissingTargetIsDeniedNotFound(t *testing.T) {
 	r := newTestRepo(t)
 	for _, name := range []string{"example.com/org/app:9.9", "example.com/other/app:1.0"} {
 		_, err := r.client(t).Target(ctxT(t), name)
-		wantErr(t, err, fault.Denied, "target \""+name+"\" not found")
+		errtest.Want(t, err, fault.Denied, "target \""+name+"\" not found")
 	}
 }
 
@@ -283,13 +285,13 @@ func TestMissingTargetFileIsInconclusive(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err := r.client(t).Download(ctxT(t), linkName, 0)
-	wantErr(t, err, fault.Inconclusive, "target file of \""+linkName+"\" not found", "tried targets/example.com/org/app/in-toto-metadata/5640bfdf/")
+	errtest.Want(t, err, fault.Inconclusive, "target file of \""+linkName+"\" not found", "tried targets/example.com/org/app/in-toto-metadata/5640bfdf/")
 }
 
 func TestTargetLongerThanAllowedIsRefusedBeforeDownload(t *testing.T) {
 	r := newTestRepo(t)
 	_, _, err := r.client(t).Download(ctxT(t), linkName, 10)
-	wantErr(t, err, fault.Denied, "is 27 bytes by its signed metadata, more than the 10 allowed")
+	errtest.Want(t, err, fault.Denied, "is 27 bytes by its signed metadata, more than the 10 allowed")
 }
 
 // TestPathTraversalRoleNameStaysOneEncodedSegment: a delegated role named
@@ -350,11 +352,11 @@ func TestDiamondDelegationDoesNotReuseRoleVerifiedByOtherKeys(t *testing.T) {
 		t.Fatalf("a/file: %+v, %v", info, err)
 	}
 	_, err = c.Target(ctxT(t), "b/evil")
-	wantErr(t, err, fault.Denied, `target "b/evil": role X is reached through B, whose delegation keys did not sign it`, "diamond delegation")
+	errtest.Want(t, err, fault.Denied, `target "b/evil": role X is reached through B, whose delegation keys did not sign it`, "diamond delegation")
 
 	// A fresh client refuses it too (go-tuf itself: X does not verify with k2).
 	_, err = r.client(t).Target(ctxT(t), "b/evil")
-	wantErr(t, err, fault.Denied, "role X has 0 of the 1 required signatures")
+	errtest.Want(t, err, fault.Denied, "role X has 0 of the 1 required signatures")
 }
 
 // TestDelegationWithThresholdZeroIsDeniedWithGoTUFsMessageParsed: go-tuf's
@@ -367,5 +369,5 @@ func TestDelegationWithThresholdZeroIsDeniedWithGoTUFsMessageParsed(t *testing.T
 	r.delegate(metadata.TARGETS, "zero", 0, []string{"zero/*"}, []*keys.PrivateKey{k}, nil)
 	r.writeAll()
 	_, err := r.client(t).Target(ctxT(t), "zero/x")
-	wantErr(t, err, fault.Denied, "role zero has threshold 0 in its delegating metadata: a threshold must be at least 1")
+	errtest.Want(t, err, fault.Denied, "role zero has threshold 0 in its delegating metadata: a threshold must be at least 1")
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 )
 
 func TestRefreshTargetAndDownloadThroughDelegation(t *testing.T) {
@@ -150,7 +151,7 @@ func TestNoTrustedRootIsInputError(t *testing.T) {
 	o := r.options()
 	o.TrustedRoot = nil
 	_, err := New(o)
-	wantErr(t, err, fault.Input, "no trusted root", "no trust on first use")
+	errtest.Want(t, err, fault.Input, "no trusted root", "no trust on first use")
 	if fault.HintOf(err) == "" {
 		t.Error("no hint")
 	}
@@ -167,7 +168,7 @@ func TestMalformedTrustedRootIsInputError(t *testing.T) {
 			o := r.options()
 			o.TrustedRoot = root
 			_, err := New(o)
-			wantErr(t, err, fault.Input, "trusted root is not valid root metadata")
+			errtest.Want(t, err, fault.Input, "trusted root is not valid root metadata")
 		})
 	}
 }
@@ -183,6 +184,6 @@ func TestBadLocationIsInputError(t *testing.T) {
 		o := r.options()
 		o.Location = loc
 		_, err := New(o)
-		wantErr(t, err, fault.Input, frag)
+		errtest.Want(t, err, fault.Input, frag)
 	}
 }

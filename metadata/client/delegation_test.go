@@ -3,9 +3,11 @@ package client
 import (
 	"testing"
 
-	"github.com/cnabsec/cnabsec/internal/fault"
-	"github.com/cnabsec/cnabsec/keys"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
+	"github.com/cnabsec/cnabsec/keys"
 )
 
 // Wrong-software attacks: a delegated role signs what it was not trusted for.
@@ -17,7 +19,7 @@ func TestDelegatedRoleCannotSignOutsideItsPaths(t *testing.T) {
 	r.addTarget("releases", "example.com/other/app:1.0", []byte("other"), nil)
 	r.writeAll()
 	_, err := r.client(t).Target(ctxT(t), "example.com/other/app:1.0")
-	wantErr(t, err, fault.Denied, `target "example.com/other/app:1.0" not found`)
+	errtest.Want(t, err, fault.Denied, `target "example.com/other/app:1.0" not found`)
 }
 
 func TestTerminatingDelegationStopsTheSearch(t *testing.T) {
@@ -30,7 +32,7 @@ func TestTerminatingDelegationStopsTheSearch(t *testing.T) {
 	r.addTarget("late", "example.com/org/app:6.6", []byte("evil"), nil)
 	r.writeAll()
 	_, err := r.client(t).Target(ctxT(t), "example.com/org/app:6.6")
-	wantErr(t, err, fault.Denied, `target "example.com/org/app:6.6" not found`)
+	errtest.Want(t, err, fault.Denied, `target "example.com/org/app:6.6" not found`)
 }
 
 func TestFirstDelegationInOrderWins(t *testing.T) {

@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 )
 
 func TestEndlessTimestampIsRefusedWithTheCap(t *testing.T) {
@@ -22,7 +24,7 @@ func TestEndlessTimestampIsRefusedWithTheCap(t *testing.T) {
 	// Local directory: caught from the file size.
 	r.write("metadata/timestamp.json", []byte(strings.Repeat(" ", 20000)))
 	err := r.client(t).Refresh(ctxT(t))
-	wantErr(t, err, fault.Denied, "metadata/timestamp.json (20000 bytes) exceeds 16384 bytes: endless data")
+	errtest.Want(t, err, fault.Denied, "metadata/timestamp.json (20000 bytes) exceeds 16384 bytes: endless data")
 
 	// HTTP without Content-Length: caught while reading.
 	var sent atomic.Int64
@@ -42,14 +44,14 @@ func TestEndlessTimestampIsRefusedWithTheCap(t *testing.T) {
 	}))
 	defer srv.Close()
 	err = r.client(t, func(o *Options) { o.Location = srv.URL }).Refresh(ctxT(t))
-	wantErr(t, err, fault.Denied, srv.URL+"/metadata/timestamp.json exceeds 16384 bytes: endless data")
+	errtest.Want(t, err, fault.Denied, srv.URL+"/metadata/timestamp.json exceeds 16384 bytes: endless data")
 }
 
 func TestEndlessRootIsRefusedWithTheConfiguredCap(t *testing.T) {
 	r := newTestRepo(t)
 	r.write("metadata/2.root.json", []byte(strings.Repeat("x", 5000)))
 	err := r.client(t, func(o *Options) { o.Limits.Root = 4096 }).Refresh(ctxT(t))
-	wantErr(t, err, fault.Denied, "metadata/2.root.json (5000 bytes) exceeds 4096 bytes: endless data")
+	errtest.Want(t, err, fault.Denied, "metadata/2.root.json (5000 bytes) exceeds 4096 bytes: endless data")
 }
 
 func TestEndlessContentLengthIsRefusedBeforeReading(t *testing.T) {
@@ -64,7 +66,7 @@ func TestEndlessContentLengthIsRefusedBeforeReading(t *testing.T) {
 	}))
 	defer srv.Close()
 	err := r.client(t, func(o *Options) { o.Location = srv.URL }).Refresh(ctxT(t))
-	wantErr(t, err, fault.Denied, "(Content-Length 1000000000) exceeds 16384 bytes: endless data")
+	errtest.Want(t, err, fault.Denied, "(Content-Length 1000000000) exceeds 16384 bytes: endless data")
 }
 
 // dripServer serves the repository but drips timestamp.json one byte per
@@ -99,7 +101,7 @@ func TestSlowRetrievalTimesOut(t *testing.T) {
 	srv := dripServer(t, r, time.Second)
 	c := r.client(t, func(o *Options) { o.Location, o.Timeout = srv.URL, time.Second })
 	err := c.Refresh(ctxT(t))
-	wantErr(t, err, fault.Inconclusive, "fetching "+srv.URL+"/metadata/timestamp.json: timed out", "slow or stalled server")
+	errtest.Want(t, err, fault.Inconclusive, "fetching "+srv.URL+"/metadata/timestamp.json: timed out", "slow or stalled server")
 }
 
 func TestSlowRetrievalKeepingTheConnectionAliveStillHitsTheDeadline(t *testing.T) {
@@ -111,7 +113,7 @@ func TestSlowRetrievalKeepingTheConnectionAliveStillHitsTheDeadline(t *testing.T
 		o.Location, o.Timeout, o.ReadTimeout = srv.URL, time.Second, 500*time.Millisecond
 	})
 	err := c.Refresh(ctxT(t))
-	wantErr(t, err, fault.Inconclusive, "fetching "+srv.URL+"/metadata/timestamp.json: timed out: no complete response within 1s")
+	errtest.Want(t, err, fault.Inconclusive, "fetching "+srv.URL+"/metadata/timestamp.json: timed out: no complete response within 1s")
 }
 
 func TestStalledServerHitsTheIdleTimeout(t *testing.T) {
@@ -130,7 +132,7 @@ func TestStalledServerHitsTheIdleTimeout(t *testing.T) {
 	c := r.client(t, func(o *Options) { o.Location, o.Timeout, o.ReadTimeout = srv.URL, 20*time.Second, time.Second })
 	err := c.Refresh(ctxT(t))
 	// Our idle timer or the transport's header timeout (both 1s; generous so the root probe is never the one timing out on a loaded machine) fires.
-	wantErr(t, err, fault.Inconclusive, "fetching "+srv.URL+"/metadata/timestamp.json: timed out: ", "slow or stalled server")
+	errtest.Want(t, err, fault.Inconclusive, "fetching "+srv.URL+"/metadata/timestamp.json: timed out: ", "slow or stalled server")
 }
 
 func TestUnreachableServerIsInconclusive(t *testing.T) {
@@ -142,7 +144,7 @@ func TestUnreachableServerIsInconclusive(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	err = r.client(t, func(o *Options) { o.Location = "http://" + addr }).Refresh(ctxT(t))
-	wantErr(t, err, fault.Inconclusive, "fetching http://"+addr+"/metadata/2.root.json", "connection refused")
+	errtest.Want(t, err, fault.Inconclusive, "fetching http://"+addr+"/metadata/2.root.json", "connection refused")
 }
 
 func TestServerErrorIsInconclusiveAndNotRetried(t *testing.T) {
@@ -154,7 +156,7 @@ func TestServerErrorIsInconclusiveAndNotRetried(t *testing.T) {
 	}))
 	defer srv.Close()
 	err := r.client(t, func(o *Options) { o.Location = srv.URL }).Refresh(ctxT(t))
-	wantErr(t, err, fault.Inconclusive, srv.URL+"/metadata/2.root.json: HTTP 500 Internal Server Error")
+	errtest.Want(t, err, fault.Inconclusive, srv.URL+"/metadata/2.root.json: HTTP 500 Internal Server Error")
 	if n.Load() != 1 {
 		t.Errorf("%d requests, want 1 (no retries)", n.Load())
 	}
@@ -166,7 +168,7 @@ func TestMissingTimestampIsInconclusiveAndNamesTheLocation(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := r.client(t).Refresh(ctxT(t))
-	wantErr(t, err, fault.Inconclusive, "metadata/timestamp.json not found at "+r.dir)
+	errtest.Want(t, err, fault.Inconclusive, "metadata/timestamp.json not found at "+r.dir)
 }
 
 func TestCallerCancellationStopsTheRefresh(t *testing.T) {
@@ -174,7 +176,7 @@ func TestCallerCancellationStopsTheRefresh(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := r.client(t).Refresh(ctx)
-	wantErr(t, err, fault.Inconclusive, "context canceled")
+	errtest.Want(t, err, fault.Inconclusive, "context canceled")
 }
 
 func TestNoCacheNeverReadsWorkingDirectory(t *testing.T) {
@@ -231,7 +233,7 @@ func TestFetcherIgnoringMaxLenIsStillCapped(t *testing.T) {
 	r := newTestRepo(t)
 	c := r.client(t, func(o *Options) { o.Fetcher = greedyFetcher{}; o.Location = "greedy" })
 	err := c.Refresh(ctxT(t))
-	wantErr(t, err, fault.Denied, "metadata/2.root.json from greedy exceeds 524288 bytes: endless data")
+	errtest.Want(t, err, fault.Denied, "metadata/2.root.json from greedy exceeds 524288 bytes: endless data")
 }
 
 type greedyFetcher struct{}
@@ -246,7 +248,7 @@ func TestReadLimited(t *testing.T) {
 		t.Fatalf("exactly the cap: %q, %v", got, err)
 	}
 	_, err = ReadLimited(strings.NewReader("123456"), "x", 5)
-	wantErr(t, err, fault.Denied, "x exceeds 5 bytes: endless data")
+	errtest.Want(t, err, fault.Denied, "x exceeds 5 bytes: endless data")
 }
 
 func TestNotFoundIsGoTUFs404(t *testing.T) {

@@ -10,14 +10,13 @@ import (
 	"path"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/cnabsec/cnabsec/internal/fault"
-	"github.com/cnabsec/cnabsec/keys"
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/cnabsec/cnabsec/keys"
 )
 
 // Target names used by the fixture repository (CNAB-Sec 301 shapes).
@@ -272,22 +271,6 @@ func (r *testRepo) client(t testing.TB, mod ...func(*Options)) *Client {
 		t.Fatalf("New: %v", err)
 	}
 	return c
-}
-
-// wantErr asserts err has kind k and contains every fragment.
-func wantErr(t testing.TB, err error, k fault.Kind, fragments ...string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("want a %s error containing %q, got none", k, fragments)
-	}
-	if got := fault.KindOf(err); got != k {
-		t.Errorf("error kind %s, want %s: %v", got, k, err)
-	}
-	for _, f := range fragments {
-		if !strings.Contains(err.Error(), f) {
-			t.Errorf("error %q does not contain %q", err, f)
-		}
-	}
 }
 
 func ctxT(t testing.TB) context.Context {

@@ -3,8 +3,9 @@ package client
 import (
 	"testing"
 
-	"github.com/cnabsec/cnabsec/keys"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/cnabsec/cnabsec/keys"
 )
 
 func TestECDSAAndRSAKeysVerify(t *testing.T) {

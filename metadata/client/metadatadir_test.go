@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 )
 
 func dirVersion(t *testing.T, dir, role string) int64 {
@@ -79,7 +80,7 @@ func TestMetadataDirIsTheRollbackFloor(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := r.client(t, func(o *Options) { o.MetadataDir = dir; o.Location = old }).Target(ctxT(t), versionName)
-	wantErr(t, err, fault.Denied, "timestamp version 1 is older than trusted version 2: rollback")
+	errtest.Want(t, err, fault.Denied, "timestamp version 1 is older than trusted version 2: rollback")
 	if got := dirVersion(t, dir, "timestamp"); got != 2 {
 		t.Errorf("a rollback attempt changed timestamp.json to version %d", got)
 	}
@@ -90,7 +91,7 @@ func TestMetadataDirAndCacheDirExcludeEachOther(t *testing.T) {
 	o := r.options()
 	o.MetadataDir, o.CacheDir = t.TempDir(), t.TempDir()
 	_, err := New(o)
-	wantErr(t, err, fault.Input, "a metadata directory and a metadata cache exclude each other")
+	errtest.Want(t, err, fault.Input, "a metadata directory and a metadata cache exclude each other")
 }
 
 func TestDownloadToFileKeepsAMatchingFileAndReplacesATamperedOne(t *testing.T) {
@@ -134,7 +135,7 @@ func TestDownloadToFileWritesNothingForATamperedTarget(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "version")
 	_, _, err := r.client(t).DownloadToFile(ctxT(t), versionName, path, 0)
-	wantErr(t, err, fault.Denied, "hash mismatch")
+	errtest.Want(t, err, fault.Denied, "hash mismatch")
 	if _, err := os.Stat(path); err == nil {
 		t.Fatal("a target that failed verification was written")
 	}

@@ -7,13 +7,14 @@ import (
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 )
 
 func TestMissingTargetIsErrTargetNotFound(t *testing.T) {
 	r := newTestRepo(t)
 	c := r.client(t)
 	_, err := c.Target(ctxT(t), "example.com/org/app:9.9")
-	wantErr(t, err, fault.Denied, `target "example.com/org/app:9.9" not found: no trusted role at `+r.dir+" lists it")
+	errtest.Want(t, err, fault.Denied, `target "example.com/org/app:9.9" not found: no trusted role at `+r.dir+" lists it")
 	if !errors.Is(err, ErrTargetNotFound) {
 		t.Errorf("Target error %v is not ErrTargetNotFound", err)
 	}
@@ -21,7 +22,7 @@ func TestMissingTargetIsErrTargetNotFound(t *testing.T) {
 		t.Errorf("not-found error lost its hint")
 	}
 	_, _, err = c.Download(ctxT(t), "example.com/other/app:1.0", 0)
-	wantErr(t, err, fault.Denied, `target "example.com/other/app:1.0" not found`)
+	errtest.Want(t, err, fault.Denied, `target "example.com/other/app:1.0" not found`)
 	if !errors.Is(err, ErrTargetNotFound) {
 		t.Errorf("Download error %v is not ErrTargetNotFound", err)
 	}
@@ -44,7 +45,7 @@ func TestTamperedOrMissingTargetFileIsNotErrTargetNotFound(t *testing.T) {
 		}
 	}
 	_, _, err = r.client(t).Download(ctxT(t), versionName, 0)
-	wantErr(t, err, fault.Denied, "hash mismatch")
+	errtest.Want(t, err, fault.Denied, "hash mismatch")
 	if errors.Is(err, ErrTargetNotFound) {
 		t.Errorf("hash mismatch %v must not be ErrTargetNotFound", err)
 	}
@@ -52,7 +53,7 @@ func TestTamperedOrMissingTargetFileIsNotErrTargetNotFound(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = r.client(t).Download(ctxT(t), versionName, 0)
-	wantErr(t, err, fault.Inconclusive, "not found")
+	errtest.Want(t, err, fault.Inconclusive, "not found")
 	if errors.Is(err, ErrTargetNotFound) {
 		t.Errorf("missing file %v must not be ErrTargetNotFound", err)
 	}

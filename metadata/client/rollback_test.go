@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cnabsec/cnabsec/internal/fault"
-	"github.com/cnabsec/cnabsec/keys"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
+	"github.com/cnabsec/cnabsec/keys"
 )
 
 // runOnce refreshes a fresh client for location with cache and looks up the
@@ -33,7 +35,7 @@ func TestRollbackOfTimestampAfterRestartIsRefused(t *testing.T) {
 		t.Fatalf("run 1 (v2): %v", err)
 	}
 	err := runOnce(t, r, old, cache)
-	wantErr(t, err, fault.Denied, "timestamp version 1 is older than trusted version 2: rollback")
+	errtest.Want(t, err, fault.Denied, "timestamp version 1 is older than trusted version 2: rollback")
 	if h := fault.HintOf(err); !strings.Contains(h, "older metadata than was already trusted") {
 		t.Errorf("hint %q", h)
 	}
@@ -50,7 +52,7 @@ func TestRollbackFromOlderMirrorIsRefused(t *testing.T) {
 	if err := runOnce(t, r, r.dir, cache); err != nil {
 		t.Fatalf("run 1 (v2): %v", err)
 	}
-	wantErr(t, runOnce(t, r, mirror.URL, cache), fault.Denied, "timestamp version 1 is older than trusted version 2: rollback")
+	errtest.Want(t, runOnce(t, r, mirror.URL, cache), fault.Denied, "timestamp version 1 is older than trusted version 2: rollback")
 }
 
 func TestRollbackWithoutCacheIsNotDetectable(t *testing.T) {
@@ -77,7 +79,7 @@ func TestRollbackOfSnapshotIsRefused(t *testing.T) {
 	r.snapshot.Signed.Version = 1
 	r.timestamp.Signed.Version = 3
 	r.writeTimestamp()
-	wantErr(t, runOnce(t, r, r.dir, cache), fault.Denied,
+	errtest.Want(t, runOnce(t, r, r.dir, cache), fault.Denied,
 		"timestamp lists snapshot version 1, older than trusted snapshot version 2: rollback")
 }
 
@@ -94,7 +96,7 @@ func TestRollbackOfTargetsIsRefused(t *testing.T) {
 	r.timestamp.Signed.Version = 3
 	r.writeSnapshot()
 	r.writeTimestamp()
-	wantErr(t, runOnce(t, r, r.dir, cache), fault.Denied,
+	errtest.Want(t, runOnce(t, r, r.dir, cache), fault.Denied,
 		"snapshot lists targets version 1, older than trusted version 2: rollback")
 }
 
@@ -110,7 +112,7 @@ func TestRollbackOfDelegatedRoleIsRefused(t *testing.T) {
 	r.timestamp.Signed.Version = 3
 	r.writeSnapshot()
 	r.writeTimestamp()
-	wantErr(t, runOnce(t, r, r.dir, cache), fault.Denied,
+	errtest.Want(t, runOnce(t, r, r.dir, cache), fault.Denied,
 		"snapshot lists releases version 1, older than trusted version 2: rollback")
 }
 
@@ -173,7 +175,7 @@ func TestFastForwardRecoveryAfterTimestampKeyRotation(t *testing.T) {
 	}
 	r.timestamp.Signed.Version = 2
 	r.writeTimestamp()
-	wantErr(t, runOnce(t, r, r.dir, cache), fault.Denied, "timestamp version 2 is older than trusted version 1000: rollback")
+	errtest.Want(t, runOnce(t, r, r.dir, cache), fault.Denied, "timestamp version 2 is older than trusted version 1000: rollback")
 
 	r.timestampKeys = []*keys.PrivateKey{genKey(t)}
 	r.root.Signed.Version = 2
@@ -191,7 +193,7 @@ func TestFastForwardRecoveryAfterTimestampKeyRotation(t *testing.T) {
 	// is the floor again.
 	r.timestamp.Signed.Version = 1
 	r.writeTimestamp()
-	wantErr(t, runOnce(t, r, r.dir, cache), fault.Denied, "timestamp version 1 is older than trusted version 2: rollback")
+	errtest.Want(t, runOnce(t, r, r.dir, cache), fault.Denied, "timestamp version 1 is older than trusted version 2: rollback")
 }
 
 func TestWarmCacheFetchesOnlyTheRootProbeAndTimestamp(t *testing.T) {
@@ -274,7 +276,7 @@ func TestSnapshotDroppingARoleIsRefused(t *testing.T) {
 	sign(t, r.snapshot, r.snapshotKeys...)
 	r.write(r.metaPath(metadata.SNAPSHOT, 3), toBytes(t, r.snapshot))
 	r.writeTimestamp()
-	wantErr(t, runOnce(t, r, r.dir, cache), fault.Denied, "metadata/3.snapshot.json no longer lists role releases, which the trusted snapshot lists: rollback")
+	errtest.Want(t, runOnce(t, r, r.dir, cache), fault.Denied, "metadata/3.snapshot.json no longer lists role releases, which the trusted snapshot lists: rollback")
 }
 
 func TestSnapshotWithoutTargetsIsRefused(t *testing.T) {
@@ -282,7 +284,7 @@ func TestSnapshotWithoutTargetsIsRefused(t *testing.T) {
 	r.snapshot.Signed.Meta = map[string]*metadata.MetaFiles{"releases.json": {Version: 1}}
 	sign(t, r.snapshot, r.snapshotKeys...)
 	r.write(r.metaPath(metadata.SNAPSHOT, 1), toBytes(t, r.snapshot))
-	wantErr(t, r.client(t).Refresh(ctxT(t)), fault.Denied, "snapshot does not list role targets")
+	errtest.Want(t, r.client(t).Refresh(ctxT(t)), fault.Denied, "snapshot does not list role targets")
 }
 
 // TestTargetsFastForwardRecoveryAfterSnapshotKeyRotation: a stolen snapshot

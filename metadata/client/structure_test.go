@@ -4,8 +4,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
+
+	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/testing/errtest"
 )
 
 // go-tuf v2.4.2 panics (nil dereference) on these; a verification service
@@ -16,7 +18,7 @@ func TestSignedTimestampWithoutSnapshotEntryIsRefusedNotACrash(t *testing.T) {
 	r.timestamp.Signed.Meta = map[string]*metadata.MetaFiles{"other.json": {Version: 1}}
 	sign(t, r.timestamp, r.timestampKeys...)
 	r.write("metadata/timestamp.json", toBytes(t, r.timestamp))
-	wantErr(t, r.client(t).Refresh(ctxT(t)), fault.Denied, "timestamp metadata is malformed: it lists no snapshot.json")
+	errtest.Want(t, r.client(t).Refresh(ctxT(t)), fault.Denied, "timestamp metadata is malformed: it lists no snapshot.json")
 }
 
 func TestNullSnapshotEntryIsRefusedNotACrash(t *testing.T) {
@@ -29,7 +31,7 @@ func TestNullSnapshotEntryIsRefusedNotACrash(t *testing.T) {
 	r.write("metadata/1.snapshot.json", []byte(b))
 	// The edit breaks the signature too; the structure check runs first,
 	// so the reason is the null entry either way.
-	wantErr(t, r.client(t).Refresh(ctxT(t)), fault.Denied, "snapshot metadata is malformed: its entry for releases.json is null")
+	errtest.Want(t, r.client(t).Refresh(ctxT(t)), fault.Denied, "snapshot metadata is malformed: its entry for releases.json is null")
 }
 
 func TestNullTargetEntryIsRefusedNotACrash(t *testing.T) {
@@ -37,7 +39,7 @@ func TestNullTargetEntryIsRefusedNotACrash(t *testing.T) {
 	r.releases.Signed.Targets["example.com/org/app:2.0"] = nil
 	r.writeAll()
 	_, err := r.client(t).Target(ctxT(t), "example.com/org/app:2.0")
-	wantErr(t, err, fault.Denied, `releases metadata is malformed: target "example.com/org/app:2.0" is null`)
+	errtest.Want(t, err, fault.Denied, `releases metadata is malformed: target "example.com/org/app:2.0" is null`)
 }
 
 func TestNullRoleInNewRootIsRefusedNotACrash(t *testing.T) {
@@ -45,7 +47,7 @@ func TestNullRoleInNewRootIsRefusedNotACrash(t *testing.T) {
 	r.root.Signed.Version = 2
 	r.root.Signed.Roles[metadata.TIMESTAMP] = nil
 	r.writeRoot(r.rootKeys...)
-	wantErr(t, r.client(t).Refresh(ctxT(t)), fault.Denied, "root metadata is malformed: role timestamp is null")
+	errtest.Want(t, r.client(t).Refresh(ctxT(t)), fault.Denied, "root metadata is malformed: role timestamp is null")
 }
 
 func TestNullKeyInTrustedRootIsInputErrorNotACrash(t *testing.T) {
@@ -53,5 +55,5 @@ func TestNullKeyInTrustedRootIsInputErrorNotACrash(t *testing.T) {
 	r.root.Signed.Keys["deadbeef"] = nil
 	r.writeRoot(r.rootKeys...)
 	_, err := New(r.options())
-	wantErr(t, err, fault.Input, "trusted root: root metadata is malformed: key deadbeef is null")
+	errtest.Want(t, err, fault.Input, "trusted root: root metadata is malformed: key deadbeef is null")
 }
