@@ -120,25 +120,11 @@ func CreateLayout(ctx context.Context, template []byte, opts CreateOptions) (*in
 }
 
 func (t *Template) build(ctx context.Context, opts CreateOptions) (*in_toto.Metablock, error) {
-	if len(opts.Owners) == 0 {
-		return nil, fault.Inputf("layout: no owner key to sign it with")
+	if err := checkOwners(opts); err != nil {
+		return nil, err
 	}
-	for i, o := range opts.Owners {
-		for _, p := range opts.Owners[:i] {
-			if o.Public().Equal(p.Public()) {
-				return nil, fault.Inputf("layout: owner key %s is given twice", o.Public().ID())
-			}
-		}
-	}
-	if opts.Now.IsZero() {
-		return nil, fault.Inputf("layout: no current time given")
-	}
-	if t.Type != "" && t.Type != "layout" {
-		return nil, fault.Inputf("layout template: _type %q, want \"layout\"", t.Type)
-	}
-	if len(t.Steps) == 0 {
-		return nil, fault.WithHint(fault.Inputf("layout template: no steps: a layout without steps verifies nothing"),
-			"add at least one step with its functionaries and expected products")
+	if err := t.checkShape(); err != nil {
+		return nil, err
 	}
 	expires, err := parseExpires(t.Expires, opts.Now)
 	if err != nil {
@@ -152,75 +138,17 @@ func (t *Template) build(ctx context.Context, opts CreateOptions) (*in_toto.Meta
 		Expires: expires.Format(expiresFormat),
 		Readme:  t.Readme,
 	}
-	names := map[string]bool{}
-	for _, s := range t.Steps {
-		names[s.Name] = true
-	}
-	for _, in := range t.Inspect {
-		names[in.Name] = true
-	}
+	names := t.itemNames()
 	for _, ts := range t.Steps {
-		if ts.Type != "" && ts.Type != "step" {
-			return nil, fault.Inputf("layout template: step %q: _type %q, want \"step\"", ts.Name, ts.Type)
-		}
-		step := in_toto.Step{
-			Type:            "step",
-			PubKeys:         []string{},
-			ExpectedCommand: nonNil(ts.ExpectedCommand),
-			Threshold:       1,
-			SupplyChainItem: in_toto.SupplyChainItem{
-				Name:              ts.Name,
-				ExpectedMaterials: nonNilRules(ts.ExpectedMaterials),
-				ExpectedProducts:  nonNilRules(ts.ExpectedProducts),
-			},
-		}
-		if ts.Threshold != nil {
-			step.Threshold = *ts.Threshold
-		}
-		if len(ts.Functionaries) == 0 {
-			return nil, fault.Inputf("layout template: step %q: no functionaries (key files of who may perform it)", ts.Name)
-		}
-		var distinct []*keys.PublicKey
-		for _, f := range ts.Functionaries {
-			p := f
-			if !filepath.IsAbs(p) {
-				p = filepath.Join(opts.BaseDir, p)
-			}
-			pub, err := keys.LoadPublic(p)
-			if err != nil {
-				return nil, fault.Inputf("layout template: step %q: functionary key: %w", ts.Name, err)
-			}
-			for _, d := range distinct {
-				if d.Equal(pub) {
-					return nil, fault.Inputf("layout template: step %q: functionary key %s (%s) is listed twice", ts.Name, pub.ID(), f)
-				}
-			}
-			distinct = append(distinct, pub)
-			l.Keys[pub.ID()] = pub.InTotoKey()
-			step.PubKeys = append(step.PubKeys, pub.ID())
-		}
-		if step.Threshold > len(distinct) {
-			return nil, fault.Inputf("layout template: step %q: threshold %d can never be met by %d distinct functionary key(s)", ts.Name, step.Threshold, len(distinct))
-		}
-		if err := checkMatchTargets(ts.Name, names, step.ExpectedMaterials, step.ExpectedProducts); err != nil {
+		step, err := ts.build(opts.BaseDir, names, l.Keys)
+		if err != nil {
 			return nil, err
 		}
 		l.Steps = append(l.Steps, step)
 	}
 	for _, ti := range t.Inspect {
-		if ti.Type != "" && ti.Type != "inspection" {
-			return nil, fault.Inputf("layout template: inspection %q: _type %q, want \"inspection\"", ti.Name, ti.Type)
-		}
-		in := in_toto.Inspection{
-			Type: "inspection",
-			Run:  nonNil(ti.Run),
-			SupplyChainItem: in_toto.SupplyChainItem{
-				Name:              ti.Name,
-				ExpectedMaterials: nonNilRules(ti.ExpectedMaterials),
-				ExpectedProducts:  nonNilRules(ti.ExpectedProducts),
-			},
-		}
-		if err := checkMatchTargets(ti.Name, names, in.ExpectedMaterials, in.ExpectedProducts); err != nil {
+		in, err := ti.build(names)
+		if err != nil {
 			return nil, err
 		}
 		l.Inspect = append(l.Inspect, in)
@@ -233,6 +161,125 @@ func (t *Template) build(ctx context.Context, opts CreateOptions) (*in_toto.Meta
 		return nil, fault.Inputf("layout: %w", err)
 	}
 	return mb, nil
+}
+
+// checkOwners refuses no owner, an owner given twice and a missing time.
+func checkOwners(opts CreateOptions) error {
+	if len(opts.Owners) == 0 {
+		return fault.Inputf("layout: no owner key to sign it with")
+	}
+	for i, o := range opts.Owners {
+		for _, p := range opts.Owners[:i] {
+			if o.Public().Equal(p.Public()) {
+				return fault.Inputf("layout: owner key %s is given twice", o.Public().ID())
+			}
+		}
+	}
+	if opts.Now.IsZero() {
+		return fault.Inputf("layout: no current time given")
+	}
+	return nil
+}
+
+// checkShape refuses another _type and a layout without steps.
+func (t *Template) checkShape() error {
+	if t.Type != "" && t.Type != "layout" {
+		return fault.Inputf("layout template: _type %q, want \"layout\"", t.Type)
+	}
+	if len(t.Steps) == 0 {
+		return fault.WithHint(fault.Inputf("layout template: no steps: a layout without steps verifies nothing"),
+			"add at least one step with its functionaries and expected products")
+	}
+	return nil
+}
+
+// itemNames are the names MATCH rules may refer to.
+func (t *Template) itemNames() map[string]bool {
+	names := map[string]bool{}
+	for _, s := range t.Steps {
+		names[s.Name] = true
+	}
+	for _, in := range t.Inspect {
+		names[in.Name] = true
+	}
+	return names
+}
+
+// build turns a template step into an in-toto step, loading its
+// functionary keys (each distinct) into keyring.
+func (ts TemplateStep) build(baseDir string, names map[string]bool, keyring map[string]in_toto.Key) (in_toto.Step, error) {
+	if ts.Type != "" && ts.Type != "step" {
+		return in_toto.Step{}, fault.Inputf("layout template: step %q: _type %q, want \"step\"", ts.Name, ts.Type)
+	}
+	step := in_toto.Step{
+		Type:            "step",
+		PubKeys:         []string{},
+		ExpectedCommand: nonNil(ts.ExpectedCommand),
+		Threshold:       1,
+		SupplyChainItem: in_toto.SupplyChainItem{
+			Name:              ts.Name,
+			ExpectedMaterials: nonNilRules(ts.ExpectedMaterials),
+			ExpectedProducts:  nonNilRules(ts.ExpectedProducts),
+		},
+	}
+	if ts.Threshold != nil {
+		step.Threshold = *ts.Threshold
+	}
+	if len(ts.Functionaries) == 0 {
+		return step, fault.Inputf("layout template: step %q: no functionaries (key files of who may perform it)", ts.Name)
+	}
+	distinct, err := ts.functionaries(baseDir)
+	if err != nil {
+		return step, err
+	}
+	for _, pub := range distinct {
+		keyring[pub.ID()] = pub.InTotoKey()
+		step.PubKeys = append(step.PubKeys, pub.ID())
+	}
+	if step.Threshold > len(distinct) {
+		return step, fault.Inputf("layout template: step %q: threshold %d can never be met by %d distinct functionary key(s)", ts.Name, step.Threshold, len(distinct))
+	}
+	return step, checkMatchTargets(ts.Name, names, step.ExpectedMaterials, step.ExpectedProducts)
+}
+
+// functionaries loads the step's key files (relative to baseDir), refusing
+// one key listed twice.
+func (ts TemplateStep) functionaries(baseDir string) ([]*keys.PublicKey, error) {
+	var distinct []*keys.PublicKey
+	for _, f := range ts.Functionaries {
+		p := f
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(baseDir, p)
+		}
+		pub, err := keys.LoadPublic(p)
+		if err != nil {
+			return nil, fault.Inputf("layout template: step %q: functionary key: %w", ts.Name, err)
+		}
+		for _, d := range distinct {
+			if d.Equal(pub) {
+				return nil, fault.Inputf("layout template: step %q: functionary key %s (%s) is listed twice", ts.Name, pub.ID(), f)
+			}
+		}
+		distinct = append(distinct, pub)
+	}
+	return distinct, nil
+}
+
+// build turns a template inspection into an in-toto inspection.
+func (ti TemplateInspection) build(names map[string]bool) (in_toto.Inspection, error) {
+	if ti.Type != "" && ti.Type != "inspection" {
+		return in_toto.Inspection{}, fault.Inputf("layout template: inspection %q: _type %q, want \"inspection\"", ti.Name, ti.Type)
+	}
+	in := in_toto.Inspection{
+		Type: "inspection",
+		Run:  nonNil(ti.Run),
+		SupplyChainItem: in_toto.SupplyChainItem{
+			Name:              ti.Name,
+			ExpectedMaterials: nonNilRules(ti.ExpectedMaterials),
+			ExpectedProducts:  nonNilRules(ti.ExpectedProducts),
+		},
+	}
+	return in, checkMatchTargets(ti.Name, names, in.ExpectedMaterials, in.ExpectedProducts)
 }
 
 // checkMatchTargets refuses MATCH rules naming a step or inspection that the
