@@ -59,16 +59,9 @@ type ThickContent struct {
 // digest and size while it is copied; a mismatch aborts with ErrBlobDigest
 // (Denied) or ErrSizeMismatch, and what was written so far must be discarded.
 func WriteThick(w io.Writer, c ThickContent) error {
-	blobs := append([]Blob(nil), c.Blobs...)
-	sort.Slice(blobs, func(i, j int) bool { return blobs[i].Digest < blobs[j].Digest })
-	for i := 1; i < len(blobs); i++ {
-		if blobs[i].Digest == blobs[i-1].Digest && blobs[i].Size != blobs[i-1].Size {
-			return fault.Inputf("%w: blob %s is listed with sizes %d and %d", ErrSizeMismatch, blobs[i].Digest, blobs[i-1].Size, blobs[i].Size)
-		}
-	}
-	layout := c.OCILayout
-	if layout == nil {
-		layout = DefaultOCILayout
+	blobs, err := sortedBlobs(c.Blobs)
+	if err != nil {
+		return err
 	}
 	if c.Index == nil {
 		return fault.Inputf("thick bundle: no OCI index (artifacts/layout/index.json) given")
@@ -79,80 +72,136 @@ func WriteThick(w io.Writer, c ThickContent) error {
 	}
 	// klauspost writes uint32(ModTime.Unix()) even for the zero time.
 	zw.Header = gzip.Header{ModTime: time.Unix(0, 0), OS: 255}
-	tw := tar.NewWriter(zw)
-	epoch := time.Unix(0, 0)
-	dir := func(name string) error {
-		return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o755, ModTime: epoch, Format: tar.FormatPAX})
-	}
-	file := func(name string, size int64, r io.Reader) (int64, error) {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: epoch, Format: tar.FormatPAX}); err != nil {
-			return 0, err
-		}
-		return io.CopyBuffer(tw, io.LimitReader(r, size+1), make([]byte, chunkSize))
-	}
-	small := func(name string, b []byte) error {
-		_, err := file(name, int64(len(b)), bytes.NewReader(b))
+	tw := &thickWriter{tw: tar.NewWriter(zw), buf: make([]byte, chunkSize)}
+	if err := tw.head(c); err != nil {
 		return err
 	}
-	if err := small(ThickBundlePath, c.BundleJSON); err != nil {
+	if err := tw.blobs(blobs); err != nil {
+		return err
+	}
+	if err := tw.tw.Close(); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// sortedBlobs orders blobs by digest, refusing one digest with two sizes.
+func sortedBlobs(in []Blob) ([]Blob, error) {
+	blobs := append([]Blob(nil), in...)
+	sort.Slice(blobs, func(i, j int) bool { return blobs[i].Digest < blobs[j].Digest })
+	for i := 1; i < len(blobs); i++ {
+		if blobs[i].Digest == blobs[i-1].Digest && blobs[i].Size != blobs[i-1].Size {
+			return nil, fault.Inputf("%w: blob %s is listed with sizes %d and %d", ErrSizeMismatch, blobs[i].Digest, blobs[i-1].Size, blobs[i].Size)
+		}
+	}
+	return blobs, nil
+}
+
+// thickWriter writes the archive's entries, reproducibly (fixed times,
+// modes and PAX headers).
+type thickWriter struct {
+	tw  *tar.Writer
+	buf []byte
+}
+
+var thickEpoch = time.Unix(0, 0)
+
+func (t *thickWriter) dir(name string) error {
+	return t.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: 0o755, ModTime: thickEpoch, Format: tar.FormatPAX})
+}
+
+func (t *thickWriter) file(name string, size int64, r io.Reader) (int64, error) {
+	if err := t.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: thickEpoch, Format: tar.FormatPAX}); err != nil {
+		return 0, err
+	}
+	return io.CopyBuffer(t.tw, io.LimitReader(r, size+1), t.buf)
+}
+
+func (t *thickWriter) small(name string, b []byte) error {
+	_, err := t.file(name, int64(len(b)), bytes.NewReader(b))
+	return err
+}
+
+// head writes bundle.json first (a streaming reader sees it first), then
+// the layout's directories, oci-layout and index.json.
+func (t *thickWriter) head(c ThickContent) error {
+	layout := c.OCILayout
+	if layout == nil {
+		layout = DefaultOCILayout
+	}
+	if err := t.small(ThickBundlePath, c.BundleJSON); err != nil {
 		return err
 	}
 	for _, d := range []string{"artifacts", ThickLayoutDir} {
-		if err := dir(d); err != nil {
+		if err := t.dir(d); err != nil {
 			return err
 		}
 	}
-	if err := small(ThickOCILayoutPath, layout); err != nil {
+	if err := t.small(ThickOCILayoutPath, layout); err != nil {
 		return err
 	}
-	if err := small(ThickIndexPath, c.Index); err != nil {
+	if err := t.small(ThickIndexPath, c.Index); err != nil {
 		return err
 	}
-	if err := dir(ThickBlobsDir); err != nil {
-		return err
-	}
+	return t.dir(ThickBlobsDir)
+}
+
+// blobs writes each distinct blob under blobs/<alg>/<hex>, with a directory
+// entry before the first blob of each algorithm.
+func (t *thickWriter) blobs(blobs []Blob) error {
 	lastAlg, last := "", ""
 	for _, b := range blobs {
 		if b.Digest == last {
 			continue
 		}
 		last = b.Digest
-		alg, hexd, _ := strings.Cut(b.Digest, ":")
-		var h hash.Hash
-		switch {
-		case alg == "sha256" && isHex(hexd, 64):
-			h = sha256.New()
-		case alg == "sha512" && isHex(hexd, 128):
-			h = sha512.New()
-		default:
-			return fault.Inputf("thick bundle: blob digest %q is not sha256:<64 hex> or sha512:<128 hex>", b.Digest)
+		alg, hexd, h, err := blobHash(b.Digest)
+		if err != nil {
+			return err
 		}
 		if alg != lastAlg {
-			if err := dir(ThickBlobsDir + "/" + alg); err != nil {
+			if err := t.dir(ThickBlobsDir + "/" + alg); err != nil {
 				return err
 			}
 			lastAlg = alg
 		}
-		rc, err := b.Open()
-		if err != nil {
-			return fmt.Errorf("thick bundle: opening blob %s: %w", b.Digest, err)
-		}
-		n, err := file(ThickBlobsDir+"/"+alg+"/"+hexd, b.Size, io.TeeReader(rc, h))
-		rc.Close()
-		if err == tar.ErrWriteTooLong || (err == nil && n != b.Size) {
-			return fault.Deniedf("%w: blob %s is not %d bytes long", ErrSizeMismatch, b.Digest, b.Size)
-		}
-		if err != nil {
-			return fmt.Errorf("thick bundle: writing blob %s: %w", b.Digest, err)
-		}
-		if got := hex.EncodeToString(h.Sum(nil)); got != hexd {
-			return fault.Deniedf("%w: blob %s hashes to %s:%s", ErrBlobDigest, b.Digest, alg, got)
+		if err := t.blob(b, alg, hexd, h); err != nil {
+			return err
 		}
 	}
-	if err := tw.Close(); err != nil {
-		return err
+	return nil
+}
+
+// blobHash parses a blob digest and returns the hash to check it with.
+func blobHash(digest string) (string, string, hash.Hash, error) {
+	alg, hexd, _ := strings.Cut(digest, ":")
+	switch {
+	case alg == "sha256" && isHex(hexd, 64):
+		return alg, hexd, sha256.New(), nil
+	case alg == "sha512" && isHex(hexd, 128):
+		return alg, hexd, sha512.New(), nil
 	}
-	return zw.Close()
+	return "", "", nil, fault.Inputf("thick bundle: blob digest %q is not sha256:<64 hex> or sha512:<128 hex>", digest)
+}
+
+// blob copies one blob, verifying its size and digest while it is copied.
+func (t *thickWriter) blob(b Blob, alg, hexd string, h hash.Hash) error {
+	rc, err := b.Open()
+	if err != nil {
+		return fmt.Errorf("thick bundle: opening blob %s: %w", b.Digest, err)
+	}
+	n, err := t.file(ThickBlobsDir+"/"+alg+"/"+hexd, b.Size, io.TeeReader(rc, h))
+	rc.Close()
+	if err == tar.ErrWriteTooLong || (err == nil && n != b.Size) {
+		return fault.Deniedf("%w: blob %s is not %d bytes long", ErrSizeMismatch, b.Digest, b.Size)
+	}
+	if err != nil {
+		return fmt.Errorf("thick bundle: writing blob %s: %w", b.Digest, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != hexd {
+		return fault.Deniedf("%w: blob %s hashes to %s:%s", ErrBlobDigest, b.Digest, alg, got)
+	}
+	return nil
 }
 
 // LayoutContent reads an OCI image layout directory (oci-layout, index.json,
