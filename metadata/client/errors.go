@@ -56,27 +56,7 @@ func (c *Client) tufError(err error) error {
 	)
 	switch {
 	case errors.As(err, &badVersion):
-		msg := badVersion.Msg
-		if m := reRootVersion.FindStringSubmatch(msg); m != nil {
-			return fault.Deniedf("%s is root version %s where version %s was expected: a root version may not be skipped or replayed", file, m[2], m[1])
-		}
-		if m := reTimestampRollback.FindStringSubmatch(msg); m != nil {
-			return rollbackHint(fault.Deniedf("timestamp version %s is older than trusted version %s: rollback", m[1], m[2]))
-		}
-		if m := reSnapshotRollback.FindStringSubmatch(msg); m != nil {
-			return rollbackHint(fault.Deniedf("timestamp lists snapshot version %s, older than trusted snapshot version %s: rollback", m[1], m[2]))
-		}
-		if m := reExpectedRoleVersion.FindStringSubmatch(msg); m != nil {
-			if last.role == metadata.SNAPSHOT {
-				role := strings.TrimSuffix(m[1], ".json")
-				return rollbackHint(fault.Deniedf("snapshot lists %s version %s, older than trusted version %s: rollback", role, m[2], m[3]))
-			}
-			return fault.Deniedf("%s has %s version %s but snapshot lists version %s: mix-and-match (metadata from another snapshot)", file, m[1], m[3], m[2])
-		}
-		if m := reSnapshotMismatch.FindStringSubmatch(msg); m != nil {
-			return fault.Deniedf("%s has snapshot version %s but timestamp lists version %s: mix-and-match (metadata from another snapshot)", file, m[2], m[1])
-		}
-		return fault.Deniedf("%s: %v", file, err)
+		return badVersionError(badVersion.Msg, file, last.role, err)
 	case errors.As(err, &expired):
 		return c.expiredError(expired.Msg, tm.Root, tm.Timestamp, tm.Snapshot)
 	case errors.As(err, &unsigned):
@@ -88,13 +68,7 @@ func (c *Client) tufError(err error) error {
 		}
 		return fault.Deniedf("%s does not match the length and hashes %s lists for it (%s): tampered or mixed metadata", file, by, mismatch.Msg)
 	case errors.As(err, &value):
-		if m := reThreshold.FindStringSubmatch(value.Msg); m != nil {
-			return fault.Deniedf("role %s has threshold %s in its delegating metadata: a threshold must be at least 1", m[2], m[1])
-		}
-		if m := reRepeatedSig.FindStringSubmatch(value.Msg); m != nil {
-			return fault.Deniedf("%s carries more than one signature with key ID %s: repeated signature", file, m[1])
-		}
-		return fault.Deniedf("%s: invalid metadata: %s", file, value.Msg)
+		return valueError(value.Msg, file)
 	case errors.As(err, &repo):
 		if m := reSnapshotDropsRole.FindStringSubmatch(repo.Msg); m != nil {
 			return rollbackHint(fault.Deniedf("%s no longer lists role %s, which the trusted snapshot lists: rollback", file, m[1]))
@@ -103,6 +77,48 @@ func (c *Client) tufError(err error) error {
 	case errors.As(err, &syntax), errors.As(err, &typeErr):
 		return fault.Deniedf("%s is not valid TUF metadata: %v", file, err)
 	}
+	return c.lookupError(err, file)
+}
+
+// badVersionError explains go-tuf's version errors: a skipped root, a
+// rolled-back timestamp, snapshot or role, metadata from another snapshot.
+func badVersionError(msg, file, lastRole string, err error) error {
+	if m := reRootVersion.FindStringSubmatch(msg); m != nil {
+		return fault.Deniedf("%s is root version %s where version %s was expected: a root version may not be skipped or replayed", file, m[2], m[1])
+	}
+	if m := reTimestampRollback.FindStringSubmatch(msg); m != nil {
+		return rollbackHint(fault.Deniedf("timestamp version %s is older than trusted version %s: rollback", m[1], m[2]))
+	}
+	if m := reSnapshotRollback.FindStringSubmatch(msg); m != nil {
+		return rollbackHint(fault.Deniedf("timestamp lists snapshot version %s, older than trusted snapshot version %s: rollback", m[1], m[2]))
+	}
+	if m := reExpectedRoleVersion.FindStringSubmatch(msg); m != nil {
+		if lastRole == metadata.SNAPSHOT {
+			role := strings.TrimSuffix(m[1], ".json")
+			return rollbackHint(fault.Deniedf("snapshot lists %s version %s, older than trusted version %s: rollback", role, m[2], m[3]))
+		}
+		return fault.Deniedf("%s has %s version %s but snapshot lists version %s: mix-and-match (metadata from another snapshot)", file, m[1], m[3], m[2])
+	}
+	if m := reSnapshotMismatch.FindStringSubmatch(msg); m != nil {
+		return fault.Deniedf("%s has snapshot version %s but timestamp lists version %s: mix-and-match (metadata from another snapshot)", file, m[2], m[1])
+	}
+	return fault.Deniedf("%s: %v", file, err)
+}
+
+// valueError explains go-tuf's invalid-value errors.
+func valueError(msg, file string) error {
+	if m := reThreshold.FindStringSubmatch(msg); m != nil {
+		return fault.Deniedf("role %s has threshold %s in its delegating metadata: a threshold must be at least 1", m[2], m[1])
+	}
+	if m := reRepeatedSig.FindStringSubmatch(msg); m != nil {
+		return fault.Deniedf("%s carries more than one signature with key ID %s: repeated signature", file, m[1])
+	}
+	return fault.Deniedf("%s: invalid metadata: %s", file, msg)
+}
+
+// lookupError explains errors go-tuf returns as plain text: a target no
+// role lists, a role the snapshot does not list.
+func (c *Client) lookupError(err error, file string) error {
 	if m := reTargetNotFound.FindStringSubmatch(err.Error()); m != nil {
 		return fault.WithHint(fault.Wrap(fault.Denied, &targetNotFoundError{
 			msg: fmt.Sprintf("target %q not found: no trusted role at %s lists it", m[1], c.location)}),
