@@ -41,6 +41,26 @@ func metadataFiles(dir string) ([]string, []byte, error) {
 	if err != nil {
 		return nil, nil, fault.Inputf("repository %s: metadata/timestamp.json: %w (nothing published yet, or not a repository made by `cnabsec repo init`)", dir, err)
 	}
+	files, have, err := listMetadata(dir, mdir)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The closure the current timestamp names must be complete.
+	cl := closure{dir: dir, mdir: mdir, have: have, timestamp: timestamp}
+	snap, err := cl.need("timestamp.json", "snapshot")
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := cl.need(snap, ""); err != nil {
+		return nil, nil, err
+	}
+	sortForPush(files)
+	return files, timestamp, nil
+}
+
+// listMetadata lists the metadata files of mdir, each a regular file whose
+// name can be a tag; timestamp.json and 1.root.json must be there.
+func listMetadata(dir, mdir string) ([]string, map[string]bool, error) {
 	entries, err := os.ReadDir(mdir)
 	if err != nil {
 		return nil, nil, fault.Inputf("repository %s: %w (is it a repository made by `cnabsec repo init`?)", dir, err)
@@ -63,46 +83,54 @@ func metadataFiles(dir string) ([]string, []byte, error) {
 	if !have["timestamp.json"] || !have["1.root.json"] {
 		return nil, nil, fault.Inputf("repository %s: metadata/timestamp.json or metadata/1.root.json is missing: nothing is published yet", dir)
 	}
-	// The closure the current timestamp names must be complete.
-	need := func(from, role string) (string, error) {
-		data := timestamp
-		if from != "timestamp.json" {
-			if data, err = readCapped(filepath.Join(mdir, from)); err != nil {
-				return "", err
-			}
-		}
-		meta, err := metaVersions(data, filepath.Join(mdir, from))
-		if err != nil {
+	return files, have, nil
+}
+
+// closure checks that the files a timestamp or snapshot names are there.
+type closure struct {
+	dir, mdir string
+	have      map[string]bool
+	timestamp []byte
+}
+
+// need returns the versioned file name of role listed by from (role ""
+// checks every listed file and returns one of them, or ""), refusing a
+// listed file that is missing (reported in name order).
+func (cl closure) need(from, role string) (string, error) {
+	data := cl.timestamp
+	if from != "timestamp.json" {
+		var err error
+		if data, err = readCapped(filepath.Join(cl.mdir, from)); err != nil {
 			return "", err
 		}
-		var out []string
-		for file, v := range meta {
-			n := fmt.Sprintf("%d.%s", v, file)
-			if role != "" && file != role+".json" {
-				continue
-			}
-			if !have[n] {
-				return "", fault.Inputf("repository %s: metadata/%s names %s, which is missing (an unfinished publication? run `cnabsec repo status`)", dir, from, n)
-			}
-			out = append(out, n)
-		}
-		if role != "" && len(out) != 1 {
-			return "", fault.Inputf("repository %s: metadata/%s does not name %s.json", dir, from, role)
-		}
-		if len(out) == 0 {
-			return "", nil
-		}
-		return out[0], nil
 	}
-	snap, err := need("timestamp.json", "snapshot")
+	meta, err := metaVersions(data, filepath.Join(cl.mdir, from))
 	if err != nil {
-		return nil, nil, err
+		return "", err
 	}
-	if _, err := need(snap, ""); err != nil {
-		return nil, nil, err
+	listed := make([]string, 0, len(meta))
+	for file := range meta {
+		listed = append(listed, file)
 	}
-	sortForPush(files)
-	return files, timestamp, nil
+	sort.Strings(listed)
+	var out []string
+	for _, file := range listed {
+		if role != "" && file != role+".json" {
+			continue
+		}
+		n := fmt.Sprintf("%d.%s", meta[file], file)
+		if !cl.have[n] {
+			return "", fault.Inputf("repository %s: metadata/%s names %s, which is missing (an unfinished publication? run `cnabsec repo status`)", cl.dir, from, n)
+		}
+		out = append(out, n)
+	}
+	if role != "" && len(out) != 1 {
+		return "", fault.Inputf("repository %s: metadata/%s does not name %s.json", cl.dir, from, role)
+	}
+	if len(out) == 0 {
+		return "", nil
+	}
+	return out[0], nil
 }
 
 // metaVersions reads signed.meta (file → version) of a timestamp or
