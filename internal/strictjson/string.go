@@ -7,6 +7,9 @@ import (
 )
 
 // str reads a string starting at its opening quote and returns its content.
+// Like number and uescape, it is the parser's hot loop over RFC 8259's
+// grammar, kept in one function on purpose (the documented exception to the
+// project's complexity limit: docs/design.md, "Complexity").
 func (p *parser[V]) str() (string, error) {
 	p.i++ // '"'
 	start := p.i
