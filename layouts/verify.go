@@ -373,98 +373,122 @@ type acceptedLink struct {
 // distinct public keys, agreement between them. It returns the reduced link.
 func (v *verifier) step(ctx context.Context, sc scope, l *in_toto.Layout, lkeys map[string]*keys.PublicKey, step in_toto.Step, links map[string][]byte) *in_toto.Link {
 	subject := sc.subject(step.Name)
-	var files []string
-	for name := range links {
-		if isLinkFileFor(name, step.Name) {
-			files = append(files, name)
-		}
-	}
-	sort.Strings(files)
-	var (
-		accepted []acceptedLink
-		ignored  []string
-		bad      []string
-	)
+	files := stepLinkFiles(links, step.Name)
+	var t linkTally
 	for _, file := range files {
-		short := strings.TrimSuffix(strings.TrimPrefix(file, step.Name+"."), ".link")
-		env, err := v.parse(links[file])
-		if err != nil {
-			ignored = append(ignored, fmt.Sprintf("%s: unreadable: %v", file, err))
-			continue
-		}
-		keyID, key, err := functionarySignature(env, step, lkeys, short)
-		if err != nil {
-			ignored = append(ignored, fmt.Sprintf("%s: %v", file, err))
-			continue
-		}
-		var link in_toto.Link
-		fromSub := env.layout != nil
-		if fromSub {
-			sub := v.sublayout(ctx, sc, step, file, keyID, key, links)
-			if sub == nil {
-				bad = append(bad, fmt.Sprintf("%s: the sublayout signed by functionary %s did not verify", file, keyID))
-				continue
-			}
-			link = *sub
-			link.Name = step.Name
-		} else {
-			link = *env.link
-			if link.Name != step.Name {
-				ignored = append(ignored, fmt.Sprintf("%s: signed link is for step %q, not %q", file, link.Name, step.Name))
-				continue
-			}
-			if err := env.artifactErr; err != nil {
-				bad = append(bad, fmt.Sprintf("%s (signed by functionary %s): %v", file, keyID, err))
-				continue
-			}
-		}
-		dup := ""
-		for _, a := range accepted {
-			if a.key.Equal(key) {
-				dup = a.keyID
-			}
-		}
-		if dup != "" {
-			ignored = append(ignored, fmt.Sprintf("%s: signed by key %s, the same public key as %s already counted", file, keyID, dup))
-			continue
-		}
-		accepted = append(accepted, acceptedLink{file: file, keyID: keyID, key: key, link: link, sub: fromSub})
+		v.judgeLink(ctx, sc, step, lkeys, links, file, &t)
 	}
-	why := ""
-	if len(ignored) > 10 {
-		ignored = append(ignored[:10], fmt.Sprintf("and %d more", len(ignored)-10))
-	}
-	if len(ignored) > 0 {
-		why = " (ignored: " + strings.Join(ignored, "; ") + ")"
-	}
-	if len(bad) > 0 {
-		v.add(CheckStepLinks, subject, Fail, "refused link(s) signed by functionaries of step %q: %s%s", step.Name, strings.Join(bad, "; "), why)
+	why := t.ignoredText()
+	switch {
+	case len(t.bad) > 0:
+		v.add(CheckStepLinks, subject, Fail, "refused link(s) signed by functionaries of step %q: %s%s", step.Name, strings.Join(t.bad, "; "), why)
 		return nil
-	}
-	if len(files) == 0 {
+	case len(files) == 0:
 		v.add(CheckStepLinks, subject, Fail, "no link file for step %q (want %s.<keyid[:8]>.link signed by %d of its functionaries)", step.Name, step.Name, step.Threshold)
 		return nil
-	}
-	if len(accepted) < step.Threshold {
-		v.add(CheckStepLinks, subject, Fail, "step %q requires links signed by %d distinct functionary key(s), found %d%s", step.Name, step.Threshold, len(accepted), why)
+	case len(t.accepted) < step.Threshold:
+		v.add(CheckStepLinks, subject, Fail, "step %q requires links signed by %d distinct functionary key(s), found %d%s", step.Name, step.Threshold, len(t.accepted), why)
 		return nil
 	}
-	ref := accepted[0]
-	for _, a := range accepted[1:] {
+	ref := t.accepted[0]
+	for _, a := range t.accepted[1:] {
 		if !reflect.DeepEqual(a.link.Materials, ref.link.Materials) || !reflect.DeepEqual(a.link.Products, ref.link.Products) {
 			v.add(CheckStepLinks, subject, Fail, "links %s and %s of step %q record different artifacts", ref.file, a.file, step.Name)
 			return nil
 		}
 	}
 	var names []string
-	for _, a := range accepted {
+	for _, a := range t.accepted {
 		names = append(names, a.file)
 	}
-	v.add(CheckStepLinks, subject, Pass, "%d of %d required distinct functionary key(s): %s%s", len(accepted), step.Threshold, strings.Join(names, ", "), why)
-	v.recordFunctionaries(subject, accepted)
-	v.commandWarnings(subject, step, accepted)
+	v.add(CheckStepLinks, subject, Pass, "%d of %d required distinct functionary key(s): %s%s", len(t.accepted), step.Threshold, strings.Join(names, ", "), why)
+	v.recordFunctionaries(subject, t.accepted)
+	v.commandWarnings(subject, step, t.accepted)
 	out := ref.link
 	return &out
+}
+
+// stepLinkFiles are the link files named after the step, sorted.
+func stepLinkFiles(links map[string][]byte, step string) []string {
+	var files []string
+	for name := range links {
+		if isLinkFileFor(name, step) {
+			files = append(files, name)
+		}
+	}
+	sort.Strings(files)
+	return files
+}
+
+// linkTally sorts a step's link files: accepted (counted towards the
+// threshold), ignored (not a functionary's, or a duplicate key) and bad
+// (a functionary's link that must not verify: it denies).
+type linkTally struct {
+	accepted     []acceptedLink
+	ignored, bad []string
+}
+
+func (t *linkTally) ignoredText() string {
+	ignored := t.ignored
+	if len(ignored) > 10 {
+		ignored = append(ignored[:10:10], fmt.Sprintf("and %d more", len(t.ignored)-10))
+	}
+	if len(ignored) == 0 {
+		return ""
+	}
+	return " (ignored: " + strings.Join(ignored, "; ") + ")"
+}
+
+// judgeLink reads one link file of the step: a functionary's signature, the
+// step it is for (or a sublayout that verifies), and one link per key.
+func (v *verifier) judgeLink(ctx context.Context, sc scope, step in_toto.Step, lkeys map[string]*keys.PublicKey, links map[string][]byte, file string, t *linkTally) {
+	short := strings.TrimSuffix(strings.TrimPrefix(file, step.Name+"."), ".link")
+	env, err := v.parse(links[file])
+	if err != nil {
+		t.ignored = append(t.ignored, fmt.Sprintf("%s: unreadable: %v", file, err))
+		return
+	}
+	keyID, key, err := functionarySignature(env, step, lkeys, short)
+	if err != nil {
+		t.ignored = append(t.ignored, fmt.Sprintf("%s: %v", file, err))
+		return
+	}
+	link, ok := v.linkOf(ctx, sc, step, env, file, keyID, key, links, t)
+	if !ok {
+		return
+	}
+	for _, a := range t.accepted {
+		if a.key.Equal(key) {
+			t.ignored = append(t.ignored, fmt.Sprintf("%s: signed by key %s, the same public key as %s already counted", file, keyID, a.keyID))
+			return
+		}
+	}
+	t.accepted = append(t.accepted, acceptedLink{file: file, keyID: keyID, key: key, link: link, sub: env.layout != nil})
+}
+
+// linkOf is the link a functionary's file stands for: the link itself, or
+// the summary of the sublayout it signed.
+func (v *verifier) linkOf(ctx context.Context, sc scope, step in_toto.Step, env *envelope, file, keyID string, key *keys.PublicKey, links map[string][]byte, t *linkTally) (in_toto.Link, bool) {
+	if env.layout != nil {
+		sub := v.sublayout(ctx, sc, step, file, keyID, key, links)
+		if sub == nil {
+			t.bad = append(t.bad, fmt.Sprintf("%s: the sublayout signed by functionary %s did not verify", file, keyID))
+			return in_toto.Link{}, false
+		}
+		link := *sub
+		link.Name = step.Name
+		return link, true
+	}
+	link := *env.link
+	if link.Name != step.Name {
+		t.ignored = append(t.ignored, fmt.Sprintf("%s: signed link is for step %q, not %q", file, link.Name, step.Name))
+		return link, false
+	}
+	if err := env.artifactErr; err != nil {
+		t.bad = append(t.bad, fmt.Sprintf("%s (signed by functionary %s): %v", file, keyID, err))
+		return link, false
+	}
+	return link, true
 }
 
 // recordFunctionaries keeps the key IDs counted for a step.
