@@ -47,14 +47,8 @@ func layoutKeys(l *in_toto.Layout) (map[string]*keys.PublicKey, error) {
 // validateLayout checks the structure of a layout; it does not check
 // signatures or expiry.
 func validateLayout(l *in_toto.Layout) (map[string]*keys.PublicKey, error) {
-	if l.Type != "layout" {
-		return nil, fmt.Errorf("_type is %q, want \"layout\"", l.Type)
-	}
-	if _, err := time.Parse(expiresFormat, l.Expires); err != nil {
-		return nil, fmt.Errorf("expires %q is not of the form 2006-01-02T15:04:05Z", l.Expires)
-	}
-	if len(l.RootCas) > 0 || len(l.IntermediateCas) > 0 {
-		return nil, fmt.Errorf("certificate authorities (rootcas, intermediatecas) are not supported")
+	if err := checkLayoutHeader(l); err != nil {
+		return nil, err
 	}
 	ks, err := layoutKeys(l)
 	if err != nil {
@@ -68,45 +62,74 @@ func validateLayout(l *in_toto.Layout) (map[string]*keys.PublicKey, error) {
 	}
 	seen := map[string]bool{}
 	for _, s := range l.Steps {
-		if err := checkItemName(s.Name, seen); err != nil {
-			return nil, fmt.Errorf("step %q: %v", s.Name, err)
-		}
-		if s.Type != "step" {
-			return nil, fmt.Errorf("step %q: _type is %q, want \"step\"", s.Name, s.Type)
-		}
-		if len(s.CertificateConstraints) > 0 {
-			return nil, fmt.Errorf("step %q: cert_constraints are not supported", s.Name)
-		}
-		if s.Threshold < 1 {
-			return nil, fmt.Errorf("step %q: threshold %d is below 1", s.Name, s.Threshold)
-		}
-		if len(s.PubKeys) == 0 {
-			return nil, fmt.Errorf("step %q: no functionary keys (pubkeys)", s.Name)
-		}
-		for _, id := range s.PubKeys {
-			if _, ok := ks[id]; !ok {
-				return nil, fmt.Errorf("step %q: functionary key %s is not in the layout's keys", s.Name, id)
-			}
-		}
-		if err := checkRules(s.ExpectedMaterials, s.ExpectedProducts); err != nil {
-			return nil, fmt.Errorf("step %q: %v", s.Name, err)
+		if err := checkStep(s, ks, seen); err != nil {
+			return nil, err
 		}
 	}
 	for _, in := range l.Inspect {
-		if err := checkItemName(in.Name, seen); err != nil {
-			return nil, fmt.Errorf("inspection %q: %v", in.Name, err)
-		}
-		if in.Type != "inspection" {
-			return nil, fmt.Errorf("inspection %q: _type is %q, want \"inspection\"", in.Name, in.Type)
-		}
-		if len(in.Run) == 0 {
-			return nil, fmt.Errorf("inspection %q: empty run command", in.Name)
-		}
-		if err := checkRules(in.ExpectedMaterials, in.ExpectedProducts); err != nil {
-			return nil, fmt.Errorf("inspection %q: %v", in.Name, err)
+		if err := checkInspection(in, seen); err != nil {
+			return nil, err
 		}
 	}
 	return ks, nil
+}
+
+// checkLayoutHeader checks _type, expires and the unsupported CA fields.
+func checkLayoutHeader(l *in_toto.Layout) error {
+	if l.Type != "layout" {
+		return fmt.Errorf("_type is %q, want \"layout\"", l.Type)
+	}
+	if _, err := time.Parse(expiresFormat, l.Expires); err != nil {
+		return fmt.Errorf("expires %q is not of the form 2006-01-02T15:04:05Z", l.Expires)
+	}
+	if len(l.RootCas) > 0 || len(l.IntermediateCas) > 0 {
+		return fmt.Errorf("certificate authorities (rootcas, intermediatecas) are not supported")
+	}
+	return nil
+}
+
+// checkStep checks one step: its name, _type, threshold, functionaries
+// (each a key of the layout) and rules.
+func checkStep(s in_toto.Step, ks map[string]*keys.PublicKey, seen map[string]bool) error {
+	if err := checkItemName(s.Name, seen); err != nil {
+		return fmt.Errorf("step %q: %v", s.Name, err)
+	}
+	switch {
+	case s.Type != "step":
+		return fmt.Errorf("step %q: _type is %q, want \"step\"", s.Name, s.Type)
+	case len(s.CertificateConstraints) > 0:
+		return fmt.Errorf("step %q: cert_constraints are not supported", s.Name)
+	case s.Threshold < 1:
+		return fmt.Errorf("step %q: threshold %d is below 1", s.Name, s.Threshold)
+	case len(s.PubKeys) == 0:
+		return fmt.Errorf("step %q: no functionary keys (pubkeys)", s.Name)
+	}
+	for _, id := range s.PubKeys {
+		if _, ok := ks[id]; !ok {
+			return fmt.Errorf("step %q: functionary key %s is not in the layout's keys", s.Name, id)
+		}
+	}
+	if err := checkRules(s.ExpectedMaterials, s.ExpectedProducts); err != nil {
+		return fmt.Errorf("step %q: %v", s.Name, err)
+	}
+	return nil
+}
+
+// checkInspection checks one inspection: its name, _type, command and rules.
+func checkInspection(in in_toto.Inspection, seen map[string]bool) error {
+	if err := checkItemName(in.Name, seen); err != nil {
+		return fmt.Errorf("inspection %q: %v", in.Name, err)
+	}
+	if in.Type != "inspection" {
+		return fmt.Errorf("inspection %q: _type is %q, want \"inspection\"", in.Name, in.Type)
+	}
+	if len(in.Run) == 0 {
+		return fmt.Errorf("inspection %q: empty run command", in.Name)
+	}
+	if err := checkRules(in.ExpectedMaterials, in.ExpectedProducts); err != nil {
+		return fmt.Errorf("inspection %q: %v", in.Name, err)
+	}
+	return nil
 }
 
 // checkItemName refuses names that cannot be a link file name or repeat.
