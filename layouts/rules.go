@@ -48,55 +48,68 @@ func applyRules(kind string, rules [][]string, arts map[string]in_toto.HashObj, 
 		if err != nil {
 			return fmt.Errorf("rule %v: %v", rule, err)
 		}
-		pattern := path.Clean(rd["pattern"])
-		var consume func(name string) bool
 		switch rd["type"] {
-		case "match":
-			consume = matchRule(rd, arts, links)
-		case "allow":
-			consume = func(string) bool { return true }
-		case "create":
-			consume = func(n string) bool { return has(link.Products, n) && !has(link.Materials, n) }
-		case "delete":
-			consume = func(n string) bool { return has(link.Materials, n) && !has(link.Products, n) }
-		case "modify":
-			consume = func(n string) bool {
-				return has(link.Materials, n) && has(link.Products, n) && !hashEqual(link.Materials[n], link.Products[n])
-			}
 		case "disallow":
-			var hit []string
-			for n := range queue {
-				if globMatch(pattern, n) {
-					hit = append(hit, n)
-				}
+			if err := disallow(kind, rule, path.Clean(rd["pattern"]), queue); err != nil {
+				return err
 			}
-			if len(hit) > 0 {
-				return fmt.Errorf("%s %s disallowed by rule %v", kind, listNames(hit), rule)
-			}
-			continue
 		case "require":
 			if _, ok := queue[rd["pattern"]]; !ok {
 				return fmt.Errorf("%s: %s is required by rule %v but is not among the remaining %s", kind, rd["pattern"], rule, kind)
 			}
-			continue
-		default:
-			return fmt.Errorf("rule %v: unknown rule type", rule)
-		}
-		if rd["type"] == "match" {
+		case "match":
 			// MATCH matches the pattern against the name less the source
 			// prefix (matchRule does); the others against the name.
-			for n := range queue {
-				if consume(n) {
-					delete(queue, n)
-				}
+			consumeQueue(queue, "", matchRule(rd, arts, links))
+		default:
+			consume := consumer(rd["type"], link)
+			if consume == nil {
+				return fmt.Errorf("rule %v: unknown rule type", rule)
 			}
-			continue
+			consumeQueue(queue, path.Clean(rd["pattern"]), consume)
 		}
-		for n := range queue {
-			if globMatch(pattern, n) && consume(n) {
-				delete(queue, n)
-			}
+	}
+	return nil
+}
+
+// consumer is the test of ALLOW, CREATE, DELETE and MODIFY rules (nil for
+// another type).
+func consumer(typ string, link in_toto.Link) func(string) bool {
+	switch typ {
+	case "allow":
+		return func(string) bool { return true }
+	case "create":
+		return func(n string) bool { return has(link.Products, n) && !has(link.Materials, n) }
+	case "delete":
+		return func(n string) bool { return has(link.Materials, n) && !has(link.Products, n) }
+	case "modify":
+		return func(n string) bool {
+			return has(link.Materials, n) && has(link.Products, n) && !hashEqual(link.Materials[n], link.Products[n])
 		}
+	}
+	return nil
+}
+
+// consumeQueue removes from the queue every name the pattern (when not
+// empty) matches and consume accepts.
+func consumeQueue(queue map[string]struct{}, pattern string, consume func(string) bool) {
+	for n := range queue {
+		if (pattern == "" || globMatch(pattern, n)) && consume(n) {
+			delete(queue, n)
+		}
+	}
+}
+
+// disallow fails when any remaining name matches the pattern.
+func disallow(kind string, rule []string, pattern string, queue map[string]struct{}) error {
+	var hit []string
+	for n := range queue {
+		if globMatch(pattern, n) {
+			hit = append(hit, n)
+		}
+	}
+	if len(hit) > 0 {
+		return fmt.Errorf("%s %s disallowed by rule %v", kind, listNames(hit), rule)
 	}
 	return nil
 }
