@@ -230,59 +230,11 @@ func (tr *thickReader) read(hr archiveStream) error {
 	if tr.opts.MaxRatio > 0 {
 		zr = &ratioReader{r: zr, in: hr, max: tr.opts.MaxRatio}
 	}
-	ar := tar.NewReader(zr)
-	entries := 0
-	var total int64
-	for {
-		hdr, err := ar.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return archiveErr(fmt.Sprintf("reading the entry after %d entries", entries), err)
-		}
-		entries++
-		if entries > tr.opts.MaxEntries {
-			return fault.Deniedf("%w: the archive has more than %d entries", ErrTooLarge, tr.opts.MaxEntries)
-		}
-		name, err := entryName(hdr)
-		if err != nil {
-			return err
-		}
-		if hdr.Typeflag == tar.TypeDir || hdr.Typeflag == tar.TypeXGlobalHeader || name == "" {
-			continue
-		}
-		// Names are compared folded: on a case-insensitive file system
-		// "BUNDLE.JSON" extracted after bundle.json replaces it.
-		if tr.seen[foldName(name)] {
-			return fault.Deniedf("%w: %q appears twice in the archive, up to letter case (extractors would keep one or the other)", ErrUnsafeEntry, hdr.Name)
-		}
-		tr.seen[foldName(name)] = true
-		if hdr.Size > tr.opts.MaxEntrySize {
-			return fault.Deniedf("%w: entry %q is %d bytes, more than the %d allowed per entry", ErrTooLarge, hdr.Name, hdr.Size, tr.opts.MaxEntrySize)
-		}
-		total += hdr.Size
-		if total > tr.opts.MaxTotalSize {
-			return fault.Deniedf("%w: the archive's files add up to more than the %d bytes allowed", ErrTooLarge, tr.opts.MaxTotalSize)
-		}
-		if err := tr.entry(ar, hdr, name); err != nil {
-			return err
-		}
+	if err := tr.entries(tar.NewReader(zr)); err != nil {
+		return err
 	}
-	// After the end-of-archive marker only zero padding may follow.
-	for {
-		n, err := zr.Read(tr.buf)
-		for _, c := range tr.buf[:n] {
-			if c != 0 {
-				return fault.Inputf("%w: data after the end of the tar archive", ErrThickArchive)
-			}
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return archiveErr("after the end of the tar archive", err)
-		}
+	if err := tr.zeroPadding(zr); err != nil {
+		return err
 	}
 	left, err := hr.drain()
 	if err != nil {
@@ -292,6 +244,75 @@ func (tr *thickReader) read(hr archiveStream) error {
 		return fault.Inputf("%w: %d bytes after the end of the gzip stream", ErrThickArchive, left)
 	}
 	return nil
+}
+
+// entries reads every tar entry within the limits (count, size of each and
+// in all, one name per letter case) and hands the files to entry.
+func (tr *thickReader) entries(ar *tar.Reader) error {
+	count := 0
+	var total int64
+	for {
+		hdr, err := ar.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return archiveErr(fmt.Sprintf("reading the entry after %d entries", count), err)
+		}
+		count++
+		if count > tr.opts.MaxEntries {
+			return fault.Deniedf("%w: the archive has more than %d entries", ErrTooLarge, tr.opts.MaxEntries)
+		}
+		name, err := entryName(hdr)
+		if err != nil {
+			return err
+		}
+		if hdr.Typeflag == tar.TypeDir || hdr.Typeflag == tar.TypeXGlobalHeader || name == "" {
+			continue
+		}
+		if err := tr.admit(hdr, name, &total); err != nil {
+			return err
+		}
+		if err := tr.entry(ar, hdr, name); err != nil {
+			return err
+		}
+	}
+}
+
+// admit refuses a file entry seen before (up to letter case: on a
+// case-insensitive file system "BUNDLE.JSON" extracted after bundle.json
+// replaces it) or over the size limits.
+func (tr *thickReader) admit(hdr *tar.Header, name string, total *int64) error {
+	if tr.seen[foldName(name)] {
+		return fault.Deniedf("%w: %q appears twice in the archive, up to letter case (extractors would keep one or the other)", ErrUnsafeEntry, hdr.Name)
+	}
+	tr.seen[foldName(name)] = true
+	if hdr.Size > tr.opts.MaxEntrySize {
+		return fault.Deniedf("%w: entry %q is %d bytes, more than the %d allowed per entry", ErrTooLarge, hdr.Name, hdr.Size, tr.opts.MaxEntrySize)
+	}
+	*total += hdr.Size
+	if *total > tr.opts.MaxTotalSize {
+		return fault.Deniedf("%w: the archive's files add up to more than the %d bytes allowed", ErrTooLarge, tr.opts.MaxTotalSize)
+	}
+	return nil
+}
+
+// zeroPadding refuses anything but zero bytes after the end-of-archive marker.
+func (tr *thickReader) zeroPadding(zr io.Reader) error {
+	for {
+		n, err := zr.Read(tr.buf)
+		for _, c := range tr.buf[:n] {
+			if c != 0 {
+				return fault.Inputf("%w: data after the end of the tar archive", ErrThickArchive)
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return archiveErr("after the end of the tar archive", err)
+		}
+	}
 }
 
 // ratioReader refuses a decompressed stream that outgrows the compressed one
