@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -42,5 +43,15 @@ func TestClosestSuggestsOnlyNearWords(t *testing.T) {
 		if got := closest(word, cands); got != want {
 			t.Errorf("closest(%q) = %q, want %q", word, got, want)
 		}
+	}
+}
+
+func TestVersionPrintsOneJSONDocument(t *testing.T) {
+	code, out, errs := runCLI(t, "version", "-o", "json")
+	var v struct {
+		Version string `json:"version"`
+	}
+	if code != 0 || errs != "" || json.Unmarshal([]byte(out), &v) != nil || v.Version == "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
 }

@@ -14,9 +14,17 @@ func init() {
 	register(&cli.Command{
 		Name:      "version",
 		Usage:     "print the module version and VCS revision",
-		UsageText: "cnabsec version",
+		UsageText: "cnabsec version [-o text|json]",
+		Flags:     []cli.Flag{outputFlag()},
 		Action: func(c *cli.Context) error {
+			asJSON, err := wantJSON(c)
+			if err != nil {
+				return err
+			}
 			v, rev, dirty := buildVersion()
+			if asJSON {
+				return writeJSON(c.App.Writer, map[string]any{"version": v, "revision": rev, "modified": dirty != ""})
+			}
 			fmt.Fprintf(c.App.Writer, "cnabsec %s", v)
 			if rev != "" {
 				fmt.Fprintf(c.App.Writer, " (revision %s%s)", rev, dirty)
