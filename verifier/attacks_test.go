@@ -237,25 +237,35 @@ func TestRelocatedBundleVerifiesAndMappingPointingElsewhereIsDenied(t *testing.T
 	mustDeny(t, r, err, "relocation-mapping", s.WebRef)
 }
 
-func TestThickBundleVerifiesAndRecompressedArchiveIsDenied(t *testing.T) {
-	s := build(t, false)
+// signedThick pulls the release as a thick archive into a file and signs it
+// as version 1.0-thick; it returns the file, the version and the bytes.
+func signedThick(t *testing.T, s *scenario.Scenario) (string, string, []byte) {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := oci.PullThick(ctx, ref(t, s.BundleRef), &buf, oci.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	thick := filepath.Join(dir, "app.tgz")
-	os.WriteFile(thick, buf.Bytes(), 0o644)
+	thick := filepath.Join(t.TempDir(), "app.tgz")
+	if err := os.WriteFile(thick, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	thickRef := s.App + ":1.0-thick"
 	if _, err := signer.Sign(ctx, s.Repo, s.Signing("releases"), signer.Item{Kind: "bundle", Ref: thickRef, File: thick, Thick: true}); err != nil {
 		t.Fatal(err)
 	}
+	return thick, thickRef, buf.Bytes()
+}
+
+func TestThickBundleVerifiesAndRecompressedArchiveIsDenied(t *testing.T) {
+	s := build(t, false)
+	thick, thickRef, archive := signedThick(t, s)
+	dir := filepath.Dir(thick)
 	r, err := verify(t, s, thickRef, withThickFile(thick))
 	if err != nil {
 		t.Fatalf("thick: %v %+v", err, r.FirstFailure())
 	}
 	// Same content, recompressed: other archive bytes, other digest.
-	zr, err := gzip.NewReader(bytes.NewReader(buf.Bytes()))
+	zr, err := gzip.NewReader(bytes.NewReader(archive))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,19 +309,7 @@ func TestMalformedSourceIsReportedInTheCheckThatReadsIt(t *testing.T) {
 // checked. It is checked exactly as for a thin bundle.
 func TestThickBundleWithForgedRelocationMappingIsDenied(t *testing.T) {
 	s := build(t, false)
-	var buf bytes.Buffer
-	if err := oci.PullThick(ctx, ref(t, s.BundleRef), &buf, oci.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	thick := filepath.Join(dir, "app.tgz")
-	if err := os.WriteFile(thick, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	thickRef := s.App + ":1.0-thick"
-	if _, err := signer.Sign(ctx, s.Repo, s.Signing("releases"), signer.Item{Kind: "bundle", Ref: thickRef, File: thick, Thick: true}); err != nil {
-		t.Fatal(err)
-	}
+	thick, thickRef, _ := signedThick(t, s)
 	mapping := func(web string) string {
 		p := filepath.Join(t.TempDir(), "mapping.json")
 		b := `{"` + s.InstallerRef + `":"evil.example/inst@` + s.InstallerDigest + `","` + s.WebRef + `":"` + web + `"}`
