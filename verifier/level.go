@@ -113,6 +113,22 @@ func CheckImageLevel(l Level) error {
 	return nil
 }
 
+// checkImageRequest refuses, for an image, what would check nothing about
+// it: a level that adds only bundle properties, a relocation mapping (it
+// relocates a bundle's images; an image is checked where it is read from)
+// and a thick archive (it holds a bundle, not the image).
+func checkImageRequest(req Request, l Level) error {
+	switch {
+	case !req.Image:
+		return nil
+	case req.RelocationMappingFile != "":
+		return fault.Inputf("a relocation mapping on an image: it relocates a bundle's images and would be handed on unchecked; an image is checked where it is read from (From)")
+	case req.ThickFile != "":
+		return fault.Inputf("a thick bundle archive on an image: it holds a bundle, not the image")
+	}
+	return CheckImageLevel(l)
+}
+
 // Needs reports whether the level requires property p.
 func (l Level) Needs(p Property) bool { return l.Requires().Has(Properties(p)) }
 

@@ -3,6 +3,8 @@ package verifier_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,5 +62,32 @@ func TestUnknownLevelIsBadInputNotAPanic(t *testing.T) {
 	r, err := verify(t, s, s.BundleRef, withLevel("5"))
 	if !fault.Is(err, fault.Input) || r.Verified || !strings.Contains(r.Error, `security level "5"`) {
 		t.Fatalf("level 5: %v (verified %v)", err, r.Verified)
+	}
+}
+
+// TestRelocationMappingOnAnImageIsAUsageErrorNotIgnored: with an image the
+// mapping was never read, yet the verdict was VERIFIED as if the image had
+// been checked where the mapping sends it (and a runtime could be handed the
+// mapping). A relocation mapping or a thick archive on an image is bad input.
+func TestRelocationMappingOnAnImageIsAUsageErrorNotIgnored(t *testing.T) {
+	s := build(t, false)
+	p := filepath.Join(t.TempDir(), "mapping.json")
+	if err := os.WriteFile(p, []byte(`{"`+s.WebRef+`":"evil.example/web:latest"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		opt  option
+		want string
+	}{
+		{withRelocationMapping(p), "a relocation mapping on an image"},
+		{withThickFile(p), "a thick bundle archive on an image"},
+	} {
+		r, err := verify(t, s, s.WebRef, withImage(), c.opt)
+		if !fault.Is(err, fault.Input) || r.Verified || !strings.Contains(r.Error, c.want) {
+			t.Fatalf("%s: %v (kind %v, verified %v)", c.want, err, fault.KindOf(err), r.Verified)
+		}
+		if r.VerifiedRelocationMapping() != nil {
+			t.Fatalf("%s: a mapping would be handed on", c.want)
+		}
 	}
 }

@@ -40,10 +40,8 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Report, error) {
 		return r.finish(err)
 	}
 	r.RequiredLevel, r.imageOnly = lvl, req.Image
-	if req.Image {
-		if err := CheckImageLevel(lvl); err != nil {
-			return r.finish(err)
-		}
+	if err := checkImageRequest(req, lvl); err != nil {
+		return r.finish(err)
 	}
 	if req.AllowInspectionsUnsafe {
 		r.Unsafe = append(r.Unsafe, "in-toto inspections run (--allow-inspections)")
