@@ -71,13 +71,24 @@ func ParseRef(s string) (*Ref, error) {
 	if strings.ContainsAny(s, "\x00\n\r") {
 		return nil, fmt.Errorf("%w: a NUL or line break in the reference", ErrKeyRef)
 	}
+	var r *Ref
+	var err error
 	switch {
 	case strings.HasPrefix(s, "pkcs11:"):
-		return parsePKCS11(s)
+		r, err = parsePKCS11(s)
 	case strings.HasPrefix(s, "plugin:"):
-		return parsePlugin(s)
+		r, err = parsePlugin(s)
+	default:
+		return &Ref{Location: LocationFile, Path: s, raw: s}, nil
 	}
-	return &Ref{Location: LocationFile, Path: s, raw: s}, nil
+	if err != nil {
+		return nil, err
+	}
+	// Its written form (percent-encoded, secrets redacted) must parse too.
+	if n := len(r.String()); n > maxRefLen {
+		return nil, fmt.Errorf("%w: %d bytes once encoded (at most %d)", ErrKeyRef, n, maxRefLen)
+	}
+	return r, nil
 }
 
 func parsePKCS11(s string) (*Ref, error) {
