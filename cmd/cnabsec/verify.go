@@ -6,8 +6,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -216,39 +219,79 @@ func handoff(c *cli.Context, report *verifier.Report, req verifier.Request, cmdA
 		return fault.Inputf("hand-off: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	env, err := handoffEnv(c, report, dir)
+	env, err := handoffEnv(c, report, req.Image, dir)
 	if err != nil {
 		return err
 	}
+	return runHandoff(c, env, cmdArgs)
+}
+
+// Signals while CMD runs. SIGINT and SIGQUIT from a terminal reach CMD
+// directly (it is in the same process group): cnabsec only outlives them.
+// SIGTERM and SIGHUP, often sent to cnabsec alone, are passed on to CMD.
+// Either way cnabsec waits for CMD and then removes the private copies
+// (SIGKILL cannot be caught: the directory then stays in the temporary
+// directory).
+var (
+	handoffSurvived  = []os.Signal{os.Interrupt, syscall.SIGQUIT}
+	handoffForwarded = []os.Signal{syscall.SIGTERM, syscall.SIGHUP}
+)
+
+// runHandoff runs CMD with env and returns its exit status (128+N when a
+// signal N ended it).
+func runHandoff(c *cli.Context, env []string, cmdArgs []string) error {
 	cmd := exec.CommandContext(c.Context, cmdArgs[0], cmdArgs[1:]...)
 	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.App.Reader, c.App.Writer, c.App.ErrWriter
 	if cmd.Stdin == nil {
 		cmd.Stdin = io.LimitReader(nil, 0)
 	}
-	if err := cmd.Run(); err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			return &handoffExit{code: exit.ExitCode()}
-		}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, append(handoffSurvived, handoffForwarded...)...)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
 		return fault.Inputf("hand-off command %q: %w", cmdArgs[0], err)
 	}
-	return nil
+	done := make(chan struct{})
+	go forwardSignals(cmd.Process, sigs, done)
+	err := cmd.Wait()
+	close(done)
+	if err == nil {
+		return nil
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		return fault.Inputf("hand-off command %q: %w", cmdArgs[0], err)
+	}
+	if ws, ok := exit.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return &handoffExit{code: 128 + int(ws.Signal())}
+	}
+	return &handoffExit{code: exit.ExitCode()}
+}
+
+// forwardSignals passes SIGTERM and SIGHUP on to p until done.
+func forwardSignals(p *os.Process, sigs <-chan os.Signal, done <-chan struct{}) {
+	for {
+		select {
+		case sig := <-sigs:
+			if slices.Contains(handoffForwarded, sig) {
+				p.Signal(sig)
+			}
+		case <-done:
+			return
+		}
+	}
 }
 
 // handoffEnv is the runtime's environment: the inherited one without any
 // CNABSEC_* variable (a stale CNABSEC_BUNDLE must never reach it) nor the
-// passphrase variable, plus the variables this run defines. With --image
-// there is no bundle: CNABSEC_BUNDLE stays unset.
-func handoffEnv(c *cli.Context, report *verifier.Report, dir string) ([]string, error) {
-	var env []string
-	secret := c.String("passphrase-env")
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "CNABSEC_") || (secret != "" && k == secret) {
-			continue
-		}
-		env = append(env, kv)
+// passphrase variable, plus exactly the variables this run defines: for a
+// bundle CNABSEC_BUNDLE, CNABSEC_BUNDLE_DIGEST and, with a mapping,
+// CNABSEC_RELOCATION_MAPPING; for an image (no bundle) CNABSEC_IMAGE_DIGEST.
+func handoffEnv(c *cli.Context, report *verifier.Report, image bool, dir string) ([]string, error) {
+	env := inheritedEnv(c.String("passphrase-env"))
+	if image {
+		return append(env, "CNABSEC_IMAGE_DIGEST="+report.BundleDigest), nil
 	}
 	env = append(env, "CNABSEC_BUNDLE_DIGEST="+report.BundleDigest)
 	for _, f := range []struct {
@@ -268,4 +311,18 @@ func handoffEnv(c *cli.Context, report *verifier.Report, dir string) ([]string, 
 		env = append(env, f.name+"="+p)
 	}
 	return env, nil
+}
+
+// inheritedEnv is this process's environment without any CNABSEC_* variable
+// and without the variable holding the key passphrase.
+func inheritedEnv(secret string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "CNABSEC_") || (secret != "" && k == secret) {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
 }

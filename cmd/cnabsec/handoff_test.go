@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/cnabsec/cnabsec/internal/atomicfile"
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
+	"github.com/cnabsec/cnabsec/internal/testing/scenario"
+)
+
+// handoffRelease is a signed release and the verify flags that reach it.
+type handoffRelease struct {
+	*scenario.Scenario
+	flags []string
+}
+
+func newHandoffRelease(t *testing.T) *handoffRelease {
+	t.Helper()
+	reg := registrytest.New(t)
+	s, err := scenario.Build(context.Background(), scenario.Options{Dir: t.TempDir(), Registry: reg.Host})
+	if err != nil {
+		t.Fatalf("scenario: %v", err)
+	}
+	root := filepath.Join(t.TempDir(), "root.json")
+	if err := atomicfile.WriteFile(root, s.TrustedRoot, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &handoffRelease{Scenario: s, flags: []string{"--trust-root", root, "--metadata", s.RepoDir}}
+}
+
+// pinnedMapping writes a relocation mapping sending each image to its own
+// repository by digest (what verifies).
+func (h *handoffRelease) pinnedMapping(t *testing.T) (string, []byte) {
+	t.Helper()
+	m := map[string]string{}
+	for ref, digest := range map[string]string{h.InstallerRef: h.InstallerDigest, h.WebRef: h.WebDigest} {
+		r, err := name.ParseReference(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m[ref] = r.Context().Name() + "@" + digest
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "mapping.json")
+	if err := os.WriteFile(p, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p, raw
+}
+
+func (h *handoffRelease) verify(t *testing.T, ref string, extra []string, script string) (int, string, string) {
+	t.Helper()
+	args := append([]string{"verify", ref}, h.flags...)
+	args = append(append(args, extra...), "--", "sh", "-c", script)
+	return runCLI(t, args...)
+}
+
+// TestHandOffGetsAPrivateCopyNotTheUsersMappingFile: the runtime was handed
+// the user's own mapping path, so a file swapped after verification (here by
+// the runtime's first command; any process that can write the user's file
+// could) reached the runtime unchecked. It now reads a private copy (0600,
+// in a 0700 directory, removed afterwards) of the bytes that verified.
+func TestHandOffGetsAPrivateCopyNotTheUsersMappingFile(t *testing.T) {
+	h := newHandoffRelease(t)
+	mapping, verified := h.pinnedMapping(t)
+	evil := `{"` + h.WebRef + `":"evil.example/web:latest"}`
+	t.Setenv("EVIL", evil)
+	t.Setenv("USER_MAPPING", mapping)
+	script := `printf '%s' "$EVIL" > "$USER_MAPPING"
+echo "mapping=$(cat "$CNABSEC_RELOCATION_MAPPING")"
+echo "modes $(stat -c %a "$(dirname "$CNABSEC_RELOCATION_MAPPING")") $(stat -c %a "$CNABSEC_RELOCATION_MAPPING") $(stat -c %a "$CNABSEC_BUNDLE")"
+echo "dir=$(dirname "$CNABSEC_RELOCATION_MAPPING")"`
+	code, stdout, stderr := h.verify(t, h.BundleRef, []string{"--relocation-mapping", mapping}, script)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stdout, "evil.example") || !strings.Contains(stdout, "mapping="+string(verified)+"\n") {
+		t.Fatalf("the runtime read other bytes than those verified:\n%s", stdout)
+	}
+	if !strings.Contains(stdout, "modes 700 600 600\n") {
+		t.Fatalf("private copies' modes:\n%s", stdout)
+	}
+	_, dir, _ := strings.Cut(stdout, "dir=")
+	if dir = strings.TrimSpace(dir); dir == "" || dir == filepath.Dir(mapping) {
+		t.Fatalf("hand-off directory %q", dir)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("hand-off directory %s left behind: %v", dir, err)
+	}
+}
+
+// TestInheritedCNABSEC_BUNDLEDoesNotReachTheRuntimeWithImage: with --image
+// there is no bundle, and a CNABSEC_BUNDLE (or any CNABSEC_*) inherited from
+// the caller's environment reached the runtime as if cnabsec had verified it.
+// Every inherited CNABSEC_* variable is removed; an image run defines only
+// CNABSEC_IMAGE_DIGEST.
+func TestInheritedCNABSEC_BUNDLEDoesNotReachTheRuntimeWithImage(t *testing.T) {
+	h := newHandoffRelease(t)
+	t.Setenv("CNABSEC_BUNDLE", "/etc/passwd")
+	t.Setenv("CNABSEC_BUNDLE_DIGEST", "sha256:stale")
+	t.Setenv("CNABSEC_RELOCATION_MAPPING", "/etc/passwd")
+	t.Setenv("CNABSEC_PASS", "secret")
+	code, stdout, stderr := h.verify(t, h.WebRef, []string{"--image"},
+		`env | grep '^CNABSEC_' | sort`)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if want := "CNABSEC_IMAGE_DIGEST=" + h.WebDigest + "\n"; stdout != want {
+		t.Fatalf("the runtime's CNABSEC_* variables:\n%s\nwant exactly %q", stdout, want)
+	}
+}
+
+// TestHandOffCopiesAreRemovedWhenCnabsecIsTerminated: SIGTERM ended cnabsec
+// at once (Go's default), leaving the private copies behind and the runtime
+// running. cnabsec passes it on to the runtime, waits for it, removes the
+// copies and exits 128+15.
+func TestHandOffCopiesAreRemovedWhenCnabsecIsTerminated(t *testing.T) {
+	h := newHandoffRelease(t)
+	where := filepath.Join(t.TempDir(), "where")
+	t.Setenv("WHERE", where)
+	go func() {
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			if b, _ := os.ReadFile(where); strings.HasSuffix(string(b), "\n") {
+				syscall.Kill(os.Getpid(), syscall.SIGTERM)
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	code, _, stderr := h.verify(t, h.BundleRef, nil, `echo "$CNABSEC_BUNDLE" > "$WHERE.tmp"; mv "$WHERE.tmp" "$WHERE"; exec sleep 60`)
+	if code != 128+int(syscall.SIGTERM) {
+		t.Fatalf("exit %d, want %d: %s", code, 128+int(syscall.SIGTERM), stderr)
+	}
+	b, err := os.ReadFile(where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(strings.TrimSpace(string(b)))
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("hand-off directory %s left behind: %v", dir, err)
+	}
+}
