@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -16,12 +15,21 @@ var jsonUnmarshal = json.Unmarshal
 // themselves are never re-marshalled: what is pushed, pulled and copied is
 // the raw bundle.json.
 type bundleFields struct {
-	SchemaVersion string          `json:"schemaVersion"`
-	Name          string          `json:"name"`
-	Version       string          `json:"version"`
-	Description   string          `json:"description"`
-	Keywords      json.RawMessage `json:"keywords"`
-	Maintainers   json.RawMessage `json:"maintainers"`
+	SchemaVersion string       `json:"schemaVersion"`
+	Name          string       `json:"name"`
+	Version       string       `json:"version"`
+	Description   string       `json:"description"`
+	Keywords      []string     `json:"keywords"`
+	Maintainers   []maintainer `json:"maintainers"`
+}
+
+// maintainer is one member of "maintainers", with its members in the order
+// cnab-go declares them, which is the order cnab-to-oci writes them in the
+// org.opencontainers.image.authors annotation.
+type maintainer struct {
+	Name  string `json:"name"`
+	Email string `json:"email,omitempty"`
+	URL   string `json:"url,omitempty"`
 }
 
 // bundleImage is one image a bundle references.
@@ -91,16 +99,4 @@ func isSHA256Digest(d string) bool {
 		}
 	}
 	return true
-}
-
-// compactJSON renders a raw member compactly, "" when absent or null.
-func compactJSON(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
-		return ""
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return ""
-	}
-	return buf.String()
 }

@@ -27,7 +27,7 @@ func pushFormat(t *testing.T, reg *registrytest.Registry, repoTag string, raw []
 		t.Fatal(err)
 	}
 	cfg := ociDescriptor{MediaType: configMT, Digest: sha256Digest(raw), Size: int64(len(raw))}
-	m := ociManifest{SchemaVersion: 2, MediaType: manifestMT, Config: cfg, Layers: []ociDescriptor{}}
+	m := ociManifest{SchemaVersion: 2, Config: cfg, Layers: []ociDescriptor{}}
 	if configAsLayer {
 		m.Layers = []ociDescriptor{cfg}
 	}
@@ -39,7 +39,7 @@ func pushFormat(t *testing.T, reg *registrytest.Registry, repoTag string, raw []
 	if err := remote.Put(mref, rawManifest{mraw, manifestMT}); err != nil {
 		t.Fatal(err)
 	}
-	ix := ociIndex{SchemaVersion: 2, MediaType: indexMT, Manifests: []ociDescriptor{{
+	ix := layoutIndexFile{SchemaVersion: 2, MediaType: indexMT, Manifests: []ociDescriptor{{
 		MediaType: manifestMT, Digest: mref.DigestStr(), Size: int64(len(mraw)),
 		Annotations: map[string]string{AnnotationManifestType: ManifestTypeConfig},
 	}}}

@@ -43,7 +43,7 @@ func TestPushThenPullReturnsIdenticalBytes(t *testing.T) {
 		AnnotationTitle:          "helloworld",
 		AnnotationVersion:        "0.1.1",
 		AnnotationKeywords:       `["test","cnab"]`,
-		AnnotationAuthors:        `[{"email":"jane@example.com","name":"Jane Doe"}]`,
+		AnnotationAuthors:        `[{"name":"Jane Doe","email":"jane@example.com"}]`, // cnab-go's member order
 	} {
 		if ix.Annotations[k] != v {
 			t.Errorf("index annotation %s = %q, want %q", k, ix.Annotations[k], v)

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -40,19 +42,22 @@ type ociDescriptor struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
+// ociIndex and ociManifest are encoded exactly as cnab-to-oci (v0.4.1 to
+// v0.6.1) encodes a bundle's index and config manifest, so that the same
+// bundle.json and images give the same digests whichever tool pushed them:
+// members in this order, no mediaType member (the registry learns the media
+// type from the request), annotation maps with their keys sorted (as
+// encoding/json writes maps), and the config manifest's "layers": null.
 type ociIndex struct {
 	SchemaVersion int               `json:"schemaVersion"`
-	MediaType     string            `json:"mediaType,omitempty"`
 	Manifests     []ociDescriptor   `json:"manifests"`
 	Annotations   map[string]string `json:"annotations,omitempty"`
 }
 
 type ociManifest struct {
-	SchemaVersion int               `json:"schemaVersion"`
-	MediaType     string            `json:"mediaType,omitempty"`
-	Config        ociDescriptor     `json:"config"`
-	Layers        []ociDescriptor   `json:"layers"`
-	Annotations   map[string]string `json:"annotations,omitempty"`
+	SchemaVersion int             `json:"schemaVersion"`
+	Config        ociDescriptor   `json:"config"`
+	Layers        []ociDescriptor `json:"layers"`
 }
 
 // rawManifest is a manifest to PUT exactly as given.
@@ -108,38 +113,17 @@ func (s *session) pushBundle(raw []byte, ref name.Reference, place imageCopier) 
 		return Descriptor{}, nil, err
 	}
 	repo := ref.Context()
-
-	manifests := make([]ociDescriptor, 0, len(imgs)+1)
 	cfg, err := s.pushConfig(raw, repo, subject)
 	if err != nil {
 		return Descriptor{}, nil, err
 	}
-	manifests = append(manifests, cfg)
-	mapping := RelocationMapping{}
-	for _, im := range imgs {
-		d, err := place(im, fmt.Sprintf("%s: %s %s", subject, im.Kind, im.Name))
-		if err != nil {
-			return Descriptor{}, nil, err
-		}
-		if d.Digest != im.ContentDigest {
-			return Descriptor{}, nil, fault.Deniedf("%s: %s (%s): got manifest %s, not contentDigest %s", subject, im.Name, im.Image, d.Digest, im.ContentDigest)
-		}
-		if im.Size != 0 && im.Size != d.Size {
-			return Descriptor{}, nil, fault.Inputf("%s: %s (%s): bundle.json says size %d but its manifest %s is %d bytes", subject, im.Name, im.Image, im.Size, im.ContentDigest, d.Size)
-		}
-		desc := ociDescriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size,
-			Annotations: map[string]string{AnnotationManifestType: im.Kind}}
-		if im.Kind == ManifestTypeComponent {
-			desc.Annotations[AnnotationComponentName] = im.Name
-		}
-		manifests = append(manifests, desc)
-		mapping[im.Image] = repo.Name() + "@" + im.ContentDigest
-	}
-
-	idx := ociIndex{SchemaVersion: 2, MediaType: MediaTypeOCIIndex, Manifests: manifests, Annotations: bundleAnnotations(b)}
-	idxRaw, err := json.Marshal(idx)
+	manifests, mapping, err := s.placeImages(imgs, repo, subject, place)
 	if err != nil {
-		return Descriptor{}, nil, fmt.Errorf("%s: encode index: %w", subject, err)
+		return Descriptor{}, nil, err
+	}
+	idxRaw, err := encodeIndex(b, cfg, manifests)
+	if err != nil {
+		return Descriptor{}, nil, fmt.Errorf("%s: %w", subject, err)
 	}
 	out := Descriptor{Digest: sha256Digest(idxRaw), Size: int64(len(idxRaw)), MediaType: MediaTypeOCIIndex, RawManifest: idxRaw}
 	if d, ok := ref.(name.Digest); ok && d.DigestStr() != out.Digest {
@@ -151,8 +135,78 @@ func (s *session) pushBundle(raw []byte, ref name.Reference, place imageCopier) 
 	return out, mapping, nil
 }
 
-// bundleAnnotations are the index annotations cnab-to-oci writes.
-func bundleAnnotations(b bundleFields) map[string]string {
+// placeImages has place put every image in repo and returns their index
+// entries (invocation images first, then the components in the byte order of
+// their names, as cnab-to-oci lists them) and the relocation mapping.
+func (s *session) placeImages(imgs []bundleImage, repo name.Repository, subject string, place imageCopier) ([]ociDescriptor, RelocationMapping, error) {
+	manifests := make([]ociDescriptor, 0, len(imgs))
+	mapping := RelocationMapping{}
+	for _, im := range indexOrder(imgs) {
+		d, err := place(im, fmt.Sprintf("%s: %s %s", subject, im.Kind, im.Name))
+		if err != nil {
+			return nil, nil, err
+		}
+		if d.Digest != im.ContentDigest {
+			return nil, nil, fault.Deniedf("%s: %s (%s): got manifest %s, not contentDigest %s", subject, im.Name, im.Image, d.Digest, im.ContentDigest)
+		}
+		if im.Size != 0 && im.Size != d.Size {
+			return nil, nil, fault.Inputf("%s: %s (%s): bundle.json says size %d but its manifest %s is %d bytes", subject, im.Name, im.Image, im.Size, im.ContentDigest, d.Size)
+		}
+		manifests = append(manifests, imageEntry(im, d))
+		mapping[im.Image] = repo.Name() + "@" + im.ContentDigest
+	}
+	return manifests, mapping, nil
+}
+
+// indexOrder is the order of a bundle's images in its index: invocation
+// images as bundle.json lists them, then the components sorted by name.
+func indexOrder(imgs []bundleImage) []bundleImage {
+	out := slices.Clone(imgs)
+	slices.SortStableFunc(out, func(a, b bundleImage) int {
+		ca, cb := a.Kind == ManifestTypeComponent, b.Kind == ManifestTypeComponent
+		switch {
+		case ca != cb && ca:
+			return 1
+		case ca != cb:
+			return -1
+		case ca:
+			return strings.Compare(a.Name, b.Name)
+		}
+		return 0
+	})
+	return out
+}
+
+// imageEntry is the index entry of an image whose manifest is d.
+func imageEntry(im bundleImage, d Descriptor) ociDescriptor {
+	desc := ociDescriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size,
+		Annotations: map[string]string{AnnotationManifestType: im.Kind}}
+	if im.Kind == ManifestTypeComponent {
+		desc.Annotations[AnnotationComponentName] = im.Name
+	}
+	return desc
+}
+
+// encodeIndex is the bundle's index: the config manifest's entry, then the
+// images', with the bundle's annotations.
+func encodeIndex(b bundleFields, cfg ociDescriptor, images []ociDescriptor) ([]byte, error) {
+	annotations, err := bundleAnnotations(b)
+	if err != nil {
+		return nil, err
+	}
+	idx := ociIndex{SchemaVersion: 2, Manifests: append([]ociDescriptor{cfg}, images...), Annotations: annotations}
+	raw, err := json.Marshal(idx)
+	if err != nil {
+		return nil, fmt.Errorf("encode index: %w", err)
+	}
+	return raw, nil
+}
+
+// bundleAnnotations are the index annotations cnab-to-oci writes: the
+// maintainers and keywords as encoding/json writes its structures (members
+// name, email, url in that order, empty ones left out; <, > and & escaped),
+// present when the member is present and not null.
+func bundleAnnotations(b bundleFields) (map[string]string, error) {
 	a := map[string]string{
 		AnnotationRuntimeVersion: b.SchemaVersion,
 		AnnotationArtifactType:   ArtifactTypeCNABManifest,
@@ -160,13 +214,21 @@ func bundleAnnotations(b bundleFields) map[string]string {
 		AnnotationVersion:        b.Version,
 		AnnotationDescription:    b.Description,
 	}
-	if m := compactJSON(b.Maintainers); m != "" {
-		a[AnnotationAuthors] = m
+	if b.Maintainers != nil {
+		m, err := json.Marshal(b.Maintainers)
+		if err != nil {
+			return nil, fmt.Errorf("encode maintainers annotation: %w", err)
+		}
+		a[AnnotationAuthors] = string(m)
 	}
-	if k := compactJSON(b.Keywords); k != "" {
-		a[AnnotationKeywords] = k
+	if b.Keywords != nil {
+		k, err := json.Marshal(b.Keywords)
+		if err != nil {
+			return nil, fmt.Errorf("encode keywords annotation: %w", err)
+		}
+		a[AnnotationKeywords] = string(k)
 	}
-	return a
+	return a, nil
 }
 
 // pushConfig uploads bundle.json as the config blob of an image manifest and
@@ -176,15 +238,9 @@ func (s *session) pushConfig(raw []byte, repo name.Repository, subject string) (
 	if err := remote.WriteLayer(repo, layer, s.remoteOptions()...); err != nil {
 		return ociDescriptor{}, classify(err, subject+": push bundle.json blob", repo.Tag("config"))
 	}
-	m := ociManifest{
-		SchemaVersion: 2,
-		MediaType:     MediaTypeOCIManifest,
-		Config:        ociDescriptor{MediaType: MediaTypeCNABConfig, Digest: sha256Digest(raw), Size: int64(len(raw))},
-		Layers:        []ociDescriptor{},
-	}
-	mraw, err := json.Marshal(m)
+	mraw, err := configManifest(raw)
 	if err != nil {
-		return ociDescriptor{}, fmt.Errorf("%s: encode config manifest: %w", subject, err)
+		return ociDescriptor{}, fmt.Errorf("%s: %w", subject, err)
 	}
 	d := sha256Digest(mraw)
 	ref, err := repoDigest(repo, d)
@@ -196,6 +252,19 @@ func (s *session) pushConfig(raw []byte, repo name.Repository, subject string) (
 	}
 	return ociDescriptor{MediaType: MediaTypeOCIManifest, Digest: d, Size: int64(len(mraw)),
 		Annotations: map[string]string{AnnotationManifestType: ManifestTypeConfig}}, nil
+}
+
+// configManifest is the image manifest whose config blob is bundle.json.
+func configManifest(raw []byte) ([]byte, error) {
+	m := ociManifest{
+		SchemaVersion: 2,
+		Config:        ociDescriptor{MediaType: MediaTypeCNABConfig, Digest: sha256Digest(raw), Size: int64(len(raw))},
+	}
+	mraw, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode config manifest: %w", err)
+	}
+	return mraw, nil
 }
 
 // imageSource is where a bundle image is read from: the repository of its

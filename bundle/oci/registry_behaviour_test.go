@@ -64,7 +64,7 @@ func TestRegistryRefusingCredentialsIsInconclusiveWithLoginHint(t *testing.T) {
 }
 
 func TestBundleIndexListingTooManyManifestsIsDenied(t *testing.T) {
-	ix := ociIndex{SchemaVersion: 2, MediaType: MediaTypeOCIIndex}
+	ix := layoutIndexFile{SchemaVersion: 2, MediaType: MediaTypeOCIIndex}
 	for i := 0; i <= MaxIndexEntries; i++ {
 		ix.Manifests = append(ix.Manifests, ociDescriptor{MediaType: MediaTypeOCIManifest, Digest: "sha256:" + strings.Repeat("0", 64), Size: 1})
 	}

@@ -71,11 +71,18 @@ func PullThick(ctx context.Context, ref name.Reference, w io.Writer, opts Option
 		entries = append(entries, ociDescriptor{MediaType: d.MediaType, Digest: d.Digest, Size: d.Size,
 			Annotations: map[string]string{AnnotationRefName: im.Image}})
 	}
-	layoutIndex, err := json.MarshalIndent(ociIndex{SchemaVersion: 2, MediaType: MediaTypeOCIIndex, Manifests: entries}, "", "  ")
+	layoutIndex, err := json.MarshalIndent(layoutIndexFile{SchemaVersion: 2, MediaType: MediaTypeOCIIndex, Manifests: entries}, "", "  ")
 	if err != nil {
 		return err
 	}
 	return s.writeThick(w, raw, layoutIndex, g.blobs, subject)
+}
+
+// layoutIndexFile is the index.json of a thick bundle's OCI image layout.
+type layoutIndexFile struct {
+	SchemaVersion int             `json:"schemaVersion"`
+	MediaType     string          `json:"mediaType,omitempty"`
+	Manifests     []ociDescriptor `json:"manifests"`
 }
 
 // MaxThickManifestBytes caps the manifest bytes a thick pull holds in memory

@@ -154,7 +154,7 @@ func TestPullThickWithLayerSwappedByRegistryIsDenied(t *testing.T) {
 
 func TestPullThickOfImageWithEndlessBlobListIsDenied(t *testing.T) {
 	reg := registrytest.New(t)
-	m := ociManifest{SchemaVersion: 2, MediaType: MediaTypeOCIManifest,
+	m := ociManifest{SchemaVersion: 2,
 		Config: ociDescriptor{MediaType: MediaTypeOCIConfig, Digest: "sha256:" + strings.Repeat("c", 64), Size: 2}}
 	for i := 0; i <= MaxThickBlobs; i++ {
 		m.Layers = append(m.Layers, ociDescriptor{MediaType: "application/vnd.oci.image.layer.v1.tar+gzip",
