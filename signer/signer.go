@@ -46,6 +46,13 @@ type Options struct {
 	Snapshot, Timestamp keys.Signer
 	// Registry says how to reach registries (images, --push).
 	Registry oci.Options
+	// CompareWithRegistry compares each thin bundle.json signed without Push
+	// with the bundle the registry holds under its reference (see
+	// ErrRegistryMismatch); the registry is contacted only when it is set.
+	CompareWithRegistry bool
+	// AllowRegistryMismatch signs a thin bundle.json even when the registry
+	// holds other bytes under its reference (which verifiers then refuse).
+	AllowRegistryMismatch bool
 }
 
 // Signed is what one item became.
@@ -56,6 +63,11 @@ type Signed struct {
 	SHA256 string   `json:"sha256"`
 	Links  []string `json:"links,omitempty"`
 	Pushed string   `json:"pushed,omitempty"` // the index digest of a pushed thin bundle
+	// Registry is how the signed thin bundle.json compares with the bundle
+	// the registry holds under its reference (RegistrySame, RegistryNotChecked
+	// or RegistryAllowed, with the reason or the differences); empty when not
+	// compared (pushed, thick, images).
+	Registry string `json:"registry,omitempty"`
 }
 
 // Result reports a signing transaction.
@@ -72,6 +84,8 @@ type prepared struct {
 	custom names.Custom
 	links  map[string][]byte // link target name → bytes
 	raw    []byte            // thin bundle bytes (for --push)
+	// registry is the outcome of the comparison with the registry's copy.
+	registry string
 }
 
 // Sign signs every item into the repository in one transaction: one lock,
@@ -103,7 +117,7 @@ func Sign(ctx context.Context, repo *metadata.Repository, opts Options, items ..
 			}
 			res.Signed = append(res.Signed, Signed{Pushed: desc.Digest})
 		} else {
-			res.Signed = append(res.Signed, Signed{})
+			res.Signed = append(res.Signed, Signed{Registry: p.registry})
 		}
 	}
 	mres, err := repo.Update(ctx, metadata.UpdateOptions{Signers: opts.Keys, Snapshot: opts.Snapshot, Timestamp: opts.Timestamp}, func(tx *metadata.Tx) error {
@@ -166,8 +180,8 @@ func prepare(ctx context.Context, it Item, opts Options) (*prepared, error) {
 				return nil, fault.Inputf("%s: --push takes a thin bundle.json, not a thick archive", it.Ref)
 			}
 			artifactSHA, err = p.prepareThick(it.File)
-		} else {
-			artifactSHA, err = p.prepareThin(it.File)
+		} else if artifactSHA, err = p.prepareThin(it.File); err == nil && !it.Push && opts.CompareWithRegistry {
+			err = p.checkRegistryCopy(ctx, opts)
 		}
 	case names.KindImage:
 		if it.Thick || it.Push || it.File != "" {

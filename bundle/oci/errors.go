@@ -15,6 +15,11 @@ import (
 	"github.com/cnabsec/cnabsec/internal/fault"
 )
 
+// ErrTagNotFound: the registry has no manifest under the tag (or no such
+// repository). Callers that may go on when a version is not pushed yet test
+// for it with errors.Is.
+var ErrTagNotFound = errors.New("tag not found")
+
 // classify turns a registry error into a fault naming what failed (what, e.g.
 // "image index.docker.io/library/x:1") and why. Errors that already carry a
 // kind keep it.
@@ -65,10 +70,10 @@ func classifyStatus(terr *transport.Error, what string, ref name.Reference) erro
 	_, byTag := ref.(name.Tag)
 	switch {
 	case byTag && codes[transport.NameUnknownErrorCode]:
-		return fault.Deniedf("%s: tag not found (no such repository): %w", what, terr)
+		return fault.Deniedf("%s: %w (no such repository): %w", what, ErrTagNotFound, terr)
 	case byTag && (codes[transport.ManifestUnknownErrorCode] ||
 		terr.StatusCode == http.StatusNotFound && !codes[transport.BlobUnknownErrorCode]):
-		return fault.Deniedf("%s: tag not found: %w", what, terr)
+		return fault.Deniedf("%s: %w: %w", what, ErrTagNotFound, terr)
 	case codes[transport.ManifestUnknownErrorCode]:
 		return fault.Deniedf("%s: manifest unknown: %w", what, terr)
 	case codes[transport.NameUnknownErrorCode]:

@@ -108,7 +108,7 @@ func (c *crashRig) command(tag string) *exec.Cmd {
 		args = append([]string{"repo", "refresh", c.repo.Dir}, online...)
 	} else {
 		file, _ := c.bundleFor(tag)
-		args = append([]string{"sign", "bundle", file, "--ref", crashName + ":" + tag, "--repo", c.repo.Dir, "--key", c.repo.KeyFile("releases")}, online...)
+		args = append([]string{"sign", "bundle", file, "--ref", crashName + ":" + tag, "--repo", c.repo.Dir, "--key", c.repo.KeyFile("releases"), "--no-registry-check"}, online...)
 	}
 	return exec.Command(c.bin, args...)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -85,6 +86,9 @@ func signBundleCommand() *cli.Command {
     [--layout-name TARGET] [--snapshot-key K --timestamp-key K]
 
 FILE must be canonical JSON (RFC 8785); 'cnabsec bundle canonicalize' writes that form.
+Without --push, FILE is compared with the bundle REF holds in the registry (when it is
+reachable and REF exists): verifiers pull those bytes, so a FILE that differs is refused
+(exit 2) with the differing members named. Sign what 'cnabsec bundle pull REF' returns.
 Without --snapshot-key/--timestamp-key the change is staged in DIR/staged.
 
 Example:
@@ -96,14 +100,25 @@ Example:
 			&cli.BoolFlag{Name: "thick", Usage: "FILE is a thick bundle archive"},
 			&cli.StringFlag{Name: "links", Usage: "`DIR` of in-toto link files for this version"},
 			&cli.StringFlag{Name: "layout-name", Usage: "root layout `TARGET` the links follow (default NAME/in-toto-metadata/root.layout)"},
+			&cli.BoolFlag{Name: "allow-registry-mismatch", Usage: "sign FILE even if REF holds other bytes in the registry (verifiers will refuse it)"},
+			&cli.BoolFlag{Name: "no-registry-check", Usage: "do not contact the registry to compare FILE with what REF holds"},
 		),
 		Action: func(c *cli.Context) error {
 			file, err := onePositional(c, "FILE")
 			if err != nil {
 				return err
 			}
-			return runSign(c, signer.Item{Kind: "bundle", Ref: c.String("ref"), File: file, Thick: c.Bool("thick"),
-				Push: c.Bool("push"), Links: c.String("links"), Layout: c.String("layout-name")})
+			item := signer.Item{Kind: "bundle", Ref: c.String("ref"), File: file, Thick: c.Bool("thick"),
+				Push: c.Bool("push"), Links: c.String("links"), Layout: c.String("layout-name")}
+			return runSigning(c, func(repo *metadata.Repository, opts signer.Options) (*signer.Result, error) {
+				opts.CompareWithRegistry = !c.Bool("no-registry-check")
+				opts.AllowRegistryMismatch = c.Bool("allow-registry-mismatch")
+				res, err := signer.Sign(c.Context, repo, opts, item)
+				if errors.Is(err, signer.ErrRegistryMismatch) {
+					err = fault.WithHint(err, fmt.Sprintf("sign what `cnabsec bundle pull %s` returns, or pass --allow-registry-mismatch", item.Ref))
+				}
+				return res, err
+			}, writeSigned)
 		},
 	}
 }
@@ -198,6 +213,9 @@ func writeSigned(w io.Writer, res *signer.Result) *metadata.Result {
 			fmt.Fprintf(w, ", pushed as %s", s.Pushed)
 		}
 		fmt.Fprintln(w, ")")
+		if s.Registry != "" {
+			fmt.Fprintf(w, "  registry copy: %s\n", s.Registry)
+		}
 	}
 	return res.Result
 }
