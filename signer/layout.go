@@ -3,6 +3,7 @@ package signer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
@@ -169,6 +170,7 @@ func retirePrevious(tx *metadata.Tx, repo, target string, keepFor []string) erro
 	if err != nil {
 		return err
 	}
+	previous := 0
 	for _, t := range listed {
 		if t.Name == target || !names.IsLayoutTarget(t.Name, repo) {
 			continue
@@ -180,12 +182,22 @@ func retirePrevious(tx *metadata.Tx, repo, target string, keepFor []string) erro
 		if len(c.Covers()) > 0 {
 			continue
 		}
+		previous++
 		if err := retireOrKeep(tx, t, c, keepFor); err != nil {
 			return err
 		}
 	}
+	if previous == 0 && len(keepFor) > 0 {
+		// Publishing over the current layout's own name replaces its bytes:
+		// nothing would be kept for the versions the patterns name.
+		return fault.Inputf("%w: %s has no current layout other than %s", ErrNothingToKeep, repo, target)
+	}
 	return nil
 }
+
+// ErrNothingToKeep: keeping the previous layout for some versions was asked
+// for, but the repository has no other current layout.
+var ErrNothingToKeep = errors.New("no previous layout to keep")
 
 func retireOrKeep(tx *metadata.Tx, t metadata.Target, c names.LayoutCustom, keepFor []string) error {
 	if len(keepFor) == 0 {

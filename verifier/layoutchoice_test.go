@@ -2,6 +2,7 @@ package verifier_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,5 +124,22 @@ func TestTwoCurrentLayoutsForOneRepositoryAreDenied(t *testing.T) {
 	mustDeny(t, r, err, "bundle-provenance", "are both current")
 	if !strings.Contains(r.Error, legacy) {
 		t.Fatalf("the denial does not name both layouts: %s", r.Error)
+	}
+}
+
+// TestKeepingThePreviousLayoutWhenPublishingOverItIsRefused: publishing under
+// the current layout's own name replaces its bytes, so --keep-previous-for
+// would keep nothing; the publisher is told instead of believing 1.x is kept.
+func TestKeepingThePreviousLayoutWhenPublishingOverItIsRefused(t *testing.T) {
+	s := build(t, true)
+	b, _ := currentLayout(t, s)
+	_, _, err := signer.PublishLayout(context.Background(), s.Repo, s.Signing("targets"), signer.LayoutRelease{
+		Layout: b, Name: s.App, Keys: []*keys.PublicKey{s.Keys["owner"].Public()}, KeepPreviousFor: []string{s.App + ":1.*"},
+	})
+	if !errors.Is(err, signer.ErrNothingToKeep) || !strings.Contains(err.Error(), "has no current layout other than "+names.LayoutTarget(s.App)) {
+		t.Fatalf("publishing over the current layout while keeping it: %v", err)
+	}
+	if got := layoutsListed(t, s); len(got) != 1 || got[0] != names.LayoutTarget(s.App) {
+		t.Fatalf("layouts listed after the refused publish: %q", got)
 	}
 }
