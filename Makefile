@@ -8,8 +8,12 @@ FUZZTIME    ?= 20s
 BENCHTIME   ?= 1x
 INTEROP_DIR := $(CURDIR)/.interop
 export CNABSEC_TUFJS_DIR := $(INTEROP_DIR)/tufjs
+# cnab-to-oci, built from the module proxy in its own module (tools/cnab-to-oci):
+# DIR/VERSION/cnab-to-oci (the CLI) and DIR/VERSION/cnab-to-oci-golden (the golden generator).
+export CNABSEC_CNAB_TO_OCI_DIR := $(INTEROP_DIR)/cnab-to-oci
+CNAB_TO_OCI_GOLDENS := $(wildcard bundle/oci/testdata/cnab-to-oci/*/)
 
-.PHONY: all build test unit lint vet staticcheck interop interop-deps conformance demo bench fuzz release vulncheck clean
+.PHONY: all build test unit lint vet staticcheck interop interop-deps interop-cnab-to-oci conformance demo bench fuzz release vulncheck clean
 
 all: build
 
@@ -37,8 +41,20 @@ staticcheck: $(STATICCHECK)
 
 ## interop: install the independent peers (Debian docker-registry, skopeo, in-toto; npm tuf-js)
 ## and run the tests against them. With CI=true a missing peer fails, never skips.
-interop: interop-deps
+interop: interop-deps interop-cnab-to-oci
 	CNABSEC_INTEROP=1 $(GO) test -count=1 -tags interop -run Interop ./...
+
+## interop-cnab-to-oci: build cnab-to-oci v0.6.1 (tools/cnab-to-oci/go.mod) and v0.4.1
+## (go.v0.4.1.mod) and check that each still writes the committed golden index and config
+## manifest of every bundle in bundle/oci/testdata/cnab-to-oci (TestPushIsByteIdenticalToCnabToOCI).
+interop-cnab-to-oci:
+	@cd tools/cnab-to-oci && \
+	$(GO) build -o "$(CNABSEC_CNAB_TO_OCI_DIR)/v0.6.1/" github.com/cnabio/cnab-to-oci/cmd/cnab-to-oci && \
+	$(GO) build -o "$(CNABSEC_CNAB_TO_OCI_DIR)/v0.6.1/cnab-to-oci-golden" . && \
+	$(GO) build -modfile=go.v0.4.1.mod -tags cnabtooci04 -o "$(CNABSEC_CNAB_TO_OCI_DIR)/v0.4.1/" github.com/cnabio/cnab-to-oci/cmd/cnab-to-oci && \
+	$(GO) build -modfile=go.v0.4.1.mod -tags cnabtooci04 -o "$(CNABSEC_CNAB_TO_OCI_DIR)/v0.4.1/cnab-to-oci-golden" .
+	@for v in v0.6.1 v0.4.1; do "$(CNABSEC_CNAB_TO_OCI_DIR)/$$v/cnab-to-oci-golden" -check $(CNAB_TO_OCI_GOLDENS) || exit 1; done
+	@echo "cnab-to-oci v0.6.1 and v0.4.1 write the committed goldens"
 
 interop-deps:
 	@need=""; for b in docker-registry skopeo in-toto-verify faketime softhsm2-util; do command -v $$b >/dev/null || need=1; done; \
