@@ -171,18 +171,7 @@ func prepare(ctx context.Context, it Item, opts Options) (*prepared, error) {
 	var artifactSHA string
 	switch it.Kind {
 	case names.KindBundle, "":
-		p.custom.CNABSec.Kind = names.KindBundle
-		if it.File == "" {
-			return nil, fault.Inputf("%s: no bundle file given", it.Ref)
-		}
-		if it.Thick {
-			if it.Push {
-				return nil, fault.Inputf("%s: --push takes a thin bundle.json, not a thick archive", it.Ref)
-			}
-			artifactSHA, err = p.prepareThick(it.File)
-		} else if artifactSHA, err = p.prepareThin(it.File); err == nil && !it.Push && opts.CompareWithRegistry {
-			err = p.checkRegistryCopy(ctx, opts)
-		}
+		artifactSHA, err = p.prepareBundle(ctx, opts)
 	case names.KindImage:
 		if it.Thick || it.Push || it.File != "" {
 			return nil, fault.Inputf("%s: an image takes no file, --thick or --push: its manifest is read from the registry", it.Ref)
@@ -200,6 +189,27 @@ func prepare(ctx context.Context, it Item, opts Options) (*prepared, error) {
 		}
 	}
 	return p, nil
+}
+
+// prepareBundle reads a thin bundle.json (compared with the registry's copy
+// unless it is pushed) or a thick archive.
+func (p *prepared) prepareBundle(ctx context.Context, opts Options) (string, error) {
+	it := p.item
+	p.custom.CNABSec.Kind = names.KindBundle
+	if it.File == "" {
+		return "", fault.Inputf("%s: no bundle file given", it.Ref)
+	}
+	if it.Thick {
+		if it.Push {
+			return "", fault.Inputf("%s: --push takes a thin bundle.json, not a thick archive", it.Ref)
+		}
+		return p.prepareThick(it.File)
+	}
+	sha, err := p.prepareThin(it.File)
+	if err != nil || it.Push || !opts.CompareWithRegistry {
+		return sha, err
+	}
+	return sha, p.checkRegistryCopy(ctx, opts)
 }
 
 func (p *prepared) prepareThin(path string) (string, error) {
