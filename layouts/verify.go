@@ -123,8 +123,8 @@ type VerifyInput struct {
 	// (default DefaultInspectionMemory).
 	InspectionMemory int64
 	// CIKeyIDs are the keys of the online CI role (the TUF releases
-	// delegation): a layout whose content-creating steps they alone can
-	// perform gets a warning (PartyWarnings).
+	// delegation): a layout whose steps they alone can fill with new bytes
+	// gets a warning (PartyWarnings, RuleCIAlone).
 	CIKeyIDs []string
 }
 
@@ -288,7 +288,7 @@ func (v *verifier) layout(ctx context.Context, sc scope, raw []byte, owners []*k
 	}
 	v.add(CheckLayoutFormat, sc.layoutName, Pass, "%d step(s), %d inspection(s), %d functionary key(s)", len(l.Steps), len(l.Inspect), len(l.Keys))
 	for _, w := range PartyWarnings(l, v.in.CIKeyIDs) {
-		v.add(CheckLayoutParties, sc.layoutName, Warn, "%s", w)
+		v.add(CheckLayoutParties, sc.layoutName, Warn, "%s", w.String())
 	}
 
 	ok := true

@@ -52,7 +52,7 @@ type layoutCreateReport struct {
 	Expires  string   `json:"expires"`
 	SignedBy []string `json:"signedBy"`
 	// Warnings say when one party's keys can satisfy the layout alone.
-	Warnings []string `json:"warnings,omitempty"`
+	Warnings []layouts.PartyWarning `json:"warnings,omitempty"`
 }
 
 func layoutCreateCommand() *cli.Command {
@@ -71,15 +71,22 @@ owner's public key.
 
 Template:
    expires: 8760h
-   readme: CI builds bundle.json from the developer's source
+   readme: the developer writes bundle.json; CI packages exactly those bytes
    steps:
      - name: write-bundle
        functionaries: [keys/dev.pub]
-       expected_products: [[CREATE, bundle.src.json], [DISALLOW, "*"]]
+       expected_products: [[CREATE, bundle.json], [DISALLOW, "*"]]
      - name: package
        functionaries: [keys/ci.pub]
-       expected_materials: [[MATCH, bundle.src.json, WITH, PRODUCTS, FROM, write-bundle], [DISALLOW, "*"]]
-       expected_products: [[CREATE, bundle.json], [ALLOW, bundle.src.json], [DISALLOW, "*"]]
+       expected_materials: [[MATCH, bundle.json, WITH, PRODUCTS, FROM, write-bundle], [DISALLOW, "*"]]
+       expected_products: [[MATCH, bundle.json, WITH, PRODUCTS, FROM, write-bundle], [DISALLOW, "*"]]
+
+Bind each step to the one before it (MATCH ... WITH PRODUCTS FROM) and end
+each rule list with DISALLOW "*": the artifact must then be the bytes the
+developer's step produced, and a CI key holder who replays an old developer
+link next to a fresh CI link cannot vouch for new content. A layout one party's
+keys can satisfy alone is warned about on stderr (with --ci-key-id, also a
+step the CI keys can perform alone whose products may hold new bytes).
 
 Example:
    cnabsec layout create layout.yaml --key keys/owner.key --out root.layout`,
@@ -87,7 +94,7 @@ Example:
 			&cli.StringSliceFlag{Name: "key", Usage: "owner private key `FILE` that signs the layout (repeatable)"},
 			&cli.StringFlag{Name: "expires", Usage: "override the template's expiry: a `DURATION` from now (8760h) or an RFC 3339 time"},
 			&cli.StringFlag{Name: "out", Usage: "write the signed layout to `PATH`"},
-			&cli.StringSliceFlag{Name: "ci-key-id", Usage: "key `ID` of the CI (releases) role, to warn when a step it performs alone may create content (repeatable)"},
+			&cli.StringSliceFlag{Name: "ci-key-id", Usage: "key `ID` of the CI (releases) role, to warn when a step it can perform alone may hold new bytes (repeatable; cnabsec key id keys/ci.pub)"},
 			outputFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -148,7 +155,7 @@ Example:
 			}
 			rep.Warnings = layouts.PartyWarnings(&l, c.StringSlice("ci-key-id"))
 			for _, w := range rep.Warnings {
-				fmt.Fprintf(c.App.ErrWriter, "cnabsec: warning: %s\n", w)
+				fmt.Fprintf(c.App.ErrWriter, "cnabsec: warning: %s\n", w.String())
 			}
 			if asJSON {
 				return writeJSON(c.App.Writer, rep)
