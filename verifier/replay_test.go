@@ -2,8 +2,10 @@ package verifier_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -27,11 +29,6 @@ func TestReplayedDeveloperLinkWithFreshCIPackageLinkIsDenied(t *testing.T) {
 		t.Fatal(err)
 	}
 	work, links := t.TempDir(), t.TempDir()
-	for name, b := range map[string][]byte{"bundle.json": s.BundleJSON, "evil.json": evil} {
-		if err := os.WriteFile(filepath.Join(work, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	devLinks, _ := filepath.Glob(filepath.Join(s.WorkDir, "bundle-links", "write-bundle.*.link"))
 	if len(devLinks) != 1 {
 		t.Fatalf("release 1.0's developer link: %v", devLinks)
@@ -43,8 +40,21 @@ func TestReplayedDeveloperLinkWithFreshCIPackageLinkIsDenied(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(links, filepath.Base(devLinks[0])), replayed, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The attacker's best move whatever the layout: as materials, exactly
+	// the developer's 1.0 products (1.0's released bytes); as products, those
+	// again and the new bundle.json.
+	devProducts := productNames(t, replayed)
+	files := map[string][]byte{"evil.json": evil}
+	for _, n := range devProducts {
+		files[n] = s.BundleJSON
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(work, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, _, err := layouts.RunStep(context.Background(), layouts.StepOptions{
-		Name: "package", Key: s.Keys["ci"], Materials: []string{"bundle.json"}, Products: []string{"bundle.json"},
+		Name: "package", Key: s.Keys["ci"], Materials: devProducts, Products: append([]string{"bundle.json"}, devProducts...),
 		Command: []string{"cp", "evil.json", "bundle.json"}, Dir: work, OutDir: links,
 	}); err != nil {
 		t.Fatal(err)
@@ -55,14 +65,33 @@ func TestReplayedDeveloperLinkWithFreshCIPackageLinkIsDenied(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := verify(t, s, ref, withLevel(verifier.Level3b))
+	r, err := verify(t, s, ref, withLevel(verifier.Level4))
 	if err == nil || r.Verified {
-		t.Fatal("a bundle no developer wrote reached level 3b with a replayed developer link")
+		t.Fatal("a bundle no developer wrote reached level 4 with a replayed developer link")
 	}
 	f := r.FirstFailure()
 	if f == nil || f.Name != layouts.CheckArtifactRules || !strings.Contains(f.Subject, "package products") {
 		t.Fatalf("first failure %+v, want the package step's product rule (MATCH with write-bundle's products)", f)
 	}
+}
+
+// productNames are the artifact names a signed link records as products.
+func productNames(t *testing.T, link []byte) []string {
+	t.Helper()
+	var l struct {
+		Signed struct {
+			Products map[string]any `json:"products"`
+		} `json:"signed"`
+	}
+	if err := json.Unmarshal(link, &l); err != nil || len(l.Signed.Products) == 0 {
+		t.Fatalf("replayed link: %v, products %v", err, l.Signed.Products)
+	}
+	var out []string
+	for n := range l.Signed.Products {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // TestVerdictNamesTheKeysTheProvenanceRestsOn: the report lists, for the
