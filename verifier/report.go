@@ -108,6 +108,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		b.WriteByte('\n')
 	}
+	for _, p := range r.Provenance {
+		p.writeText(&b)
+	}
 	for _, u := range r.Unsafe {
 		fmt.Fprintf(&b, "WARN  unsafe option in effect: %s\n", u)
 	}
@@ -122,4 +125,14 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeText renders one artifact's provenance as one line: the layout, its
+// owners and, per step, the functionary key IDs that were counted.
+func (p Provenance) writeText(b *strings.Builder) {
+	fmt.Fprintf(b, "KEYS  %-28s %s: layout %s signed by %s", "provenance", p.Subject, p.Layout, strings.Join(p.LayoutKeys, ", "))
+	for _, s := range p.Steps {
+		fmt.Fprintf(b, "; step %s by %s", s.Step, strings.Join(s.KeyIDs, ", "))
+	}
+	b.WriteByte('\n')
 }

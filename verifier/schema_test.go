@@ -30,7 +30,12 @@ func TestReportMatchesDocumentedSchema(t *testing.T) {
 	if err == nil {
 		t.Fatal("level 4 verified without provenance")
 	}
-	for name, r := range map[string]*verifier.Report{"pass": pass, "denial": deny} {
+	sp := build(t, true)
+	withProvenance, err := verify(t, sp, sp.BundleRef, withLevel(verifier.Level4))
+	if err != nil || len(withProvenance.Provenance) == 0 {
+		t.Fatalf("level 4: %v, provenance %v", err, withProvenance.Provenance)
+	}
+	for name, r := range map[string]*verifier.Report{"pass": pass, "denial": deny, "level 4 with provenance": withProvenance} {
 		b, _ := json.Marshal(r)
 		res, err := schema.Validate(gojsonschema.NewBytesLoader(b))
 		if err != nil {
