@@ -371,3 +371,32 @@ func TestDelegationWithThresholdZeroIsDeniedWithGoTUFsMessageParsed(t *testing.T
 	_, err := r.client(t).Target(ctxT(t), "zero/x")
 	errtest.Want(t, err, fault.Denied, "role zero has threshold 0 in its delegating metadata: a threshold must be at least 1")
 }
+
+// TestRoleNameIsNeverReadAsARawPathOutsideTheCache: a delegated role named
+// "../../…/<some directory>/planted" must not make the client open
+// "<some directory>/planted.json", a file outside its cache that whoever can
+// write there controls (go-tuf's updater reads a role's local copy at the
+// raw name joined to its metadata directory). Garbage planted there made
+// the lookup fail; the client reads roles only under their encoded names.
+func TestRoleNameIsNeverReadAsARawPathOutsideTheCache(t *testing.T) {
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "planted.json"), []byte("not metadata"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	role := strings.Repeat("../", 16) + strings.TrimPrefix(filepath.ToSlash(outside), "/") + "/planted"
+	for _, withCache := range []bool{false, true} {
+		r := newTestRepo(t)
+		r.delegate(metadata.TARGETS, role, 1, []string{"evil/*"}, []*keys.PrivateKey{genKey(t)}, nil)
+		r.addTarget(role, "evil/x", []byte("x"), nil)
+		r.writeAll()
+		c := r.client(t, func(o *Options) {
+			if withCache {
+				o.CacheDir = t.TempDir()
+			}
+		})
+		ti, err := c.Target(ctxT(t), "evil/x")
+		if err != nil || ti.Role != role {
+			t.Fatalf("cache %v: target through the role: %+v, %v", withCache, ti, err)
+		}
+	}
+}

@@ -96,3 +96,63 @@ func (c *Client) verifyPath(name, role string, parent map[string]string, t trust
 	}
 	return nil
 }
+
+// preloadPath loads, in the order go-tuf's lookup of name visits them, the
+// delegated roles that lookup needs, through loadRole: fetched and cached
+// under their encoded names (roleFile), never read from a path built from
+// a raw role name. go-tuf's updater reuses a role it already holds, and
+// otherwise first reads a local copy at the raw role name joined to its
+// metadata directory: "../../x" would make it open a file outside the
+// cache. After preloadPath, go-tuf's walk finds every role it visits loaded.
+func (c *Client) preloadPath(name string) error {
+	tm := c.up.GetTrustedMetadataSet() // shares go-tuf's map of loaded roles
+	if tm.Targets[metadata.TARGETS] == nil || tm.Snapshot == nil {
+		return nil // not refreshed: go-tuf's lookup fails on its own
+	}
+	budget := allTargetsBytes
+	stack := []roleEdge{{metadata.TARGETS, metadata.ROOT}}
+	visited := map[string]bool{}
+	for len(visited) <= maxDelegations && len(stack) > 0 {
+		e := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if visited[e.role] {
+			continue
+		}
+		md, err := c.loadRole(&tm, e.role, e.parent, &budget) // reuses a loaded role
+		if err != nil {
+			return err
+		}
+		if _, ok := md.Signed.Targets[name]; ok {
+			return nil
+		}
+		visited[e.role] = true
+		children, terminating := rolesFor(md, name, e.role)
+		if terminating {
+			stack = nil
+		}
+		stack = append(stack, children...)
+	}
+	return nil
+}
+
+// roleEdge is a role and the role that delegates it.
+type roleEdge struct{ role, parent string }
+
+// rolesFor lists the roles parent (loaded as md) delegates name to, in the
+// order go-tuf's walk pushes them (the first to visit last), and whether
+// one of them is terminating (the walk then forgets the roles it had left).
+func rolesFor(md *metadata.Metadata[metadata.TargetsType], name, parent string) (children []roleEdge, terminating bool) {
+	d := md.Signed.Delegations
+	if d == nil {
+		return nil, false
+	}
+	for _, r := range d.GetRolesForTarget(name) {
+		children = append(children, roleEdge{r.Name, parent})
+		if r.Terminating {
+			terminating = true
+			break
+		}
+	}
+	slices.Reverse(children)
+	return children, terminating
+}

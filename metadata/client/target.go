@@ -46,6 +46,9 @@ func (c *Client) targetLocked(ctx context.Context, name string) (*TargetInfo, *m
 	}
 	var tf *metadata.TargetFiles
 	err := c.runTUF(ctx, "looking up target "+name, func() (err error) {
+		if err := c.preloadPath(name); err != nil {
+			return err
+		}
 		tf, err = c.up.GetTargetInfo(name)
 		return err
 	})
