@@ -24,10 +24,7 @@ type pusher struct {
 	// root returns the newest root being published: the registry's
 	// timestamp is a rollback floor only when that root's timestamp keys
 	// signed it.
-	root func() ([]byte, error)
-	// pub is what is being published: a versioned file the registry holds
-	// differently is kept only when this repository's keys signed it.
-	pub        *publication
+	root       func() ([]byte, error)
 	replacedMu sync.Mutex
 	replaced   []Replaced
 }
