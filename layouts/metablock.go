@@ -19,8 +19,11 @@ import (
 )
 
 // MaxMetadataSize caps one layout or link file. A link recording 100,000
-// artifacts is about 12 MiB.
-const MaxMetadataSize = 64 << 20
+// artifacts is about 12 MiB. Parsing takes several times a file's size in
+// memory (four times for long strings, far more for tiny values, which
+// DefaultMaxJSONValues bounds): 16 MiB keeps one verification of hostile
+// metadata under 128 MiB.
+const MaxMetadataSize = 16 << 20
 
 // expiresFormat is how in-toto (both implementations) writes "expires".
 const expiresFormat = in_toto.ISO8601DateSchema

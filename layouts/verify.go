@@ -126,6 +126,9 @@ type VerifyInput struct {
 	// delegation): a layout whose steps they alone can fill with new bytes
 	// gets a warning (PartyWarnings, RuleCIAlone).
 	CIKeyIDs []string
+	// MaxJSONValues bounds the JSON values of the layout and links together,
+	// counted before anything is parsed (default DefaultMaxJSONValues).
+	MaxJSONValues int
 }
 
 // maxSublayoutDepth bounds sublayout recursion.
@@ -165,6 +168,9 @@ func Verify(ctx context.Context, in VerifyInput) (*Result, error) {
 	}
 	if in.InspectionTimeout <= 0 {
 		in.InspectionTimeout = DefaultInspectionTimeout
+	}
+	if res, err := checkJSONValues(in); err != nil {
+		return res, err
 	}
 	v := &verifier{in: in, res: &Result{}, parsed: parseLinks(in.Links)}
 	summary := v.layout(ctx, scope{layoutName: in.LayoutName}, in.Layout, in.LayoutKeys, in.Links)

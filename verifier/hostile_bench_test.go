@@ -1,6 +1,7 @@
 package verifier_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -19,22 +20,36 @@ import (
 const hostileEnv = "CNABSEC_BENCH_HOSTILE" // ROOTFILE|REPODIR|REF in the child
 
 // BenchmarkHostileProvenance measures a verification of a release whose CI
-// key listed a hostile amount of in-toto metadata: thousands of links, or
-// four links of 60 MB. Each is verified in a child process (default limits)
-// so that its peak RSS is the verification's alone; both must be denied in
-// under 5 s with a peak under 128 MiB.
+// key listed a hostile amount of in-toto metadata: thousands of links, four
+// links of 60 MB, four links filling the default bytes limit (16 MiB) made
+// of tiny JSON values (the most parsing memory per byte) or of one long
+// string each, and links of tiny values just under the default limit of
+// JSON values (300,000). Each is verified in a child process (default
+// limits) so that its peak RSS is the verification's alone; each must be
+// decided in under 5 s with a peak under 128 MiB. The long strings are
+// within every limit and their links are signed by no functionary: they
+// are parsed, ignored, and the release verifies (verified-in-s); the
+// others are denied (denied-in-s).
 func BenchmarkHostileProvenance(b *testing.B) {
 	for _, c := range []struct {
-		name        string
-		count, size int
-	}{{"thousands-of-links", 5000, 0}, {"four-60MB-links", 4, 60 << 20}} {
+		name     string
+		count    int
+		content  []byte
+		verifies bool
+	}{
+		{"thousands-of-links", 5000, nil, false},
+		{"four-60MB-links", 4, bytes.Repeat([]byte(" "), 60<<20), false},
+		{"16MiB-of-links-of-tiny-values", 4, tinyValuesLink(15 << 18), false},
+		{"16MiB-of-links-of-long-strings", 4, longStringLink(15 << 18), true},
+		{"280000-tiny-values", 4, tinyValuesLink(280_000 / 4 / 4 * 16), true},
+	} {
 		b.Run(c.name, func(b *testing.B) {
 			reg := registrytest.New(b)
 			s, err := scenario.Build(context.Background(), scenario.Options{Dir: b.TempDir(), Registry: reg.Host, Provenance: true})
 			if err != nil {
 				b.Fatal(err)
 			}
-			listExtraLinks(b, s, "package", c.count, c.size)
+			listExtraLinks(b, s, "package", c.count, c.content)
 			root := b.TempDir() + "/root.json"
 			if err := os.WriteFile(root, s.TrustedRoot, 0o644); err != nil {
 				b.Fatal(err)
@@ -42,16 +57,25 @@ func BenchmarkHostileProvenance(b *testing.B) {
 			var worst time.Duration
 			var peak int64
 			for range max(b.N, 3) {
-				d, rss := hostileChild(b, root+"|"+s.RepoDir+"|"+s.BundleRef)
+				d, rss, verified := hostileChild(b, root+"|"+s.RepoDir+"|"+s.BundleRef)
+				if verified != c.verifies {
+					b.Fatalf("verified=%v, want %v", verified, c.verifies)
+				}
 				worst, peak = max(worst, d), max(peak, rss)
 			}
-			b.ReportMetric(worst.Seconds(), "denied-in-s")
+			metric := "denied-in-s"
+			if c.verifies {
+				metric = "verified-in-s"
+			}
+			b.ReportMetric(worst.Seconds(), metric)
 			b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
 		})
 	}
 }
 
-func hostileChild(b *testing.B, arg string) (time.Duration, int64) {
+// hostileChild returns how long the child's verification took, its peak
+// RSS and whether it verified.
+func hostileChild(b *testing.B, arg string) (time.Duration, int64, bool) {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHostileProvenanceBenchChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), hostileEnv+"="+arg)
 	out, err := cmd.CombinedOutput()
@@ -61,15 +85,15 @@ func hostileChild(b *testing.B, arg string) (time.Duration, int64) {
 	for _, line := range strings.Split(string(out), "\n") {
 		if rest, ok := strings.CutPrefix(line, "HOSTILE "); ok {
 			f := strings.Fields(rest)
-			if len(f) == 2 {
+			if len(f) == 3 {
 				ns, _ := strconv.ParseInt(f[0], 10, 64)
 				hwm, _ := strconv.ParseInt(f[1], 10, 64)
-				return time.Duration(ns), hwm
+				return time.Duration(ns), hwm, f[2] == "verified"
 			}
 		}
 	}
 	b.Fatalf("child printed no result:\n%s", out)
-	return 0, 0
+	return 0, 0, false
 }
 
 // TestHostileProvenanceBenchChild is the child of BenchmarkHostileProvenance;
@@ -92,8 +116,16 @@ func TestHostileProvenanceBenchChild(t *testing.T) {
 	defer v.Close()
 	r, err := v.Verify(context.Background(), verifier.Request{Reference: parts[2], Level: verifier.Level3b})
 	d := time.Since(start)
-	if err == nil || r.Verified {
-		t.Fatalf("the hostile release verified")
+	outcome := "verified"
+	if err != nil || !r.Verified {
+		outcome = "denied"
 	}
-	fmt.Printf("HOSTILE %d %d\n", d.Nanoseconds(), peakrss.Peak(t))
+	fmt.Printf("HOSTILE %d %d %s\n", d.Nanoseconds(), peakrss.Peak(t), outcome)
+}
+
+// longStringLink is a link-shaped JSON document of about size bytes whose
+// command is one long string: the fewest JSON values per byte.
+func longStringLink(size int) []byte {
+	return []byte(`{"signatures":[],"signed":{"_type":"link","name":"package","command":["` + strings.Repeat("a", size) +
+		`"],"byproducts":{},"environment":{},"materials":{},"products":{}}}`)
 }

@@ -2,7 +2,6 @@ package verifier
 
 import (
 	"context"
-	"errors"
 	"path"
 	"sort"
 	"strings"
@@ -23,20 +22,26 @@ type ProvenanceLimits struct {
 	MaxLinks int `json:"maxLinks,omitempty"`
 	// MaxBytes bounds the layout and links of one artifact together, by
 	// their signed lengths, checked before anything is downloaded (default
-	// 32 MiB: a link recording 10,000 artifacts is about 1.5 MiB).
+	// 16 MiB: a link recording 10,000 artifacts is about 1.5 MiB; parsing
+	// takes up to four times the bytes, so 16 MiB stays under 128 MiB).
 	MaxBytes int64 `json:"maxBytes,omitempty"`
+	// MaxValues bounds the JSON values of the layout and links together,
+	// counted as each arrives and before any is parsed: parsing costs
+	// memory per value (default layouts.DefaultMaxJSONValues).
+	MaxValues int `json:"maxValues,omitempty"`
 }
 
 // Default provenance limits.
 const (
 	DefaultMaxLinksPerStep = 32
 	DefaultMaxLinks        = 256
-	DefaultMaxProvenance   = 32 << 20
+	DefaultMaxProvenance   = 16 << 20
+	DefaultMaxValues       = layouts.DefaultMaxJSONValues
 )
 
 // ErrProvenanceTooLarge is wrapped by the denial of in-toto metadata past a
-// ProvenanceLimits bound.
-var ErrProvenanceTooLarge = errors.New("in-toto metadata over the verification's limit")
+// ProvenanceLimits bound (it is layouts.ErrInputTooLarge).
+var ErrProvenanceTooLarge = layouts.ErrInputTooLarge
 
 func (l ProvenanceLimits) withDefaults() ProvenanceLimits {
 	if l.MaxLinksPerStep <= 0 {
@@ -47,6 +52,9 @@ func (l ProvenanceLimits) withDefaults() ProvenanceLimits {
 	}
 	if l.MaxBytes <= 0 {
 		l.MaxBytes = DefaultMaxProvenance
+	}
+	if l.MaxValues <= 0 {
+		l.MaxValues = DefaultMaxValues
 	}
 	return l
 }
@@ -85,31 +93,68 @@ func checkLinkCounts(version string, linkNames []string, lim ProvenanceLimits) e
 	return nil
 }
 
-// downloadLinks fetches the version's links through TUF within the bytes
-// left of the budget: each link's signed length is checked against what
-// remains before it is downloaded, and the download itself is capped by it
-// (a repository cannot make a link longer than its signed length).
-func (p *provenanceRun) downloadLinks(ctx context.Context, version string, linkNames []string, budget int64) (map[string][]byte, error) {
+// linkBudget is what is left of one verification's limits while its links
+// are downloaded.
+type linkBudget struct {
+	lim    ProvenanceLimits
+	bytes  int64 // bytes left
+	values int   // JSON values counted so far
+}
+
+// take counts one downloaded file's JSON values (what parsing it will cost)
+// and denies once the verification's total passes the limit.
+func (b *linkBudget) take(version, name string, data []byte) error {
+	b.bytes -= int64(len(data))
+	b.values += layouts.CountJSONValues(data)
+	if b.values > b.lim.MaxValues {
+		return fault.Deniedf("in-toto link %s brings the in-toto metadata of %s to %d JSON values, more than the limit of %d values per verification: %w",
+			name, version, b.values, b.lim.MaxValues, ErrProvenanceTooLarge)
+	}
+	return nil
+}
+
+// downloadLinks fetches the version's links through TUF within what is left
+// of the budget after the layout: each link's signed length is checked
+// against the bytes that remain before it is downloaded, the download
+// itself is capped by it (a repository cannot make a link longer than its
+// signed length), and the JSON values of the layout and of each link as it
+// arrives are counted against the limit, before anything is parsed.
+func (p *provenanceRun) downloadLinks(ctx context.Context, version string, layout []byte, linkNames []string) (map[string][]byte, error) {
 	lim := p.w.v.cfg.Provenance.withDefaults()
 	if err := checkLinkCounts(version, linkNames, lim); err != nil {
 		return nil, err
 	}
+	b := &linkBudget{lim: lim, bytes: lim.MaxBytes}
+	if err := b.take(version, "(the layout)", layout); err != nil {
+		return nil, err
+	}
 	links := make(map[string][]byte, len(linkNames))
 	for _, ln := range linkNames {
-		ti, err := p.w.tuf.Target(ctx, ln)
+		data, err := p.downloadLink(ctx, version, ln, b)
 		if err != nil {
 			return nil, err
 		}
-		if ti.Length > budget || ti.Length > layouts.MaxMetadataSize {
-			return nil, fault.Deniedf("in-toto link %s is %d bytes (signed length): with the layout and the links before it, the in-toto metadata of %s exceeds the limit of %d bytes per verification: %w",
-				ln, ti.Length, version, lim.MaxBytes, ErrProvenanceTooLarge)
-		}
-		b, _, err := p.w.tuf.Download(ctx, ln, max(ti.Length, 1))
-		if err != nil {
-			return nil, err
-		}
-		budget -= int64(len(b))
-		links[path.Base(ln)] = b
+		links[path.Base(ln)] = data
 	}
 	return links, nil
+}
+
+// downloadLink fetches one link within the budget and counts it.
+func (p *provenanceRun) downloadLink(ctx context.Context, version, ln string, b *linkBudget) ([]byte, error) {
+	ti, err := p.w.tuf.Target(ctx, ln)
+	if err != nil {
+		return nil, err
+	}
+	if ti.Length > b.bytes || ti.Length > layouts.MaxMetadataSize {
+		return nil, fault.Deniedf("in-toto link %s is %d bytes (signed length): with the layout and the links before it, the in-toto metadata of %s exceeds the limit of %d bytes per verification: %w",
+			ln, ti.Length, version, b.lim.MaxBytes, ErrProvenanceTooLarge)
+	}
+	data, _, err := p.w.tuf.Download(ctx, ln, max(ti.Length, 1))
+	if err != nil {
+		return nil, err
+	}
+	if err := b.take(version, ln, data); err != nil {
+		return nil, err
+	}
+	return data, nil
 }

@@ -18,9 +18,9 @@ import (
 )
 
 // listExtraLinks plays a CI (releases) key holder who lists, for the signed
-// bundle version, extra link targets: count names, each with content of
-// size bytes (size 0: listed only, no target file).
-func listExtraLinks(t testing.TB, s *scenario.Scenario, step string, count, size int) {
+// bundle version, extra link targets: count names, each with the given
+// content (nil: listed only, no target file).
+func listExtraLinks(t testing.TB, s *scenario.Scenario, step string, count int, content []byte) {
 	t.Helper()
 	opts := metadata.UpdateOptions{Signers: []keys.Signer{s.Keys["releases"]}, Snapshot: s.Keys["snapshot"], Timestamp: s.Keys["timestamp"]}
 	if _, err := s.Repo.Update(context.Background(), opts, func(tx *metadata.Tx) error {
@@ -38,8 +38,8 @@ func listExtraLinks(t testing.TB, s *scenario.Scenario, step string, count, size
 				return err
 			}
 			custom.InToto = append(custom.InToto, ln)
-			if size > 0 {
-				if err := tx.AddTarget(ln, metadata.TargetInfo{Content: bytes.Repeat([]byte(" "), size)}); err != nil {
+			if content != nil {
+				if err := tx.AddTarget(ln, metadata.TargetInfo{Content: content}); err != nil {
 					return err
 				}
 			}
@@ -73,23 +73,43 @@ func wantProvenanceDenied(t *testing.T, r *verifier.Report, err error, reason st
 
 func TestThousandsOfLinksAreDeniedBeforeDownload(t *testing.T) {
 	s := build(t, true)
-	listExtraLinks(t, s, "flood", 3000, 0) // listed only: a download would fail as not found
+	listExtraLinks(t, s, "flood", 3000, nil) // listed only: a download would fail as not found
 	r, err := verifyWithLimits(t, s, verifier.ProvenanceLimits{})
 	wantProvenanceDenied(t, r, err, "more than the limit of 256 links per verification")
 }
 
 func TestManyLinksForOneStepAreDenied(t *testing.T) {
 	s := build(t, true)
-	listExtraLinks(t, s, "package", 40, 0)
+	listExtraLinks(t, s, "package", 40, nil)
 	r, err := verifyWithLimits(t, s, verifier.ProvenanceLimits{MaxLinksPerStep: 8})
 	wantProvenanceDenied(t, r, err, `links for step "package", more than the limit of 8 links per step`)
 }
 
 func TestFourHugeLinksExceedTheProvenanceBudgetAndAreDenied(t *testing.T) {
 	s := build(t, true)
-	listExtraLinks(t, s, "huge", 4, 300<<10)
+	listExtraLinks(t, s, "huge", 4, bytes.Repeat([]byte(" "), 300<<10))
 	r, err := verifyWithLimits(t, s, verifier.ProvenanceLimits{MaxBytes: 1 << 20})
 	wantProvenanceDenied(t, r, err, "exceeds the limit of 1048576 bytes per verification")
+}
+
+// tinyValuesLink is a link-shaped JSON document of about size bytes whose
+// products are one-letter artifacts: the most JSON values, hence the most
+// parsing memory, per byte.
+func tinyValuesLink(size int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"signatures":[],"signed":{"_type":"link","name":"package","command":[],"byproducts":{},"environment":{},"materials":{},"products":{`)
+	for i := 0; b.Len() < size; i++ {
+		fmt.Fprintf(&b, `"%x":{"s":""},`, i)
+	}
+	b.WriteString(`"z":{"s":""}}}}`)
+	return b.Bytes()
+}
+
+func TestLinksOfMillionsOfTinyJSONValuesAreDeniedBeforeParsing(t *testing.T) {
+	s := build(t, true)
+	listExtraLinks(t, s, "package", 4, tinyValuesLink(1<<20)) // 4 MiB: well within the bytes limit
+	r, err := verifyWithLimits(t, s, verifier.ProvenanceLimits{})
+	wantProvenanceDenied(t, r, err, "JSON values, more than the limit of 300000 values per verification")
 }
 
 func TestProvenanceWithinTheLimitsStillVerifies(t *testing.T) {

@@ -95,7 +95,7 @@ func (p *provenanceRun) run(ctx context.Context, check string, a artifact, liste
 	if err != nil {
 		return err
 	}
-	links, err := p.downloadLinks(ctx, a.version, linkNames, lim.MaxBytes-int64(len(layoutBytes)))
+	links, err := p.downloadLinks(ctx, a.version, layoutBytes, linkNames)
 	if err != nil {
 		return err
 	}
@@ -108,6 +108,7 @@ func (p *provenanceRun) run(ctx context.Context, check string, a artifact, liste
 		Now:              p.w.tuf.ReferenceTime(),
 		AllowInspections: p.w.req.AllowInspectionsUnsafe,
 		CIKeyIDs:         p.ciKeyIDs(ctx),
+		MaxJSONValues:    lim.MaxValues,
 	})
 	if err := p.report(a.subject, res, err); err != nil {
 		return err
