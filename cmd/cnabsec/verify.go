@@ -66,15 +66,17 @@ func provenanceFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-links", Value: verifier.DefaultMaxLinks, Usage: "deny an artifact listing more than `N` in-toto links"},
 		&cli.IntFlag{Name: "max-links-per-step", Value: verifier.DefaultMaxLinksPerStep, Usage: "deny an artifact listing more than `N` links for one step"},
 		&cli.Int64Flag{Name: "max-provenance-bytes", Value: verifier.DefaultMaxProvenance, Usage: "deny an artifact whose layout and links exceed `BYTES` (signed lengths, checked before download)"},
+		&cli.IntFlag{Name: "max-json-values", Value: verifier.DefaultMaxValues, Usage: "deny an artifact whose layout and links hold more than `N` JSON values (counted before parsing)"},
 	}
 }
 
 // provenanceLimits reads provenanceFlags (zero where a command lacks them:
 // the defaults).
 func provenanceLimits(c *cli.Context) (verifier.ProvenanceLimits, error) {
-	l := verifier.ProvenanceLimits{MaxLinks: c.Int("max-links"), MaxLinksPerStep: c.Int("max-links-per-step"), MaxBytes: c.Int64("max-provenance-bytes")}
-	if l.MaxLinks < 0 || l.MaxLinksPerStep < 0 || l.MaxBytes < 0 {
-		return l, fault.Inputf("--max-links, --max-links-per-step and --max-provenance-bytes take positive numbers")
+	l := verifier.ProvenanceLimits{MaxLinks: c.Int("max-links"), MaxLinksPerStep: c.Int("max-links-per-step"),
+		MaxBytes: c.Int64("max-provenance-bytes"), MaxValues: c.Int("max-json-values")}
+	if l.MaxLinks < 0 || l.MaxLinksPerStep < 0 || l.MaxBytes < 0 || l.MaxValues < 0 {
+		return l, fault.Inputf("--max-links, --max-links-per-step, --max-provenance-bytes and --max-json-values take positive numbers")
 	}
 	return l, nil
 }
