@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,7 +27,11 @@ const hostileEnv = "CNABSEC_BENCH_HOSTILE" // ROOTFILE|REPODIR|REF in the child
 // links of 60 MB, four links filling the default bytes limit (16 MiB) made
 // of tiny JSON values (the most parsing memory per byte) or of one long
 // string each, and links of tiny values just under the default limit of
-// JSON values (300,000). Each is verified in a child process (default
+// JSON values (300,000); the last two also 8 at once with one Verifier (one
+// admission request naming 8 images) as serve runs them: the Verifier's
+// bound on metadata in memory (64 MiB) keeps them from adding up, and
+// serve's soft memory limit (--memory-limit, 96 MiB) keeps the garbage of
+// one from adding to the next. Each is verified in a child process (default
 // limits) so that its peak RSS is the verification's alone; each must be
 // decided in under 5 s with a peak under 128 MiB. The long strings are
 // within every limit and their links are signed by no functionary: they
@@ -36,12 +43,15 @@ func BenchmarkHostileProvenance(b *testing.B) {
 		count    int
 		content  []byte
 		verifies bool
+		atOnce   int // verifications one Verifier runs at once
 	}{
-		{"thousands-of-links", 5000, nil, false},
-		{"four-60MB-links", 4, bytes.Repeat([]byte(" "), 60<<20), false},
-		{"16MiB-of-links-of-tiny-values", 4, tinyValuesLink(15 << 18), false},
-		{"16MiB-of-links-of-long-strings", 4, longStringLink(15 << 18), true},
-		{"280000-tiny-values", 4, tinyValuesLink(280_000 / 4 / 4 * 16), true},
+		{"thousands-of-links", 5000, nil, false, 1},
+		{"four-60MB-links", 4, bytes.Repeat([]byte(" "), 60<<20), false, 1},
+		{"16MiB-of-links-of-tiny-values", 4, tinyValuesLink(15 << 18), false, 1},
+		{"16MiB-of-links-of-long-strings", 4, longStringLink(15 << 18), true, 1},
+		{"280000-tiny-values", 4, tinyValuesLink(280_000 / 4 / 4 * 16), true, 1},
+		{"8-at-once-as-serve-16MiB-of-long-strings", 4, longStringLink(15 << 18), true, 8},
+		{"8-at-once-as-serve-280000-tiny-values", 4, tinyValuesLink(280_000 / 4 / 4 * 16), true, 8},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			reg := registrytest.New(b)
@@ -57,7 +67,7 @@ func BenchmarkHostileProvenance(b *testing.B) {
 			var worst time.Duration
 			var peak int64
 			for range max(b.N, 3) {
-				d, rss, verified := hostileChild(b, root+"|"+s.RepoDir+"|"+s.BundleRef)
+				d, rss, verified := hostileChild(b, fmt.Sprintf("%s|%s|%s|%d", root, s.RepoDir, s.BundleRef, c.atOnce))
 				if verified != c.verifies {
 					b.Fatalf("verified=%v, want %v", verified, c.verifies)
 				}
@@ -103,7 +113,8 @@ func TestHostileProvenanceBenchChild(t *testing.T) {
 	if arg == "" {
 		t.Skip("only run by BenchmarkHostileProvenance")
 	}
-	parts := strings.SplitN(arg, "|", 3)
+	parts := strings.SplitN(arg, "|", 4)
+	atOnce, _ := strconv.Atoi(parts[3])
 	root, err := os.ReadFile(parts[0])
 	if err != nil {
 		t.Fatal(err)
@@ -114,12 +125,11 @@ func TestHostileProvenanceBenchChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	r, err := v.Verify(context.Background(), verifier.Request{Reference: parts[2], Level: verifier.Level3b})
-	d := time.Since(start)
-	outcome := "verified"
-	if err != nil || !r.Verified {
-		outcome = "denied"
+	if atOnce > 1 && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(96 << 20) // serve's default --memory-limit
 	}
+	outcome := verifyAtOnce(v, parts[2], atOnce)
+	d := time.Since(start)
 	fmt.Printf("HOSTILE %d %d %s\n", d.Nanoseconds(), peakrss.Peak(t), outcome)
 }
 
@@ -128,4 +138,27 @@ func TestHostileProvenanceBenchChild(t *testing.T) {
 func longStringLink(size int) []byte {
 	return []byte(`{"signatures":[],"signed":{"_type":"link","name":"package","command":["` + strings.Repeat("a", size) +
 		`"],"byproducts":{},"environment":{},"materials":{},"products":{}}}`)
+}
+
+// verifyAtOnce runs n verifications of ref at once with one Verifier (as a
+// service, or one admission request naming n images, does): "verified" if
+// every one verified, else "denied".
+func verifyAtOnce(v *verifier.Verifier, ref string, n int) string {
+	var wg sync.WaitGroup
+	var denied atomic.Bool
+	for range max(n, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := v.Verify(context.Background(), verifier.Request{Reference: ref, Level: verifier.Level3b})
+			if err != nil || !r.Verified {
+				denied.Store(true)
+			}
+		}()
+	}
+	wg.Wait()
+	if denied.Load() {
+		return "denied"
+	}
+	return "verified"
 }

@@ -29,6 +29,11 @@ type ProvenanceLimits struct {
 	// counted as each arrives and before any is parsed: parsing costs
 	// memory per value (default layouts.DefaultMaxJSONValues).
 	MaxValues int `json:"maxValues,omitempty"`
+	// MaxParseMemory bounds the estimated memory of the in-toto metadata
+	// all of one Verifier's verifications hold at once (default 64 MiB):
+	// a verification waits before downloading its links until its
+	// estimate fits, so concurrent verifications cannot add up.
+	MaxParseMemory int64 `json:"maxParseMemory,omitempty"`
 }
 
 // Default provenance limits.
@@ -55,6 +60,9 @@ func (l ProvenanceLimits) withDefaults() ProvenanceLimits {
 	}
 	if l.MaxValues <= 0 {
 		l.MaxValues = DefaultMaxValues
+	}
+	if l.MaxParseMemory <= 0 {
+		l.MaxParseMemory = DefaultMaxParseMemory
 	}
 	return l
 }
@@ -113,41 +121,75 @@ func (b *linkBudget) take(version, name string, data []byte) error {
 	return nil
 }
 
-// downloadLinks fetches the version's links through TUF within what is left
-// of the budget after the layout: each link's signed length is checked
-// against the bytes that remain before it is downloaded, the download
-// itself is capped by it (a repository cannot make a link longer than its
-// signed length), and the JSON values of the layout and of each link as it
-// arrives are counted against the limit, before anything is parsed.
-func (p *provenanceRun) downloadLinks(ctx context.Context, version string, layout []byte, linkNames []string) (map[string][]byte, error) {
+// downloadLinks fetches the version's links through TUF within the
+// limits: the count of links listed and the signed length of each, against
+// what is left of the bytes after the layout, are checked before anything
+// is downloaded; the verification then waits for room in the Verifier's
+// bound on metadata in memory; each download is capped by its signed
+// length (a repository cannot make a link longer), and the JSON values of
+// the layout and of each link as it arrives are counted before anything
+// is parsed. The returned func gives the room back: call it once in-toto
+// is done with the links.
+func (p *provenanceRun) downloadLinks(ctx context.Context, version string, layout []byte, linkNames []string) (map[string][]byte, func(), error) {
 	lim := p.w.v.cfg.Provenance.withDefaults()
 	if err := checkLinkCounts(version, linkNames, lim); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b := &linkBudget{lim: lim, bytes: lim.MaxBytes}
 	if err := b.take(version, "(the layout)", layout); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	signed, err := p.signedLinkLengths(ctx, version, linkNames, b.bytes, lim)
+	if err != nil {
+		return nil, nil, err
+	}
+	release, err := p.w.v.admitProvenance(ctx, version, int64(len(layout))+signed, lim)
+	if err != nil {
+		return nil, nil, err
 	}
 	links := make(map[string][]byte, len(linkNames))
 	for _, ln := range linkNames {
 		data, err := p.downloadLink(ctx, version, ln, b)
 		if err != nil {
-			return nil, err
+			release()
+			return nil, nil, err
 		}
 		links[path.Base(ln)] = data
 	}
-	return links, nil
+	return links, release, nil
 }
 
-// downloadLink fetches one link within the budget and counts it.
+// signedLinkLengths adds up the links' signed lengths, denying the first
+// that takes them past the bytes left, before any is downloaded.
+func (p *provenanceRun) signedLinkLengths(ctx context.Context, version string, linkNames []string, left int64, lim ProvenanceLimits) (int64, error) {
+	var total int64
+	for _, ln := range linkNames {
+		ti, err := p.w.tuf.Target(ctx, ln)
+		if err != nil {
+			return 0, err
+		}
+		if ti.Length > left-total || ti.Length > layouts.MaxMetadataSize {
+			return 0, tooManyBytes(version, ln, ti.Length, lim)
+		}
+		total += ti.Length
+	}
+	return total, nil
+}
+
+func tooManyBytes(version, link string, length int64, lim ProvenanceLimits) error {
+	return fault.Deniedf("in-toto link %s is %d bytes (signed length): with the layout and the links before it, the in-toto metadata of %s exceeds the limit of %d bytes per verification: %w",
+		link, length, version, lim.MaxBytes, ErrProvenanceTooLarge)
+}
+
+// downloadLink fetches one link, never past its signed length nor the
+// bytes left, and counts it.
 func (p *provenanceRun) downloadLink(ctx context.Context, version, ln string, b *linkBudget) ([]byte, error) {
 	ti, err := p.w.tuf.Target(ctx, ln)
 	if err != nil {
 		return nil, err
 	}
-	if ti.Length > b.bytes || ti.Length > layouts.MaxMetadataSize {
-		return nil, fault.Deniedf("in-toto link %s is %d bytes (signed length): with the layout and the links before it, the in-toto metadata of %s exceeds the limit of %d bytes per verification: %w",
-			ln, ti.Length, version, b.lim.MaxBytes, ErrProvenanceTooLarge)
+	if ti.Length > b.bytes {
+		return nil, tooManyBytes(version, ln, ti.Length, b.lim)
 	}
 	data, _, err := p.w.tuf.Download(ctx, ln, max(ti.Length, 1))
 	if err != nil {

@@ -95,10 +95,11 @@ func (p *provenanceRun) run(ctx context.Context, check string, a artifact, liste
 	if err != nil {
 		return err
 	}
-	links, err := p.downloadLinks(ctx, a.version, layoutBytes, linkNames)
+	links, release, err := p.downloadLinks(ctx, a.version, layoutBytes, linkNames)
 	if err != nil {
 		return err
 	}
+	defer release()
 	res, err := layouts.Verify(ctx, layouts.VerifyInput{
 		Layout:           layoutBytes,
 		LayoutName:       layoutName,

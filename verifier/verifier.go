@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/cnabsec/cnabsec/bundle/oci"
 	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/metadata/client"
@@ -30,6 +32,9 @@ type Verifier struct {
 	// wrap, when set, interposes on target lookups (tests that play a
 	// repository other tools could publish).
 	wrap func(trustSource) trustSource
+
+	gateOnce sync.Once
+	gate     *semaphore.Weighted // provenanceGate: in-toto metadata in memory
 }
 
 // New prepares a Verifier. It does no network I/O: call Refresh (Verify

@@ -53,6 +53,11 @@ func runGateway(c *cli.Context) error {
 	if err := checkServiceFlags(c); err != nil {
 		return err
 	}
+	restore, err := applyMemoryLimit(c)
+	if err != nil {
+		return err
+	}
+	defer restore()
 	log, err := serviceLogger(c)
 	if err != nil {
 		return err

@@ -43,3 +43,13 @@ func TestNegativeProvenanceLimitIsAUsageError(t *testing.T) {
 		t.Fatalf("exit %d, want 2:\n%s", code, stderr)
 	}
 }
+
+func TestNegativeServiceMemoryLimitIsAUsageError(t *testing.T) {
+	for _, args := range [][]string{{"serve"}, {"gateway", "--upstream", "https://registry.example"}} {
+		cmd := args[0]
+		code, _, stderr := runCLI(t, append(args, "--trust-root", "root.json", "--metadata", "repo", "--memory-limit", "-1")...)
+		if code != 2 || !strings.Contains(stderr, "--memory-limit takes a positive number of bytes, or 0 for none") {
+			t.Fatalf("%s: exit %d, want 2:\n%s", cmd, code, stderr)
+		}
+	}
+}

@@ -76,6 +76,7 @@ func serviceFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tls-key", Usage: "PEM private key `FILE` for --tls-cert"},
 		&cli.DurationFlag{Name: "refresh-interval", Value: 5 * time.Minute, Usage: "refresh the TUF metadata this often (and on demand when stale)"},
 		&cli.StringFlag{Name: "cache", Usage: "keep trusted TUF metadata in `DIR` across restarts (rollback protection); default: a private temporary directory"},
+		memoryLimitFlag(),
 	}, provenanceFlags()...)
 }
 
@@ -108,6 +109,11 @@ func runServe(c *cli.Context) error {
 	if err := checkServiceFlags(c); err != nil {
 		return err
 	}
+	restore, err := applyMemoryLimit(c)
+	if err != nil {
+		return err
+	}
+	defer restore()
 	log, err := serviceLogger(c)
 	if err != nil {
 		return err
