@@ -143,29 +143,44 @@ func (a *ciAnalysis) openings(s in_toto.Step, sd side) []string {
 	}
 	var open []string
 	for _, r := range rules {
-		if len(r) < 2 {
-			continue
-		}
-		switch op := strings.ToUpper(r[0]); {
-		case op == "DISALLOW" && r[1] == "*":
+		opening, closes := a.opening(r)
+		if closes {
 			return open
-		case op == "CREATE" || op == "MODIFY" || op == "ALLOW":
-			open = append(open, op+" "+r[1])
-		case op == "MATCH" && a.matchOpen(r):
-			open = append(open, strings.Join(r, " ")+" (which the CI keys control)")
+		}
+		if opening != "" {
+			open = append(open, opening)
 		}
 	}
 	return append(open, `no closing DISALLOW "*" (artifacts no rule names are allowed)`)
 }
 
+// opening says whether one rule lets CI-chosen bytes in (and which), or
+// closes the list (DISALLOW "*": nothing after it applies).
+func (a *ciAnalysis) opening(r []string) (opening string, closes bool) {
+	if len(r) < 2 {
+		return "", false
+	}
+	switch op := strings.ToUpper(r[0]); {
+	case op == "DISALLOW" && r[1] == "*":
+		return "", true
+	case op == "CREATE" || op == "MODIFY" || op == "ALLOW":
+		return op + " " + r[1], false
+	case op == "MATCH" && a.matchOpen(r):
+		return strings.Join(r, " ") + " (which the CI keys control)", false
+	}
+	return "", false
+}
+
 // matchOpen reports whether a MATCH rule's source (... WITH PRODUCTS|MATERIALS
 // FROM STEP) is itself open to the CI keys.
 func (a *ciAnalysis) matchOpen(r []string) bool {
-	i := slices.IndexFunc(r, func(w string) bool { return strings.EqualFold(w, "FROM") })
-	if i < 1 || i+1 >= len(r) {
+	// MATCH pattern [IN prefix] WITH MATERIALS|PRODUCTS [IN prefix] FROM step
+	with := slices.IndexFunc(r, func(w string) bool { return strings.EqualFold(w, "WITH") })
+	from := slices.IndexFunc(r, func(w string) bool { return strings.EqualFold(w, "FROM") })
+	if with < 1 || from < with || from+1 >= len(r) {
 		return false
 	}
-	key := sideOf{step: r[i+1], side: side(strings.EqualFold(r[i-1], "PRODUCTS"))}
+	key := sideOf{step: r[from+1], side: side(strings.EqualFold(r[with+1], "PRODUCTS"))}
 	if v, ok := a.memo[key]; ok {
 		return v
 	}

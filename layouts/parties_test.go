@@ -76,6 +76,11 @@ func TestLayoutOnePartyCanSatisfyAloneIsWarned(t *testing.T) {
 			step("build", []string{ci}, []string{"CREATE", "bundle.json"}, closed),
 			step("package", []string{ci}, []string{"MATCH", "bundle.json", "WITH", "PRODUCTS", "FROM", "build"}, closed)},
 			`step "package" can be performed by the CI keys alone (cccccccccccc) and its products may hold new bytes (MATCH bundle.json WITH PRODUCTS FROM build (which the CI keys control))`},
+		{"CI step matching, under a prefix, what another CI step may create", []in_toto.Step{
+			step("write", []string{dev}, []string{"CREATE", "bundle.src.json"}, closed),
+			step("build", []string{ci}, []string{"CREATE", "out/bundle.json"}, closed),
+			step("package", []string{ci}, []string{"MATCH", "bundle.json", "WITH", "PRODUCTS", "IN", "out", "FROM", "build"}, closed)},
+			`step "package" can be performed by the CI keys alone (cccccccccccc) and its products may hold new bytes (MATCH bundle.json WITH PRODUCTS IN out FROM build (which the CI keys control))`},
 	} {
 		l := in_toto.Layout{Steps: c.steps}
 		if got := warningText(PartyWarnings(&l, []string{ci})); !strings.Contains(got, c.want) {
