@@ -109,3 +109,49 @@ func TestLayoutAndLinkHelpHaveExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestLayoutCreateWarnsWhenTheCIKeysCanVouchAlone: a layout whose package
+// step, performed by the CI key alone, may CREATE bundle.json lets the CI key
+// holder vouch for content no developer wrote (replaying an old developer
+// link); layout create signs it but warns on stderr and in -o json. The
+// bound layout of docs/in-toto.md is not warned about.
+func TestLayoutCreateWarnsWhenTheCIKeysCanVouchAlone(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, k := range []string{"owner", "dev", "ci"} {
+		if code, _, errs := runCLI(t, "key", "generate", "--unencrypted", k); code != 0 {
+			t.Fatalf("key generate %s: %s", k, errs)
+		}
+	}
+	ci, err := keys.LoadPublic("ci.pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := strings.NewReplacer("[CREATE, bundle.src.json]", "[CREATE, bundle.json]",
+		"[MATCH, bundle.src.json,", "[MATCH, bundle.json,",
+		"[[CREATE, bundle.json], [ALLOW, bundle.src.json],", "[[MATCH, bundle.json, WITH, PRODUCTS, FROM, write-bundle],").Replace(cliTemplate)
+	for name, c := range map[string]struct {
+		template string
+		warned   bool
+	}{"unbound": {cliTemplate, true}, "bound": {bound, false}} {
+		os.WriteFile(name+".yaml", []byte(c.template), 0o644)
+		code, out, errs := runCLI(t, "layout", "create", name+".yaml", "--key", "owner.key", "--ci-key-id", ci.ID(), "--out", name+".layout", "-o", "json")
+		if code != 0 {
+			t.Fatalf("%s: layout create exited %d: %s", name, code, errs)
+		}
+		var rep layoutCreateReport
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("%s: report %q: %v", name, out, err)
+		}
+		wantErr := `cnabsec: warning: step "package" can be performed by the CI keys alone (` + ci.ID()[:12] + `) and its products may hold new bytes (CREATE bundle.json; ALLOW bundle.src.json)`
+		if !c.warned {
+			if len(rep.Warnings) != 0 || strings.Contains(errs, "CI keys") {
+				t.Fatalf("%s: warned %+v, stderr %q", name, rep.Warnings, errs)
+			}
+			continue
+		}
+		if len(rep.Warnings) != 1 || rep.Warnings[0].Rule != layouts.RuleCIAlone || rep.Warnings[0].Step != "package" || !strings.Contains(errs, wantErr) {
+			t.Fatalf("%s: warnings %+v, stderr %q; want %q", name, rep.Warnings, errs, wantErr)
+		}
+	}
+}
