@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/cnabsec/cnabsec/internal/fault"
 )
 
@@ -93,16 +95,23 @@ func CheckRelocationCovers(b *Bundle, m RelocationMapping) error {
 	return fault.Deniedf("%w: bundle %q version %q: %s", ErrRelocation, b.Parsed.Name, b.Parsed.Version, strings.Join(problems, "; "))
 }
 
-// pinProblem says why a relocated reference is not pinned to the image's
-// contentDigest: a tag is refused (what it names can change after the
-// check), and so is another digest.
+// pinProblem says why a relocated reference is not REPOSITORY@DIGEST with
+// DIGEST the image's contentDigest: a tag is refused (what it names can
+// change after the check), and so is another digest, an image without a
+// contentDigest to pin to, and a tag beside the digest or a malformed
+// repository (runtimes may read those otherwise than this check).
 func pinProblem(img Image, to string) string {
-	i := strings.LastIndex(to, "@")
-	if i < 0 {
+	repo, dig, pinned := strings.Cut(to, "@")
+	switch {
+	case !pinned:
 		return fmt.Sprintf("%s is relocated to %s, a tag: relocated references must be pinned by digest (@%s)", img, to, img.ContentDigest)
-	}
-	if img.ContentDigest != "" && to[i+1:] != img.ContentDigest {
+	case img.ContentDigest == "":
+		return fmt.Sprintf("%s is relocated to %s, but the bundle gives the image no contentDigest to pin it to", img, to)
+	case dig != img.ContentDigest:
 		return fmt.Sprintf("%s is relocated to %s, whose digest is not the bundle's contentDigest %s", img, to, img.ContentDigest)
+	}
+	if _, err := name.NewRepository(repo); err != nil {
+		return fmt.Sprintf("%s is relocated to %s, which is not REPOSITORY@%s: %v", img, to, img.ContentDigest, err)
 	}
 	return ""
 }

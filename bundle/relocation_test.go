@@ -87,3 +87,38 @@ func TestRelocationMappingPointingElsewhereIsRefused(t *testing.T) {
 	errtest.WantIs(t, CheckRelocationCovers(b, m), fault.Denied, ErrRelocation,
 		"invocation image 0 (cnab/app:1.0) is relocated to my.registry/app@"+digestB+", whose digest is not the bundle's contentDigest "+digestA)
 }
+
+// TestRelocationMappingEntryNotRepositoryAtContentDigestIsDenied: an entry
+// that only looks pinned (a tag beside the digest, which a runtime may pull
+// by; no repository; a malformed one; a second digest) or that pins an image
+// the bundle gives no contentDigest was passed on to the runtime unchecked
+// with --thick, where nothing resolves it. Only REPOSITORY@contentDigest is
+// accepted, as cnab-to-oci writes it.
+func TestRelocationMappingEntryNotRepositoryAtContentDigestIsDenied(t *testing.T) {
+	b, err := Parse(testBundle(t, "", "", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ to, want string }{
+		{"my.registry/app:1.0@" + digestA, ", which is not REPOSITORY@" + digestA + ": repository can only contain"},
+		{"@" + digestA, ", which is not REPOSITORY@" + digestA + ": a repository name must be specified"},
+		{"my.registry/App@" + digestA, ", which is not REPOSITORY@" + digestA + ": repository can only contain"},
+		{"my.registry/app@" + digestA + "@" + digestA, ", whose digest is not the bundle's contentDigest " + digestA},
+	} {
+		t.Run(tc.to, func(t *testing.T) {
+			m := RelocationMapping{"cnab/app:1.0": tc.to, "docker.io/x/web:1.0": "my.registry/web@" + digestB}
+			errtest.WantIs(t, CheckRelocationCovers(b, m), fault.Denied, ErrRelocation, "invocation image 0 (cnab/app:1.0) is relocated to "+tc.to+tc.want)
+		})
+	}
+	unpinned, err := Parse(testBundle(t, "", `{"image":"docker.io/x/web:1.0","imageType":"oci"}`, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := RelocationMapping{"cnab/app:1.0": "my.registry/app@" + digestA, "docker.io/x/web:1.0": "my.registry/web@" + digestB}
+	errtest.WantIs(t, CheckRelocationCovers(unpinned, m), fault.Denied, ErrRelocation,
+		`image "web" (docker.io/x/web:1.0) is relocated to my.registry/web@`+digestB+", but the bundle gives the image no contentDigest to pin it to")
+	m = RelocationMapping{"cnab/app:1.0": "my.registry/app@" + digestA, "docker.io/x/web:1.0": "index.docker.io/x/web@" + digestB}
+	if err := CheckRelocationCovers(b, m); err != nil {
+		t.Errorf("cnab-to-oci's form REPOSITORY@contentDigest refused: %v", err)
+	}
+}
