@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
+	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
 
 	"github.com/cnabsec/cnabsec/bundle/oci"
 	"github.com/cnabsec/cnabsec/internal/fault"
@@ -31,8 +33,13 @@ type CopyResult struct {
 // group with up to 8 concurrent requests), each
 // manifest and its blobs unchanged (same digests), skipping tags dst already
 // holds with the same manifest. Tags of src outside this package's layout
-// are ignored. Nothing is verified beyond digests: the copy is verified the
-// way the original is, by a TUF client pinned to the root.
+// are ignored. The source's roots must verify as a chain (each version by
+// the one before) or nothing is copied; the destination's timestamp.json is
+// replaced only by a newer one when the newest root's timestamp keys signed
+// it, by an unverifiable source timestamp never, and unverifiable bytes the
+// destination holds are replaced and listed in CopyResult.Replaced. Beyond
+// that, nothing is verified but digests: the copy is verified the way the
+// original is, by a TUF client pinned to the root.
 func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (CopyResult, error) {
 	res := CopyResult{Source: src.Name(), Destination: dst.Name()}
 	if src.Name() == dst.Name() {
@@ -99,15 +106,64 @@ func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (Copy
 		tag, _ := TagForMetadata(f)
 		groups[len(groups)-1] = append(groups[len(groups)-1], job(tag, MediaTypeMetadata))
 	}
-	if r := newestRoot(files); r != "" {
-		p.root = func() ([]byte, error) {
-			f := &Fetcher{repo: src, location: Scheme + "://" + src.Name(), puller: p.puller}
-			return f.Fetch(ctx, "metadata/"+r, maxRootRead)
-		}
+	// The source's roots must chain before anything is copied: the newest
+	// decides what the destination's timestamp is worth, and a root that
+	// does not verify would break every client of the destination.
+	from := &Fetcher{repo: src, location: Scheme + "://" + src.Name(), puller: p.puller}
+	root, err := newestVerifiedRoot(func(name string) ([]byte, error) {
+		return from.Fetch(ctx, "metadata/"+name, maxRootRead)
+	}, files, src.Name())
+	if err != nil {
+		return res, err
 	}
+	p.root = func() ([]byte, error) { return root, nil }
 	err = runGroups(ctx, groups, pushWorkers)
 	res.Replaced = p.replaced
 	return res, err
+}
+
+// newestVerifiedRoot walks the roots of files (read with fetch) from the
+// lowest version up, each verified by the one before as a TUF client's root
+// update does, and returns the newest: a root planted in the source without
+// the root keys is refused, never copied, and cannot decide what the
+// destination's timestamp is worth.
+// The lowest root anchors the chain; a destination that already holds it
+// holds the same bytes (a different versioned file is never replaced).
+func newestVerifiedRoot(fetch func(string) ([]byte, error), files []string, repo string) (_ []byte, err error) {
+	var roots []string
+	for _, f := range files {
+		if _, role := splitMetadataName(f); role == "root" {
+			roots = append(roots, f)
+		}
+	}
+	sortForPush(roots)
+	if len(roots) == 0 || len(roots) > maxRootChain {
+		return nil, fault.Deniedf("%s holds %d root versions: want 1 to %d", repo, len(roots), maxRootChain)
+	}
+	defer func() {
+		if recover() != nil {
+			err = fault.Deniedf("%s: its roots are not valid root metadata", repo)
+		}
+	}()
+	latest, err := fetch(roots[0])
+	if err != nil {
+		return nil, err
+	}
+	tm, err := trustedmetadata.New(latest)
+	if err != nil {
+		return nil, fault.Deniedf("%s of %s is not valid root metadata: %v", roots[0], repo, err)
+	}
+	for _, r := range roots[1:] {
+		data, err := fetch(r)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tm.UpdateRoot(data); err != nil {
+			return nil, fault.Deniedf("%s of %s does not verify against root version %d: %v", r, repo, tm.Root.Signed.Version, err)
+		}
+		latest = data
+	}
+	return latest, nil
 }
 
 // copyTag copies one artifact (its empty config, its single layer, its
@@ -132,13 +188,13 @@ func copyTag(p *pusher, src, dst name.Tag, layerType string, manifest []byte) (b
 		return false, err
 	}
 	if file, err := MetadataForTag(dst.TagStr()); err == nil && exists {
-		err := p.mayReplaceMetadata(file, func() (int64, error) {
-			src := &Fetcher{repo: src.Context(), location: Scheme + "://" + src.Context().Name(), puller: p.puller}
-			data, err := src.fetchBlob(ctx, strings.TrimPrefix(l.Digest, "sha256:"), l.Size, maxTimestampRead, what, false)
+		err := p.mayReplaceMetadata(file, func(root *tuf.Metadata[tuf.RootType]) (int64, error) {
+			from := &Fetcher{repo: src.Context(), location: Scheme + "://" + src.Context().Name(), puller: p.puller}
+			data, err := from.fetchBlob(ctx, strings.TrimPrefix(l.Digest, "sha256:"), l.Size, maxTimestampRead, what, false)
 			if err != nil {
 				return 0, err
 			}
-			return signedVersion(data)
+			return verifiedVersion(root, data, "the "+file+" of "+src.Context().Name(), "the one "+dst.Context().Name()+" holds, which does")
 		})
 		if err != nil {
 			return false, err

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/static"
+	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
 
 	"github.com/cnabsec/cnabsec/bundle/oci"
 	"github.com/cnabsec/cnabsec/internal/fault"
@@ -106,7 +107,7 @@ func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Option
 			layer := static.NewLayer(data, MediaTypeMetadata)
 			m := fileManifest(ArtifactTypeMetadata, MediaTypeMetadata, sha256Hex(data), int64(len(data)), f)
 			pushed, err := p.put(tag, layer, m, "metadata file metadata/"+f, func() error {
-				return p.mayReplaceMetadata(f, func() (int64, error) { return signedVersion(data) })
+				return p.mayReplaceMetadata(f, func(*tuf.Metadata[tuf.RootType]) (int64, error) { return signedVersion(data) })
 			})
 			mu.Lock()
 			defer mu.Unlock()

@@ -15,17 +15,23 @@ import (
 // deciding whether it may be replaced.
 const maxTimestampRead = 1 << 20
 
-// maxRootRead caps reading the root a copy publishes.
+// maxRootRead caps reading each root a copy publishes.
 const maxRootRead = 1 << 20
+
+// maxRootChain bounds the root versions a copy verifies in a row.
+const maxRootChain = 256
 
 // mayReplaceMetadata decides whether the tag of metadata file f, which holds
 // a different manifest in the registry, may be replaced. A versioned file
 // (N.ROLE.json) never changes once published: a different one means another
 // repository was pushed here, and replacing it would fork what clients
 // already trust. timestamp.json may only move forward: replacing a newer or
-// equal version would roll clients back. newVersion gives the version about
-// to be written.
-func (p *pusher) mayReplaceMetadata(f string, newVersion func() (int64, error)) error {
+// equal version would roll clients back. Only a timestamp a threshold of the
+// timestamp keys of the root being published signed has a version to
+// compare: unverifiable bytes in the registry are replaced (and reported),
+// never compared. newVersion gives the version about to be written (root:
+// the root being published, to verify it against).
+func (p *pusher) mayReplaceMetadata(f string, newVersion func(root *tuf.Metadata[tuf.RootType]) (int64, error)) error {
 	if f != "timestamp.json" {
 		return fault.WithHint(fault.Inputf("%s already holds a different %s: another repository was pushed here (or the directory was re-created); refusing to overwrite published metadata", p.repo.Name(), f),
 			"push to a new repository, or check that the directory is the one published there")
@@ -37,13 +43,17 @@ func (p *pusher) mayReplaceMetadata(f string, newVersion func() (int64, error)) 
 	if have < 0 {
 		return nil // unreadable: clients cannot use it either; replacing repairs it
 	}
-	if why := p.untrustedTimestamp(data); why != "" {
+	root, err := p.judgingRoot()
+	if err != nil {
+		return err
+	}
+	if why := untrustedTimestamp(root, data); why != "" {
 		// Unsigned bytes never block a publisher: their version is not
 		// compared, they are replaced and the caller is told.
 		p.noteReplaced(Replaced{File: f, Version: have, Reason: why})
 		return nil
 	}
-	want, err := newVersion()
+	want, err := newVersion(root)
 	if err != nil {
 		return err
 	}
@@ -88,26 +98,38 @@ func (p *pusher) noteReplaced(r Replaced) {
 	p.replaced = append(p.replaced, r)
 }
 
-// untrustedTimestamp says why the registry's timestamp bytes cannot be
-// trusted ("" when a threshold of the timestamp keys of the root being
-// published signed them). Only then is its version a rollback floor.
-func (p *pusher) untrustedTimestamp(data []byte) (why string) {
+// judgingRoot is the root being published, which decides whether the
+// registry's timestamp is trusted. Without one nothing is compared: the
+// replacement is refused.
+func (p *pusher) judgingRoot() (_ *tuf.Metadata[tuf.RootType], err error) {
 	if p.root == nil {
-		return ""
+		return nil, fault.Deniedf("%s holds a timestamp.json and there is no root among the metadata to publish to verify it against: refusing to replace it", p.repo.Name())
 	}
-	rootBytes, err := p.root()
+	data, err := p.root()
 	if err != nil {
-		return "" // no root to judge by: keep refusing rollbacks, fail closed
+		return nil, err
 	}
+	defer func() {
+		if recover() != nil {
+			err = fault.Deniedf("the root being published is not valid root metadata")
+		}
+	}()
+	root, err := tuf.Root().FromBytes(data)
+	if err != nil {
+		return nil, fault.Deniedf("the root being published is not valid root metadata: %v", err)
+	}
+	return root, nil
+}
+
+// untrustedTimestamp says why timestamp bytes cannot be trusted ("" when a
+// threshold of the timestamp keys of root signed them). Only then is their
+// version a rollback floor.
+func untrustedTimestamp(root *tuf.Metadata[tuf.RootType], data []byte) (why string) {
 	defer func() {
 		if recover() != nil {
 			why = "it is not valid timestamp metadata"
 		}
 	}()
-	root, err := tuf.Root().FromBytes(rootBytes)
-	if err != nil {
-		return ""
-	}
 	ts, err := tuf.Timestamp().FromBytes(data)
 	if err != nil {
 		return "it is not valid timestamp metadata: " + err.Error()
@@ -116,6 +138,16 @@ func (p *pusher) untrustedTimestamp(data []byte) (why string) {
 		return fmt.Sprintf("its signatures do not meet the timestamp threshold of root version %d: %v", root.Signed.Version, err)
 	}
 	return ""
+}
+
+// verifiedVersion is the version of timestamp bytes that root's timestamp
+// keys signed; other bytes are refused (Denied), never compared. what names
+// the bytes ("the timestamp.json of REPO").
+func verifiedVersion(root *tuf.Metadata[tuf.RootType], data []byte, what, over string) (int64, error) {
+	if why := untrustedTimestamp(root, data); why != "" {
+		return 0, fault.Deniedf("%s does not verify against root version %d (%s): refusing to copy it over %s", what, root.Signed.Version, why, over)
+	}
+	return signedVersion(data)
 }
 
 // signedVersion reads signed.version of a metadata file.

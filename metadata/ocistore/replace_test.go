@@ -2,6 +2,7 @@ package ocistore
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,8 +13,11 @@ import (
 	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
+	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/metadata"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/secure-systems-lab/go-securesystemslib/cjson"
+	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
 // olderCopy snapshots r's directory, then publishes a new target in r.
@@ -140,5 +144,98 @@ func TestUnsignedHugeTimestampVersionAtTheDestinationDoesNotBlockCopy(t *testing
 	wantReplacedUnsigned(t, res.Replaced)
 	if err := newClient(t, r, "oci://"+mirror.Ref("org/tuf")).Refresh(context.Background()); err != nil {
 		t.Fatalf("the mirror does not serve the real metadata after the copy: %v", err)
+	}
+}
+
+// TestUnsignedHugeTimestampAtTheSourceDoesNotReplaceTheMirrorsSignedOne:
+// someone with write access to the source registry (no key) plants a
+// timestamp claiming a huge version. Its claim is not a version to compare:
+// the copy is refused, and the mirror keeps serving its signed timestamp.
+// Before, the unsigned version won the comparison and replaced it.
+func TestUnsignedHugeTimestampAtTheSourceDoesNotReplaceTheMirrorsSignedOne(t *testing.T) {
+	r := newRepo(t)
+	src, mirror := registrytest.New(t), registrytest.New(t)
+	push(t, r, mustRepo(t, src, "org/tuf"))
+	push(t, r, mustRepo(t, mirror, "org/tuf"))
+	plantUnsignedTimestamp(t, r, mustRepo(t, src, "org/tuf"))
+	_, err := Copy(context.Background(), mustRepo(t, src, "org/tuf"), mustRepo(t, mirror, "org/tuf"), oci.Options{})
+	if fault.KindOf(err) != fault.Denied {
+		t.Fatalf("kind %v, want Denied: %v", fault.KindOf(err), err)
+	}
+	wantContains(t, err, "timestamp.json of "+mustRepo(t, src, "org/tuf").Name(), "does not verify against root version 1", "refusing to copy it over")
+	if err := newClient(t, r, "oci://"+mirror.Ref("org/tuf")).Refresh(context.Background()); err != nil {
+		t.Fatalf("the mirror lost its signed timestamp: %v", err)
+	}
+}
+
+// signAs replaces md's signatures with k's.
+func signAs[T tuf.Roles](t *testing.T, md *tuf.Metadata[T], k *keys.PrivateKey) []byte {
+	t.Helper()
+	payload, err := cjson.EncodeCanonical(md.Signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := keys.SignHex(context.Background(), k, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := hex.DecodeString(sig)
+	md.Signatures = []tuf.Signature{{KeyID: k.Public().ID(), Signature: raw}}
+	b, err := json.Marshal(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestRootPlantedAtTheSourceCannotDecideTheMirrorsTimestamp: someone with
+// write access to the source registry (no root key) adds 2.root.json giving
+// the timestamp role their own key, and a timestamp that key signs with a
+// huge version. Judged by that root, the mirror's real timestamp would look
+// unsigned and be replaced by theirs; the copy verifies the source's roots
+// as a chain from its first root and refuses before copying anything (the
+// mirror's clients still refresh). Before, the fake root and timestamp
+// replaced the mirror's.
+func TestRootPlantedAtTheSourceCannotDecideTheMirrorsTimestamp(t *testing.T) {
+	r := newRepo(t)
+	src, mirror := registrytest.New(t), registrytest.New(t)
+	push(t, r, mustRepo(t, mirror, "org/tuf"))
+	evil := filepath.Join(t.TempDir(), "evil")
+	if err := os.CopyFS(evil, os.DirFS(r.Dir)); err != nil {
+		t.Fatal(err)
+	}
+	k, err := keys.Generate(keys.GenEd25519)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := tuf.Root().FromFile(filepath.Join(evil, "metadata", "1.root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root.Signed.Version = 2
+	root.Signed.Keys[k.Public().ID()] = k.Public().TUFKey()
+	root.Signed.Roles[tuf.TIMESTAMP].KeyIDs = []string{k.Public().ID()}
+	root.Signed.Roles[tuf.TIMESTAMP].Threshold = 1
+	if err := os.WriteFile(filepath.Join(evil, "metadata", "2.root.json"), signAs(t, root, k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := tuf.Timestamp().FromFile(filepath.Join(evil, "metadata", "timestamp.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Signed.Version = 999999
+	if err := os.WriteFile(filepath.Join(evil, "metadata", "timestamp.json"), signAs(t, ts, k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Push(context.Background(), evil, mustRepo(t, src, "org/tuf"), oci.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Copy(context.Background(), mustRepo(t, src, "org/tuf"), mustRepo(t, mirror, "org/tuf"), oci.Options{})
+	if fault.KindOf(err) != fault.Denied {
+		t.Fatalf("kind %v, want Denied: %v", fault.KindOf(err), err)
+	}
+	wantContains(t, err, "2.root.json of "+mustRepo(t, src, "org/tuf").Name(), "does not verify against root version 1")
+	if err := newClient(t, r, "oci://"+mirror.Ref("org/tuf")).Refresh(context.Background()); err != nil {
+		t.Fatalf("the mirror lost its signed timestamp: %v", err)
 	}
 }
