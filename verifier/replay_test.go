@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 	"github.com/cnabsec/cnabsec/internal/testing/scenario"
 	"github.com/cnabsec/cnabsec/layouts"
 	"github.com/cnabsec/cnabsec/signer"
@@ -129,5 +130,38 @@ func TestVerdictNamesTheKeysTheProvenanceRestsOn(t *testing.T) {
 		"; step write-bundle by " + s.Keys["developer"].Public().ID() + "; step package by " + s.Keys["ci"].Public().ID() + "\n"
 	if !strings.Contains(text.String(), want) {
 		t.Fatalf("text report:\n%s\nwant the line\n%s", text.String(), want)
+	}
+}
+
+// TestLayoutTheCIKeysCanSatisfyAloneIsWarnedInTheReport: when the in-toto CI
+// functionary is the releases key (one CI key, as the README sets it up),
+// the verifier, which reads the releases keys from the top-level targets
+// role, warns about a layout step the CI key alone performs whose products
+// it may create (the image layout's build-image), and not about the bound
+// bundle layout, whose package step can only pass on the developer's bytes.
+// The warning does not change the verdict.
+func TestLayoutTheCIKeysCanSatisfyAloneIsWarnedInTheReport(t *testing.T) {
+	reg := registrytest.New(t)
+	s, err := scenario.Build(context.Background(), scenario.Options{Dir: t.TempDir(), Registry: reg.Host, Provenance: true, CIFunctionaryIsReleasesKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := verify(t, s, s.BundleRef, withLevel(verifier.Level4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci := s.Keys["releases"].Public().ID()[:12]
+	var imageWarned bool
+	for _, c := range r.Checks {
+		if c.Name != layouts.CheckLayoutParties || !strings.Contains(c.Detail, "CI keys alone") {
+			continue
+		}
+		if c.Status != verifier.Warn || !strings.Contains(c.Detail, `step "build-image" can be performed by the CI keys alone (`+ci+`)`) {
+			t.Fatalf("unexpected party warning %+v", c)
+		}
+		imageWarned = true
+	}
+	if !imageWarned {
+		t.Fatalf("no warning that the CI key (%s) alone performs build-image; checks %+v", ci, r.Checks)
 	}
 }

@@ -36,6 +36,10 @@ type Options struct {
 	// Provenance adds in-toto layouts and links (level 4); without it the
 	// release reaches level 2.
 	Provenance bool
+	// CIFunctionaryIsReleasesKey makes the in-toto ci functionary the
+	// releases key itself (as the README's walkthrough does: one CI key for
+	// TUF and in-toto), so that verifiers see which steps CI performs.
+	CIFunctionaryIsReleasesKey bool
 	// Log, when set, receives one line per step.
 	Log func(format string, args ...any)
 }
@@ -91,6 +95,17 @@ func Build(ctx context.Context, o Options) (*Scenario, error) {
 			return nil, err
 		}
 		s.Keys[role] = k
+	}
+	if o.CIFunctionaryIsReleasesKey {
+		for _, ext := range []string{".key", ".pub"} {
+			if err := os.Remove(filepath.Join(s.KeyDir, "ci"+ext)); err != nil {
+				return nil, err
+			}
+		}
+		if err := keys.WriteKeyPair(filepath.Join(s.KeyDir, "ci"), s.Keys["releases"], nil); err != nil {
+			return nil, err
+		}
+		s.Keys["ci"] = s.Keys["releases"]
 	}
 	logf("generated keys for root, targets, snapshot, timestamp, releases (CI), the layout owner and two functionaries in %s", s.KeyDir)
 
