@@ -322,6 +322,8 @@ func TestThickBundleWithForgedRelocationMappingIsDenied(t *testing.T) {
 	mustDeny(t, r, err, "relocation-mapping", "a tag: relocated references must be pinned by digest")
 	r, err = verify(t, s, thickRef, withThickFile(thick), withRelocationMapping(mapping("evil.example/web@"+s.InstallerDigest)))
 	mustDeny(t, r, err, "relocation-mapping", "whose digest is not the bundle's contentDigest")
+	r, err = verify(t, s, thickRef, withThickFile(thick), withRelocationMapping(mapping("evil.example/web:latest@"+s.WebDigest)))
+	mustDeny(t, r, err, "relocation-mapping", "evil.example/web:latest@"+s.WebDigest+", which is not REPOSITORY@"+s.WebDigest)
 	good := mapping("evil.example/web@" + s.WebDigest)
 	r, err = verify(t, s, thickRef, withThickFile(thick), withRelocationMapping(good))
 	if err != nil || r.VerifiedRelocationMapping() == nil {

@@ -153,3 +153,58 @@ func TestHandOffCopiesAreRemovedWhenCnabsecIsTerminated(t *testing.T) {
 		t.Fatalf("hand-off directory %s left behind: %v", dir, err)
 	}
 }
+
+// TestHandOffCopyIsPrivateAndRemovedAfterwards: the runtime reads the bundle
+// and the mapping from a directory this run created (0700, in $TMPDIR) that
+// holds exactly the two verified copies (0600), never from the user's files,
+// which it swaps here after verification; the directory is gone when the
+// runtime fails, and also when it cannot be started at all.
+func TestHandOffCopyIsPrivateAndRemovedAfterwards(t *testing.T) {
+	h := newHandoffRelease(t)
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	mapping, _ := h.pinnedMapping(t)
+	userBundle := filepath.Join(t.TempDir(), "bundle.json")
+	want := filepath.Join(t.TempDir(), "want.json")
+	for _, p := range []string{userBundle, want} {
+		if err := os.WriteFile(p, h.BundleJSON, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("USER_BUNDLE", userBundle)
+	t.Setenv("WANT", want)
+	script := `echo '{"evil":true}' > "$USER_BUNDLE"
+d=$(dirname "$CNABSEC_BUNDLE")
+test "$(dirname "$d")" = "$TMPDIR" && test "$d" = "$(dirname "$CNABSEC_RELOCATION_MAPPING")" && echo "in a directory of its own"
+echo "modes $(stat -c %a "$d") $(stat -c %a "$CNABSEC_BUNDLE") $(stat -c %a "$CNABSEC_RELOCATION_MAPPING")"
+echo "holds $(ls -A "$d" | tr '\n' ' ')"
+cmp -s "$CNABSEC_BUNDLE" "$WANT" && echo "verified bytes"
+exit 9`
+	code, stdout, stderr := h.verify(t, h.BundleRef, []string{"--bundle", userBundle, "--relocation-mapping", mapping}, script)
+	if code != 9 {
+		t.Fatalf("exit %d, want the runtime's 9: %s", code, stderr)
+	}
+	for _, line := range []string{"in a directory of its own", "modes 700 600 600", "holds bundle.json relocation-mapping.json ", "verified bytes"} {
+		if !strings.Contains(stdout, line+"\n") {
+			t.Errorf("the runtime's view lacks %q:\n%s", line, stdout)
+		}
+	}
+	leftBehind := func() []string {
+		m, err := filepath.Glob(filepath.Join(tmp, "cnabsec-handoff-*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if m := leftBehind(); len(m) != 0 {
+		t.Fatalf("after the runtime failed, left behind: %v", m)
+	}
+	args := append(append([]string{"verify", h.BundleRef}, h.flags...), "--relocation-mapping", mapping, "--", filepath.Join(tmp, "no-such-runtime"))
+	code, _, stderr = runCLI(t, args...)
+	if code != 2 || !strings.Contains(stderr, "no-such-runtime") {
+		t.Fatalf("a runtime that cannot start: exit %d: %s", code, stderr)
+	}
+	if m := leftBehind(); len(m) != 0 {
+		t.Fatalf("after the runtime could not start, left behind: %v", m)
+	}
+}
