@@ -65,16 +65,7 @@ func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (Copy
 	if err != nil {
 		return res, classify(ctx, err, "listing the tags of metadata repository "+src.Name(), false)
 	}
-	var targets, files []string
-	for _, t := range tags {
-		if _, ok := TargetForTag(t); ok {
-			targets = append(targets, t)
-		} else if f, err := MetadataForTag(t); err == nil {
-			files = append(files, f)
-		}
-	}
-	sort.Strings(targets)
-	sortForPush(files)
+	targets, files := splitTags(tags)
 	var mu sync.Mutex
 	job := func(tag, layerType string) func() error {
 		return func() error {
@@ -109,17 +100,41 @@ func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (Copy
 	// The source's roots must chain before anything is copied: the newest
 	// decides what the destination's timestamp is worth, and a root that
 	// does not verify would break every client of the destination.
-	from := &Fetcher{repo: src, location: Scheme + "://" + src.Name(), puller: p.puller}
-	root, err := newestVerifiedRoot(func(name string) ([]byte, error) {
-		return from.Fetch(ctx, "metadata/"+name, maxRootRead)
-	}, files, src.Name())
-	if err != nil {
+	if err := p.judgeBySourceRoot(src, files); err != nil {
 		return res, err
 	}
-	p.root = func() ([]byte, error) { return root, nil }
 	err = runGroups(ctx, groups, pushWorkers)
 	res.Replaced = p.replaced
 	return res, err
+}
+
+// splitTags sorts tags of this package's layout into target tags (sorted)
+// and metadata file names (in push order); other tags are ignored.
+func splitTags(tags []string) (targets, files []string) {
+	for _, t := range tags {
+		if _, ok := TargetForTag(t); ok {
+			targets = append(targets, t)
+		} else if f, err := MetadataForTag(t); err == nil {
+			files = append(files, f)
+		}
+	}
+	sort.Strings(targets)
+	sortForPush(files)
+	return targets, files
+}
+
+// judgeBySourceRoot makes the newest root of src whose chain verifies the
+// root the destination's timestamp is judged by.
+func (p *pusher) judgeBySourceRoot(src name.Repository, files []string) error {
+	from := &Fetcher{repo: src, location: Scheme + "://" + src.Name(), puller: p.puller}
+	root, err := newestVerifiedRoot(func(name string) ([]byte, error) {
+		return from.Fetch(p.ctx, "metadata/"+name, maxRootRead)
+	}, files, src.Name())
+	if err != nil {
+		return err
+	}
+	p.root = func() ([]byte, error) { return root, nil }
+	return nil
 }
 
 // newestVerifiedRoot walks the roots of files (read with fetch) from the
