@@ -118,3 +118,29 @@ func TestInteropCnabsecVerifiesWhatPythonRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestInteropPythonInTotoAlsoRefusesTheReplayedDeveloperLink: Debian's
+// in-toto-verify judges the replay attack (release 1.0's developer link, a
+// fresh package link by the CI key for new bytes) as cnabsec does: the
+// documented layout refuses it by package's product rules, the old unbound
+// template accepts it.
+func TestInteropPythonInTotoAlsoRefusesTheReplayedDeveloperLink(t *testing.T) {
+	tool := pythonTool(t, "in-toto-verify")
+	for name, c := range map[string]struct {
+		template string
+		refused  bool
+	}{"documented": {documentedTemplate(t, "../docs/in-toto.md"), true}, "unbound": {unboundTemplate, false}} {
+		r := newReplay(t, c.template)
+		dir := t.TempDir()
+		args := writeForPython(t, dir, r.layout, r.owner.Public(), r.attackLinks(t, true))
+		cmd := exec.Command(tool, append(args, "--verbose")...)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if c.refused && (err == nil || !strings.Contains(string(out), "RuleVerificationError: 'DISALLOW *' matched the following artifacts: ['bundle.json']")) {
+			t.Fatalf("%s layout: in-toto-verify accepted the replay or named no package rule: %v\n%s", name, err, out)
+		}
+		if !c.refused && err != nil {
+			t.Fatalf("%s layout: in-toto-verify refused the replay (%v); the unbound template no longer shows the attack\n%s", name, err, out)
+		}
+	}
+}

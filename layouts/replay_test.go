@@ -113,6 +113,17 @@ func (r *replay) step(t *testing.T, name string, k keys.Signer, mats, prods []st
 // bytes as bundle.json.
 func (r *replay) attack(t *testing.T, oldMaterials bool) (*Result, error) {
 	t.Helper()
+	return Verify(context.Background(), VerifyInput{
+		Layout: r.layout, LayoutKeys: []*keys.PublicKey{r.owner.Public()}, Links: r.attackLinks(t, oldMaterials),
+		Artifact: ArtifactBinding{Name: "bundle.json", SHA256: sha256Hex(r.evil), Data: r.evil},
+		Now:      testNow, CIKeyIDs: []string{ciKey(t).Public().ID()},
+	})
+}
+
+// attackLinks are the replayed developer link and the attacker's fresh
+// package link.
+func (r *replay) attackLinks(t *testing.T, oldMaterials bool) map[string][]byte {
+	t.Helper()
 	links := map[string][]byte{}
 	for n, b := range r.replayedLinks {
 		links[n] = b
@@ -139,11 +150,7 @@ func (r *replay) attack(t *testing.T, oldMaterials bool) (*Result, error) {
 		t.Fatal(err)
 	}
 	links[filepath.Base(path)] = b
-	return Verify(context.Background(), VerifyInput{
-		Layout: r.layout, LayoutKeys: []*keys.PublicKey{r.owner.Public()}, Links: links,
-		Artifact: ArtifactBinding{Name: "bundle.json", SHA256: sha256Hex(r.evil), Data: r.evil},
-		Now:      testNow, CIKeyIDs: []string{ciKey(t).Public().ID()},
-	})
+	return links
 }
 
 // TestReplayedDeveloperLinkCannotVouchForNewBytesUnderTheDocumentedLayouts
