@@ -208,3 +208,21 @@ exit 9`
 		t.Fatalf("after the runtime could not start, left behind: %v", m)
 	}
 }
+
+// TestRelocationMappingWithKitIsAUsageErrorNotIgnored: a kit's verification
+// dropped --relocation-mapping without a word (VERIFIED, and the runtime ran
+// without the mapping the caller asked to have checked). It is a usage error
+// (exit 2) and the runtime never runs.
+func TestRelocationMappingWithKitIsAUsageErrorNotIgnored(t *testing.T) {
+	h := newHandoffRelease(t)
+	kit := filepath.Join(t.TempDir(), "kit")
+	if code, _, stderr := runCLI(t, append(append([]string{"export", h.BundleRef}, h.flags...), "--out", kit)...); code != 0 {
+		t.Fatalf("export: exit %d: %s", code, stderr)
+	}
+	mapping, _ := h.pinnedMapping(t)
+	code, stdout, stderr := runCLI(t, "verify", h.BundleRef, "--kit", kit, "--trust-root", h.flags[1],
+		"--relocation-mapping", mapping, "--", "sh", "-c", `echo "HANDOFF-RAN mapping=[$CNABSEC_RELOCATION_MAPPING]"`)
+	if code != 2 || !strings.Contains(stderr, "--relocation-mapping does not apply to --kit") || strings.Contains(stdout, "HANDOFF-RAN") {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+	}
+}

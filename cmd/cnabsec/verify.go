@@ -196,6 +196,10 @@ func verifyRequest(c *cli.Context, ref string) (verifier.Config, verifier.Reques
 		if req.BundleFile != "" || req.ThickFile != "" || req.From != "" {
 			return cfg, req, fault.Inputf("--kit replaces --bundle, --thick and --from")
 		}
+		if req.RelocationMappingFile != "" {
+			return cfg, req, fault.Inputf("--relocation-mapping does not apply to --kit (its images are the kit's own); " +
+				"after cnabsec import, verify the relocated copy with --relocation-mapping and without --kit")
+		}
 		verifier.KitRequest(kit, &cfg, &req)
 	}
 	return cfg, req, nil
