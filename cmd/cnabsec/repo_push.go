@@ -82,6 +82,10 @@ func runRepoPush(c *cli.Context) error {
 // and was replaced (stderr: stdout may be JSON).
 func warnReplaced(c *cli.Context, replaced []ocistore.Replaced) {
 	for _, r := range replaced {
-		fmt.Fprintf(c.App.ErrWriter, "cnabsec: warning: the registry's %s (claiming version %d) was replaced: %s; someone without the keys wrote to the registry\n", r.File, r.Version, r.Reason)
+		claim := ""
+		if r.Version > 0 {
+			claim = fmt.Sprintf(" (claiming version %d)", r.Version)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "cnabsec: warning: the registry's %s%s was replaced: %s; someone without the keys wrote to the registry, or another repository was pushed there\n", r.File, claim, r.Reason)
 	}
 }

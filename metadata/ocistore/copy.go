@@ -127,9 +127,13 @@ func splitTags(tags []string) (targets, files []string) {
 // root the destination's timestamp is judged by.
 func (p *pusher) judgeBySourceRoot(src name.Repository, files []string) error {
 	from := &Fetcher{repo: src, location: Scheme + "://" + src.Name(), puller: p.puller}
-	root, err := newestVerifiedRoot(func(name string) ([]byte, error) {
-		return from.Fetch(p.ctx, "metadata/"+name, maxRootRead)
-	}, files, src.Name())
+	p.pub = &publication{files: files, read: memoRead(func(name string) ([]byte, error) {
+		if _, role := splitMetadataName(name); role == "root" {
+			return from.Fetch(p.ctx, "metadata/"+name, maxRootRead)
+		}
+		return from.Fetch(p.ctx, "metadata/"+name, maxJudgedRead)
+	})}
+	root, err := newestVerifiedRoot(p.pub.read, files, src.Name())
 	if err != nil {
 		return err
 	}

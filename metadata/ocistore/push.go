@@ -61,6 +61,7 @@ func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Option
 	}
 	if r := newestRoot(files); r != "" {
 		p.root = func() ([]byte, error) { return readCapped(filepath.Join(dir, "metadata", r)) }
+		p.pub = &publication{files: files, read: func(f string) ([]byte, error) { return readCapped(filepath.Join(dir, "metadata", f)) }}
 	}
 	var mu sync.Mutex
 	var targetJobs []func() error

@@ -24,7 +24,10 @@ type pusher struct {
 	// root returns the newest root being published: the registry's
 	// timestamp is a rollback floor only when that root's timestamp keys
 	// signed it.
-	root       func() ([]byte, error)
+	root func() ([]byte, error)
+	// pub is what is being published: a versioned file the registry holds
+	// differently is kept only when this repository's keys signed it.
+	pub        *publication
 	replacedMu sync.Mutex
 	replaced   []Replaced
 }

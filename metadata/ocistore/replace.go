@@ -23,9 +23,10 @@ const maxRootChain = 256
 
 // mayReplaceMetadata decides whether the tag of metadata file f, which holds
 // a different manifest in the registry, may be replaced. A versioned file
-// (N.ROLE.json) never changes once published: a different one means another
-// repository was pushed here, and replacing it would fork what clients
-// already trust. timestamp.json may only move forward: replacing a newer or
+// (N.ROLE.json) never changes once published: a different one this
+// repository's keys signed is kept, as replacing it would fork what clients
+// already trust; one they did not sign is replaced and reported
+// (mayReplaceVersioned). timestamp.json may only move forward: replacing a newer or
 // equal version would roll clients back. Only a timestamp a threshold of the
 // timestamp keys of the root being published signed has a version to
 // compare: unverifiable bytes in the registry are replaced (and reported),
@@ -33,8 +34,7 @@ const maxRootChain = 256
 // the root being published, to verify it against).
 func (p *pusher) mayReplaceMetadata(f string, newVersion func(root *tuf.Metadata[tuf.RootType]) (int64, error)) error {
 	if f != "timestamp.json" {
-		return fault.WithHint(fault.Inputf("%s already holds a different %s: another repository was pushed here (or the directory was re-created); refusing to overwrite published metadata", p.repo.Name(), f),
-			"push to a new repository, or check that the directory is the one published there")
+		return p.mayReplaceVersioned(f)
 	}
 	have, data, err := p.registryTimestampVersion()
 	if err != nil {

@@ -52,15 +52,35 @@ func TestPushOfAnOlderTimestampIsRefused(t *testing.T) {
 	}
 }
 
-func TestPushOfAnotherRepositoryOverPublishedMetadataIsRefused(t *testing.T) {
+// TestPushOverAnotherRepositoryReplacesItsMetadataAndReportsEachFile: the
+// registry holds metadata of another repository (other keys): from this
+// repository's point of view bytes it cannot verify, exactly what someone
+// without the keys could plant. It no longer blocks the push (it was refused
+// before: unverifiable bytes blocked the publisher); each file is replaced
+// and reported, and clients pinned to this repository's root refresh.
+// Metadata this repository's keys signed is still never replaced
+// (TestDifferentMetadataSignedByTheRepositoryKeysIsStillRefused).
+func TestPushOverAnotherRepositoryReplacesItsMetadataAndReportsEachFile(t *testing.T) {
 	reg := registrytest.New(t)
 	repo := mustRepo(t, reg, "org/tuf")
 	push(t, newRepo(t), repo)
-	_, err := Push(context.Background(), newRepo(t).Dir, repo, oci.Options{})
-	if fault.KindOf(err) != fault.Input {
-		t.Fatalf("kind %v, want Input: %v", fault.KindOf(err), err)
+	r := newRepo(t)
+	res, err := Push(context.Background(), r.Dir, repo, oci.Options{})
+	if err != nil {
+		t.Fatalf("another repository's metadata blocked the push: %v", err)
 	}
-	wantContains(t, err, "already holds a different", "refusing to overwrite published metadata")
+	byFile := map[string]string{}
+	for _, rep := range res.Replaced {
+		byFile[rep.File] = rep.Reason
+	}
+	for _, f := range []string{"1.root.json", "timestamp.json"} {
+		if !strings.Contains(byFile[f], "signatures do not meet the") {
+			t.Errorf("%s: reported %q, want it replaced as not signed by this repository's keys (all: %+v)", f, byFile[f], res.Replaced)
+		}
+	}
+	if err := newClient(t, r, "oci://"+reg.Ref("org/tuf")).Refresh(context.Background()); err != nil {
+		t.Fatalf("the registry does not serve this repository after the push: %v", err)
+	}
 }
 
 func TestCopyOfAnOlderTimestampOverAMirrorIsRefused(t *testing.T) {
