@@ -210,3 +210,24 @@ func TestUnsignedMetadataPlantedAtTheMirrorDoesNotBlockCopy(t *testing.T) {
 		t.Fatalf("the mirror does not serve the real release after the copy: %v", err)
 	}
 }
+
+// TestGarbageTimestampInRegistryIsReplacedAndReported: bytes at the
+// timestamp's tag that are not metadata were replaced silently; the
+// publisher is now told, as for bytes that do not verify.
+func TestGarbageTimestampInRegistryIsReplacedAndReported(t *testing.T) {
+	r := newRepo(t)
+	reg := registrytest.New(t)
+	repo := mustRepo(t, reg, "org/tuf")
+	push(t, r, repo)
+	plantFile(t, repo, "timestamp.json", []byte("not metadata"))
+	res, err := Push(context.Background(), r.Dir, repo, oci.Options{})
+	if err != nil {
+		t.Fatalf("garbage at the timestamp's tag blocked the publisher: %v", err)
+	}
+	if len(res.Replaced) != 1 || res.Replaced[0].File != "timestamp.json" || !strings.Contains(res.Replaced[0].Reason, "it is not valid timestamp metadata") {
+		t.Fatalf("replaced %+v: want timestamp.json reported as not valid timestamp metadata", res.Replaced)
+	}
+	if err := newClient(t, r, "oci://"+reg.Ref("org/tuf")).Refresh(context.Background()); err != nil {
+		t.Fatalf("the registry does not serve the real timestamp after the push: %v", err)
+	}
+}

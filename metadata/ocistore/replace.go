@@ -67,18 +67,22 @@ func (p *pusher) mayReplaceMetadata(f string, newVersion func(root *tuf.Metadata
 // registryTimestampVersion reads the timestamp.json the registry holds and
 // its claimed version (not yet verified: see untrustedTimestamp); -1 when it
 // is unusable (not our layout, too large, not matching its digest, not
-// metadata).
+// metadata: reported as replaced).
 func (p *pusher) registryTimestampVersion() (int64, []byte, error) {
 	f := &Fetcher{repo: p.repo, location: Scheme + "://" + p.repo.Name(), puller: p.puller}
 	data, err := f.Fetch(p.ctx, "metadata/timestamp.json", maxTimestampRead)
 	switch {
-	case fault.KindOf(err) == fault.Denied, errors.Is(err, client.ErrNotFound):
-		return -1, nil, nil // unusable, or deleted since the HEAD
+	case errors.Is(err, client.ErrNotFound):
+		return -1, nil, nil // deleted since the HEAD
+	case fault.KindOf(err) == fault.Denied:
+		p.noteReplaced(Replaced{File: "timestamp.json", Reason: "it cannot be read as metadata: " + err.Error()})
+		return -1, nil, nil
 	case err != nil:
 		return 0, nil, err
 	}
 	v, err := signedVersion(data)
 	if err != nil {
+		p.noteReplaced(Replaced{File: "timestamp.json", Reason: "it is not valid timestamp metadata: " + err.Error()})
 		return -1, nil, nil
 	}
 	return v, data, nil
