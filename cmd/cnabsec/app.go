@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -16,15 +15,30 @@ import (
 	"github.com/cnabsec/cnabsec/internal/fault"
 )
 
-// commands is filled by the init functions of the files that define them, so
-// that each command lives in its own file and main needs no edits to add one.
-var commands []*cli.Command
-
-func register(c *cli.Command) { commands = append(commands, c) }
+// commands lists every top-level command, in the order help shows them. Each
+// is built afresh for every app, so no command's state outlives one run.
+func commands() []*cli.Command {
+	return []*cli.Command{
+		bundleCommand(),
+		copyCommand(),
+		demoCommand(),
+		exportCommand(),
+		gatewayCommand(),
+		importCommand(),
+		keyCommand(),
+		layoutCommand(),
+		linkCommand(),
+		repoCommand(),
+		revokeCommand(),
+		serveCommand(),
+		signCommand(),
+		verifyCommand(),
+		versionCommand(),
+	}
+}
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
-	cmds := append([]*cli.Command(nil), commands...)
-	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
+	cmds := commands()
 	quietUsageErrors(cmds)
 	return &cli.App{
 		Name:  "cnabsec",

@@ -12,32 +12,21 @@ import (
 	"github.com/cnabsec/cnabsec/internal/fault"
 )
 
-// bundleParent is `cnabsec bundle`. It is a package-level variable so that it
-// exists before any init function runs.
-var bundleParent = &cli.Command{
-	Name:  "bundle",
-	Usage: "work with CNAB bundles (canonical form, pull)",
-	Description: `Subcommands read and write CNAB bundle files.
+// bundleCommand is `cnabsec bundle`; its subcommands are listed here, in the order
+// help shows them.
+func bundleCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "bundle",
+		Usage: "work with CNAB bundles (canonical form, pull)",
+		Description: `Subcommands read and write CNAB bundle files.
 
 Example:
    cnabsec bundle canonicalize bundle.json --out bundle.json`,
-}
-
-// bundleSubcommands lists the subcommands of `cnabsec bundle`. Add one from
-// an init function with addBundleSubcommand (appending to the slice directly
-// is not seen once bundle.go's init has run; TestBundleSubcommandsAreWired
-// catches that).
-var bundleSubcommands []*cli.Command
-
-// addBundleSubcommand adds c to `cnabsec bundle`; call it from init().
-func addBundleSubcommand(c *cli.Command) {
-	bundleSubcommands = append(bundleSubcommands, c)
-	bundleParent.Subcommands = bundleSubcommands
-}
-
-func init() {
-	register(bundleParent)
-	addBundleSubcommand(bundleCanonicalizeCommand())
+		Subcommands: []*cli.Command{
+			bundleCanonicalizeCommand(),
+			bundlePullCommand(),
+		},
+	}
 }
 
 func bundleCanonicalizeCommand() *cli.Command {

@@ -11,8 +11,6 @@ import (
 	"github.com/cnabsec/cnabsec/internal/fault"
 )
 
-func init() { addBundleSubcommand(bundlePullCommand()) }
-
 func bundlePullCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "pull",

@@ -9,22 +9,6 @@ import (
 	"github.com/cnabsec/cnabsec/bundle"
 )
 
-// A subcommand appended to bundleSubcommands directly (after bundle.go's
-// init ran) would silently not exist: every one must be wired.
-func TestBundleSubcommandsAreWired(t *testing.T) {
-	if len(bundleSubcommands) == 0 {
-		t.Fatal("no bundle subcommands")
-	}
-	for _, c := range bundleSubcommands {
-		if findCommand(bundleParent.Subcommands, c.Name) != c {
-			t.Errorf("bundle %s is in bundleSubcommands but not under `cnabsec bundle`: add it with addBundleSubcommand", c.Name)
-		}
-	}
-	if findCommand(commands, "bundle") != bundleParent {
-		t.Error("`cnabsec bundle` is not registered")
-	}
-}
-
 func TestBundleCanonicalizeWritesTheCanonicalVector(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "b.json")
 	code, stdout, stderr := runCLI(t, "bundle", "canonicalize", "../../../shared/vectors/cnab/cnab-to-oci-helloworld.pretty.json", "--out", out)

@@ -17,8 +17,6 @@ import (
 	"github.com/cnabsec/cnabsec/metadata/ocistore"
 )
 
-func init() { register(copyCommand()) }
-
 func copyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "copy",

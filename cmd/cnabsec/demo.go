@@ -23,8 +23,8 @@ import (
 	"github.com/cnabsec/cnabsec/signer"
 )
 
-func init() {
-	register(&cli.Command{
+func demoCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "demo",
 		Usage: "run the whole pipeline on an embedded registry and a temporary repository (no network)",
 		UsageText: `cnabsec demo [--keep DIR]
@@ -36,7 +36,7 @@ the bundle at level 4, then shows attacks being denied with their reasons.`,
 			&cli.StringFlag{Name: "keep", Usage: "work in `DIR` and keep it (default: a temporary directory, removed)"},
 		},
 		Action: runDemo,
-	})
+	}
 }
 
 type demo struct {

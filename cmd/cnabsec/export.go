@@ -14,11 +14,6 @@ import (
 	"github.com/cnabsec/cnabsec/verifier"
 )
 
-func init() {
-	register(exportCommand())
-	register(importCommand())
-}
-
 func exportCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "export",

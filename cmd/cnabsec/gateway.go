@@ -8,8 +8,8 @@ import (
 	"github.com/cnabsec/cnabsec/verifier"
 )
 
-func init() {
-	register(&cli.Command{
+func gatewayCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "gateway",
 		Usage: "run a pull-through gate for an OCI registry that serves only verified manifests",
 		UsageText: `cnabsec gateway --addr ADDR --upstream URL --trust-root ROOT.json --metadata LOCATION
@@ -33,7 +33,7 @@ Examples:
 			&cli.StringFlag{Name: "target-registry", Usage: "registry `NAME` the targets are signed under (default: the upstream's host)"},
 		),
 		Action: runGateway,
-	})
+	}
 }
 
 func runGateway(c *cli.Context) error {

@@ -11,8 +11,8 @@ import (
 	"github.com/cnabsec/cnabsec/keys"
 )
 
-func init() {
-	register(&cli.Command{
+func keyCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "key",
 		Usage: "generate keys, print key IDs, export public keys",
 		Subcommands: []*cli.Command{
@@ -20,7 +20,7 @@ func init() {
 			keyIDCommand(),
 			keyExportCommand(),
 		},
-	})
+	}
 }
 
 func keyGenerateCommand() *cli.Command {

@@ -15,33 +15,23 @@ import (
 	"github.com/cnabsec/cnabsec/layouts"
 )
 
-// layoutParent is `cnabsec layout`. It is a package-level variable so that it
-// exists before any init function runs.
-var layoutParent = &cli.Command{
-	Name:  "layout",
-	Usage: "author in-toto root layouts (the supply chain a release must follow)",
-	Description: `An in-toto root layout lists the steps of the supply chain, who may perform
+// layoutCommand is `cnabsec layout`; its subcommands are listed here, in the order
+// help shows them.
+func layoutCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "layout",
+		Usage: "author in-toto root layouts (the supply chain a release must follow)",
+		Description: `An in-toto root layout lists the steps of the supply chain, who may perform
 each (functionary keys) and which files each step may consume and produce. It
 is signed by its owners, whose keys verifiers get from the TUF targets role.
 
 Example:
    cnabsec layout create layout.yaml --key keys/owner.key --out root.layout`,
-}
-
-// layoutSubcommands lists the subcommands of `cnabsec layout`. Add one from an
-// init function with addLayoutSubcommand (appending to the slice directly is
-// not seen once layout.go's init has run).
-var layoutSubcommands []*cli.Command
-
-// addLayoutSubcommand adds c to `cnabsec layout`; call it from init().
-func addLayoutSubcommand(c *cli.Command) {
-	layoutSubcommands = append(layoutSubcommands, c)
-	layoutParent.Subcommands = layoutSubcommands
-}
-
-func init() {
-	register(layoutParent)
-	addLayoutSubcommand(layoutCreateCommand())
+		Subcommands: []*cli.Command{
+			layoutCreateCommand(),
+			layoutPublishCommand(),
+		},
+	}
 }
 
 // layoutCreateReport is the -o json output of `layout create`.

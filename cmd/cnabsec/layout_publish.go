@@ -11,8 +11,8 @@ import (
 	"github.com/cnabsec/cnabsec/signer"
 )
 
-func init() {
-	addLayoutSubcommand(&cli.Command{
+func layoutPublishCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "publish",
 		Usage: "sign a root layout and its keys into the top-level targets role (CNAB-Sec 301)",
 		UsageText: `cnabsec layout publish root.layout --repo DIR --name REG/REPO --layout-key PUB [--layout-key PUB]...
@@ -84,5 +84,5 @@ Examples:
 			printPublication(c, res)
 			return nil
 		},
-	})
+	}
 }

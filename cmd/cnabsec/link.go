@@ -10,8 +10,8 @@ import (
 	"github.com/cnabsec/cnabsec/layouts"
 )
 
-func init() {
-	register(&cli.Command{
+func linkCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "link",
 		Usage: "record in-toto link metadata for a supply-chain step",
 		Description: `A link records the files a step consumed (materials) and produced (products)
@@ -24,7 +24,7 @@ Example:
    cnabsec link run package --key keys/ci.key -m bundle.src.json -p bundle.json -d links -- \
        cnabsec bundle canonicalize bundle.src.json --out bundle.json`,
 		Subcommands: []*cli.Command{linkRunCommand(), linkStartCommand(), linkStopCommand()},
-	})
+	}
 }
 
 func linkFlags(materials, products bool) []cli.Flag {

@@ -8,8 +8,8 @@ import (
 	"github.com/cnabsec/cnabsec/metadata"
 )
 
-func init() {
-	addRepoSubcommand(&cli.Command{
+func repoDelegateCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "delegate",
 		Usage:     "let the releases role (CI) sign versions of a bundle or image repository",
 		UsageText: "cnabsec repo delegate DIR --name REG/REPO [--name ...] --key TARGETS_KEY [--snapshot-key K --timestamp-key K]",
@@ -51,5 +51,5 @@ Example:
 			})
 			return "delegated to releases", res, err
 		}),
-	})
+	}
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/cnabsec/cnabsec/metadata"
 )
 
-func init() {
-	addRepoSubcommand(&cli.Command{
+func repoInitCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "init",
 		Usage:     "create a metadata repository",
 		UsageText: "cnabsec repo init DIR --root-key K [--root-key K]... [--root-threshold N] --targets-key K [...] [--targets-threshold N] --snapshot-key K --timestamp-key K [--releases-key K [...] [--releases-threshold N]] [--expires ROLE=DURATION]...",
@@ -49,7 +49,7 @@ Example:
 			outputFlag(),
 		},
 		Action: repoInit,
-	})
+	}
 }
 
 func repoInit(c *cli.Context) error {

@@ -6,8 +6,8 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-func init() {
-	addRepoSubcommand(&cli.Command{
+func repoListCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "list",
 		Usage:     "list every target with its role, length, sha256 and custom",
 		UsageText: "cnabsec repo list DIR [-o text|json]",
@@ -43,5 +43,5 @@ Example:
 			}
 			return nil
 		}),
-	})
+	}
 }

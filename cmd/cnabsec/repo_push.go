@@ -10,8 +10,8 @@ import (
 	"github.com/cnabsec/cnabsec/metadata/ocistore"
 )
 
-func init() {
-	addRepoSubcommand(&cli.Command{
+func repoPushCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "push",
 		Usage:     "publish the repository's metadata and target files to an OCI registry",
 		UsageText: "cnabsec repo push DIR oci://REGISTRY/REPOSITORY [-o text|json]",
@@ -38,7 +38,7 @@ Example:
        --metadata oci://registry.example.com/org/tuf`,
 		Flags:  []cli.Flag{outputFlag()},
 		Action: runRepoPush,
-	})
+	}
 }
 
 func runRepoPush(c *cli.Context) error {

@@ -6,8 +6,8 @@ import (
 	"github.com/cnabsec/cnabsec/metadata"
 )
 
-func init() {
-	addRepoSubcommand(&cli.Command{
+func repoRefreshCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "refresh",
 		Usage:     "renew expiry dates (snapshot and timestamp, and any role whose keys are given)",
 		UsageText: "cnabsec repo refresh DIR [--role ROLE --key K]... --snapshot-key K --timestamp-key K",
@@ -32,5 +32,5 @@ Example:
 			res, err := rc.repo.Refresh(rc.c.Context, opts)
 			return "refreshed", res, err
 		}),
-	})
+	}
 }

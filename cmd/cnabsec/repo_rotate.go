@@ -11,8 +11,8 @@ import (
 	"github.com/cnabsec/cnabsec/metadata"
 )
 
-func init() {
-	addRepoSubcommand(&cli.Command{
+func repoRotateCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "rotate",
 		Usage:     "change a role's keys or threshold",
 		UsageText: "cnabsec repo rotate DIR --role ROLE [--add-key PUB]... [--remove-key PUB|KEYID]... [--threshold N] --key K... [--snapshot-key K --timestamp-key K]",
@@ -70,7 +70,7 @@ Example:
 			res, err := rc.repo.Rotate(c.Context, opts)
 			return "rotated keys of " + opts.Role, res, err
 		}),
-	})
+	}
 }
 
 // keyIDArg accepts a key file or a 64-hex key ID.

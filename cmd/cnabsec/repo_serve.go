@@ -23,8 +23,8 @@ var repoServeContext = func() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-func init() {
-	addRepoSubcommand(&cli.Command{
+func repoServeCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "serve",
 		Usage:     "serve metadata/ and targets/ over HTTP",
 		UsageText: "cnabsec repo serve DIR --addr 127.0.0.1:PORT",
@@ -72,5 +72,5 @@ Example:
 			}
 			return nil
 		},
-	})
+	}
 }

@@ -7,8 +7,8 @@ import (
 	"github.com/cnabsec/cnabsec/metadata"
 )
 
-func init() {
-	addRepoSubcommand(&cli.Command{
+func repoSignCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "sign",
 		Usage:     "add one signature to staged metadata",
 		UsageText: "cnabsec repo sign DIR --role ROLE --key K [--snapshot-key K --timestamp-key K]",
@@ -41,5 +41,5 @@ Example:
 			res, err := rc.repo.Sign(c.Context, metadata.SignOptions{Role: role, Key: key, Snapshot: snap, Timestamp: ts})
 			return "signed " + role, res, err
 		}),
-	})
+	}
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/cnabsec/cnabsec/internal/fault"
 )
 
-func init() {
-	addRepoSubcommand(&cli.Command{
+func repoStatusCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "status",
 		Usage:     "show each role's version, expiry, threshold, keys and signatures",
 		UsageText: "cnabsec repo status DIR [-o text|json] [--warn-expiry DURATION]",
@@ -78,5 +78,5 @@ Example:
 			}
 			return nil
 		}),
-	})
+	}
 }

@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/urfave/cli/v2"
-
 	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
 	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/metadata"
@@ -316,31 +314,6 @@ func TestRepoServeServesOnlyMetadataAndTargets(t *testing.T) {
 	}
 }
 
-func TestRepoSubcommandsAreWired(t *testing.T) {
-	want := map[string]bool{"init": true, "delegate": true, "status": true, "list": true, "sign": true, "rotate": true, "refresh": true, "serve": true}
-	for _, c := range repoSubcommands {
-		delete(want, c.Name)
-		found := false
-		for _, s := range repoParent.Subcommands {
-			if s == c {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("repo %s was appended to repoSubcommands without addRepoSubcommand: it is not reachable", c.Name)
-		}
-	}
-	if len(want) != 0 {
-		t.Errorf("missing repo subcommands: %v", want)
-	}
-	for _, c := range repoSubcommands {
-		code, out, _ := runCLI(t, "repo", c.Name, "--help")
-		if code != 0 || !strings.Contains(out, "Example") && !strings.Contains(out, "EXAMPLE") && !strings.Contains(out, "example") {
-			t.Errorf("repo %s --help: exit %d, no example:\n%s", c.Name, code, out)
-		}
-	}
-}
-
 func TestRepoInitWithHashBins(t *testing.T) {
 	k := genKeyFiles(t, "root", "targets", "online", "ci")
 	kf := func(n string) string { return filepath.Join(k, n) }
@@ -460,12 +433,7 @@ func TestRepoSubcommandsRefuseMissingRepositoryBadOutputAndUnsetPassphrase(t *te
 			}
 			expect(t, append([]string{"--passphrase-env", "CNABSEC_TEST_UNSET_PASSPHRASE", "repo", sub, r.Dir}, extra...),
 				"--passphrase-env CNABSEC_TEST_UNSET_PASSPHRASE: the variable is not set")
-			var cmd *cli.Command
-			for _, c := range repoSubcommands {
-				if c.Name == sub {
-					cmd = c
-				}
-			}
+			cmd := findCommand(repoCommand().Subcommands, sub)
 			if cmd == nil {
 				t.Fatalf("no repo %s", sub)
 			}

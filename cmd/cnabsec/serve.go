@@ -17,8 +17,8 @@ import (
 	"github.com/cnabsec/cnabsec/verifier"
 )
 
-func init() {
-	register(&cli.Command{
+func serveCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "serve",
 		Usage: "run the verification API and the Kubernetes admission webhook",
 		UsageText: `cnabsec serve --addr ADDR --trust-root ROOT.json --metadata LOCATION [--config FILE]
@@ -52,7 +52,7 @@ Examples:
 			&cli.StringFlag{Name: "admission-mode", Value: "mutate", Usage: "what /v1/admission does with an image tag: mutate (pin it to its verified digest) or validate (deny it: digest references only)"},
 		),
 		Action: runServe,
-	})
+	}
 }
 
 // Seams for the tests of serve and gateway: the verifier, the context that

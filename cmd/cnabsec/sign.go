@@ -16,8 +16,8 @@ import (
 	"github.com/cnabsec/cnabsec/signer"
 )
 
-func init() {
-	register(&cli.Command{
+func signCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "sign",
 		Usage: "sign bundle and image versions into a metadata repository (release pipelines)",
 		Subcommands: []*cli.Command{
@@ -25,8 +25,7 @@ func init() {
 			signImageCommand(),
 			signBatchCommand(),
 		},
-	})
-	register(revokeCommand())
+	}
 }
 
 // signingFlags are the flags every signing command shares: a signing

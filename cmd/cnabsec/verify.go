@@ -20,8 +20,8 @@ import (
 	"github.com/cnabsec/cnabsec/verifier"
 )
 
-func init() {
-	register(&cli.Command{
+func verifyCommand() *cli.Command {
+	return &cli.Command{
 		Name:  "verify",
 		Usage: "verify a bundle (or --image) at a gradual security level, then optionally hand it to a runtime",
 		UsageText: `cnabsec verify REF --trust-root ROOT.json --metadata LOCATION [--level 0|1a|1b|2|3a|3b|4]
@@ -39,7 +39,7 @@ Examples:
 Exit codes: 0 verified, 1 denied, 2 bad input, 3 inconclusive; after a hand-off, the command's own.`,
 		Flags:  append(verifyFlags(), outputFlag()),
 		Action: runVerify,
-	})
+	}
 }
 
 func verifyFlags() []cli.Flag {

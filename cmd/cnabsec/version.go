@@ -10,8 +10,8 @@ import (
 // version is stamped by `make release` with -ldflags "-X main.version=...".
 var version = ""
 
-func init() {
-	register(&cli.Command{
+func versionCommand() *cli.Command {
+	return &cli.Command{
 		Name:      "version",
 		Usage:     "print the module version and VCS revision",
 		UsageText: "cnabsec version [-o text|json]",
@@ -32,7 +32,7 @@ func init() {
 			fmt.Fprintln(c.App.Writer)
 			return nil
 		},
-	})
+	}
 }
 
 func buildVersion() (ver, rev, dirty string) {
