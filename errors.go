@@ -13,8 +13,10 @@
 // Test a kind with errors.Is(err, cnabsec.ErrDenied), or take the deciding
 // classification with KindOf (the outermost one: a signer refusing its own
 // input wraps a "denied" check of that input as bad input). errors.As with
-// *Error gives the same outermost classification and its hint. The cnabsec
-// command maps the kinds to its exit codes 1, 3 and 2.
+// *Error gives the same outermost classification. Where a library knows what
+// would fix an error it attaches a Remedy (RemedyOf): a stable name with the
+// subject it concerns, which the cnabsec command words as its "hint:" line.
+// The cnabsec command maps the kinds to its exit codes 1, 3 and 2.
 package cnabsec
 
 import "github.com/cnabsec/cnabsec/internal/fault"
@@ -46,3 +48,47 @@ var (
 
 // KindOf returns the deciding (outermost) classification of err, or Unknown.
 func KindOf(err error) Kind { return fault.KindOf(err) }
+
+// Remedy names what would fix an error (RemedyRegistryLogin, RemedyResetCache,
+// ...); its String is a stable name for scripts. The constants are those of
+// this package's Remedy* list below.
+type Remedy = fault.Remedy
+
+// RemedyOf returns the first remedy in err's chain and the subject it
+// concerns (a file, host, role, directory or location; "" when none), or
+// NoRemedy.
+func RemedyOf(err error) (Remedy, string) { return fault.RemedyOf(err) }
+
+// The remedies libraries attach; docs/design.md ("Errors") says what each
+// means and which subject it carries.
+const (
+	NoRemedy                    = fault.NoRemedy
+	RemedyCanonicalize          = fault.RemedyCanonicalize
+	RemedyReferenceSyntax       = fault.RemedyReferenceSyntax
+	RemedyContentDigest         = fault.RemedyContentDigest
+	RemedyInsecureRegistry      = fault.RemedyInsecureRegistry
+	RemedyTrustRegistryCA       = fault.RemedyTrustRegistryCA
+	RemedyRetryOrRaiseTimeout   = fault.RemedyRetryOrRaiseTimeout
+	RemedyRegistryLogin         = fault.RemedyRegistryLogin
+	RemedyRetryLater            = fault.RemedyRetryLater
+	RemedySupportedExtension    = fault.RemedySupportedExtension
+	RemedyShowStaged            = fault.RemedyShowStaged
+	RemedyCheckMetadataLocation = fault.RemedyCheckMetadataLocation
+	RemedyPinTrustRoot          = fault.RemedyPinTrustRoot
+	RemedyValidTrustRoot        = fault.RemedyValidTrustRoot
+	RemedyCheckTargetName       = fault.RemedyCheckTargetName
+	RemedyResignExpired         = fault.RemedyResignExpired
+	RemedyRollback              = fault.RemedyRollback
+	RemedyWritableCache         = fault.RemedyWritableCache
+	RemedyResetCache            = fault.RemedyResetCache
+	RemedyRestoreBackup         = fault.RemedyRestoreBackup
+	RemedyOtherRepository       = fault.RemedyOtherRepository
+	RemedyPublishNewest         = fault.RemedyPublishNewest
+	RemedyRenameRole            = fault.RemedyRenameRole
+	RemedyInspectStagingTxn     = fault.RemedyInspectStagingTxn
+	RemedyAddSteps              = fault.RemedyAddSteps
+	RemedySignWithEveryOwner    = fault.RemedySignWithEveryOwner
+	RemedyStartLink             = fault.RemedyStartLink
+	RemedyPublishLayout         = fault.RemedyPublishLayout
+	RemedyTrustRootOrLevel0     = fault.RemedyTrustRootOrLevel0
+)

@@ -156,10 +156,10 @@ func (b *Bundle) CheckExtensions(supported []string) error {
 	for i, m := range missing {
 		q[i] = strconv.Quote(m)
 	}
-	return fault.WithHint(
+	return fault.WithRemedy(
 		fault.Deniedf("%w: bundle %q version %q requires %s (supported here: %s)", ErrUnsupportedExtension,
 			b.Parsed.Name, b.Parsed.Version, strings.Join(q, ", "), have),
-		"a runtime must refuse bundles whose required extensions it does not implement; name the ones it does with --supported-extension NAME")
+		fault.RemedySupportedExtension, "")
 }
 
 func (b *Bundle) readImages(v *value) error {

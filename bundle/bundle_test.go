@@ -191,8 +191,8 @@ func TestUnsupportedRequiredExtensionIsRefused(t *testing.T) {
 	err = b.CheckExtensions(nil)
 	errtest.WantIs(t, err, fault.Denied, ErrUnsupportedExtension,
 		`bundle "helloworld" version "0.1.2" requires "io.cnab.dependencies" (supported here: none)`)
-	if !strings.Contains(fault.HintOf(err), "--supported-extension") {
-		t.Errorf("hint = %q", fault.HintOf(err))
+	if r, _ := fault.RemedyOf(err); r != fault.RemedySupportedExtension {
+		t.Errorf("remedy = %v", r)
 	}
 	err = b.CheckExtensions([]string{"io.cnab.parameter-sources"})
 	errtest.WantIs(t, err, fault.Denied, ErrUnsupportedExtension, "(supported here: io.cnab.parameter-sources)")

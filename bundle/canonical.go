@@ -88,9 +88,9 @@ func CheckCanonical(raw []byte) error {
 	if i == len(c) && i < len(raw) {
 		got = fmt.Sprintf("%d bytes after the end of the canonical form (%s)", len(raw)-i, excerpt(raw, i))
 	}
-	return fault.WithHint(
+	return fault.WithRemedy(
 		fault.Deniedf("%w: first difference at byte %d (line %d, column %d): %s", ErrNotCanonical, i, line, col, got),
-		"write the canonical form with `cnabsec bundle canonicalize FILE --out FILE`")
+		fault.RemedyCanonicalize, "")
 }
 
 func excerpt(b []byte, i int) string {

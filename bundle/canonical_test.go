@@ -89,8 +89,8 @@ func TestNonCanonicalBundleJSONIsRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			err := CheckCanonical([]byte(tc.in))
 			errtest.WantIs(t, err, fault.Denied, ErrNotCanonical, "not canonical JSON (RFC 8785)", tc.where)
-			if h := fault.HintOf(err); !strings.Contains(h, "cnabsec bundle canonicalize") {
-				t.Errorf("hint = %q", h)
+			if r, _ := fault.RemedyOf(err); r != fault.RemedyCanonicalize {
+				t.Errorf("remedy = %v", r)
 			}
 		})
 	}

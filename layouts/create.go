@@ -187,8 +187,8 @@ func (t *Template) checkShape() error {
 		return fault.Inputf("layout template: _type %q, want \"layout\"", t.Type)
 	}
 	if len(t.Steps) == 0 {
-		return fault.WithHint(fault.Inputf("layout template: no steps: a layout without steps verifies nothing"),
-			"add at least one step with its functionaries and expected products")
+		return fault.WithRemedy(fault.Inputf("layout template: no steps: a layout without steps verifies nothing"),
+			fault.RemedyAddSteps, "")
 	}
 	return nil
 }

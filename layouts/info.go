@@ -41,8 +41,8 @@ func ReadLayout(b []byte, owners []*keys.PublicKey) (*LayoutInfo, error) {
 	}
 	for _, k := range owners {
 		if err := verifyEnvelopeSig(env, k); err != nil {
-			return nil, fault.WithHint(fault.Inputf("layout: %v", err),
-				"sign the layout with every owner key (cnabsec layout create --key ... --key ...)")
+			return nil, fault.WithRemedy(fault.Inputf("layout: %v", err),
+				fault.RemedySignWithEveryOwner, "")
 		}
 	}
 	info := &LayoutInfo{Layout: *l}

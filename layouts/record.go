@@ -117,8 +117,8 @@ func StopStep(ctx context.Context, o StepOptions) (*in_toto.Metablock, string, e
 	prelim := filepath.Join(o.OutDir, unfinishedName(o.Name, pub.ID()))
 	b, err := readCapped(prelim)
 	if err != nil {
-		return nil, "", fault.WithHint(fault.Inputf("step %q: unfinished link: %w", o.Name, err),
-			"run `cnabsec link start` with the same step name, key and directory first")
+		return nil, "", fault.WithRemedy(fault.Inputf("step %q: unfinished link: %w", o.Name, err),
+			fault.RemedyStartLink, o.Name)
 	}
 	env, err := parseEnvelope(b)
 	if err != nil {

@@ -65,8 +65,8 @@ func (r *Repository) write(ctx context.Context, fn func(*state) (*Result, error)
 	}
 	defer l.release()
 	if err := recoverStagedTxn(r.dir); err != nil {
-		return nil, fault.WithHint(fault.Inputf("repository %s: unfinished staging transaction: %w", r.dir, err),
-			"inspect DIR/staged/.txn: its COMMIT lists the staged files of an interrupted writer")
+		return nil, fault.WithRemedy(fault.Inputf("repository %s: unfinished staging transaction: %w", r.dir, err),
+			fault.RemedyInspectStagingTxn, r.dir)
 	}
 	removeStaleTemps(r.dir)
 	st, err := loadState(r.dir, r.now())

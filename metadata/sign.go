@@ -55,8 +55,8 @@ func (st *state) sign(ctx context.Context, opts SignOptions) (*Result, error) {
 
 // noStaged is the error for signing a role with nothing staged.
 func (st *state) noStaged(role string) error {
-	return fault.WithHint(fault.Inputf("role %s has no staged metadata waiting for signatures in %s", role, st.dir),
-		"`cnabsec repo status` shows what is staged")
+	return fault.WithRemedy(fault.Inputf("role %s has no staged metadata waiting for signatures in %s", role, st.dir),
+		fault.RemedyShowStaged, st.dir)
 }
 
 // signStagedRoot signs the staged root with key under every root it is a

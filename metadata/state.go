@@ -131,8 +131,8 @@ func (r *targetsRole) canonical() ([]byte, error) {
 }
 
 func corrupted(path string, err error) error {
-	return fault.WithHint(fault.Inputf("corrupted metadata %s: %w", path, err),
-		"restore the repository directory from a backup; cnabsec does not rewrite metadata it cannot verify")
+	return fault.WithRemedy(fault.Inputf("corrupted metadata %s: %w", path, err),
+		fault.RemedyRestoreBackup, path)
 }
 
 func readRoot(path string) (*tuf.Metadata[tuf.RootType], error) {

@@ -6,7 +6,6 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
 
 	"github.com/cnabsec/cnabsec/bundle"
@@ -218,8 +217,8 @@ func (p *prepared) prepareThin(path string) (string, error) {
 		return "", err
 	}
 	if err := bundle.CheckCanonical(raw); err != nil {
-		return "", fault.WithHint(fault.Inputf("bundle %s: %w", path, err),
-			fmt.Sprintf("write the canonical form with `cnabsec bundle canonicalize %s --out %s` and sign that", path, path))
+		return "", fault.WithRemedy(fault.Inputf("bundle %s: %w", path, err),
+			fault.RemedyCanonicalize, path)
 	}
 	b, err := bundle.Parse(raw)
 	if err != nil {
@@ -295,8 +294,8 @@ func governingLayout(tx *metadata.Tx, ver names.Version, named string) (string, 
 		entries = append(entries, names.LayoutEntry{Name: t.Name, Covers: c.Covers()})
 	}
 	if len(entries) == 0 {
-		return "", fault.WithHint(fault.Inputf("%s: no root layout is published by the top-level targets role", ver.Target),
-			"publish it first with `cnabsec layout publish` (offline targets key)")
+		return "", fault.WithRemedy(fault.Inputf("%s: no root layout is published by the top-level targets role", ver.Target),
+			fault.RemedyPublishLayout, ver.Target)
 	}
 	gov, err := names.GoverningLayout(ver.Target, entries)
 	if err != nil {

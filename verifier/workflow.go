@@ -65,8 +65,8 @@ func (w *workflow) run(ctx context.Context) error {
 	case lvl == Level0:
 		w.r.skip(CheckTUFRefresh, w.v.cfg.Location, "level 0 uses no TUF metadata")
 	case !w.v.HasTrustRoot():
-		return fault.WithHint(fault.Inputf("level %s needs TUF metadata but no trusted root was given", lvl),
-			"pass --trust-root ROOT.json and --metadata LOCATION, or require --level 0")
+		return fault.WithRemedy(fault.Inputf("level %s needs TUF metadata but no trusted root was given", lvl),
+			fault.RemedyTrustRootOrLevel0, "")
 	default:
 		c, err := w.v.source(ctx)
 		if err != nil {

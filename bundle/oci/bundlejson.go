@@ -78,8 +78,8 @@ func parseBundle(raw []byte, subject string) (bundleFields, []bundleImage, error
 			return b, nil, fault.Inputf("%s: %s %s has no image reference", subject, im.Kind, im.Name)
 		}
 		if im.ContentDigest == "" {
-			return b, nil, fault.WithHint(fault.Inputf("%s: %s (%s) has no contentDigest", subject, im.Name, im.Image),
-				"every image must carry its registry manifest digest in contentDigest before the bundle is pushed (CNAB 101)")
+			return b, nil, fault.WithRemedy(fault.Inputf("%s: %s (%s) has no contentDigest", subject, im.Name, im.Image),
+				fault.RemedyContentDigest, im.Name)
 		}
 		if !isSHA256Digest(im.ContentDigest) {
 			return b, nil, fault.Inputf("%s: %s (%s): contentDigest %q is not sha256:<64 hex>", subject, im.Name, im.Image, im.ContentDigest)

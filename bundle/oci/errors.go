@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 
@@ -40,18 +39,18 @@ func classify(err error, what string, ref name.Reference) error {
 	)
 	switch {
 	case errors.As(err, &refused):
-		return fault.WithHint(fault.Inputf("%s: %w", what, err),
-			fmt.Sprintf("if %s is a registry you trust on this network, pass --insecure-registry %s", refused.Host, refused.Host))
+		return fault.WithRemedy(fault.Inputf("%s: %w", what, err),
+			fault.RemedyInsecureRegistry, refused.Host)
 	case errors.As(err, &large):
 		return fault.Deniedf("%s: %w", what, err)
 	case errors.As(err, &terr):
 		return classifyStatus(terr, what, ref)
 	case errors.As(err, &certErr), errors.As(err, &unknown), errors.As(err, &hostErr):
-		return fault.WithHint(fault.Inconclusivef("%s: TLS certificate not trusted: %w", what, err),
-			"install the registry's CA certificate, or pass --insecure-registry HOST for a test registry")
+		return fault.WithRemedy(fault.Inconclusivef("%s: TLS certificate not trusted: %w", what, err),
+			fault.RemedyTrustRegistryCA, "")
 	case errors.Is(err, context.DeadlineExceeded):
-		return fault.WithHint(fault.Inconclusivef("%s: registry timed out: %w", what, err),
-			"retry, or raise --timeout")
+		return fault.WithRemedy(fault.Inconclusivef("%s: registry timed out: %w", what, err),
+			fault.RemedyRetryOrRaiseTimeout, "")
 	case errors.Is(err, context.Canceled):
 		return fault.Inconclusivef("%s: cancelled: %w", what, err)
 	}
@@ -86,11 +85,11 @@ func classifyStatus(terr *transport.Error, what string, ref name.Reference) erro
 		return fault.Deniedf("%s: content does not match its digest or size: %w", what, terr)
 	case terr.StatusCode == http.StatusUnauthorized, terr.StatusCode == http.StatusForbidden,
 		codes[transport.UnauthorizedErrorCode], codes[transport.DeniedErrorCode]:
-		return fault.WithHint(fault.Inconclusivef("%s: access refused by the registry: %w", what, terr),
-			"log in to the registry (docker login) or check the credentials helper")
+		return fault.WithRemedy(fault.Inconclusivef("%s: access refused by the registry: %w", what, terr),
+			fault.RemedyRegistryLogin, "")
 	case terr.StatusCode == http.StatusTooManyRequests, codes[transport.TooManyRequestsErrorCode]:
-		return fault.WithHint(fault.Inconclusivef("%s: rate-limited by the registry: %w", what, terr),
-			"retry later, or log in to the registry (docker login) for a higher limit")
+		return fault.WithRemedy(fault.Inconclusivef("%s: rate-limited by the registry: %w", what, terr),
+			fault.RemedyRetryLater, "")
 	}
 	return fault.Inconclusivef("%s: registry error: %w", what, terr)
 }

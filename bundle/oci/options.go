@@ -123,8 +123,8 @@ func ParseRef(s string, opts Options) (name.Reference, error) {
 	}
 	ref, err := name.ParseReference(s)
 	if err != nil {
-		return nil, fault.WithHint(fault.Inputf("reference %q: %w", s, err),
-			"write references as REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:HEX")
+		return nil, fault.WithRemedy(fault.Inputf("reference %q: %w", s, err),
+			fault.RemedyReferenceSyntax, s)
 	}
 	if opts.isListedInsecure(ref.Context().RegistryStr()) {
 		ref, err = name.ParseReference(s, name.Insecure)

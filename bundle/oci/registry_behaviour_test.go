@@ -47,8 +47,8 @@ func TestRegistryRefusingCredentialsIsInconclusiveWithLoginHint(t *testing.T) {
 
 	_, err := ResolveImage(context.Background(), ref, Options{Keychain: keychain{authn.Anonymous}})
 	errtest.Want(t, err, fault.Inconclusive, "app/web:1", "access refused")
-	if h := fault.HintOf(err); !strings.Contains(h, "docker login") {
-		t.Errorf("hint %q does not say how to log in", h)
+	if r, _ := fault.RemedyOf(err); r != fault.RemedyRegistryLogin {
+		t.Errorf("remedy %v, want %v", r, fault.RemedyRegistryLogin)
 	}
 
 	// With the credentials from the keychain, push and resolve work.

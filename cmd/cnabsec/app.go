@@ -125,7 +125,7 @@ func report(stderr io.Writer, err error) int {
 		return handoff.code
 	}
 	fmt.Fprintf(stderr, "cnabsec: error: %s\n", err)
-	if h := fault.HintOf(err); h != "" {
+	if h := hintFor(err); h != "" {
 		fmt.Fprintf(stderr, "cnabsec: hint: %s\n", h)
 	}
 	return exitCode(cnabsec.KindOf(err))

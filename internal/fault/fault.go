@@ -37,11 +37,15 @@ func (k Kind) String() string {
 	return "unknown"
 }
 
-// Error is an error with a kind and an optional hint telling the user what to do.
+// Error is an error with a kind and, optionally, what would fix it: a Remedy
+// with its Subject (set by libraries), or a worded Hint (set only by the
+// cnabsec command, which words remedies too).
 type Error struct {
-	Kind Kind
-	Err  error
-	Hint string
+	Kind    Kind
+	Err     error
+	Remedy  Remedy
+	Subject string
+	Hint    string
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
@@ -71,7 +75,9 @@ func Wrap(k Kind, err error) error {
 	return &Error{Kind: k, Err: err}
 }
 
-// WithHint attaches a hint to err, keeping its kind (Input when it has none).
+// WithHint attaches a worded hint to err, keeping its kind (Input when it has
+// none). Only the cnabsec command words hints; libraries attach a Remedy
+// (TestLibrariesWordNoHints).
 func WithHint(err error, hint string) error {
 	if err == nil {
 		return nil

@@ -121,7 +121,7 @@ func (a *tufFetcher) DownloadFile(u string, maxLength int64, _ time.Duration) ([
 				http: &metadata.ErrDownloadHTTP{StatusCode: 404, URL: name},
 			})
 			if mf.role == metadata.TIMESTAMP {
-				nf = fault.WithHint(nf, "is "+a.c.location+" a metadata repository (the directory or URL holding metadata/ and targets/)?")
+				nf = fault.WithRemedy(nf, fault.RemedyCheckMetadataLocation, a.c.location)
 			}
 			return nil, nf
 		}

@@ -52,8 +52,8 @@ func openCache(cacheDir string, pinned []byte) (*cache, error) {
 	c := &cache{dir: filepath.Join(cacheDir, hex.EncodeToString(sum[:]))}
 	for _, d := range []string{c.rootsDir(), c.metadataDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fault.WithHint(fault.Inputf("metadata cache %s: %w", cacheDir, err),
-				"give a writable --cache directory")
+			return nil, fault.WithRemedy(fault.Inputf("metadata cache %s: %w", cacheDir, err),
+				fault.RemedyWritableCache, cacheDir)
 		}
 	}
 	return c, nil
@@ -102,9 +102,9 @@ func (c *cache) latestRoot(pinned []byte) (_ []byte, _ int64, err error) {
 			_, err = tm.UpdateRoot(data)
 		}
 		if err != nil {
-			return nil, 0, fault.WithHint(
+			return nil, 0, fault.WithRemedy(
 				fault.Inputf("metadata cache: %s does not verify against trusted root version %d: %v", p, v-1, err),
-				"the cache was modified or is corrupt; remove "+c.dir+" to start again from the trusted root")
+				fault.RemedyResetCache, c.dir)
 		}
 		latest = data
 	}
@@ -144,8 +144,8 @@ func (c *cache) checkFiles() error {
 			err = checkStructure(role, data)
 		}
 		if err != nil {
-			return fault.WithHint(fault.Inputf("metadata cache: %s is corrupt: %v", p, err),
-				"remove "+c.dir+" to start again from the trusted root")
+			return fault.WithRemedy(fault.Inputf("metadata cache: %s is corrupt: %v", p, err),
+				fault.RemedyResetCache, c.dir)
 		}
 	}
 	return nil

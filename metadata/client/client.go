@@ -49,8 +49,8 @@ func (e errDeadline) Error() string { return fmt.Sprintf("no complete response w
 // errors: no or a malformed trusted root, a bad location, an unusable cache.
 func New(opts Options) (*Client, error) {
 	if len(opts.TrustedRoot) == 0 {
-		return nil, fault.WithHint(fault.Inputf("no trusted root given: a TUF client needs a pinned root.json (no trust on first use)"),
-			"pass the repository's root.json obtained out of band with --trust-root")
+		return nil, fault.WithRemedy(fault.Inputf("no trusted root given: a TUF client needs a pinned root.json (no trust on first use)"),
+			fault.RemedyPinTrustRoot, "")
 	}
 	if err := checkPinnedRoot(opts.TrustedRoot); err != nil {
 		return nil, err
@@ -155,8 +155,8 @@ func checkPinnedRoot(data []byte) (err error) {
 	}
 	tm, err := trustedmetadata.New(data)
 	if err != nil {
-		return fault.WithHint(fault.Inputf("trusted root is not valid root metadata: %v", err),
-			"pass the repository's 1.root.json (or a later root obtained out of band)")
+		return fault.WithRemedy(fault.Inputf("trusted root is not valid root metadata: %v", err),
+			fault.RemedyValidTrustRoot, "")
 	}
 	r := tm.Root.Signed
 	for _, name := range []string{metadata.ROOT, metadata.TIMESTAMP, metadata.SNAPSHOT, metadata.TARGETS} {

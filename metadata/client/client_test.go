@@ -152,8 +152,8 @@ func TestNoTrustedRootIsInputError(t *testing.T) {
 	o.TrustedRoot = nil
 	_, err := New(o)
 	errtest.Want(t, err, fault.Input, "no trusted root", "no trust on first use")
-	if fault.HintOf(err) == "" {
-		t.Error("no hint")
+	if r, _ := fault.RemedyOf(err); r != fault.RemedyPinTrustRoot {
+		t.Errorf("remedy %v, want %v", r, fault.RemedyPinTrustRoot)
 	}
 }
 

@@ -120,9 +120,9 @@ func valueError(msg, file string) error {
 // role lists, a role the snapshot does not list.
 func (c *Client) lookupError(err error, file string) error {
 	if m := reTargetNotFound.FindStringSubmatch(err.Error()); m != nil {
-		return fault.WithHint(fault.Wrap(fault.Denied, &targetNotFoundError{
+		return fault.WithRemedy(fault.Wrap(fault.Denied, &targetNotFoundError{
 			msg: fmt.Sprintf("target %q not found: no trusted role at %s lists it", m[1], c.location)}),
-			"check the reference (registry/repository:tag, as signed) and that this version was signed into the repository")
+			fault.RemedyCheckTargetName, m[1])
 	}
 	if m := reRoleNotInSnapshot.FindStringSubmatch(err.Error()); m != nil {
 		return fault.Deniedf("snapshot does not list role %s: metadata incomplete or mixed", m[1])
@@ -157,9 +157,9 @@ func (c *Client) expiredError(msg string, root *metadata.Metadata[metadata.RootT
 	if expires.IsZero() {
 		return fault.Deniedf("%s metadata expired (reference time %s): freeze attack or stale repository", role, c.now.Format(time.RFC3339))
 	}
-	return fault.WithHint(fault.Deniedf("%s version %d expired at %s (reference time %s): freeze attack or stale repository",
+	return fault.WithRemedy(fault.Deniedf("%s version %d expired at %s (reference time %s): freeze attack or stale repository",
 		role, version, expires.UTC().Format(time.RFC3339), c.now.Format(time.RFC3339)),
-		"the repository must re-sign "+role+" (cnabsec repo refresh) and publish it; a mirror may be serving old copies")
+		fault.RemedyResignExpired, role)
 }
 
 // unsignedError explains a threshold failure. For a new root it tells
@@ -184,8 +184,7 @@ func (c *Client) unsignedError(msg, file string) error {
 }
 
 func rollbackHint(err error) error {
-	return fault.WithHint(err, "this location serves older metadata than was already trusted for this trust root "+
-		"(a rollback, or a stale mirror); remove the cache directory only if the repository was deliberately reset")
+	return fault.WithRemedy(err, fault.RemedyRollback, "")
 }
 
 // ErrTargetNotFound is wrapped by the Denied error Target and Download

@@ -18,8 +18,8 @@ func TestMissingTargetIsErrTargetNotFound(t *testing.T) {
 	if !errors.Is(err, ErrTargetNotFound) {
 		t.Errorf("Target error %v is not ErrTargetNotFound", err)
 	}
-	if fault.HintOf(err) == "" {
-		t.Errorf("not-found error lost its hint")
+	if r, _ := fault.RemedyOf(err); r != fault.RemedyCheckTargetName {
+		t.Errorf("not-found error lost its remedy: %v", r)
 	}
 	_, _, err = c.Download(ctxT(t), "example.com/other/app:1.0", 0)
 	errtest.Want(t, err, fault.Denied, `target "example.com/other/app:1.0" not found`)

@@ -36,8 +36,8 @@ func TestRollbackOfTimestampAfterRestartIsRefused(t *testing.T) {
 	}
 	err := runOnce(t, r, old, cache)
 	errtest.Want(t, err, fault.Denied, "timestamp version 1 is older than trusted version 2: rollback")
-	if h := fault.HintOf(err); !strings.Contains(h, "older metadata than was already trusted") {
-		t.Errorf("hint %q", h)
+	if r, _ := fault.RemedyOf(err); r != fault.RemedyRollback {
+		t.Errorf("remedy %v, want %v", r, fault.RemedyRollback)
 	}
 }
 

@@ -62,21 +62,21 @@ func classify(ctx context.Context, err error, what string, notFound bool) error 
 	case isNotFound(err):
 		return fault.Deniedf("%s: not found in the registry: %w", what, err)
 	case errors.As(err, &refused):
-		return fault.WithHint(fault.Inputf("%s: %w", what, err),
-			fmt.Sprintf("if %s is a registry you trust on this network, pass --insecure-registry %s", refused.Host, refused.Host))
+		return fault.WithRemedy(fault.Inputf("%s: %w", what, err),
+			fault.RemedyInsecureRegistry, refused.Host)
 	case errors.As(err, &large):
 		return fault.Deniedf("%s: %w: endless data", what, err)
 	case errors.As(err, &terr):
 		if terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden {
-			return fault.WithHint(fault.Inconclusivef("%s: access refused by the registry: %w", what, err),
-				"log in to the registry (docker login) or check the credentials helper")
+			return fault.WithRemedy(fault.Inconclusivef("%s: access refused by the registry: %w", what, err),
+				fault.RemedyRegistryLogin, "")
 		}
 		return fault.Inconclusivef("%s: registry error: %w", what, err)
 	case errors.As(err, &certErr), errors.As(err, &unknown), errors.As(err, &hostErr):
-		return fault.WithHint(fault.Inconclusivef("%s: TLS certificate not trusted: %w", what, err),
-			"install the registry's CA certificate, or pass --insecure-registry HOST for a test registry")
+		return fault.WithRemedy(fault.Inconclusivef("%s: TLS certificate not trusted: %w", what, err),
+			fault.RemedyTrustRegistryCA, "")
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(context.Cause(ctx), context.DeadlineExceeded):
-		return fault.WithHint(fault.Inconclusivef("%s: registry timed out: %w", what, err), "retry, or raise --timeout")
+		return fault.WithRemedy(fault.Inconclusivef("%s: registry timed out: %w", what, err), fault.RemedyRetryOrRaiseTimeout, "")
 	case errors.Is(err, context.Canceled):
 		return fault.Inconclusivef("%s: cancelled: %w", what, err)
 	case errors.As(err, &nerr), errors.Is(err, io.ErrUnexpectedEOF):

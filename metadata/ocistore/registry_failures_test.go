@@ -71,8 +71,8 @@ func TestPlainHTTPRefusalIsAnInputErrorWithAHint(t *testing.T) {
 		t.Fatalf("kind %v, want Input: %v", fault.KindOf(err), err)
 	}
 	wantContains(t, err, "metadata/timestamp.json", "refusing plain HTTP to 10.0.0.5:5000")
-	if h := fault.HintOf(err); !strings.Contains(h, "--insecure-registry 10.0.0.5:5000") {
-		t.Fatalf("hint %q does not name --insecure-registry", h)
+	if r, host := fault.RemedyOf(err); r != fault.RemedyInsecureRegistry || host != "10.0.0.5:5000" {
+		t.Fatalf("remedy %v for %q, want %v for 10.0.0.5:5000", r, host, fault.RemedyInsecureRegistry)
 	}
 }
 

@@ -58,8 +58,8 @@ func (p *pusher) mayReplaceMetadata(f string, newVersion func(root *tuf.Metadata
 		return err
 	}
 	if have >= want {
-		return fault.WithHint(fault.Inputf("%s holds timestamp version %d, the one to push is version %d: replacing it would roll clients back", p.repo.Name(), have, want),
-			"publish from the directory that holds the newest metadata (cnabsec repo status), or refresh the timestamp first (cnabsec repo refresh)")
+		return fault.WithRemedy(fault.Inputf("%s holds timestamp version %d, the one to push is version %d: replacing it would roll clients back", p.repo.Name(), have, want),
+			fault.RemedyPublishNewest, p.repo.Name())
 	}
 	return nil
 }

@@ -26,8 +26,8 @@ func TagForMetadata(file string) (string, error) {
 		return "", fault.Inputf("metadata file %q: not a TUF metadata file name (want N.ROLE.json or timestamp.json)", file)
 	}
 	if i := strings.IndexFunc(file, func(r rune) bool { return !tagChar(r) }); i >= 0 {
-		return "", fault.WithHint(fault.Inputf("metadata file %q: character %q cannot appear in an OCI tag (allowed: letters, digits, '_', '.', '-'), so this role cannot be stored in a registry", file, string([]rune(file[i:])[0])),
-			"rename the delegated role to use only letters, digits, '_', '.' and '-'")
+		return "", fault.WithRemedy(fault.Inputf("metadata file %q: character %q cannot appear in an OCI tag (allowed: letters, digits, '_', '.', '-'), so this role cannot be stored in a registry", file, string([]rune(file[i:])[0])),
+			fault.RemedyRenameRole, file)
 	}
 	if len(tagPrefix)+len(file) > maxTagLen {
 		return "", fault.Inputf("metadata file %.40q...: %d bytes, longer than the %d an OCI tag allows after the %q prefix", file, len(file), maxTagLen-len(tagPrefix), tagPrefix)

@@ -254,8 +254,8 @@ func (p *pusher) readRegistryFile(f string) (data []byte, unusable string, err e
 // replaced and reported.
 func (p *pusher) mayReplaceVersioned(f string) error {
 	refuse := func(why string) error {
-		return fault.WithHint(fault.Inputf("%s already holds a different %s%s: refusing to overwrite published metadata", p.repo.Name(), f, why),
-			"push to a new repository, or check that the directory is the one published there")
+		return fault.WithRemedy(fault.Inputf("%s already holds a different %s%s: refusing to overwrite published metadata", p.repo.Name(), f, why),
+			fault.RemedyOtherRepository, p.repo.Name())
 	}
 	if p.pub == nil {
 		return refuse(" (no publication to verify it against)")
