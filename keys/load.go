@@ -72,6 +72,9 @@ func ParsePublic(b []byte) (*PublicKey, error) {
 		}
 		return publicFromSSLib(&j)
 	}
+	if looksSSLibEncrypted(b) {
+		return nil, errors.New("an encrypted securesystemslib private key: its public key is in the .pub file written with it")
+	}
 	block, _ := pem.Decode(b)
 	if block == nil {
 		return nil, errors.New("neither PEM nor securesystemslib JSON")
@@ -129,30 +132,66 @@ func LoadPrivate(path string, passphrase []byte) (*PrivateKey, error) {
 	return k, nil
 }
 
-// ParsePrivate parses a private key in any accepted form.
+// ParsePrivate parses a private key in any accepted form: PEM (PKCS#8,
+// encrypted PKCS#8, PKCS#1, SEC 1, OpenSSL traditional encrypted PEM) or
+// securesystemslib JSON, plain or in securesystemslib's encrypted form.
 func ParsePrivate(b []byte, passphrase []byte) (*PrivateKey, error) {
-	if isJSON(b) {
-		var j sslibKey
-		if err := json.Unmarshal(b, &j); err != nil {
-			return nil, fmt.Errorf("not a securesystemslib JSON key: %w", err)
+	if looksSSLibEncrypted(b) {
+		plain, err := decryptSSLib(b, passphrase)
+		if err != nil {
+			return nil, err
 		}
-		if j.KeyVal.Private == "" {
-			return nil, errors.New("a public key, not a private key")
-		}
-		switch j.KeyType {
-		case TypeEd25519:
-			seed, err := hex.DecodeString(j.KeyVal.Private)
-			if err != nil || len(seed) != ed25519.SeedSize {
-				return nil, errors.New("ed25519 keyval.private is not a 32-byte hex seed")
-			}
-			return NewPrivateKey(ed25519.NewKeyFromSeed(seed))
-		default:
-			return ParsePrivate([]byte(j.KeyVal.Private), passphrase)
-		}
+		return parseSSLibPrivate(plain)
 	}
+	if isJSON(b) {
+		return parseSSLibPrivate(b)
+	}
+	return parsePEMPrivate(b, passphrase)
+}
+
+// parseSSLibPrivate parses a securesystemslib JSON private key: an ed25519
+// hex seed, or an unencrypted PEM private key (ecdsa, rsa).
+func parseSSLibPrivate(b []byte) (*PrivateKey, error) {
+	var j sslibKey
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, fmt.Errorf("not a securesystemslib JSON key: %w", err)
+	}
+	if j.KeyVal.Private == "" {
+		return nil, errors.New("a public key, not a private key")
+	}
+	if j.KeyType != TypeEd25519 {
+		return parsePEMPrivate([]byte(j.KeyVal.Private), nil)
+	}
+	seed, err := hex.DecodeString(j.KeyVal.Private)
+	if err != nil || len(seed) != ed25519.SeedSize {
+		return nil, errors.New("ed25519 keyval.private is not a 32-byte hex seed")
+	}
+	return NewPrivateKey(ed25519.NewKeyFromSeed(seed))
+}
+
+func parsePEMPrivate(b []byte, passphrase []byte) (*PrivateKey, error) {
 	block, _ := pem.Decode(b)
 	if block == nil {
 		return nil, errors.New("neither PEM nor securesystemslib JSON")
+	}
+	key, err := pemPrivateKey(block, passphrase)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, fmt.Errorf("%w: %T", ErrUnsupportedKey, key)
+	}
+	return NewPrivateKey(s)
+}
+
+func pemPrivateKey(block *pem.Block, passphrase []byte) (any, error) {
+	if isLegacyEncrypted(block) {
+		der, err := decryptLegacyPEM(block, passphrase)
+		if err != nil {
+			return nil, err
+		}
+		return parseLegacyDER(block.Type, der)
 	}
 	var (
 		key any
@@ -170,10 +209,6 @@ func ParsePrivate(b []byte, passphrase []byte) (*PrivateKey, error) {
 	case "PRIVATE KEY":
 		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
 	case "RSA PRIVATE KEY":
-		//lint:ignore SA1019 only detects legacy encryption, to refuse it with a clear message
-		if x509.IsEncryptedPEMBlock(block) {
-			return nil, errors.New("legacy PEM encryption is not supported: convert to encrypted PKCS#8")
-		}
 		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
 	case "EC PRIVATE KEY":
 		key, err = x509.ParseECPrivateKey(block.Bytes)
@@ -185,11 +220,7 @@ func ParsePrivate(b []byte, passphrase []byte) (*PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", block.Type, err)
 	}
-	s, ok := key.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("%w: %T", ErrUnsupportedKey, key)
-	}
-	return NewPrivateKey(s)
+	return key, nil
 }
 
 func isJSON(b []byte) bool {
