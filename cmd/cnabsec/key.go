@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -215,8 +216,12 @@ func loadAnyPublic(c *cli.Context, path string) (*keys.PublicKey, error) {
 		if perr != nil {
 			return nil, perr
 		}
-		if priv, perr := keys.LoadPrivate(path, pass); perr == nil {
+		priv, perr := keys.LoadPrivate(path, pass)
+		if perr == nil {
 			return priv.Public(), nil
+		}
+		if errors.Is(perr, keys.ErrPassphrase) {
+			return nil, fault.Inputf("key file %w", perr)
 		}
 	}
 	return nil, fault.Inputf("key file %w", err)

@@ -111,3 +111,23 @@ func TestKeyGenerateCreatesAMissingOutputDirectory(t *testing.T) {
 		t.Fatalf("key directory: %v %v, want mode 0700", st, err)
 	}
 }
+
+// Key files python tools write with a passphrase (an OpenSSL encrypted PEM
+// for RSA, securesystemslib's encrypted form for ed25519 and ecdsa) are read
+// with --passphrase-env; a wrong passphrase is exit 2 naming the file.
+func TestPythonEncryptedKeyFilesReadWithPassphraseWrongOneExitsTwoNamingFile(t *testing.T) {
+	for _, name := range []string{"rsa-encrypted", "ed25519-encrypted", "ecdsa-encrypted"} {
+		path := filepath.Join("..", "..", "keys", "testdata", "python", name)
+		t.Setenv("PY_PASS", "cnabsec-test")
+		code, out, errs := runCLI(t, "--passphrase-env", "PY_PASS", "key", "id", path)
+		_, pubID, _ := runCLI(t, "key", "id", path+".pub")
+		if code != 0 || out != pubID {
+			t.Fatalf("%s: exit %d, id %q (its .pub: %q) %s", name, code, out, pubID, errs)
+		}
+		t.Setenv("PY_PASS", "wrong")
+		code, _, errs = runCLI(t, "--passphrase-env", "PY_PASS", "key", "id", path)
+		if code != 2 || !strings.Contains(errs, path) || !strings.Contains(errs, "passphrase") {
+			t.Fatalf("%s with a wrong passphrase: exit %d %q", name, code, errs)
+		}
+	}
+}
