@@ -30,7 +30,8 @@ func repoServeCommand() *cli.Command {
 		UsageText: "cnabsec repo serve DIR --addr 127.0.0.1:PORT",
 		Description: `Serves DIR/metadata under /metadata/ and DIR/targets under /targets/ —
 nothing else: not staged/, not settings, never keys; no directory listings.
-Clients use http://ADDR/metadata as the metadata URL. Runs until interrupted.
+Clients use the base URL, --metadata http://ADDR (they fetch ADDR/metadata/...
+and ADDR/targets/...). Runs until interrupted.
 Put a TLS-terminating proxy in front for anything but loopback.
 
 Example:
