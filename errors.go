@@ -91,4 +91,7 @@ const (
 	RemedyStartLink             = fault.RemedyStartLink
 	RemedyPublishLayout         = fault.RemedyPublishLayout
 	RemedyTrustRootOrLevel0     = fault.RemedyTrustRootOrLevel0
+	RemedyInitReleases          = fault.RemedyInitReleases
+	RemedyPushMetadata          = fault.RemedyPushMetadata
+	RemedyCheckRepositoryDir    = fault.RemedyCheckRepositoryDir
 )

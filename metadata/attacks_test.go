@@ -232,7 +232,7 @@ func TestOneKeyListedUnderTwoKeyIDsCountsOnce(t *testing.T) {
 	if res.Published {
 		t.Fatal("published a targets role whose threshold of 2 keys was met by one key")
 	}
-	joined := strings.Join(res.Waiting, "\n")
+	joined := waitingText(res)
 	if !strings.Contains(joined, "targets version 2: signatures from 1 of the 2 unique keys") {
 		t.Errorf("waiting = %q", joined)
 	}
@@ -292,7 +292,7 @@ func TestRepeatedSignatureIsRefusedNotCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Published || !strings.Contains(strings.Join(res.Waiting, "\n"), "targets version 1: signatures from 1 of the 2") {
+	if res.Published || !strings.Contains(waitingText(res), "targets version 1: signatures from 1 of the 2") {
 		t.Fatalf("a repeated signature was counted: published=%v waiting=%q", res.Published, res.Waiting)
 	}
 	// The same signature twice under one key ID: go-tuf refuses the file, so do we.

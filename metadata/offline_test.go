@@ -57,7 +57,7 @@ func TestOfflineKeysSignLaterAndNothingIsServedUntilAllThresholdsAreMet(t *testi
 			if !strings.Contains(err.Error(), s.waiting) {
 				t.Fatalf("sign %s: %v", s.role, err)
 			}
-		} else if res.Published || !strings.Contains(strings.Join(res.Waiting, "\n"), s.waiting) {
+		} else if res.Published || !strings.Contains(waitingText(res), s.waiting) {
 			t.Fatalf("sign %s: %+v, want waiting %q", s.role, res, s.waiting)
 		}
 		if len(served()) != 0 {

@@ -3,13 +3,11 @@ package metadata
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/secure-systems-lab/go-securesystemslib/cjson"
 	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
@@ -25,8 +23,8 @@ type Result struct {
 	Published bool `json:"published"`
 	// Versions maps each role written (published or staged) to its version.
 	Versions map[string]int64 `json:"versions"`
-	// Waiting explains, one line per role, why the change is staged.
-	Waiting []string `json:"waiting,omitempty"`
+	// Waiting says, one entry per role, why the change is staged.
+	Waiting []Pending `json:"waiting,omitempty"`
 }
 
 // finishOpts are the online keys an operation may use to complete publication.
@@ -87,23 +85,23 @@ func (st *state) finish(ctx context.Context, fo finishOpts) (*Result, error) {
 	}
 	snap, needSnap := st.snapStaged, st.needSnapshot(staged, fo)
 	if needSnap {
-		var wait string
+		var wait *Pending
 		if snap, wait, err = st.signSnapshot(ctx, fo, staged, contentChanged); err != nil {
 			return nil, err
 		}
-		if wait != "" {
-			return st.stageAll(res, []string{wait}, contentChanged, snap, nil)
+		if wait != nil {
+			return st.stageAll(res, []Pending{*wait}, contentChanged, snap, nil)
 		}
 	}
 	var snapBytes []byte
 	ts := st.tsStaged
 	if st.needTimestamp(needSnap, fo) {
-		var wait string
+		var wait *Pending
 		if ts, snapBytes, wait, err = st.signTimestamp(ctx, fo, snap); err != nil {
 			return nil, err
 		}
-		if wait != "" {
-			return st.stageAll(res, []string{wait}, contentChanged, snap, ts)
+		if wait != nil {
+			return st.stageAll(res, []Pending{*wait}, contentChanged, snap, ts)
 		}
 	}
 	return st.publish(res, staged, snap, snapBytes, ts)
@@ -113,7 +111,7 @@ func (st *state) finish(ctx context.Context, fo finishOpts) (*Result, error) {
 // change (root and the staged targets-like roles) cannot be published yet,
 // and reports whether this operation changed any content (which makes a
 // staged snapshot or timestamp stale).
-func (st *state) offlineWaiting(staged []string) (contentChanged bool, waiting []string, err error) {
+func (st *state) offlineWaiting(staged []string) (contentChanged bool, waiting []Pending, err error) {
 	if st.rootStaged {
 		if waiting, err = st.rootWaiting(); err != nil {
 			return false, nil, err
@@ -128,8 +126,12 @@ func (st *state) offlineWaiting(staged []string) (contentChanged bool, waiting [
 	// root (a rotation marks the ones it invalidates dirty; this is the
 	// fail-closed check that nothing was forgotten).
 	if st.rootStaged {
-		if err := st.unchangedRolesVerify(); err != nil {
-			waiting = append(waiting, err.Error())
+		p, err := st.unchangedRolesVerify()
+		if err != nil {
+			return false, nil, err
+		}
+		if p != nil {
+			waiting = append(waiting, *p)
 		}
 	}
 	waiting = append(waiting, st.expiredWhileStaged(staged)...)
@@ -139,7 +141,7 @@ func (st *state) offlineWaiting(staged []string) (contentChanged bool, waiting [
 // rolesBelowThreshold checks each staged targets-like role against the
 // threshold its working delegator sets, and reports whether any of them was
 // changed by this operation.
-func (st *state) rolesBelowThreshold(staged []string) (changed bool, waiting []string, err error) {
+func (st *state) rolesBelowThreshold(staged []string) (changed bool, waiting []Pending, err error) {
 	for _, n := range staged {
 		r, err := st.role(n)
 		if err != nil {
@@ -158,7 +160,7 @@ func (st *state) rolesBelowThreshold(staged []string) (changed bool, waiting []s
 			return false, nil, err
 		}
 		if !c.meets(spec.threshold) {
-			waiting = append(waiting, fmt.Sprintf("%s version %d: signatures from %d of the %d unique keys its threshold needs (sign with `repo sign --role %s`)", n, r.md.Signed.Version, c.Valid, spec.threshold, n))
+			waiting = append(waiting, Pending{Reason: PendingSignatures, Role: n, Version: r.md.Signed.Version, ValidKeys: c.Valid, Threshold: spec.threshold})
 		}
 	}
 	return changed, waiting, nil
@@ -166,14 +168,14 @@ func (st *state) rolesBelowThreshold(staged []string) (changed bool, waiting []s
 
 // expiredWhileStaged lists staged root and targets-like metadata that
 // waited in staged/ past its expiry: it must not go out.
-func (st *state) expiredWhileStaged(staged []string) []string {
-	var out []string
+func (st *state) expiredWhileStaged(staged []string) []Pending {
+	var out []Pending
 	if st.rootStaged && !st.root.Signed.Expires.After(st.now) {
-		out = append(out, fmt.Sprintf("root version %d expired at %s while staged (re-sign it: `repo refresh --role root --key K`)", st.root.Signed.Version, st.root.Signed.Expires.Format(time.RFC3339)))
+		out = append(out, Pending{Reason: PendingExpired, Role: RoleRoot, Version: st.root.Signed.Version, Expired: st.root.Signed.Expires})
 	}
 	for _, n := range staged {
 		if r := st.roles[n]; r != nil && r.staged && !r.md.Signed.Expires.After(st.now) {
-			out = append(out, fmt.Sprintf("%s version %d expired at %s while staged (re-sign it: `repo refresh --role %s --key K`)", n, r.md.Signed.Version, r.md.Signed.Expires.Format(time.RFC3339), n))
+			out = append(out, Pending{Reason: PendingExpired, Role: n, Version: r.md.Signed.Version, Expired: r.md.Signed.Expires})
 		}
 	}
 	return out
@@ -237,24 +239,24 @@ func (st *state) snapshotToSign(desired map[string]*tuf.MetaFiles, contentChange
 // signSnapshot builds the snapshot, signs it with the online snapshot key
 // when one is given, and returns why it must wait when its threshold is not
 // met.
-func (st *state) signSnapshot(ctx context.Context, fo finishOpts, staged []string, contentChanged bool) (*tuf.Metadata[tuf.SnapshotType], string, error) {
+func (st *state) signSnapshot(ctx context.Context, fo finishOpts, staged []string, contentChanged bool) (*tuf.Metadata[tuf.SnapshotType], *Pending, error) {
 	desired, err := st.snapshotMeta(staged)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	spec, err := st.spec(RoleSnapshot)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	snap := st.snapshotToSign(desired, contentChanged, fo)
 	c, err := signOnline(ctx, spec, snap.Signed, &snap.Signatures, fo.snapshot)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
 	if !c.meets(spec.threshold) {
-		return snap, fmt.Sprintf("snapshot version %d: signatures from %d of the %d unique keys its threshold needs (pass --snapshot-key, or `repo sign --role snapshot`)", snap.Signed.Version, c.Valid, spec.threshold), nil
+		return snap, &Pending{Reason: PendingSignatures, Role: RoleSnapshot, Version: snap.Signed.Version, ValidKeys: c.Valid, Threshold: spec.threshold}, nil
 	}
-	return snap, "", nil
+	return snap, nil, nil
 }
 
 // timestampMeta is what the timestamp must list: the snapshot to be served
@@ -295,24 +297,24 @@ func (st *state) timestampToSign(desired map[string]*tuf.MetaFiles, fo finishOpt
 // snapshot), signs it with the online timestamp key when one is given, and
 // returns the snapshot's file and why the timestamp must wait when its
 // threshold is not met.
-func (st *state) signTimestamp(ctx context.Context, fo finishOpts, snap *tuf.Metadata[tuf.SnapshotType]) (*tuf.Metadata[tuf.TimestampType], []byte, string, error) {
+func (st *state) signTimestamp(ctx context.Context, fo finishOpts, snap *tuf.Metadata[tuf.SnapshotType]) (*tuf.Metadata[tuf.TimestampType], []byte, *Pending, error) {
 	desired, snapBytes, err := st.timestampMeta(snap)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	spec, err := st.spec(RoleTimestamp)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	ts := st.timestampToSign(desired, fo)
 	c, err := signOnline(ctx, spec, ts.Signed, &ts.Signatures, fo.timestamp)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, nil, err
 	}
 	if !c.meets(spec.threshold) {
-		return ts, snapBytes, fmt.Sprintf("timestamp version %d: signatures from %d of the %d unique keys its threshold needs (pass --timestamp-key, or `repo sign --role timestamp`)", ts.Signed.Version, c.Valid, spec.threshold), nil
+		return ts, snapBytes, &Pending{Reason: PendingSignatures, Role: RoleTimestamp, Version: ts.Signed.Version, ValidKeys: c.Valid, Threshold: spec.threshold}, nil
 	}
-	return ts, snapBytes, "", nil
+	return ts, snapBytes, nil, nil
 }
 
 // signOnline adds the online key's signature (when one is given) to
@@ -328,7 +330,7 @@ func signOnline(ctx context.Context, spec roleSpec, signed any, sigs *[]tuf.Sign
 
 // rootWaiting explains what a staged root lacks: a threshold of its own root
 // keys and, for a rotation, of the previous root's.
-func (st *state) rootWaiting() ([]string, error) {
+func (st *state) rootWaiting() ([]Pending, error) {
 	spec, err := rootSpec(st.root, RoleRoot)
 	if err != nil {
 		return nil, err
@@ -337,10 +339,10 @@ func (st *state) rootWaiting() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	var out []Pending
 	v := st.root.Signed.Version
 	if !c.meets(spec.threshold) {
-		out = append(out, fmt.Sprintf("root version %d: signatures from %d of the %d unique new root keys its threshold needs (sign with `repo sign --role root`)", v, c.Valid, spec.threshold))
+		out = append(out, Pending{Reason: PendingSignatures, Role: RoleRoot, Version: v, ValidKeys: c.Valid, Threshold: spec.threshold, NewRootKeys: true})
 	}
 	if st.rootPub != nil {
 		old, err := rootSpec(st.rootPub, RoleRoot)
@@ -352,7 +354,7 @@ func (st *state) rootWaiting() ([]string, error) {
 			return nil, err
 		}
 		if !c.meets(old.threshold) {
-			out = append(out, fmt.Sprintf("root version %d: signatures from %d of the %d unique keys of root version %d its threshold needs (sign with `repo sign --role root`)", v, c.Valid, old.threshold, st.rootPub.Signed.Version))
+			out = append(out, Pending{Reason: PendingSignatures, Role: RoleRoot, Version: v, ValidKeys: c.Valid, Threshold: old.threshold, PreviousRoot: st.rootPub.Signed.Version})
 		}
 	}
 	return out, nil
@@ -374,22 +376,20 @@ func (st *state) onlineRoleInvalid(role string) bool {
 }
 
 // unchangedRolesVerify checks that top-level targets, when it is not being
-// replaced, still verifies under the working root.
-func (st *state) unchangedRolesVerify() error {
+// replaced, still verifies under the working root; when it does not, the
+// change waits for it to be re-signed.
+func (st *state) unchangedRolesVerify() (*Pending, error) {
 	if st.stagedSet[RoleTargets] || st.publishedVersion(RoleTargets) == 0 {
-		return nil
+		return nil, nil
 	}
 	r, err := st.role(RoleTargets)
-	if err != nil {
-		return err
-	}
-	if r.staged {
-		return nil
+	if err != nil || r.staged {
+		return nil, err
 	}
 	if err := verifyWith(st.root, RoleTargets, r.md.Signed, r.md.Signatures); err != nil {
-		return fmt.Errorf("targets version %d does not verify under root version %d: %v (re-sign it with `repo refresh --role targets --key K`)", r.md.Signed.Version, st.root.Signed.Version, err)
+		return &Pending{Reason: PendingUnverified, Role: RoleTargets, Version: r.md.Signed.Version, UnderRoot: st.root.Signed.Version, Detail: err.Error()}, nil
 	}
-	return nil
+	return nil, nil
 }
 
 func (st *state) writeTargetFiles() error {
@@ -438,7 +438,7 @@ func writeRole(path string, r *targetsRole) error {
 // staged/. Staged snapshot or timestamp files made stale by the change go.
 // Target files are written first, as for a publication; the staged metadata
 // then changes in one transaction.
-func (st *state) stageAll(res *Result, waiting []string, contentChanged bool, snap *tuf.Metadata[tuf.SnapshotType], ts *tuf.Metadata[tuf.TimestampType]) (*Result, error) {
+func (st *state) stageAll(res *Result, waiting []Pending, contentChanged bool, snap *tuf.Metadata[tuf.SnapshotType], ts *tuf.Metadata[tuf.TimestampType]) (*Result, error) {
 	res.Waiting = waiting
 	if err := st.writeTargetFiles(); err != nil {
 		return nil, err

@@ -277,7 +277,7 @@ func (tx *Tx) Delegate(repos ...string) error {
 		}
 	}
 	if idx < 0 {
-		return fault.Inputf("repository %s has no %s role to delegate to (create it with `repo init --releases-key`)", tx.st.dir, RoleReleases)
+		return fault.WithRemedy(fault.Inputf("repository %s has no %s role to delegate to", tx.st.dir, RoleReleases), fault.RemedyInitReleases, tx.st.dir)
 	}
 	have := map[string]bool{}
 	for _, p := range t.md.Signed.Delegations.Roles[idx].Paths {

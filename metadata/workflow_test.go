@@ -39,7 +39,7 @@ func TestRootRotationSignedOnlyByOldOrOnlyByNewKeysDoesNotPublish(t *testing.T) 
 			if res.Published {
 				t.Fatalf("root version 2 signed only by the %s keys was published", only)
 			}
-			if !strings.Contains(strings.Join(res.Waiting, "\n"), want) {
+			if !strings.Contains(waitingText(res), want) {
 				t.Errorf("waiting = %q, want mention of %q", res.Waiting, want)
 			}
 			if _, err := os.Stat(filepath.Join(r.Dir, "metadata", "2.root.json")); !errors.Is(err, os.ErrNotExist) {
@@ -143,7 +143,7 @@ func TestChangeWithoutOnlineKeysIsStagedThenPublishedByRefresh(t *testing.T) {
 	if err != nil || res.Published {
 		t.Fatalf("%v %+v", err, res)
 	}
-	if !strings.Contains(strings.Join(res.Waiting, "\n"), "--snapshot-key") {
+	if !strings.Contains(waitingText(res), "snapshot version 3: signatures from 0 of the 1 unique keys") {
 		t.Errorf("waiting = %q", res.Waiting)
 	}
 	up, err := r.Refresh(t)
@@ -428,7 +428,7 @@ func TestStagedMetadataPastItsExpiryIsNotPublished(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Published || !strings.Contains(strings.Join(res.Waiting, "\n"), "releases version 2 expired at") {
+	if res.Published || !strings.Contains(waitingText(res), "releases version 2 expired at") {
 		t.Fatalf("expired staged releases: %+v", res)
 	}
 	res, err = r.Repo.Refresh(ctx, metadata.RefreshOptions{Roles: []string{"releases"}, Signers: []keys.Signer{r.Releases}, Snapshot: r.Snapshot, Timestamp: r.Timestamp})
@@ -535,4 +535,13 @@ func TestNextWriterRemovesTempFilesOfAKilledWrite(t *testing.T) {
 	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("stale temporary file still there: %v", err)
 	}
+}
+
+// waitingText is a staged result's reasons, one line each.
+func waitingText(res *metadata.Result) string {
+	lines := make([]string, len(res.Waiting))
+	for i, p := range res.Waiting {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
 }

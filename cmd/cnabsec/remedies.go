@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/metadata"
 )
 
 // remedyWords words each remedy the libraries attach to their errors; subject
@@ -53,6 +54,9 @@ var remedyWords = map[fault.Remedy]func(subject string) string{
 	fault.RemedyStartLink:          fixed("run `cnabsec link start` with the same step name, key and directory first"),
 	fault.RemedyPublishLayout:      fixed("publish it first with `cnabsec layout publish` (offline targets key)"),
 	fault.RemedyTrustRootOrLevel0:  fixed("pass --trust-root ROOT.json and --metadata LOCATION, or require --level 0"),
+	fault.RemedyInitReleases:       fixed("create the releases role with `cnabsec repo init --releases-key`"),
+	fault.RemedyPushMetadata:       fixed("push the metadata there with `cnabsec repo push`"),
+	fault.RemedyCheckRepositoryDir: fixed("is it a repository made by `cnabsec repo init` (a directory holding metadata/)?"),
 }
 
 func fixed(words string) func(string) string { return func(string) string { return words } }
@@ -68,4 +72,17 @@ func hintFor(err error) string {
 		return words(subject)
 	}
 	return ""
+}
+
+// pendingLine words why a change is staged and the command that moves it on.
+func pendingLine(p metadata.Pending) string {
+	switch {
+	case p.Reason == metadata.PendingExpired:
+		return fmt.Sprintf("%s (re-sign it: `repo refresh --role %s --key K`)", p, p.Role)
+	case p.Reason == metadata.PendingUnverified:
+		return fmt.Sprintf("%s (re-sign it with `repo refresh --role %s --key K`)", p, p.Role)
+	case p.Role == metadata.RoleSnapshot || p.Role == metadata.RoleTimestamp:
+		return fmt.Sprintf("%s (pass --%s-key, or `repo sign --role %s`)", p, p.Role, p.Role)
+	}
+	return fmt.Sprintf("%s (sign with `repo sign --role %s`)", p, p.Role)
 }

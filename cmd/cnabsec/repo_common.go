@@ -198,8 +198,8 @@ func renderResult(c *cli.Context, what string, res *metadata.Result) error {
 	}
 	fmt.Fprintf(w, "%s: %s\n", what, state)
 	writeVersions(w, res.Versions)
-	for _, line := range res.Waiting {
-		fmt.Fprintf(w, "  waiting: %s\n", line)
+	for _, p := range res.Waiting {
+		fmt.Fprintf(w, "  waiting: %s\n", pendingLine(p))
 	}
 	return nil
 }

@@ -199,7 +199,7 @@ func initResult(c *cli.Context, repo *metadata.Repository) (*metadata.Result, er
 		if !rs.Staged {
 			res.Published = true
 		} else if !rs.ThresholdMet() {
-			res.Waiting = append(res.Waiting, fmt.Sprintf("%s version %d: signatures from %d of the %d unique keys its threshold needs (sign with `repo sign --role %s`)", rs.Role, rs.Version, rs.ValidKeys, rs.Threshold, rs.Role))
+			res.Waiting = append(res.Waiting, metadata.Pending{Reason: metadata.PendingSignatures, Role: rs.Role, Version: rs.Version, ValidKeys: rs.ValidKeys, Threshold: rs.Threshold})
 		}
 	}
 	return res, nil

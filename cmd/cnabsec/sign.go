@@ -229,8 +229,8 @@ func printPublication(c *cli.Context, r *metadata.Result) {
 		return
 	}
 	fmt.Fprintln(c.App.Writer, "staged in DIR/staged (not yet visible to clients):")
-	for _, w := range r.Waiting {
-		fmt.Fprintf(c.App.Writer, "  %s\n", w)
+	for _, p := range r.Waiting {
+		fmt.Fprintf(c.App.Writer, "  %s\n", pendingLine(p))
 	}
 }
 

@@ -38,6 +38,9 @@ const (
 	RemedyStartLink                    // a link was finished without being started
 	RemedyPublishLayout                // no root layout is published for a bundle
 	RemedyTrustRootOrLevel0            // a level needing TUF without a trusted root
+	RemedyInitReleases                 // subject: a repository without a releases role
+	RemedyPushMetadata                 // subject: a registry repository without metadata
+	RemedyCheckRepositoryDir           // subject: a directory that may not be a repository
 	remedyEnd
 )
 
@@ -71,6 +74,9 @@ var remedyNames = [...]string{
 	RemedyStartLink:             "start-link",
 	RemedyPublishLayout:         "publish-layout",
 	RemedyTrustRootOrLevel0:     "trust-root-or-level-0",
+	RemedyInitReleases:          "init-releases",
+	RemedyPushMetadata:          "push-metadata",
+	RemedyCheckRepositoryDir:    "check-repository-directory",
 }
 
 // String is the remedy's stable name ("" for NoRemedy).

@@ -57,7 +57,7 @@ func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (Copy
 	ts, err := p.puller.Get(ctx, src.Tag(tsTag))
 	if err != nil {
 		if isNotFound(err) {
-			return res, fault.Inputf("%s holds no TUF metadata (no tag %s): push it with `cnabsec repo push`", src.Name(), tsTag)
+			return res, fault.WithRemedy(fault.Inputf("%s holds no TUF metadata (no tag %s)", src.Name(), tsTag), fault.RemedyPushMetadata, src.Name())
 		}
 		return res, classify(ctx, err, "reading "+src.Tag(tsTag).Name(), false)
 	}

@@ -39,7 +39,7 @@ func metadataFiles(dir string) ([]string, []byte, error) {
 	mdir := filepath.Join(dir, "metadata")
 	timestamp, err := readCapped(filepath.Join(mdir, "timestamp.json"))
 	if err != nil {
-		return nil, nil, fault.Inputf("repository %s: metadata/timestamp.json: %w (nothing published yet, or not a repository made by `cnabsec repo init`)", dir, err)
+		return nil, nil, fault.WithRemedy(fault.Inputf("repository %s: metadata/timestamp.json: %w (nothing published yet, or not a metadata repository)", dir, err), fault.RemedyCheckRepositoryDir, dir)
 	}
 	files, have, err := listMetadata(dir, mdir)
 	if err != nil {
@@ -63,7 +63,7 @@ func metadataFiles(dir string) ([]string, []byte, error) {
 func listMetadata(dir, mdir string) ([]string, map[string]bool, error) {
 	entries, err := os.ReadDir(mdir)
 	if err != nil {
-		return nil, nil, fault.Inputf("repository %s: %w (is it a repository made by `cnabsec repo init`?)", dir, err)
+		return nil, nil, fault.WithRemedy(fault.Inputf("repository %s: %w", dir, err), fault.RemedyCheckRepositoryDir, dir)
 	}
 	have := map[string]bool{}
 	var files []string
@@ -120,7 +120,7 @@ func (cl closure) need(from, role string) (string, error) {
 		}
 		n := fmt.Sprintf("%d.%s", meta[file], file)
 		if !cl.have[n] {
-			return "", fault.Inputf("repository %s: metadata/%s names %s, which is missing (an unfinished publication? run `cnabsec repo status`)", cl.dir, from, n)
+			return "", fault.WithRemedy(fault.Inputf("repository %s: metadata/%s names %s, which is missing (an unfinished publication?)", cl.dir, from, n), fault.RemedyShowStaged, cl.dir)
 		}
 		out = append(out, n)
 	}
