@@ -78,6 +78,7 @@ func globalFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-progress", Usage: "never draw progress bars"},
 		&cli.StringSliceFlag{Name: "insecure-registry", Usage: "allow plain HTTP or untrusted TLS for this registry `HOST` (repeatable; loopback needs no flag)"},
 		&cli.StringFlag{Name: "passphrase-env", Usage: "environment `VAR` holding the passphrase of encrypted private keys"},
+		&cli.DurationFlag{Name: "signer-timeout", Value: defaultSignerTimeout, Usage: "limit for each call to a signer plugin or token (1s to 1h)"},
 	}
 }
 

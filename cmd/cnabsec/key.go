@@ -85,7 +85,11 @@ func generateOnToken(c *cli.Context) error {
 	if len(pos) > 1 {
 		return fault.Inputf("key generate --pkcs11: at most one PREFIX")
 	}
-	s, err := keys.GenerateInPlugin(c.Context, ref, c.String("type"), 0)
+	timeout, err := signerTimeout(c)
+	if err != nil {
+		return err
+	}
+	s, err := keys.GenerateInPlugin(c.Context, ref, c.String("type"), timeout)
 	if err != nil {
 		return fault.Inputf("key generate --pkcs11: %w", err)
 	}
@@ -144,7 +148,11 @@ func refPublicKey(c *cli.Context, ref *keys.Ref) (*keys.PublicKey, error) {
 	if ref.Location == keys.LocationFile {
 		return loadAnyPublic(c, ref.Path)
 	}
-	s, err := keys.OpenSigner(c.Context, ref, nil, 0)
+	timeout, err := signerTimeout(c)
+	if err != nil {
+		return nil, err
+	}
+	s, err := keys.OpenSigner(c.Context, ref, nil, timeout)
 	if err != nil {
 		return nil, fault.Inputf("key %w", err)
 	}

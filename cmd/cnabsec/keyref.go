@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -15,6 +16,26 @@ import (
 // Private keys are named by key references (docs/signer-plugins.md): a file
 // path, a pkcs11: URI, or plugin:NAME?...; every --*-key flag that takes a
 // private key takes any of them.
+
+// Bounds of --signer-timeout: each call to a signer plugin or token (a token
+// may wait for a touch or a PIN pad).
+const (
+	defaultSignerTimeout = keys.DefaultPluginTimeout
+	minSignerTimeout     = time.Second
+	maxSignerTimeout     = time.Hour
+)
+
+// signerTimeout returns --signer-timeout, refused outside its bounds.
+func signerTimeout(c *cli.Context) (time.Duration, error) {
+	d := c.Duration("signer-timeout")
+	if d == 0 {
+		d = defaultSignerTimeout
+	}
+	if d < minSignerTimeout || d > maxSignerTimeout {
+		return 0, fault.Inputf("--signer-timeout %s: want %s to %s", d, minSignerTimeout, maxSignerTimeout)
+	}
+	return d, nil
+}
 
 // parseKeyRef parses the reference given to flag. A reference that carries
 // a PIN itself (pin-value=) is refused: it would show in process listings.
@@ -34,7 +55,11 @@ func parseKeyRef(flag, s string) (*keys.Ref, error) {
 // for an unencrypted one), or a token or plugin key.
 func openPrivateKey(c *cli.Context, flag string, ref *keys.Ref) (keys.Signer, error) {
 	if ref.Location != keys.LocationFile {
-		s, err := keys.OpenSigner(c.Context, ref, nil, 0)
+		timeout, err := signerTimeout(c)
+		if err != nil {
+			return nil, err
+		}
+		s, err := keys.OpenSigner(c.Context, ref, nil, timeout)
 		if err != nil {
 			return nil, fault.Inputf("--%s: %w", flag, err)
 		}
