@@ -23,6 +23,7 @@ cd "$WORK"
 # 1. Keys (ed25519 by default; --type ecdsa-p256|rsa-3072). Each key file is encrypted: the passphrase
 #    is asked twice on a terminal, read from --passphrase-env VAR off one; --unencrypted writes it in the
 #    clear (with a warning each time it signs). Tokens and KMS keys: docs/signer-plugins.md
+#    Here the passphrase is $CNABSEC_PASS: a random one unless you set it
 export CNABSEC_PASS=${CNABSEC_PASS:-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 for k in root targets snapshot timestamp ci owner dev; do
     cnabsec key generate keys/$k --passphrase-env CNABSEC_PASS
@@ -63,11 +64,11 @@ cnabsec link run package --key keys/ci.key -m bundle.json -p bundle.json -d link
 #    speaks plain HTTP), records the manifest it pushed, then signs the images and the bundle
 #    (bundle.json must be canonical: cnabsec bundle canonicalize)
 for img in app-installer web; do
-    cnabsec link run build-image --key keys/ci.key -p manifest.json -d "links-$img" \
-        --passphrase-env CNABSEC_PASS -- sh -c "skopeo copy -q --preserve-digests --dest-tls-verify=false \
-        oci:images:$img docker://$REGISTRY/org/$img:1.0 &&
-        skopeo inspect --raw --tls-verify=false docker://$REGISTRY/org/$img:1.0 > manifest.json"
-    cnabsec sign image "$REGISTRY/org/$img:1.0" --links "links-$img" --repo repo --key keys/ci.key "${ONLINE[@]}"
+    ref=$REGISTRY/org/$img:1.0
+    cnabsec link run build-image --key keys/ci.key -p manifest.json -d "links-$img" --passphrase-env CNABSEC_PASS -- \
+        sh -c "skopeo copy -q --preserve-digests --dest-tls-verify=false oci:images:$img docker://$ref &&
+            skopeo inspect --raw --tls-verify=false docker://$ref > manifest.json"
+    cnabsec sign image "$ref" --links "links-$img" --repo repo --key keys/ci.key "${ONLINE[@]}"
 done
 cnabsec sign bundle bundle.json --ref "$REGISTRY/org/app:1.0" --push --links links \
     --repo repo --key keys/ci.key "${ONLINE[@]}"
@@ -76,7 +77,7 @@ cnabsec sign bundle bundle.json --ref "$REGISTRY/org/app:1.0" --push --links lin
 #    exits. The operator pins root.json, obtained out of band, verifies, then hands the verified
 #    bytes to a runtime (with porter: -- sh -c 'porter install --cnab-file "$CNABSEC_BUNDLE"')
 cnabsec repo serve repo --addr "$TUF" > serve.log 2>&1 & trap "kill $!" EXIT
-until grep -q serving serve.log; do sleep 0.1; kill -0 $!; done   # until it listens (or fails)
+until grep -q serving serve.log || ! kill -0 $!; do sleep 0.1; done   # until it listens (or exits)
 cp repo/metadata/1.root.json root.json
 cnabsec verify "$REGISTRY/org/app:1.0" --trust-root root.json --metadata "http://$TUF" --level 4 -- \
     sh -c 'echo "the runtime got $CNABSEC_BUNDLE ($CNABSEC_BUNDLE_DIGEST)"'
