@@ -1,0 +1,356 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cnabsec/cnabsec/internal/testing/peakrss"
+	"github.com/cnabsec/cnabsec/internal/testing/scenario"
+	"github.com/cnabsec/cnabsec/signer"
+	"github.com/cnabsec/cnabsec/verifier"
+)
+
+const gatewayBenchEnv = "CNABSEC_BENCH_GATEWAY" // ROOTFILE|REPODIR|UPSTREAM in the child
+
+// gatewayBenchImage is an image written straight into the registry's blob
+// directory (no copy of it in memory).
+type gatewayBenchImage struct {
+	tag       string
+	layers    int
+	layerSize int64
+}
+
+// BenchmarkGatewayVsRegistry pulls a 1 GiB image (8 layers of 128 MiB) and a
+// 100-layer image (1 MiB each) directly from a registry and through a
+// gateway in front of the same registry, alternating, in one run, with
+// go-containerregistry (remote.Image, every layer read to the end, digest
+// checked): the gateway's throughput against the registry's (goal >= 0.9),
+// the p99 of a manifest read by tag with the verdict cached against the
+// registry's (goal <= 2) and the gateway's peak RSS (goal <= 64 MiB). The
+// registry keeps blobs on disk and the gateway runs in a child process (the
+// real verifier, level 2, --memory-limit's default) so that its RSS is its
+// own.
+func BenchmarkGatewayVsRegistry(b *testing.B) {
+	blobDir := b.TempDir()
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithBlobHandler(registry.NewDiskBlobHandler(blobDir)))
+	upstream := httptest.NewServer(reg)
+	b.Cleanup(upstream.Close)
+	host := strings.TrimPrefix(upstream.URL, "http://")
+	s, err := scenario.Build(context.Background(), scenario.Options{Dir: b.TempDir(), Registry: host})
+	if err != nil {
+		b.Fatal(err)
+	}
+	images := []gatewayBenchImage{{"1gib", 8, 128 << 20}, {"100-layers", 100, 1 << 20}}
+	var items []signer.Item
+	for i, im := range images {
+		writeBenchImage(b, upstream.URL, blobDir, "org/web", im, uint64(i))
+		items = append(items, signer.Item{Kind: "image", Ref: host + "/org/web:" + im.tag})
+	}
+	if _, err := signer.Sign(context.Background(), s.Repo, s.Signing("releases"), items...); err != nil {
+		b.Fatal(err)
+	}
+	gw := startGatewayChild(b, s, upstream.URL)
+	direct, through := benchTransport(), benchTransport()
+	for b.Loop() {
+		for i, im := range images {
+			ratio, dMBs, gMBs := pullRatio(b, direct, through, host, gw.addr, "org/web:"+im.tag, 3)
+			b.ReportMetric(ratio, im.tag+"-throughput-vs-direct")
+			if i == 0 {
+				b.ReportMetric(dMBs, "1gib-direct-MB/s")
+				b.ReportMetric(gMBs, "1gib-gateway-MB/s")
+			}
+		}
+		pd, pg := manifestP99(b, upstream.URL, "http://"+gw.addr, "/v2/org/web/manifests/"+images[0].tag)
+		b.ReportMetric(float64(pg)/float64(pd), "manifest-p99-vs-direct")
+		b.ReportMetric(float64(pd.Microseconds()), "manifest-p99-direct-µs")
+		b.ReportMetric(float64(pg.Microseconds()), "manifest-p99-gateway-µs")
+	}
+	b.ReportMetric(float64(gw.stop(b))/(1<<20), "gateway-peak-RSS-MiB")
+}
+
+// writeBenchImage writes im's layers (pseudo-random bytes from seed) and a
+// config into the disk blob handler's directory and pushes its manifest.
+func writeBenchImage(b *testing.B, base, blobDir, repo string, im gatewayBenchImage, seed uint64) {
+	b.Helper()
+	src := rand.NewChaCha8([32]byte{byte(seed)})
+	var layers []v1.Descriptor
+	for range im.layers {
+		layers = append(layers, writeBenchBlob(b, blobDir, io.LimitReader(src, im.layerSize), "application/vnd.oci.image.layer.v1.tar"))
+	}
+	cfg, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux", "rootfs": map[string]any{"type": "layers", "diff_ids": []string{}}})
+	manifest, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2,
+		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
+		"config":        writeBenchBlob(b, blobDir, bytes.NewReader(cfg), "application/vnd.oci.image.config.v1+json"),
+		"layers":        layers,
+	})
+	req, _ := http.NewRequest(http.MethodPut, base+"/v2/"+repo+"/manifests/"+im.tag, bytes.NewReader(manifest))
+	req.Header.Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		b.Fatalf("pushing the manifest of %s: HTTP %d", im.tag, resp.StatusCode)
+	}
+}
+
+// writeBenchBlob stores r's bytes where the disk blob handler looks for them.
+func writeBenchBlob(b *testing.B, blobDir string, r io.Reader, mediaType string) v1.Descriptor {
+	b.Helper()
+	if err := os.MkdirAll(filepath.Join(blobDir, "sha256"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.CreateTemp(blobDir, "blob-*")
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	hexd := hex.EncodeToString(h.Sum(nil))
+	if err := os.Rename(f.Name(), filepath.Join(blobDir, "sha256", hexd)); err != nil {
+		b.Fatal(err)
+	}
+	return v1.Descriptor{MediaType: types.MediaType(mediaType), Digest: v1.Hash{Algorithm: "sha256", Hex: hexd}, Size: n}
+}
+
+func benchTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 16
+	return t
+}
+
+// pullRatio pulls ref directly (from host) and through the gateway (gwAddr),
+// alternating, rounds times each; it returns the gateway's throughput
+// against the registry's (total bytes over total time) and both in MB/s.
+func pullRatio(b *testing.B, direct, through http.RoundTripper, host, gwAddr, ref string, rounds int) (float64, float64, float64) {
+	b.Helper()
+	var td, tg time.Duration
+	var bytesPulled int64
+	for range rounds {
+		n, d := pullImage(b, direct, host+"/"+ref)
+		_, g := pullImage(b, through, gwAddr+"/"+ref)
+		td, tg, bytesPulled = td+d, tg+g, bytesPulled+n
+	}
+	mbs := func(d time.Duration) float64 { return float64(bytesPulled) / 1e6 / d.Seconds() }
+	return td.Seconds() / tg.Seconds(), mbs(td), mbs(tg)
+}
+
+// pullImage pulls an image as docker and containerd do: its manifest, then
+// its layers three at a time (docker's default max-concurrent-downloads),
+// each read to the end (go-containerregistry checks each layer's digest).
+func pullImage(b *testing.B, tr http.RoundTripper, ref string) (int64, time.Duration) {
+	b.Helper()
+	start := time.Now()
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, err := remote.Image(r, remote.WithTransport(tr))
+	if err != nil {
+		b.Fatalf("pulling %s: %v", ref, err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total atomic.Int64
+	var g errgroup.Group
+	g.SetLimit(3)
+	for _, l := range m.Layers {
+		g.Go(func() error {
+			n, err := pullLayer(img, l)
+			total.Add(n)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatalf("pulling %s: %v", ref, err)
+	}
+	return total.Load(), time.Since(start)
+}
+
+// pullLayer reads one layer to the end.
+func pullLayer(img v1.Image, l v1.Descriptor) (int64, error) {
+	layer, err := img.LayerByDigest(l.Digest)
+	if err != nil {
+		return 0, err
+	}
+	rc, err := layer.Compressed()
+	if err != nil {
+		return 0, err
+	}
+	defer rc.Close()
+	n, err := io.Copy(io.Discard, rc)
+	if err == nil && n != l.Size {
+		err = fmt.Errorf("layer %s: %d of %d bytes", l.Digest, n, l.Size)
+	}
+	return n, err
+}
+
+// manifestP99 reads a manifest by tag from the registry and through the
+// gateway (verdict cached by a first read), in alternating rounds of 4
+// keep-alive clients, and returns both p99 latencies.
+func manifestP99(b *testing.B, direct, gateway, path string) (time.Duration, time.Duration) {
+	b.Helper()
+	client := &http.Client{Transport: benchTransport(), Timeout: 30 * time.Second}
+	get := func(int) (string, string, []byte) { return http.MethodGet, path, nil }
+	generateLoad(client, gateway, 20, 4, get) // the verdict is cached, the connections open
+	generateLoad(client, direct, 20, 4, get)
+	const n = 4000
+	var d, g loadResult
+	for range 10 {
+		d = d.merge(generateLoad(client, direct, n/10, 4, get))
+		g = g.merge(generateLoad(client, gateway, n/10, 4, get))
+	}
+	if d.errors+g.errors > 0 || d.statuses[200] != n || g.statuses[200] != n {
+		b.Fatalf("registry %v (%d errors), gateway %v (%d errors)", d.statuses, d.errors, g.statuses, g.errors)
+	}
+	return d.p99(), g.p99()
+}
+
+// gatewayChild is a gateway running in a child process.
+type gatewayChild struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bufio.Scanner
+	addr  string
+}
+
+func startGatewayChild(b *testing.B, s *scenario.Scenario, upstream string) *gatewayChild {
+	b.Helper()
+	root := filepath.Join(b.TempDir(), "root.json")
+	if err := os.WriteFile(root, s.TrustedRoot, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	args := []string{"-test.run=^TestGatewayBenchChild$", "-test.count=1"}
+	if p := os.Getenv("CNABSEC_BENCH_GATEWAY_CPUPROFILE"); p != "" {
+		args = append(args, "-test.cpuprofile="+p) // to profile the gateway
+	}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), gatewayBenchEnv+"="+root+"|"+s.RepoDir+"|"+upstream)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	c := &gatewayChild{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout)}
+	b.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	c.addr = c.expect(b, "GATEWAY-ADDR ")
+	return c
+}
+
+// expect returns the rest of the child's next line starting with prefix.
+func (c *gatewayChild) expect(b *testing.B, prefix string) string {
+	b.Helper()
+	for c.out.Scan() {
+		if rest, ok := strings.CutPrefix(c.out.Text(), prefix); ok {
+			return rest
+		}
+	}
+	b.Fatalf("the gateway child printed no %q line", prefix)
+	return ""
+}
+
+// stop ends the child and returns its peak RSS.
+func (c *gatewayChild) stop(b *testing.B) int64 {
+	b.Helper()
+	c.stdin.Close()
+	peak, err := strconv.ParseInt(c.expect(b, "GATEWAY-PEAK-RSS "), 10, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for c.out.Scan() {
+	}
+	if err := c.cmd.Wait(); err != nil {
+		b.Fatalf("the gateway child: %v", err)
+	}
+	return peak
+}
+
+// TestGatewayBenchChild is the gateway of BenchmarkGatewayVsRegistry; it
+// does nothing unless the benchmark started it. It serves until its stdin
+// closes and then prints its peak RSS.
+func TestGatewayBenchChild(t *testing.T) {
+	arg := os.Getenv(gatewayBenchEnv)
+	if arg == "" {
+		t.Skip("only run by BenchmarkGatewayVsRegistry")
+	}
+	parts := strings.SplitN(arg, "|", 3)
+	root, err := os.ReadFile(parts[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(96 << 20) // the gateway's default --memory-limit
+	}
+	v, err := verifier.New(verifier.Config{TrustedRoot: root, Location: parts[1], Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	g, err := NewGateway(GatewayOptions{Verifier: v, Upstream: parts[2]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewHTTPServer(g.Handler(), GatewayTimeouts(), slog.New(slog.DiscardHandler))
+	go srv.Serve(ln)
+	defer srv.Close()
+	fmt.Printf("GATEWAY-ADDR %s\n", ln.Addr())
+	io.Copy(io.Discard, os.Stdin)
+	fmt.Printf("GATEWAY-PEAK-RSS %d\n", peakrss.Peak(t))
+}
