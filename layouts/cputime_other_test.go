@@ -2,10 +2,7 @@
 
 package layouts
 
-import (
-	"testing"
-	"time"
-)
+import "time"
 
 // cpuTime is not measured here: the CPU ratio is then not meaningful.
-func cpuTime(testing.TB) time.Duration { return 0 }
+func cpuTime() time.Duration { return 0 }

@@ -14,6 +14,9 @@ import (
 const fuzzMinimizeTime = "5s"
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(coldVerifyEnv); spec != "" {
+		os.Exit(runColdVerify(spec)) // a cold-verification process of BenchmarkVerifyVsPythonInToto
+	}
 	flag.Parse()
 	set := false
 	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.fuzzminimizetime" })

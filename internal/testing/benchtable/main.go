@@ -30,38 +30,46 @@ type goal struct {
 // (the benchmark name without the -GOMAXPROCS suffix; a trailing "*" matches
 // any sub-benchmark).
 var goals = map[string]goal{
-	"BenchmarkThick1GiB/digest/openssl":                               {">=", 0.9, "archive digest throughput vs openssl dgst -sha256"},
-	"BenchmarkThick1GiB/verify/openssl":                               {">=", 0.5, "full thick verification (one pass) vs openssl"},
-	"BenchmarkThick1GiB/peak-RSS-MiB":                                 {"<=", 64, "peak RSS of the 1 GiB thick verification"},
-	"BenchmarkRefresh/10000-vs-10":                                    {"<=", 2, "repo refresh, 10,000 vs 10 targets"},
-	"BenchmarkStatus/10000-vs-10":                                     {"<=", 2, "repo status, 10,000 vs 10 targets (reported)"},
-	"BenchmarkVerifyVsPythonInToto*/x_vs_in-toto-verify":              {">=", 10, "in-toto verification vs Debian's in-toto-verify"},
-	"BenchmarkVerifyImages/10-vs-1":                                   {"<=", 2, "verify a bundle of 10 images vs 1 image"},
-	"BenchmarkAddVersion/100k-vs-10":                                  {"<=", 3, "add one version to 100,000 vs 10 versions"},
-	"BenchmarkAddVersion/peak-RSS-MiB":                                {"<=", 200, "peak RSS adding a version to 100,000"},
-	"BenchmarkBatchSign/per-version-vs-single":                        {"<=", 0.05, "batch-sign 10,000: time per version vs one sign"},
-	"BenchmarkVerifyScale/100k-vs-10":                                 {"<=", 1.5, "verify one version in 100,000 vs 10"},
-	"BenchmarkVerifyScale/bytes-vs-flat":                              {"<=", 0.01, "metadata bytes downloaded vs a flat targets file"},
-	"BenchmarkAdmissionCachedP99VsHealthz/p99-ratio":                  {"<=", 2, "cached /v1/admission p99 vs /healthz p99"},
-	"BenchmarkAdmissionCachedP99VsHealthz/throughput-ratio":           {">=", 0.5, "cached /v1/admission throughput vs /healthz"},
-	"BenchmarkRSSWithTenThousandCachedVerdicts/rss-MiB":               {"<=", 150, "RSS with 10,000 cached verdicts"},
-	"BenchmarkServiceColdVsCLI/cold-vs-cli":                           {"<=", 1.5, "service's cold verification vs CLI verify of the same reference"},
-	"BenchmarkTenThousandRequestsTenPercentMalformed/heap-growth-MiB": {"<=", 16, "live heap after 10,000 requests (10% malformed or oversized) vs before"},
-	"BenchmarkSlowlorisClientsAreCutOff/slowest-cutoff-vs-timeout":    {"<=", 2, "the last of 100 slowloris connections closed, vs the header timeout"},
-	"BenchmarkGatewayVsRegistry/1gib-throughput-vs-direct":            {">=", 0.9, "pulling a 1 GiB image (8 layers) through the gateway vs from the registry"},
-	"BenchmarkGatewayVsRegistry/100-layers-throughput-vs-direct":      {">=", 0.9, "pulling a 100-layer image through the gateway vs from the registry"},
-	"BenchmarkGatewayVsRegistry/manifest-p99-vs-direct":               {"<=", 2, "manifest read by tag (verdict cached): gateway p99 vs registry p99"},
-	"BenchmarkGatewayVsRegistry/gateway-peak-RSS-MiB":                 {"<=", 64, "peak RSS of the gateway (child process) streaming those pulls"},
-	"BenchmarkHostileProvenance*/denied-in-s":                         {"<=", 5, "a hostile release (5,000 links, 4 x 60 MB links, 16 MiB of tiny JSON values) is denied within (s)"},
-	"BenchmarkHostileProvenance*/verified-in-s":                       {"<=", 5, "16 MiB of long strings or 280,000 tiny values (within the limits), alone or 8 at once, are verified within (s)"},
-	"BenchmarkHostileProvenance*/peak-RSS-MiB":                        {"<=", 128, "peak RSS of that verification (child process)"},
+	"BenchmarkThick1GiB/digest/openssl":                                               {">=", 0.9, "archive digest throughput vs openssl dgst -sha256"},
+	"BenchmarkThick1GiB/verify/openssl":                                               {">=", 0.5, "full thick verification (one pass) vs openssl"},
+	"BenchmarkThick1GiB/peak-RSS-MiB":                                                 {"<=", 64, "peak RSS of the 1 GiB thick verification"},
+	"BenchmarkRefresh/10000-vs-10":                                                    {"<=", 2, "repo refresh, 10,000 vs 10 targets"},
+	"BenchmarkStatus/10000-vs-10":                                                     {"<=", 2, "repo status, 10,000 vs 10 targets (reported)"},
+	"BenchmarkVerifyVsPythonInToto/2-step/x_wall_median_vs_verifylib":                 {">=", 5, "in-toto verification, 2 steps: python verifylib in-process / cnabsec, median wall (warm)"},
+	"BenchmarkVerifyVsPythonInToto/2-step/x_cpu_median_vs_verifylib":                  {">=", 5, "in-toto verification, 2 steps: python verifylib in-process / cnabsec, median CPU (warm)"},
+	"BenchmarkVerifyVsPythonInToto/2-step-10000-artifacts/x_wall_median_vs_verifylib": {">=", 10, "in-toto verification, 10,000 artifacts per link: python verifylib / cnabsec, median wall (warm)"},
+	"BenchmarkVerifyVsPythonInToto/2-step-10000-artifacts/x_cpu_median_vs_verifylib":  {">=", 10, "in-toto verification, 10,000 artifacts per link: python verifylib / cnabsec, median CPU (warm)"},
+	"BenchmarkVerifyImages/10-vs-1":                                                   {"<=", 2, "verify a bundle of 10 images vs 1 image"},
+	"BenchmarkAddVersion/100k-vs-10":                                                  {"<=", 3, "add one version to 100,000 vs 10 versions"},
+	"BenchmarkAddVersion/peak-RSS-MiB":                                                {"<=", 200, "peak RSS adding a version to 100,000"},
+	"BenchmarkBatchSign/per-version-vs-single":                                        {"<=", 0.05, "batch-sign 10,000: time per version vs one sign"},
+	"BenchmarkVerifyScale/100k-vs-10":                                                 {"<=", 1.5, "verify one version in 100,000 vs 10"},
+	"BenchmarkVerifyScale/bytes-vs-flat":                                              {"<=", 0.01, "metadata bytes downloaded vs a flat targets file"},
+	"BenchmarkAdmissionCachedP99VsHealthz/p99-ratio":                                  {"<=", 2, "cached /v1/admission p99 vs /healthz p99"},
+	"BenchmarkAdmissionCachedP99VsHealthz/throughput-ratio":                           {">=", 0.5, "cached /v1/admission throughput vs /healthz"},
+	"BenchmarkRSSWithTenThousandCachedVerdicts/rss-MiB":                               {"<=", 150, "RSS with 10,000 cached verdicts"},
+	"BenchmarkServiceColdVsCLI/cold-vs-cli":                                           {"<=", 1.5, "service's cold verification vs CLI verify of the same reference"},
+	"BenchmarkTenThousandRequestsTenPercentMalformed/heap-growth-MiB":                 {"<=", 16, "live heap after 10,000 requests (10% malformed or oversized) vs before"},
+	"BenchmarkSlowlorisClientsAreCutOff/slowest-cutoff-vs-timeout":                    {"<=", 2, "the last of 100 slowloris connections closed, vs the header timeout"},
+	"BenchmarkGatewayVsRegistry/1gib-throughput-vs-direct":                            {">=", 0.9, "pulling a 1 GiB image (8 layers) through the gateway vs from the registry"},
+	"BenchmarkGatewayVsRegistry/100-layers-throughput-vs-direct":                      {">=", 0.9, "pulling a 100-layer image through the gateway vs from the registry"},
+	"BenchmarkGatewayVsRegistry/manifest-p99-vs-direct":                               {"<=", 2, "manifest read by tag (verdict cached): gateway p99 vs registry p99"},
+	"BenchmarkGatewayVsRegistry/gateway-peak-RSS-MiB":                                 {"<=", 64, "peak RSS of the gateway (child process) streaming those pulls"},
+	"BenchmarkHostileProvenance*/denied-in-s":                                         {"<=", 5, "a hostile release (5,000 links, 4 x 60 MB links, 16 MiB of tiny JSON values) is denied within (s)"},
+	"BenchmarkHostileProvenance*/verified-in-s":                                       {"<=", 5, "16 MiB of long strings or 280,000 tiny values (within the limits), alone or 8 at once, are verified within (s)"},
+	"BenchmarkHostileProvenance*/peak-RSS-MiB":                                        {"<=", 128, "peak RSS of that verification (child process)"},
 }
 
 // notes explain metrics that have no goal (context figures).
 var notes = map[string]string{
-	"BenchmarkColdAdmissionPerImage/cold-admission-ms":    "uncached level-4 admission of one image (loopback registry); peers publish ~1000 ms (Ratify), ~2000 ms (Connaisseur with cosign) per image",
-	"BenchmarkServiceColdVsCLI/service-cold-ms":           "uncached level-4 bundle verification by the service (loopback registry)",
-	"BenchmarkSlowlorisClientsAreCutOff/healthz-answered": "health checks answered while the slow clients held connections",
+	"BenchmarkVerifyVsPythonInToto*/x_process_vs_in-toto-verify": "the in-toto-verify command (mostly interpreter start-up) / cnabsec, best wall",
+	"BenchmarkVerifyVsPythonInToto*/x_wall_best_vs_verifylib":    "python verifylib / cnabsec, best wall (warm)",
+	"BenchmarkVerifyVsPythonInToto*/x_cpu_best_vs_verifylib":     "python verifylib / cnabsec, best CPU (warm)",
+	"BenchmarkVerifyVsPythonInToto*/x_wall_cold_vs_verifylib":    "python verifylib / cnabsec, first call of a fresh process, wall",
+	"BenchmarkVerifyVsPythonInToto*/x_cpu_cold_vs_verifylib":     "python verifylib / cnabsec, first call of a fresh process, CPU",
+	"BenchmarkColdAdmissionPerImage/cold-admission-ms":           "uncached level-4 admission of one image (loopback registry); peers publish ~1000 ms (Ratify), ~2000 ms (Connaisseur with cosign) per image",
+	"BenchmarkServiceColdVsCLI/service-cold-ms":                  "uncached level-4 bundle verification by the service (loopback registry)",
+	"BenchmarkSlowlorisClientsAreCutOff/healthz-answered":        "health checks answered while the slow clients held connections",
 }
 
 // derived are ratios of two sub-benchmarks' ns/op, reported as a metric of
@@ -121,7 +129,7 @@ func parse(r io.Reader) ([]Row, error) {
 				met := (g.op == ">=" && v >= g.bound) || (g.op == "<=" && v <= g.bound)
 				row.Goal, row.Note, row.Met = fmt.Sprintf("%s %g", g.op, g.bound), g.note, &met
 			} else {
-				row.Note = notes[row.Benchmark+"/"+row.Metric]
+				row.Note = note(row.Benchmark, row.Metric)
 			}
 			rows = append(rows, row)
 		}
@@ -149,21 +157,33 @@ func parse(r io.Reader) ([]Row, error) {
 }
 
 func lookup(bench, metric string) (goal, bool) {
-	if g, ok := goals[bench+"/"+metric]; ok {
-		return g, true
+	return match(goals, bench, metric)
+}
+
+func note(bench, metric string) string {
+	n, _ := match(notes, bench, metric)
+	return n
+}
+
+// match finds the entry of table for one metric: "Benchmark/metric" exactly,
+// else the first (sorted) "Prefix*/metric" whose prefix the benchmark has.
+func match[V any](table map[string]V, bench, metric string) (V, bool) {
+	if v, ok := table[bench+"/"+metric]; ok {
+		return v, true
 	}
-	keys := make([]string, 0, len(goals))
-	for k := range goals {
+	keys := make([]string, 0, len(table))
+	for k := range table {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
 		pat, m, ok := strings.Cut(k, "*/")
 		if ok && m == metric && strings.HasPrefix(bench, pat) {
-			return goals[k], true
+			return table[k], true
 		}
 	}
-	return goal{}, false
+	var zero V
+	return zero, false
 }
 
 func render(w io.Writer, rows []Row) {
