@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/cnabsec/cnabsec/internal/testing/testrepo"
 )
 
@@ -191,4 +193,136 @@ func startRepoServe(t *testing.T, dir string) string {
 	}
 	t.Fatalf("repo serve printed no address: %q %q", out.String(), errb.String())
 	return ""
+}
+
+// exampleLines returns the command lines of text that start with "cnabsec ",
+// continuation lines (ending in a backslash) joined.
+func exampleLines(text string) []string {
+	var out []string
+	lines := strings.Split(text, "\n")
+	for i := 0; i < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if !strings.HasPrefix(l, "cnabsec ") {
+			continue
+		}
+		for strings.HasSuffix(l, `\`) && i+1 < len(lines) {
+			i++
+			l = strings.TrimSuffix(l, `\`) + " " + strings.TrimSpace(lines[i])
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// flagNames returns every name and alias of flags, with a leading "--".
+func flagNames(flags []cli.Flag) map[string]bool {
+	m := map[string]bool{"--help": true}
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			m["--"+n] = true
+		}
+	}
+	return m
+}
+
+// definesFlag reports whether cmd, or for a command group (`cnabsec sign
+// --links`) one of its subcommands, defines the long flag name.
+func definesFlag(cmd *cli.Command, name string) bool {
+	if cmd == nil {
+		return false
+	}
+	if flagNames(cmd.Flags)[name] {
+		return true
+	}
+	for _, sub := range cmd.Subcommands {
+		if definesFlag(sub, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// unknownFlags resolves the command an example line runs and returns the
+// long flags it names that neither that command nor the global options
+// define (up to a "--" that starts a hand-off command).
+func unknownFlags(line string, global map[string]bool) (string, []string) {
+	cmds, path := commands(), "cnabsec"
+	var cmd *cli.Command
+	var bad []string
+	for _, tok := range strings.Fields(line)[1:] {
+		tok = strings.Trim(tok, "[]()`'\",;")
+		if tok == "--" {
+			break
+		}
+		if sub := findCommand(cmds, tok); sub != nil && !strings.HasPrefix(tok, "-") {
+			cmd, cmds, path = sub, sub.Subcommands, path+" "+tok
+			continue
+		}
+		if !strings.HasPrefix(tok, "--") || strings.HasPrefix(tok, "--...") {
+			continue
+		}
+		name, _, _ := strings.Cut(tok, "=")
+		if !global[name] && !definesFlag(cmd, name) {
+			bad = append(bad, name)
+		}
+	}
+	return path, bad
+}
+
+// Every example in every command's help names only flags that command (or
+// the global options) defines: a renamed or removed flag left in an example
+// fails here.
+func TestEveryHelpExampleNamesOnlyRealFlags(t *testing.T) {
+	global := flagNames(globalFlags())
+	if _, bad := unknownFlags("cnabsec --timeout 1s repo serve repo --adr 127.0.0.1:0 --help -- sh -c --x", global); len(bad) != 1 || bad[0] != "--adr" {
+		t.Fatalf("the checker misses a misspelt flag: %v", bad)
+	}
+	checked := 0
+	var walk func(prefix string, cmds []*cli.Command)
+	walk = func(prefix string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			for _, l := range exampleLines(c.UsageText + "\n" + c.Description) {
+				checked++
+				if path, bad := unknownFlags(l, global); len(bad) > 0 {
+					t.Errorf("%s%s --help: the example %q names %v, which %s does not define", prefix, c.Name, l, bad, path)
+				}
+			}
+			walk(prefix+c.Name+" ", c.Subcommands)
+		}
+	}
+	walk("", commands())
+	if checked < 30 {
+		t.Fatalf("checked only %d examples", checked)
+	}
+}
+
+// Every cnabsec command line in README.md and docs/*.md (code blocks, inline
+// code, and docs/cli.md's command table) names only flags its command
+// defines.
+func TestEveryDocExampleNamesOnlyRealFlags(t *testing.T) {
+	global := flagNames(globalFlags())
+	inline := regexp.MustCompile("`(cnabsec [^`]+)`")
+	table := regexp.MustCompile("(?m)^\\| `([a-z][^`]*)`")
+	checked := 0
+	for src, text := range docFiles(t) {
+		lines := exampleLines(text)
+		for _, m := range inline.FindAllStringSubmatch(text, -1) {
+			lines = append(lines, m[1])
+		}
+		if src == "docs/cli.md" {
+			for _, m := range table.FindAllStringSubmatch(text, -1) {
+				lines = append(lines, "cnabsec "+strings.TrimPrefix(m[1], "cnabsec "))
+			}
+		}
+		for _, l := range lines {
+			checked++
+			if path, bad := unknownFlags(l, global); len(bad) > 0 {
+				t.Errorf("%s: %q names %v, which %s does not define", src, l, bad, path)
+			}
+		}
+	}
+	t.Logf("checked %d command lines", checked)
+	if checked < 100 {
+		t.Fatalf("checked only %d command lines", checked)
+	}
 }
