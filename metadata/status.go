@@ -36,6 +36,20 @@ type RoleStatus struct {
 	ValidKeys int `json:"validKeys"`
 	// Targets is the number of targets listed (targets-like roles only).
 	Targets *int `json:"targets,omitempty"`
+	// Keys describes each key ID in KeyIDs, as the metadata defines it.
+	Keys []KeyInfo `json:"keys"`
+}
+
+// KeyInfo is one key a role lists: its ID, type and signature scheme.
+type KeyInfo struct {
+	KeyID   string `json:"keyid"`
+	KeyType string `json:"keytype"`
+	Scheme  string `json:"scheme"`
+	// Location and Where say where the private key lives (file, token or
+	// plugin, and the key reference), when the caller knows: the metadata
+	// does not say, cnabsec repo status --key fills them in.
+	Location string `json:"location,omitempty"`
+	Where    string `json:"where,omitempty"`
 }
 
 // ThresholdMet reports whether enough unique keys signed.
@@ -354,6 +368,20 @@ func (s *summary) status(role string, staged bool, spec roleSpec) RoleStatus {
 func roleStatus(role string, staged bool, spec roleSpec, version int64, expires time.Time, c sigCheck, count *int) RoleStatus {
 	rs := RoleStatus{Role: role, Staged: staged, Version: version, Expires: expires, Threshold: spec.threshold,
 		KeyIDs: append([]string{}, spec.keyIDs...), Signed: append([]string{}, c.Signed...), Missing: append([]string{}, c.Missing...),
-		ValidKeys: c.Valid, Targets: count}
+		ValidKeys: c.Valid, Targets: count, Keys: keyInfos(spec)}
 	return rs
+}
+
+// keyInfos describes the keys spec lists, in its order; a key ID the
+// metadata does not define has no type.
+func keyInfos(spec roleSpec) []KeyInfo {
+	out := make([]KeyInfo, 0, len(spec.keyIDs))
+	for _, id := range spec.keyIDs {
+		ki := KeyInfo{KeyID: id}
+		if k := spec.keys[id]; k != nil {
+			ki.KeyType, ki.Scheme = k.Type, k.Scheme
+		}
+		out = append(out, ki)
+	}
+	return out
 }
