@@ -275,19 +275,16 @@ func (v *verifier) add(name, subject string, st Status, format string, args ...a
 // layout verifies one (sub)layout and returns its summary link (materials of
 // its first step, products of its last), or nil when it did not verify.
 func (v *verifier) layout(ctx context.Context, sc scope, raw []byte, owners []*keys.PublicKey, links map[string][]byte) *in_toto.Link {
-	env, err := parseEnvelope(raw)
-	if err == nil && env.layout == nil {
-		err = fmt.Errorf("a link, not a layout")
-	}
-	if err != nil {
-		v.add(CheckLayoutFormat, sc.layoutName, Fail, "%v", err)
+	pl := cachedLayout(raw)
+	if pl.err != nil {
+		v.add(CheckLayoutFormat, sc.layoutName, Fail, "%v", pl.err)
 		return nil
 	}
-	if !v.layoutSignatures(sc, env, owners) {
+	if !v.layoutSignatures(sc, pl, owners) {
 		return nil
 	}
-	l := env.layout
-	lkeys, err := validateLayout(l)
+	l := pl.env.layout
+	lkeys, err := pl.validated()
 	if err != nil {
 		v.add(CheckLayoutFormat, sc.layoutName, Fail, "%v", err)
 		return nil
@@ -337,7 +334,7 @@ func (v *verifier) layout(ctx context.Context, sc scope, raw []byte, owners []*k
 	}
 }
 
-func (v *verifier) layoutSignatures(sc scope, env *envelope, owners []*keys.PublicKey) bool {
+func (v *verifier) layoutSignatures(sc scope, pl *layoutEntry, owners []*keys.PublicKey) bool {
 	var distinct []*keys.PublicKey
 	for _, k := range owners {
 		if k == nil {
@@ -357,9 +354,12 @@ func (v *verifier) layoutSignatures(sc scope, env *envelope, owners []*keys.Publ
 	ok := true
 	for _, k := range distinct {
 		subject := sc.layoutName + " key " + k.ID()
-		if err := verifyEnvelopeSig(env, k); err != nil {
+		if pl.verifiedBy(k) {
+			v.add(CheckLayoutSignature, subject, Pass, "signed by layout key %s", k.ID())
+		} else if err := verifyEnvelopeSig(pl.env, k); err != nil {
 			ok = v.add(CheckLayoutSignature, subject, Fail, "%v", err) && ok
 		} else {
+			pl.addVerified(k)
 			v.add(CheckLayoutSignature, subject, Pass, "signed by layout key %s", k.ID())
 		}
 	}
