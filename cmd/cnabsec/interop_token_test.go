@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,8 @@ func TestInteropTokenCeremony(t *testing.T) {
 		}
 		t.Skip("softhsm2 is not installed")
 	}
+	needTool(t, "skopeo")
+	reg := startDockerRegistry(t)
 	bin := t.TempDir()
 	build := exec.Command("go", "build", "-o", filepath.Join(bin, "cnabsec-signer-pkcs11"), "../cnabsec-signer-pkcs11")
 	build.Env = append(os.Environ(), "CGO_ENABLED=1")
@@ -43,17 +46,27 @@ func TestInteropTokenCeremony(t *testing.T) {
 	cmd := exec.Command("bash", "../../examples/token-ceremony.sh")
 	// PATH already holds cnabsec and cnabsec-signer-test (testscript.Main).
 	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
-		"WORK="+work, "MODULE="+module, "APP=registry.example/org/app",
+		"WORK="+work, "MODULE="+module, "REGISTRY="+reg, "APP="+reg+"/org/app",
 		"CI_KEY=plugin:test?file="+ciKey+".key")
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
-	t.Logf("ceremony: %s", time.Since(start).Round(time.Millisecond))
+	t.Logf("ceremony: %s\n%s", time.Since(start).Round(time.Millisecond), out)
 	if err != nil {
 		t.Fatalf("ceremony: %v\n%s", err, out)
 	}
-	for _, want := range []string{"targets", "releases"} {
-		if !strings.Contains(string(out), want) {
-			t.Errorf("repo status does not mention %s:\n%s", want, out)
+	for _, want := range []*regexp.Regexp{
+		// The release signed with the CI key behind the plugin, its layout
+		// published under the targets key on the token, verifies at level 4.
+		regexp.MustCompile(`(?m)^VERIFIED ` + regexp.QuoteMeta(reg) + `/org/app:1\.0 at level 4 \(required 4\)`),
+		// Status names where the keys live: root and targets on the token,
+		// the CI key behind the plugin, the online keys in files.
+		regexp.MustCompile(`(?m)^root .*\n    key [0-9a-f]{64} signed  ecdsa/ecdsa-sha2-nistp256  token pkcs11:object=root;token=cnabsec\?module-path=`),
+		regexp.MustCompile(`(?m)^targets .*\n    key [0-9a-f]{64} signed  ecdsa/ecdsa-sha2-nistp256  token pkcs11:object=targets-2;token=cnabsec\?`),
+		regexp.MustCompile(`(?m)^releases .*\n    key [0-9a-f]{64} signed  ed25519  plugin plugin:test\?file=`),
+		regexp.MustCompile(`(?m)^timestamp .*\n    key [0-9a-f]{64} signed  ed25519  file keys/timestamp\.pub$`),
+	} {
+		if !want.Match(out) {
+			t.Errorf("the ceremony's output has no line matching %s:\n%s", want, out)
 		}
 	}
 	pin, _ := os.ReadFile(filepath.Join(work, "pin"))
