@@ -345,14 +345,18 @@ func (c *Client) persistTargets(tm trustedmetadata.TrustedMetadata) error {
 // capturedMatching returns the downloaded bytes of role whose signed part is
 // the one go-tuf trusts, or nil (e.g. go-tuf kept the cached copy).
 func (c *Client) capturedMatching(role string, trusted any) []byte {
-	want, err := cjson.EncodeCanonical(trusted)
-	if err != nil {
-		return nil
-	}
+	var want []byte
 	for name, data := range c.adapter.captured {
 		mf, err := parseMetaFile(name)
 		if err != nil || mf.role != role {
 			continue
+		}
+		if want == nil {
+			// Encoded only when role was downloaded: a target lookup that
+			// downloads nothing must not re-encode every loaded role.
+			if want, err = cjson.EncodeCanonical(trusted); err != nil {
+				return nil
+			}
 		}
 		var got []byte
 		switch role {
