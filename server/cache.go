@@ -131,6 +131,7 @@ func failedReport(req verifier.Request, err error) *verifier.Report {
 	rep := &verifier.Report{Reference: req.Reference, RequiredLevel: req.Level, AchievedLevel: verifier.Level0, Checks: []verifier.Check{}}
 	if err != nil {
 		rep.Error = err.Error()
+		rep.Outcome = verifier.OutcomeOf(err)
 		if fault.KindOf(err) == fault.Inconclusive {
 			rep.Error = "inconclusive: " + rep.Error
 		}

@@ -61,11 +61,25 @@ func (r *Report) finish(err error) (*Report, error) {
 	if r.gate != nil {
 		r.Verified = false
 		r.Error = r.gate.Error()
+		r.Outcome = OutcomeOf(r.gate)
 		return r, r.gate
 	}
 	r.pass(CheckSecurityLevel, r.Reference, "achieved level %s (required %s)", r.AchievedLevel, r.RequiredLevel)
 	r.Verified = true
+	r.Outcome = OutcomeVerified
 	return r, nil
+}
+
+// OutcomeOf names the verdict a verification failing with err gives, by the
+// error's kind.
+func OutcomeOf(err error) Outcome {
+	switch fault.KindOf(err) {
+	case fault.Inconclusive:
+		return OutcomeInconclusive
+	case fault.Input:
+		return OutcomeInvalid
+	}
+	return OutcomeDenied
 }
 
 // required is what the required level asks of this subject: all its

@@ -2,8 +2,6 @@ package verifier
 
 import (
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/cnabsec/cnabsec/layouts"
 )
@@ -21,6 +19,17 @@ const (
 	Warn Status = "warn"
 )
 
+// Outcome is a report's verdict in one word.
+type Outcome string
+
+// The outcomes; they follow the kind of the error Verify returns.
+const (
+	OutcomeVerified     Outcome = "verified"
+	OutcomeDenied       Outcome = "denied"
+	OutcomeInconclusive Outcome = "inconclusive"
+	OutcomeInvalid      Outcome = "invalid"
+)
+
 // Check is one entry of a report: what was checked, on what, and the result.
 type Check struct {
 	Name    string `json:"name"`
@@ -32,7 +41,11 @@ type Check struct {
 // Report explains a verification: one entry per check and the verdict. The
 // report is the explanation; the error returned beside it is the gate.
 type Report struct {
-	Reference     string  `json:"reference"`
+	Reference string `json:"reference"`
+	// Outcome is the verdict in one word: verified, denied, inconclusive
+	// (remote data could not be obtained: trying again may succeed) or
+	// invalid (the request or a local input was bad).
+	Outcome       Outcome `json:"outcome"`
 	Verified      bool    `json:"verified"`
 	RequiredLevel Level   `json:"requiredLevel"`
 	AchievedLevel Level   `json:"achievedLevel"`
@@ -96,43 +109,4 @@ func (r *Report) FirstFailure() *Check {
 		}
 	}
 	return nil
-}
-
-// WriteText renders the report as one line per check and a verdict line.
-func (r *Report) WriteText(w io.Writer) error {
-	var b strings.Builder
-	for _, c := range r.Checks {
-		fmt.Fprintf(&b, "%-4s  %-28s %s", strings.ToUpper(string(c.Status)), c.Name, c.Subject)
-		if c.Detail != "" {
-			fmt.Fprintf(&b, ": %s", c.Detail)
-		}
-		b.WriteByte('\n')
-	}
-	for _, p := range r.Provenance {
-		p.writeText(&b)
-	}
-	for _, u := range r.Unsafe {
-		fmt.Fprintf(&b, "WARN  unsafe option in effect: %s\n", u)
-	}
-	if r.Verified {
-		fmt.Fprintf(&b, "VERIFIED %s at level %s (required %s)", r.Reference, r.AchievedLevel, r.RequiredLevel)
-		if r.BundleDigest != "" {
-			fmt.Fprintf(&b, ", %s", r.BundleDigest)
-		}
-		b.WriteByte('\n')
-	} else {
-		fmt.Fprintf(&b, "DENIED %s: %s (required level %s, achieved %s)\n", r.Reference, r.Error, r.RequiredLevel, r.AchievedLevel)
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// writeText renders one artifact's provenance as one line: the layout, its
-// owners and, per step, the functionary key IDs that were counted.
-func (p Provenance) writeText(b *strings.Builder) {
-	fmt.Fprintf(b, "KEYS  %-28s %s: layout %s signed by %s", "provenance", p.Subject, p.Layout, strings.Join(p.LayoutKeys, ", "))
-	for _, s := range p.Steps {
-		fmt.Fprintf(b, "; step %s by %s", s.Step, strings.Join(s.KeyIDs, ", "))
-	}
-	b.WriteByte('\n')
 }

@@ -205,8 +205,12 @@ func (d *demo) attack(title string, setup func() (string, error), extra ...strin
 	shown := strings.ReplaceAll(strings.Join(args, " "), d.s.Dir+"/", "")
 	d.say("$ cnabsec %s", shown)
 	code := run(append([]string{"cnabsec"}, args...), strings.NewReader(""), &out, &out)
+	shownLine := false // a failure's continuation lines follow it
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		if strings.HasPrefix(line, "FAIL") || strings.HasPrefix(line, "DENIED") {
+		cont := strings.HasPrefix(line, "      ") && shownLine
+		shownLine = cont || strings.HasPrefix(line, "FAIL  ") && !strings.HasPrefix(line, "FAIL  bundle ") &&
+			!strings.HasPrefix(line, "FAIL  image ") && !strings.HasPrefix(line, "FAIL  metadata ") || strings.HasPrefix(line, "DENIED")
+		if shownLine {
 			d.say("  %s", line)
 		}
 	}

@@ -82,7 +82,7 @@ func runExport(c *cli.Context) error {
 	}
 	report, err := verifier.Export(c.Context, cfg, verifier.Request{Reference: ref, Level: lvl, RelocationMappingFile: c.String("relocation-mapping")}, c.String("out"))
 	if report != nil && err != nil {
-		_ = writeReport(c.App.Writer, report, asJSON) // the export's error is what counts
+		_ = writeReport(c.App.Writer, report, asJSON, reportStyle{}) // the export's error is what counts
 	}
 	if err != nil {
 		return err

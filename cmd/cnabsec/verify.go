@@ -57,6 +57,7 @@ func verifyFlags() []cli.Flag {
 		&cli.StringFlag{Name: "kit", Usage: "verify from an export kit `DIR` with no network (trust root still from --trust-root)"},
 		&cli.BoolFlag{Name: "allow-inspections", Usage: "UNSAFE: run the layout's in-toto inspection commands (bounded)"},
 		&cli.StringSliceFlag{Name: "supported-extension", Usage: "a requiredExtension `NAME` the runtime supports (repeatable)"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "text report: every check with its detail and the keys provenance rests on"},
 	}, provenanceFlags()...)
 }
 
@@ -158,7 +159,9 @@ func runVerify(c *cli.Context) error {
 	if len(cmdArgs) > 0 {
 		out = c.App.ErrWriter // stdout belongs to CMD
 	}
-	if werr := writeReport(out, report, asJSON); werr != nil {
+	tty := isTerminal(out)
+	st := reportStyle{verbose: c.Bool("verbose"), colour: tty && os.Getenv("NO_COLOR") == "", wrap: tty}
+	if werr := writeReport(out, report, asJSON, st); werr != nil {
 		return werr
 	}
 	if err != nil || len(cmdArgs) == 0 {
@@ -206,14 +209,14 @@ func verifyRequest(c *cli.Context, ref string) (verifier.Config, verifier.Reques
 }
 
 // writeReport renders the report (when there is one) as JSON or text.
-func writeReport(out io.Writer, report *verifier.Report, asJSON bool) error {
+func writeReport(out io.Writer, report *verifier.Report, asJSON bool, st reportStyle) error {
 	switch {
 	case report == nil:
 		return nil
 	case asJSON:
 		return writeJSON(out, report)
 	}
-	return report.WriteText(out)
+	return writeReportText(out, report, st)
 }
 
 // handoff runs CMD after a pass with private copies of exactly the bytes
