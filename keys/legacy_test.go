@@ -126,3 +126,29 @@ func TestSSLibEncryptedKeyWithTamperedCiphertextIsRefused(t *testing.T) {
 		t.Fatalf("tampered ciphertext: %v", err)
 	}
 }
+
+// FuzzParsePrivate: any key file bytes, with or without a passphrase, parse
+// to a key or an error, never a panic.
+func FuzzParsePrivate(f *testing.F) {
+	for _, name := range []string{"rsa-encrypted", "ed25519-encrypted", "ecdsa-encrypted", "ecdsa-plain"} {
+		b, err := os.ReadFile(filepath.Join(pyKeys, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, true)
+	}
+	f.Add([]byte("00@@@@1@@@@"+strings.Repeat("00", 32)+"@@@@"+strings.Repeat("00", 16)+"@@@@00"), true)
+	f.Fuzz(func(t *testing.T, b []byte, withPass bool) {
+		var pass []byte
+		if withPass {
+			pass = pyPassphrase
+			if e, err := parseSSLibEncrypted(b); err == nil && e.iterations > 200_000 {
+				t.Skip("a slow key derivation, bounded by MaxKDFIterations, not what this fuzzes")
+			}
+		}
+		k, err := ParsePrivate(b, pass)
+		if err == nil && k == nil {
+			t.Fatal("no key and no error")
+		}
+	})
+}
