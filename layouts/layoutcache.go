@@ -44,6 +44,19 @@ func (p *layoutEntry) validated() (map[string]*keys.PublicKey, error) {
 	return p.lkeys, p.invalid
 }
 
+// checkSignature verifies k's signature on the layout, unless it verified
+// before.
+func (p *layoutEntry) checkSignature(k *keys.PublicKey) error {
+	if p.verifiedBy(k) {
+		return nil
+	}
+	if err := verifyEnvelopeSig(p.env, k); err != nil {
+		return err
+	}
+	p.addVerified(k)
+	return nil
+}
+
 // verifiedBy reports whether k's signature on the layout verified before:
 // the same public key (compared by its key material), not only the same ID.
 func (p *layoutEntry) verifiedBy(k *keys.PublicKey) bool {

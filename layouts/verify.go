@@ -354,12 +354,9 @@ func (v *verifier) layoutSignatures(sc scope, pl *layoutEntry, owners []*keys.Pu
 	ok := true
 	for _, k := range distinct {
 		subject := sc.layoutName + " key " + k.ID()
-		if pl.verifiedBy(k) {
-			v.add(CheckLayoutSignature, subject, Pass, "signed by layout key %s", k.ID())
-		} else if err := verifyEnvelopeSig(pl.env, k); err != nil {
+		if err := pl.checkSignature(k); err != nil {
 			ok = v.add(CheckLayoutSignature, subject, Fail, "%v", err) && ok
 		} else {
-			pl.addVerified(k)
 			v.add(CheckLayoutSignature, subject, Pass, "signed by layout key %s", k.ID())
 		}
 	}
