@@ -114,24 +114,30 @@ func (a *tufFetcher) DownloadFile(u string, maxLength int64, _ time.Duration) ([
 	name := "metadata/" + mf.name
 	data, err := a.c.fetch(a.ctx, name, limit)
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			// go-tuf ends the root walk on a 404, and only on a 404.
-			nf := fault.Wrap(fault.Inconclusive, &notFoundError{
-				msg:  fmt.Sprintf("%s not found at %s", name, a.c.location),
-				http: &metadata.ErrDownloadHTTP{StatusCode: 404, URL: name},
-			})
-			if mf.role == metadata.TIMESTAMP {
-				nf = fault.WithRemedy(nf, fault.RemedyCheckMetadataLocation, a.c.location)
-			}
-			return nil, nf
-		}
-		return nil, err
+		return nil, a.fetchError(err, name, mf.role)
 	}
 	if err := checkStructure(mf.role, data); err != nil {
 		return nil, fault.Deniedf("%s from %s: %w", name, a.c.location, err)
 	}
 	a.captured[mf.name] = data
 	return data, nil
+}
+
+// fetchError turns a missing file into go-tuf's 404 (which ends its root
+// walk, and only a 404 does), pointing at the location when the timestamp
+// is missing; other errors pass unchanged.
+func (a *tufFetcher) fetchError(err error, name, role string) error {
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	nf := fault.Wrap(fault.Inconclusive, &notFoundError{
+		msg:  fmt.Sprintf("%s not found at %s", name, a.c.location),
+		http: &metadata.ErrDownloadHTTP{StatusCode: 404, URL: name},
+	})
+	if role == metadata.TIMESTAMP {
+		nf = fault.WithRemedy(nf, fault.RemedyCheckMetadataLocation, a.c.location)
+	}
+	return nf
 }
 
 // notFoundError reads well and is both ErrNotFound and go-tuf's 404.

@@ -114,25 +114,9 @@ func (c *Client) loadAllRoles(tm *trustedmetadata.TrustedMetadata) ([]string, er
 	budget := allTargetsBytes
 	var stack []edge
 	push := func(parent string, md *metadata.Metadata[metadata.TargetsType]) error {
-		d := md.Signed.Delegations
-		if d == nil {
-			return nil
-		}
-		var children []string
-		switch {
-		case d.Roles != nil:
-			for _, r := range d.Roles {
-				children = append(children, r.Name)
-			}
-		case d.SuccinctRoles != nil:
-			sr := d.SuccinctRoles
-			if sr.BitLength < 1 || sr.BitLength > 32 {
-				return fault.Deniedf("role %s delegates hash bins with bit_length %d: it must be 1 to 32", parent, sr.BitLength)
-			}
-			if n := int64(1) << sr.BitLength; n > int64(MaxAllTargetsRoles-len(seen)) {
-				return fault.Deniedf("role %s delegates %d hash bins: more than the %d roles allowed", parent, n, MaxAllTargetsRoles)
-			}
-			children = sr.GetRoles()
+		children, err := delegatedRoles(parent, md.Signed.Delegations, MaxAllTargetsRoles-len(seen))
+		if err != nil {
+			return err
 		}
 		for i := len(children) - 1; i >= 0; i-- {
 			stack = append(stack, edge{children[i], parent})
@@ -164,6 +148,32 @@ func (c *Client) loadAllRoles(tm *trustedmetadata.TrustedMetadata) ([]string, er
 	return order, nil
 }
 
+// delegatedRoles lists the roles parent delegates to, in order: named roles,
+// or hash bins when there are at most room of them.
+func delegatedRoles(parent string, d *metadata.Delegations, room int) ([]string, error) {
+	if d == nil {
+		return nil, nil
+	}
+	if d.Roles != nil {
+		children := make([]string, 0, len(d.Roles))
+		for _, r := range d.Roles {
+			children = append(children, r.Name)
+		}
+		return children, nil
+	}
+	sr := d.SuccinctRoles
+	if sr == nil {
+		return nil, nil
+	}
+	if sr.BitLength < 1 || sr.BitLength > 32 {
+		return nil, fault.Deniedf("role %s delegates hash bins with bit_length %d: it must be 1 to 32", parent, sr.BitLength)
+	}
+	if n := int64(1) << sr.BitLength; n > int64(room) {
+		return nil, fault.Deniedf("role %s delegates %d hash bins: more than the %d roles allowed", parent, n, MaxAllTargetsRoles)
+	}
+	return sr.GetRoles(), nil
+}
+
 // loadRole downloads and verifies delegated role, delegated by parent, into
 // tm, as go-tuf's updater does (a role already in tm is reused, as go-tuf
 // does; checkDelegationPathIn re-verifies every edge).
@@ -181,19 +191,14 @@ func (c *Client) loadRole(tm *trustedmetadata.TrustedMetadata, role, parent stri
 		*budget -= n
 		return md, nil
 	}
+	if *budget <= 0 {
+		return nil, fault.Deniedf("metadata at %s: the delegated roles up to %s exceed %d bytes in all: refusing to read more", c.location, role, allTargetsBytes)
+	}
 	length := meta.Length
 	if length <= 0 {
 		length = c.limits.Delegated
 	}
-	if *budget <= 0 {
-		return nil, fault.Deniedf("metadata at %s: the delegated roles up to %s exceed %d bytes in all: refusing to read more", c.location, role, allTargetsBytes)
-	}
-	length = min(length, *budget)
-	file := roleFile(role) + ".json"
-	if tm.Root.Signed.ConsistentSnapshot {
-		file = strconv.FormatInt(meta.Version, 10) + "." + file
-	}
-	data, err := c.adapter.DownloadFile(tufBase+"/"+file, length, 0)
+	data, err := c.adapter.DownloadFile(tufBase+"/"+roleFileName(tm, role, meta.Version), min(length, *budget), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -202,14 +207,30 @@ func (c *Client) loadRole(tm *trustedmetadata.TrustedMetadata, role, parent stri
 	if err != nil {
 		return nil, err // classified by runTUF (tufError)
 	}
-	if c.cache != nil && cacheableRole(role) {
-		// Accepted: the next client (e.g. after a service's refresh) reads
-		// it from the cache while the snapshot still lists this version.
-		if err := c.cache.saveRole(role, md.Signed.Version, data, nil); err != nil {
-			return nil, err
-		}
+	if err := c.cacheRole(role, md.Signed.Version, data); err != nil {
+		return nil, err
 	}
 	return md, nil
+}
+
+// roleFileName is the file name of version of role in the repository:
+// prefixed with the version under consistent snapshots.
+func roleFileName(tm *trustedmetadata.TrustedMetadata, role string, version int64) string {
+	file := roleFile(role) + ".json"
+	if tm.Root.Signed.ConsistentSnapshot {
+		file = strconv.FormatInt(version, 10) + "." + file
+	}
+	return file
+}
+
+// cacheRole stores an accepted delegated role in the cache, if any: the next
+// client (e.g. after a service's refresh) reads it from the cache while the
+// snapshot still lists this version.
+func (c *Client) cacheRole(role string, version int64, data []byte) error {
+	if c.cache == nil || !cacheableRole(role) {
+		return nil
+	}
+	return c.cache.saveRole(role, version, data, nil)
 }
 
 // cachedRole loads role from the cache when the cached copy passes every

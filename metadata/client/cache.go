@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/cnabsec/cnabsec/internal/atomicfile"
 	"github.com/cnabsec/cnabsec/internal/fault"
@@ -128,27 +129,32 @@ func (c *cache) checkFiles() error {
 		if err != nil {
 			return fault.Inputf("metadata cache: %w", err)
 		}
-		switch e.Name() {
-		case "timestamp.json":
-			_, err = metadata.Timestamp().FromBytes(data)
-		case "snapshot.json":
-			_, err = metadata.Snapshot().FromBytes(data)
-		default:
-			_, err = metadata.Targets().FromBytes(data)
-		}
-		if err == nil {
-			role := e.Name()[:len(e.Name())-len(".json")]
-			if role != metadata.TIMESTAMP && role != metadata.SNAPSHOT {
-				role = metadata.TARGETS
-			}
-			err = checkStructure(role, data)
-		}
-		if err != nil {
+		if err := checkCachedFile(e.Name(), data); err != nil {
 			return fault.WithRemedy(fault.Inputf("metadata cache: %s is corrupt: %v", p, err),
 				fault.RemedyResetCache, c.dir)
 		}
 	}
 	return nil
+}
+
+// checkCachedFile parses the cached file name as the metadata of its role
+// (timestamp, snapshot, or a targets role) and checks its structure.
+func checkCachedFile(name string, data []byte) error {
+	role := strings.TrimSuffix(name, ".json")
+	var err error
+	switch role {
+	case metadata.TIMESTAMP:
+		_, err = metadata.Timestamp().FromBytes(data)
+	case metadata.SNAPSHOT:
+		_, err = metadata.Snapshot().FromBytes(data)
+	default:
+		role = metadata.TARGETS
+		_, err = metadata.Targets().FromBytes(data)
+	}
+	if err != nil {
+		return err
+	}
+	return checkStructure(role, data)
 }
 
 // saveRoot stores a verified root version (roots never change once written).

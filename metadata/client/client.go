@@ -60,64 +60,110 @@ func New(opts Options) (*Client, error) {
 		location: opts.Location,
 		limits:   opts.Limits.withDefaults(),
 		timeout:  total,
-		now:      opts.Now,
+		now:      referenceTime(opts.Now),
 	}
-	if c.now.IsZero() {
-		c.now = time.Now()
+	if err := c.setFetcher(opts, connect, read); err != nil {
+		return nil, err
 	}
-	c.now = c.now.UTC()
+	root, localDir, err := c.openLocalMetadata(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.newUpdater(root, localDir); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// referenceTime is the run's fixed time in UTC: now unless the options fixed one.
+func referenceTime(now time.Time) time.Time {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	return now.UTC()
+}
+
+// setFetcher installs the configured Fetcher, or builds one for the location
+// (with a default HTTP client the Client owns when none is given).
+func (c *Client) setFetcher(opts Options, connect, read time.Duration) error {
 	if opts.Fetcher != nil {
 		c.fetcher = opts.Fetcher
 		if c.location == "" {
 			c.location = "the configured fetcher"
 		}
-	} else {
-		hc := opts.HTTPClient
-		if hc == nil {
-			hc = newHTTPClient(connect, read)
-			c.ownHTTP = hc
-		}
-		f, err := fetcherFor(opts.Location, FetcherOptions{HTTPClient: hc, ReadTimeout: read})
-		if err != nil {
-			return nil, err
-		}
-		c.fetcher = f
+		return nil
 	}
-
-	root := opts.TrustedRoot
-	localDir := noCacheDir
-	if opts.MetadataDir != "" {
-		if opts.CacheDir != "" {
-			return nil, fault.Inputf("a metadata directory and a metadata cache exclude each other")
-		}
-		ca, err := openFlatStore(opts.MetadataDir)
-		if err != nil {
-			return nil, err
-		}
-		if md, err := metadata.Root().FromBytes(root); err == nil {
-			c.cachedRoot = md.Signed.Version
-		}
-		if err := ca.checkFiles(); err != nil {
-			return nil, err
-		}
-		c.cache, localDir = ca, ca.metadataDir()
-	} else if opts.CacheDir != "" {
-		ca, err := openCache(opts.CacheDir, opts.TrustedRoot)
-		if err != nil {
-			return nil, err
-		}
-		if root, c.cachedRoot, err = ca.latestRoot(opts.TrustedRoot); err != nil {
-			return nil, err
-		}
-		if err := ca.checkFiles(); err != nil {
-			return nil, err
-		}
-		c.cache, localDir = ca, ca.metadataDir()
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = newHTTPClient(connect, read)
+		c.ownHTTP = hc
 	}
+	f, err := fetcherFor(opts.Location, FetcherOptions{HTTPClient: hc, ReadTimeout: read})
+	if err != nil {
+		return err
+	}
+	c.fetcher = f
+	return nil
+}
 
+// openLocalMetadata opens the metadata directory or the cache, if any, and
+// returns the root to start from and the directory go-tuf reads local
+// metadata from.
+func (c *Client) openLocalMetadata(opts Options) (root []byte, localDir string, err error) {
+	switch {
+	case opts.MetadataDir != "":
+		return c.openMetadataDir(opts)
+	case opts.CacheDir != "":
+		return c.openCacheDir(opts)
+	}
+	return opts.TrustedRoot, noCacheDir, nil
+}
+
+// openMetadataDir uses a flat metadata directory as the local metadata,
+// starting from the pinned root.
+func (c *Client) openMetadataDir(opts Options) ([]byte, string, error) {
+	if opts.CacheDir != "" {
+		return nil, "", fault.Inputf("a metadata directory and a metadata cache exclude each other")
+	}
+	ca, err := openFlatStore(opts.MetadataDir)
+	if err != nil {
+		return nil, "", err
+	}
+	if md, err := metadata.Root().FromBytes(opts.TrustedRoot); err == nil {
+		c.cachedRoot = md.Signed.Version
+	}
+	if err := ca.checkFiles(); err != nil {
+		return nil, "", err
+	}
+	c.cache = ca
+	return opts.TrustedRoot, ca.metadataDir(), nil
+}
+
+// openCacheDir uses the metadata cache as the local metadata, starting from
+// the newest root it verified before.
+func (c *Client) openCacheDir(opts Options) ([]byte, string, error) {
+	ca, err := openCache(opts.CacheDir, opts.TrustedRoot)
+	if err != nil {
+		return nil, "", err
+	}
+	root, cachedRoot, err := ca.latestRoot(opts.TrustedRoot)
+	if err != nil {
+		return nil, "", err
+	}
+	c.cachedRoot = cachedRoot
+	if err := ca.checkFiles(); err != nil {
+		return nil, "", err
+	}
+	c.cache = ca
+	return root, ca.metadataDir(), nil
+}
+
+// newUpdater configures go-tuf's updater for the root, the local metadata
+// directory, the client's fetcher adapter, limits and reference time.
+func (c *Client) newUpdater(root []byte, localDir string) error {
 	cfg, err := config.New(tufBase, root)
 	if err != nil {
-		return nil, fault.Inputf("TUF client configuration: %w", err)
+		return fault.Inputf("TUF client configuration: %w", err)
 	}
 	c.adapter = &tufFetcher{c: c, captured: map[string][]byte{}}
 	cfg.Fetcher = c.adapter
@@ -133,13 +179,13 @@ func New(opts Options) (*Client, error) {
 	cfg.TargetsMaxLength = max(c.limits.Targets, c.limits.Delegated) // per role in limitFor
 	up, err := updater.New(cfg)
 	if err != nil {
-		return nil, fault.Inputf("trusted root: %v", err)
+		return fault.Inputf("trusted root: %v", err)
 	}
 	// go-tuf has no option for the reference time; this setter is the only
 	// way to make every expiry check use the run's fixed time.
 	up.UnsafeSetRefTime(c.now)
 	c.up = up
-	return c, nil
+	return nil
 }
 
 // checkPinnedRoot refuses a trusted root that is not root metadata signed
@@ -160,17 +206,26 @@ func checkPinnedRoot(data []byte) (err error) {
 	}
 	r := tm.Root.Signed
 	for _, name := range []string{metadata.ROOT, metadata.TIMESTAMP, metadata.SNAPSHOT, metadata.TARGETS} {
-		role, ok := r.Roles[name]
-		if !ok || role == nil {
-			return fault.Inputf("trusted root version %d has no %s role", r.Version, name)
+		if err := checkPinnedRole(&r, name); err != nil {
+			return err
 		}
-		if role.Threshold < 1 {
-			return fault.Inputf("trusted root version %d gives role %s threshold %d: a threshold must be at least 1", r.Version, name, role.Threshold)
-		}
-		for _, id := range role.KeyIDs {
-			if _, ok := r.Keys[id]; !ok {
-				return fault.Inputf("trusted root version %d lists key %s for role %s but not the key itself", r.Version, id, name)
-			}
+	}
+	return nil
+}
+
+// checkPinnedRole refuses a top-level role of the pinned root that is
+// missing, has a threshold below 1 or lists a key the root does not hold.
+func checkPinnedRole(r *metadata.RootType, name string) error {
+	role, ok := r.Roles[name]
+	if !ok || role == nil {
+		return fault.Inputf("trusted root version %d has no %s role", r.Version, name)
+	}
+	if role.Threshold < 1 {
+		return fault.Inputf("trusted root version %d gives role %s threshold %d: a threshold must be at least 1", r.Version, name, role.Threshold)
+	}
+	for _, id := range role.KeyIDs {
+		if _, ok := r.Keys[id]; !ok {
+			return fault.Inputf("trusted root version %d lists key %s for role %s but not the key itself", r.Version, id, name)
 		}
 	}
 	return nil
@@ -358,26 +413,32 @@ func (c *Client) capturedMatching(role string, trusted any) []byte {
 				return nil
 			}
 		}
-		var got []byte
-		switch role {
-		case metadata.TIMESTAMP:
-			if m, err := metadata.Timestamp().FromBytes(data); err == nil {
-				got, _ = cjson.EncodeCanonical(&m.Signed)
-			}
-		case metadata.SNAPSHOT:
-			if m, err := metadata.Snapshot().FromBytes(data); err == nil {
-				got, _ = cjson.EncodeCanonical(&m.Signed)
-			}
-		default:
-			if m, err := metadata.Targets().FromBytes(data); err == nil {
-				got, _ = cjson.EncodeCanonical(&m.Signed)
-			}
-		}
-		if got != nil && string(got) == string(want) {
+		if got := canonicalSigned(role, data); got != nil && string(got) == string(want) {
 			return data
 		}
 	}
 	return nil
+}
+
+// canonicalSigned is the canonical JSON of the signed part of data parsed as
+// role's metadata, or nil when it does not parse.
+func canonicalSigned(role string, data []byte) []byte {
+	var got []byte
+	switch role {
+	case metadata.TIMESTAMP:
+		if m, err := metadata.Timestamp().FromBytes(data); err == nil {
+			got, _ = cjson.EncodeCanonical(&m.Signed)
+		}
+	case metadata.SNAPSHOT:
+		if m, err := metadata.Snapshot().FromBytes(data); err == nil {
+			got, _ = cjson.EncodeCanonical(&m.Signed)
+		}
+	default:
+		if m, err := metadata.Targets().FromBytes(data); err == nil {
+			got, _ = cjson.EncodeCanonical(&m.Signed)
+		}
+	}
+	return got
 }
 
 // RoleState is the trusted state of one role, e.g. for metrics.

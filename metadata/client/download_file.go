@@ -8,6 +8,7 @@ import (
 
 	"github.com/cnabsec/cnabsec/internal/atomicfile"
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
 
 // DownloadToFile stores the file of target name at path (written
@@ -29,16 +30,10 @@ func (c *Client) DownloadToFile(ctx context.Context, name, path string, maxLen i
 	if err := checkSignedLength(name, tf, maxLen); err != nil {
 		return nil, false, err
 	}
-	if st, err := os.Lstat(path); err == nil && st.Mode().IsRegular() && st.Size() == tf.Length {
-		if f, err := os.Open(path); err == nil {
-			data, rerr := ReadLimited(f, path, tf.Length)
-			f.Close()
-			if rerr == nil && verifyTarget(name, data, tf) == nil {
-				return info, false, nil
-			}
-		}
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, false, fault.Inputf("target %q: local file %s: %w", name, path, err)
+	if keep, err := localFileMatches(name, path, tf); err != nil {
+		return nil, false, err
+	} else if keep {
+		return info, false, nil
 	}
 	data, err := c.downloadLocked(ctx, name, tf, maxLen)
 	if err != nil {
@@ -48,4 +43,27 @@ func (c *Client) DownloadToFile(ctx context.Context, name, path string, maxLen i
 		return nil, false, fault.Inputf("target %q: writing %s: %w", name, path, err)
 	}
 	return info, true, nil
+}
+
+// localFileMatches reports whether path already holds a regular file whose
+// length and every hash match tf. A missing or unreadable file does not
+// match; only an error other than a missing file from Lstat fails.
+func localFileMatches(name, path string, tf *metadata.TargetFiles) (bool, error) {
+	st, err := os.Lstat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return false, fault.Inputf("target %q: local file %s: %w", name, path, err)
+	}
+	if !st.Mode().IsRegular() || st.Size() != tf.Length {
+		return false, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false, nil
+	}
+	data, rerr := ReadLimited(f, path, tf.Length)
+	f.Close()
+	return rerr == nil && verifyTarget(name, data, tf) == nil, nil
 }

@@ -62,22 +62,34 @@ func (c *Client) tufError(err error) error {
 	case errors.As(err, &unsigned):
 		return c.unsignedError(unsigned.Msg, file)
 	case errors.As(err, &mismatch):
-		by := "snapshot"
-		if last.role == metadata.SNAPSHOT {
-			by = "timestamp"
-		}
-		return fault.Deniedf("%s does not match the length and hashes %s lists for it (%s): tampered or mixed metadata", file, by, mismatch.Msg)
+		return mismatchError(mismatch.Msg, file, last.role)
 	case errors.As(err, &value):
 		return valueError(value.Msg, file)
 	case errors.As(err, &repo):
-		if m := reSnapshotDropsRole.FindStringSubmatch(repo.Msg); m != nil {
-			return rollbackHint(fault.Deniedf("%s no longer lists role %s, which the trusted snapshot lists: rollback", file, m[1]))
-		}
-		return fault.Deniedf("%s: %s", file, repo.Msg)
+		return repositoryError(repo.Msg, file)
 	case errors.As(err, &syntax), errors.As(err, &typeErr):
 		return fault.Deniedf("%s is not valid TUF metadata: %v", file, err)
 	}
 	return c.lookupError(err, file)
+}
+
+// mismatchError explains a file that does not match the length and hashes
+// the role above it (snapshot, or timestamp for the snapshot) lists.
+func mismatchError(msg, file, lastRole string) error {
+	by := "snapshot"
+	if lastRole == metadata.SNAPSHOT {
+		by = "timestamp"
+	}
+	return fault.Deniedf("%s does not match the length and hashes %s lists for it (%s): tampered or mixed metadata", file, by, msg)
+}
+
+// repositoryError explains go-tuf's repository errors, naming a role a new
+// snapshot dropped as a rollback.
+func repositoryError(msg, file string) error {
+	if m := reSnapshotDropsRole.FindStringSubmatch(msg); m != nil {
+		return rollbackHint(fault.Deniedf("%s no longer lists role %s, which the trusted snapshot lists: rollback", file, m[1]))
+	}
+	return fault.Deniedf("%s: %s", file, msg)
 }
 
 // badVersionError explains go-tuf's version errors: a skipped root, a
