@@ -112,21 +112,33 @@ func Parse(raw []byte) (*Bundle, error) {
 	if err := b.readImages(v); err != nil {
 		return nil, err
 	}
-	if rv := member(v, "requiredExtensions"); rv != nil && rv.kind != 'l' {
-		if rv.kind != '[' {
-			return nil, fault.Inputf("bundle.json: requiredExtensions: want an array, got %s", kindName(rv))
-		}
-		for i, e := range rv.kids {
-			if e.kind != '"' {
-				return nil, fault.Inputf("bundle.json: requiredExtensions[%d]: want a string, got %s", i, kindName(e))
-			}
-			b.required = append(b.required, e.s)
-		}
+	if b.required, err = readRequired(v); err != nil {
+		return nil, err
 	}
 	if b.Parsed, err = cnab.Unmarshal(raw); err != nil {
 		return nil, fault.Inputf("bundle.json does not have the CNAB bundle structure: %v", err)
 	}
 	return b, nil
+}
+
+// readRequired reads the requiredExtensions member: absent, null or an array
+// of strings.
+func readRequired(v *value) ([]string, error) {
+	rv := member(v, "requiredExtensions")
+	if rv == nil || rv.kind == 'l' {
+		return nil, nil
+	}
+	if rv.kind != '[' {
+		return nil, fault.Inputf("bundle.json: requiredExtensions: want an array, got %s", kindName(rv))
+	}
+	var required []string
+	for i, e := range rv.kids {
+		if e.kind != '"' {
+			return nil, fault.Inputf("bundle.json: requiredExtensions[%d]: want a string, got %s", i, kindName(e))
+		}
+		required = append(required, e.s)
+	}
+	return required, nil
 }
 
 // Images returns the invocation images (in order) then the component images
@@ -162,45 +174,61 @@ func (b *Bundle) CheckExtensions(supported []string) error {
 		fault.RemedySupportedExtension, "")
 }
 
+// readImages reads the invocation images (in order) then the component
+// images (sorted by key).
 func (b *Bundle) readImages(v *value) error {
-	if iv := member(v, "invocationImages"); iv != nil && iv.kind != 'l' {
-		if iv.kind != '[' {
-			return fault.Inputf("bundle.json: invocationImages: want an array, got %s", kindName(iv))
-		}
-		for i, e := range iv.kids {
-			img, err := readImage(e, fmt.Sprintf("invocationImages[%d]", i))
-			if err != nil {
-				return err
-			}
-			img.Invocation, img.Index = true, i
-			b.images = append(b.images, img)
-		}
-	} else if iv != nil && iv.s != "null" {
-		return fault.Inputf("bundle.json: invocationImages: want an array, got %s", iv.s)
+	if err := b.readInvocationImages(member(v, "invocationImages")); err != nil {
+		return err
 	}
-	if mv := member(v, "images"); mv != nil && mv.kind != 'l' {
-		if mv.kind != '{' {
-			return fault.Inputf("bundle.json: images: want an object, got %s", kindName(mv))
+	return b.readComponentImages(member(v, "images"))
+}
+
+// readInvocationImages reads the invocationImages member: absent, null or an
+// array of images.
+func (b *Bundle) readInvocationImages(iv *value) error {
+	if iv == nil || (iv.kind == 'l' && iv.s == "null") {
+		return nil
+	}
+	if iv.kind != '[' {
+		return fault.Inputf("bundle.json: invocationImages: want an array, got %s", kindName(iv))
+	}
+	for i, e := range iv.kids {
+		img, err := readImage(e, fmt.Sprintf("invocationImages[%d]", i))
+		if err != nil {
+			return err
 		}
-		idx := make([]int, len(mv.keys))
-		for i := range idx {
-			idx[i] = i
-		}
-		sort.Slice(idx, func(a, c int) bool { return mv.keys[idx[a]] < mv.keys[idx[c]] })
-		for _, i := range idx {
-			img, err := readImage(mv.kids[i], "images."+mv.keys[i])
-			if err != nil {
-				return err
-			}
-			img.Key = mv.keys[i]
-			b.images = append(b.images, img)
-		}
-	} else if mv != nil && mv.s != "null" {
-		return fault.Inputf("bundle.json: images: want an object, got %s", mv.s)
+		img.Invocation, img.Index = true, i
+		b.images = append(b.images, img)
 	}
 	return nil
 }
 
+// readComponentImages reads the images member: absent, null or an object of
+// images, read in the order of their keys.
+func (b *Bundle) readComponentImages(mv *value) error {
+	if mv == nil || (mv.kind == 'l' && mv.s == "null") {
+		return nil
+	}
+	if mv.kind != '{' {
+		return fault.Inputf("bundle.json: images: want an object, got %s", kindName(mv))
+	}
+	idx := make([]int, len(mv.keys))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, c int) bool { return mv.keys[idx[a]] < mv.keys[idx[c]] })
+	for _, i := range idx {
+		img, err := readImage(mv.kids[i], "images."+mv.keys[i])
+		if err != nil {
+			return err
+		}
+		img.Key = mv.keys[i]
+		b.images = append(b.images, img)
+	}
+	return nil
+}
+
+// readImage reads one image object: its string members and its size.
 func readImage(v *value, name string) (Image, error) {
 	img := Image{Name: name}
 	if v.kind != '{' {
@@ -209,37 +237,47 @@ func readImage(v *value, name string) (Image, error) {
 	if err := checkNames(v, imageNames, "bundle.json: "+name); err != nil {
 		return img, err
 	}
-	str := func(k string) (string, error) {
-		m := member(v, k)
-		if m == nil {
-			return "", nil
-		}
-		if m.kind != '"' {
-			return "", fault.Inputf("bundle.json: %s.%s: want a string, got %s", name, k, kindName(m))
-		}
-		return m.s, nil
-	}
 	var err error
-	if img.Reference, err = str("image"); err != nil {
+	if img.Reference, err = stringMember(v, name, "image"); err != nil {
 		return img, err
 	}
-	if img.ImageType, err = str("imageType"); err != nil {
+	if img.ImageType, err = stringMember(v, name, "imageType"); err != nil {
 		return img, err
 	}
-	if img.ContentDigest, err = str("contentDigest"); err != nil {
+	if img.ContentDigest, err = stringMember(v, name, "contentDigest"); err != nil {
 		return img, err
 	}
-	if img.MediaType, err = str("mediaType"); err != nil {
+	if img.MediaType, err = stringMember(v, name, "mediaType"); err != nil {
 		return img, err
 	}
-	if m := member(v, "size"); m != nil {
-		f, perr := strconv.ParseFloat(m.s, 64)
-		if m.kind != '0' || perr != nil || f < 0 || f != math.Trunc(f) || f > 1<<53 {
-			return img, fault.Inputf("bundle.json: %s.size: want a non-negative integer, got %s", name, m.s)
-		}
-		img.Size, img.HasSize = uint64(f), true
+	img.Size, img.HasSize, err = imageSize(v, name)
+	return img, err
+}
+
+// stringMember reads member k of image name: absent (empty) or a string.
+func stringMember(v *value, name, k string) (string, error) {
+	m := member(v, k)
+	if m == nil {
+		return "", nil
 	}
-	return img, nil
+	if m.kind != '"' {
+		return "", fault.Inputf("bundle.json: %s.%s: want a string, got %s", name, k, kindName(m))
+	}
+	return m.s, nil
+}
+
+// imageSize reads the size member of image name, when present: a
+// non-negative integer up to 2^53.
+func imageSize(v *value, name string) (uint64, bool, error) {
+	m := member(v, "size")
+	if m == nil {
+		return 0, false, nil
+	}
+	f, perr := strconv.ParseFloat(m.s, 64)
+	if m.kind != '0' || perr != nil || f < 0 || f != math.Trunc(f) || f > 1<<53 {
+		return 0, false, fault.Inputf("bundle.json: %s.size: want a non-negative integer, got %s", name, m.s)
+	}
+	return uint64(f), true, nil
 }
 
 // checkNames refuses members whose name folds to a known field name but is

@@ -167,28 +167,15 @@ func ReadThick(r io.Reader, opts ThickOptions) (*Thick, error) {
 	hr := newHashingReader(r, sha256.New())
 	defer hr.close()
 	err := tr.read(hr)
-	if exp > 0 && (hr.n > exp || (err != nil && hr.err == io.EOF && hr.n < exp)) {
-		more := "longer"
-		if hr.n < exp {
-			more = "shorter"
-		}
-		return nil, fault.Deniedf("%w: the archive is %s than the %d bytes expected (read %d)", ErrArchiveMismatch, more, exp, hr.n)
-	}
-	if err != nil {
-		if hr.err != nil && hr.err != io.EOF {
-			// The source failed, not the archive: keep its kind (a
-			// registry stream classifies its own errors); unclassified
-			// read errors mean the data could not be obtained.
-			return nil, fault.Wrap(fault.Inconclusive, fmt.Errorf("reading the thick bundle archive after %d bytes: %w", hr.n, hr.err))
-		}
+	if err := lengthMismatch(hr, err, exp); err != nil {
 		return nil, err
 	}
-	tr.t.Digest, tr.t.Size = hr.sum("sha256:")
-	if exp > 0 && tr.t.Size != exp {
-		return nil, fault.Deniedf("%w: the archive is %d bytes, expected %d", ErrArchiveMismatch, tr.t.Size, exp)
+	if err != nil {
+		return nil, sourceError(hr, err)
 	}
-	if tr.opts.ExpectedDigest != "" && tr.t.Digest != tr.opts.ExpectedDigest {
-		return nil, fault.Deniedf("%w: the archive's digest is %s, expected %s (recompressed, altered or another archive)", ErrArchiveMismatch, tr.t.Digest, tr.opts.ExpectedDigest)
+	tr.t.Digest, tr.t.Size = hr.sum("sha256:")
+	if err := tr.checkArchiveIdentity(); err != nil {
+		return nil, err
 	}
 	if err := tr.check(); err != nil {
 		return nil, err
@@ -196,6 +183,48 @@ func ReadThick(r io.Reader, opts ThickOptions) (*Thick, error) {
 	return tr.t, nil
 }
 
+// lengthMismatch refuses an archive longer than the expected size, or one
+// that ended (with readErr) before it.
+func lengthMismatch(hr *hashingReader, readErr error, exp int64) error {
+	if exp <= 0 {
+		return nil
+	}
+	short := readErr != nil && hr.err == io.EOF && hr.n < exp
+	if hr.n <= exp && !short {
+		return nil
+	}
+	more := "longer"
+	if hr.n < exp {
+		more = "shorter"
+	}
+	return fault.Deniedf("%w: the archive is %s than the %d bytes expected (read %d)", ErrArchiveMismatch, more, exp, hr.n)
+}
+
+// sourceError is the error reading the archive failed with: when the source
+// failed, not the archive, it keeps its kind (a registry stream classifies
+// its own errors); unclassified read errors mean the data could not be
+// obtained.
+func sourceError(hr *hashingReader, err error) error {
+	if hr.err != nil && hr.err != io.EOF {
+		return fault.Wrap(fault.Inconclusive, fmt.Errorf("reading the thick bundle archive after %d bytes: %w", hr.n, hr.err))
+	}
+	return err
+}
+
+// checkArchiveIdentity compares the archive's size and digest with the
+// expected ones, when given.
+func (tr *thickReader) checkArchiveIdentity() error {
+	if exp := tr.opts.ExpectedSize; exp > 0 && tr.t.Size != exp {
+		return fault.Deniedf("%w: the archive is %d bytes, expected %d", ErrArchiveMismatch, tr.t.Size, exp)
+	}
+	if tr.opts.ExpectedDigest != "" && tr.t.Digest != tr.opts.ExpectedDigest {
+		return fault.Deniedf("%w: the archive's digest is %s, expected %s (recompressed, altered or another archive)", ErrArchiveMismatch, tr.t.Digest, tr.opts.ExpectedDigest)
+	}
+	return nil
+}
+
+// archiveErr classifies an error reading the archive: truncated or corrupt
+// input unless it already has a kind.
 func archiveErr(what string, err error) error {
 	if fault.KindOf(err) != fault.Unknown {
 		return err
@@ -405,43 +434,22 @@ func (tr *thickReader) entry(ar io.Reader, hdr *tar.Header, name string) error {
 	return nil
 }
 
+// blob hashes the blob at blobs/<rel>, compares the digest with its path
+// and records it (keeping small JSON blobs for the layout check).
 func (tr *thickReader) blob(ar io.Reader, hdr *tar.Header, rel string) error {
-	alg, hexd, ok := strings.Cut(rel, "/")
-	var h hash.Hash
-	switch {
-	case ok && alg == "sha256" && isHex(hexd, 64):
-		h = sha256.New()
-	case ok && alg == "sha512" && isHex(hexd, 128):
-		h = sha512.New()
-	default:
-		return fault.Deniedf("%w: %q is not a blob path blobs/sha256/<64 hex> or blobs/sha512/<128 hex>", ErrUnsafeEntry, hdr.Name)
+	alg, hexd, h, err := parseBlobPath(hdr.Name, rel)
+	if err != nil {
+		return err
 	}
 	d := alg + ":" + hexd
 	var kept []byte
 	if hdr.Size <= tr.opts.MaxManifestSize {
-		// Small blobs are read whole: image manifests among them are
-		// checked once bundle.json and the whole layout have been seen.
-		b, err := tr.readSmall(ar, hdr, tr.opts.MaxManifestSize)
-		if err != nil {
-			return err
-		}
-		h.Write(b)
-		if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 && t[0] == '{' {
-			if tr.keptSize+int64(len(b)) <= tr.opts.MaxRetained {
-				kept = b
-				tr.keptSize += int64(len(b))
-			} else {
-				tr.dropped = true
-			}
-		}
+		kept, err = tr.smallBlob(ar, hdr, h)
 	} else {
-		n, err := io.CopyBuffer(h, ar, tr.buf)
-		if err != nil {
-			return archiveErr(fmt.Sprintf("reading %q", hdr.Name), err)
-		}
-		if n != hdr.Size {
-			return archiveErr(fmt.Sprintf("reading %q", hdr.Name), io.ErrUnexpectedEOF)
-		}
+		err = tr.largeBlob(ar, hdr, h)
+	}
+	if err != nil {
+		return err
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != hexd {
 		return fault.Deniedf("%w: %q hashes to %s:%s (corrupted or substituted blob)", ErrBlobDigest, hdr.Name, alg, got)
@@ -453,6 +461,52 @@ func (tr *thickReader) blob(ar io.Reader, hdr *tar.Header, rel string) error {
 	return nil
 }
 
+// parseBlobPath splits a blob path <alg>/<hex> and returns the hash it names;
+// only sha256 and sha512 with a full-length lowercase hex digest are blobs.
+func parseBlobPath(name, rel string) (alg, hexd string, h hash.Hash, err error) {
+	alg, hexd, ok := strings.Cut(rel, "/")
+	switch {
+	case ok && alg == "sha256" && isHex(hexd, 64):
+		return alg, hexd, sha256.New(), nil
+	case ok && alg == "sha512" && isHex(hexd, 128):
+		return alg, hexd, sha512.New(), nil
+	}
+	return "", "", nil, fault.Deniedf("%w: %q is not a blob path blobs/sha256/<64 hex> or blobs/sha512/<128 hex>", ErrUnsafeEntry, name)
+}
+
+// smallBlob reads a small blob whole into h and returns it when it is JSON
+// that fits in MaxRetained: image manifests among them are checked once
+// bundle.json and the whole layout have been seen.
+func (tr *thickReader) smallBlob(ar io.Reader, hdr *tar.Header, h hash.Hash) ([]byte, error) {
+	b, err := tr.readSmall(ar, hdr, tr.opts.MaxManifestSize)
+	if err != nil {
+		return nil, err
+	}
+	h.Write(b)
+	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return nil, nil
+	}
+	if tr.keptSize+int64(len(b)) > tr.opts.MaxRetained {
+		tr.dropped = true
+		return nil, nil
+	}
+	tr.keptSize += int64(len(b))
+	return b, nil
+}
+
+// largeBlob streams a large blob into h, refusing one shorter than its header says.
+func (tr *thickReader) largeBlob(ar io.Reader, hdr *tar.Header, h hash.Hash) error {
+	n, err := io.CopyBuffer(h, ar, tr.buf)
+	if err != nil {
+		return archiveErr(fmt.Sprintf("reading %q", hdr.Name), err)
+	}
+	if n != hdr.Size {
+		return archiveErr(fmt.Sprintf("reading %q", hdr.Name), io.ErrUnexpectedEOF)
+	}
+	return nil
+}
+
+// isHex reports whether s is n lowercase hex digits.
 func isHex(s string, n int) bool {
 	if len(s) != n {
 		return false
@@ -479,6 +533,8 @@ type manifestDoc struct {
 	Manifests []descriptor `json:"manifests"`
 }
 
+// check parses bundle.json and checks the layout files and that the layout
+// holds every image of the bundle.
 func (tr *thickReader) check() error {
 	if tr.bundle == nil {
 		return fault.Inputf("%w: no bundle.json at the archive root", ErrThickArchive)
@@ -488,6 +544,25 @@ func (tr *thickReader) check() error {
 		return fmt.Errorf("thick bundle: %w", err)
 	}
 	tr.t.Bundle = b
+	if err := tr.checkLayoutFiles(); err != nil {
+		return err
+	}
+	var problems []error
+	for _, img := range b.images {
+		if err := tr.checkImage(img); err != nil {
+			problems = append(problems, err)
+		}
+	}
+	if len(problems) > 0 {
+		return fault.Deniedf("thick bundle %q version %q: %w", b.Parsed.Name, b.Parsed.Version, joined(problems))
+	}
+	sort.Strings(tr.t.Other)
+	return nil
+}
+
+// checkLayoutFiles checks oci-layout and index.json, and that the index only
+// lists blobs that are there.
+func (tr *thickReader) checkLayoutFiles() error {
 	if tr.t.OCILayout == nil {
 		return fault.Deniedf("%w: no %s: the archive has no OCI image layout", ErrNotInLayout, ThickOCILayoutPath)
 	}
@@ -509,31 +584,24 @@ func (tr *thickReader) check() error {
 			return err
 		}
 	}
-	var problems []error
-	for _, img := range b.images {
-		if err := checkContentDigest(img); err != nil {
-			problems = append(problems, err)
-			continue
-		}
-		size, ok := tr.t.Blobs[img.ContentDigest]
-		if !ok {
-			problems = append(problems, fmt.Errorf("%s: contentDigest %s is %w", img, img.ContentDigest, ErrNotInLayout))
-			continue
-		}
-		if img.HasSize && uint64(size) != img.Size {
-			problems = append(problems, fmt.Errorf("%s: the bundle states size %d but the layout's manifest %s is %d bytes: %w",
-				img, img.Size, img.ContentDigest, size, ErrSizeMismatch))
-			continue
-		}
-		if err := tr.checkTree(img.ContentDigest, fmt.Sprint(img), 0); err != nil {
-			problems = append(problems, err)
-		}
-	}
-	if len(problems) > 0 {
-		return fault.Deniedf("thick bundle %q version %q: %w", b.Parsed.Name, b.Parsed.Version, joined(problems))
-	}
-	sort.Strings(tr.t.Other)
 	return nil
+}
+
+// checkImage checks that the layout holds img by its contentDigest, with the
+// size the bundle states, and everything its manifest or index references.
+func (tr *thickReader) checkImage(img Image) error {
+	if err := checkContentDigest(img); err != nil {
+		return err
+	}
+	size, ok := tr.t.Blobs[img.ContentDigest]
+	if !ok {
+		return fmt.Errorf("%s: contentDigest %s is %w", img, img.ContentDigest, ErrNotInLayout)
+	}
+	if img.HasSize && uint64(size) != img.Size {
+		return fmt.Errorf("%s: the bundle states size %d but the layout's manifest %s is %d bytes: %w",
+			img, img.Size, img.ContentDigest, size, ErrSizeMismatch)
+	}
+	return tr.checkTree(img.ContentDigest, fmt.Sprint(img), 0)
 }
 
 // present checks that a descriptor's blob is in the layout with its size.
@@ -554,34 +622,11 @@ func (tr *thickReader) checkTree(d, who string, depth int) error {
 	if depth > 4 {
 		return fmt.Errorf("%s: manifest %s: indexes nested deeper than 4 levels", who, d)
 	}
-	raw, ok := tr.kept[d]
-	if !ok {
-		if tr.dropped {
-			return fmt.Errorf("%s: manifest %s could not be checked: the archive has more than %d bytes of small JSON blobs (MaxRetained): %w", who, d, tr.opts.MaxRetained, ErrTooLarge)
-		}
-		return fmt.Errorf("%s: blob %s is not a JSON manifest or index: %w", who, d, ErrNotInLayout)
+	m, err := tr.keptManifest(d, who)
+	if err != nil {
+		return err
 	}
-	var m manifestDoc
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return fmt.Errorf("%s: blob %s is not a manifest or index: %v: %w", who, d, err, ErrNotInLayout)
-	}
-	tr.t.Manifests[d] = raw
-	if m.Config == nil && m.Manifests == nil {
-		return fmt.Errorf("%s: blob %s is neither an image manifest nor an index: %w", who, d, ErrNotInLayout)
-	}
-	var refs []descriptor
-	if m.Config != nil {
-		refs = append(refs, *m.Config)
-	}
-	for _, l := range m.Layers {
-		if strings.Contains(l.MediaType, "foreign") || strings.Contains(l.MediaType, "nondistributable") {
-			if _, ok := tr.t.Blobs[l.Digest]; !ok {
-				continue
-			}
-		}
-		refs = append(refs, l)
-	}
-	for _, r := range refs {
+	for _, r := range tr.blobRefs(m) {
 		if err := tr.present(r, fmt.Sprintf("%s: manifest %s references", who, d)); err != nil {
 			return err
 		}
@@ -595,4 +640,48 @@ func (tr *thickReader) checkTree(d, who string, depth int) error {
 		}
 	}
 	return nil
+}
+
+// keptManifest parses the retained blob d as an image manifest or index
+// (and records it in Manifests).
+func (tr *thickReader) keptManifest(d, who string) (*manifestDoc, error) {
+	raw, ok := tr.kept[d]
+	if !ok {
+		if tr.dropped {
+			return nil, fmt.Errorf("%s: manifest %s could not be checked: the archive has more than %d bytes of small JSON blobs (MaxRetained): %w", who, d, tr.opts.MaxRetained, ErrTooLarge)
+		}
+		return nil, fmt.Errorf("%s: blob %s is not a JSON manifest or index: %w", who, d, ErrNotInLayout)
+	}
+	var m manifestDoc
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("%s: blob %s is not a manifest or index: %v: %w", who, d, err, ErrNotInLayout)
+	}
+	tr.t.Manifests[d] = raw
+	if m.Config == nil && m.Manifests == nil {
+		return nil, fmt.Errorf("%s: blob %s is neither an image manifest nor an index: %w", who, d, ErrNotInLayout)
+	}
+	return &m, nil
+}
+
+// blobRefs lists the config and layers a manifest references that must be
+// in the layout: foreign, non-distributable layers only when present.
+func (tr *thickReader) blobRefs(m *manifestDoc) []descriptor {
+	var refs []descriptor
+	if m.Config != nil {
+		refs = append(refs, *m.Config)
+	}
+	for _, l := range m.Layers {
+		if isForeign(l.MediaType) {
+			if _, ok := tr.t.Blobs[l.Digest]; !ok {
+				continue
+			}
+		}
+		refs = append(refs, l)
+	}
+	return refs
+}
+
+// isForeign reports whether a layer media type is foreign or non-distributable.
+func isForeign(mediaType string) bool {
+	return strings.Contains(mediaType, "foreign") || strings.Contains(mediaType, "nondistributable")
 }
