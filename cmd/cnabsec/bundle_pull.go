@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/urfave/cli/v2"
 
 	"github.com/cnabsec/cnabsec/bundle/oci"
@@ -36,13 +38,29 @@ Examples:
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "thick", Usage: "write a thick bundle archive (needs --out)"},
 			&cli.StringFlag{Name: "out", Usage: "write to `FILE` (atomically); thin bundles default to stdout"},
+			outputFlag(),
 		},
 		Action: runBundlePull,
 	}
 }
 
+// bundlePullReport is the -o json output of `bundle pull`: what was pulled
+// and where it went (the thin bundle itself when no --out was given).
+type bundlePullReport struct {
+	Reference string          `json:"reference"`
+	Index     string          `json:"index,omitempty"`
+	Thick     bool            `json:"thick"`
+	Out       string          `json:"out,omitempty"`
+	Bytes     int64           `json:"bytes"`
+	Bundle    json.RawMessage `json:"bundle,omitempty"`
+}
+
 func runBundlePull(c *cli.Context) error {
 	arg, err := onePositional(c, "REF")
+	if err != nil {
+		return err
+	}
+	asJSON, err := wantJSON(c)
 	if err != nil {
 		return err
 	}
@@ -56,13 +74,18 @@ func runBundlePull(c *cli.Context) error {
 		if out == "" {
 			return fault.Inputf("bundle pull --thick: --out FILE is required (the archive is binary)")
 		}
-		return writeStreamed(out, func(f *os.File) error { return oci.PullThick(c.Context, ref, f, opts) })
+		return pullThick(c, ref, out, asJSON)
 	}
-	raw, _, err := oci.PullBundle(c.Context, ref, opts)
+	raw, desc, err := oci.PullBundle(c.Context, ref, opts)
 	if err != nil {
 		return err
 	}
+	rep := bundlePullReport{Reference: ref.Name(), Index: desc.Digest, Out: out, Bytes: int64(len(raw))}
 	if out == "" {
+		if asJSON {
+			rep.Bundle = raw
+			return writeJSON(c.App.Writer, rep)
+		}
 		_, err := c.App.Writer.Write(raw)
 		return err
 	}
@@ -72,7 +95,28 @@ func runBundlePull(c *cli.Context) error {
 	if err := atomicfile.WriteFile(out, raw, 0o644); err != nil {
 		return fault.Inputf("--out %s: %w", out, err)
 	}
-	return nil
+	return writePullReport(c, rep, asJSON)
+}
+
+// pullThick writes REF's thick archive to out.
+func pullThick(c *cli.Context, ref name.Reference, out string, asJSON bool) error {
+	if err := writeStreamed(out, func(f *os.File) error { return oci.PullThick(c.Context, ref, f, registryOptions(c)) }); err != nil {
+		return err
+	}
+	rep := bundlePullReport{Reference: ref.Name(), Thick: true, Out: out}
+	if fi, err := os.Stat(out); err == nil {
+		rep.Bytes = fi.Size()
+	}
+	return writePullReport(c, rep, asJSON)
+}
+
+// writePullReport prints nothing in text (the file is the output) and the
+// report with -o json.
+func writePullReport(c *cli.Context, rep bundlePullReport, asJSON bool) error {
+	if !asJSON {
+		return nil
+	}
+	return writeJSON(c.App.Writer, rep)
 }
 
 // writeStreamed is atomicfile.WriteFile for content too large to hold in

@@ -56,6 +56,7 @@ Example:
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "to", Usage: "destination `REG/REPO`", Required: true},
 			&cli.StringFlag{Name: "relocation-mapping-out", Usage: "write the relocation mapping to `FILE`", Required: true},
+			outputFlag(),
 		},
 		Action: runImport,
 	}
@@ -101,6 +102,10 @@ func runImport(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	asJSON, err := wantJSON(c)
+	if err != nil {
+		return err
+	}
 	kit, err := verifier.ReadKit(dir)
 	if err != nil {
 		return err
@@ -125,9 +130,23 @@ func runImport(c *cli.Context) error {
 	if err := atomicfile.WriteFile(c.String("relocation-mapping-out"), mb, 0o644); err != nil {
 		return fault.Inputf("--relocation-mapping-out: %w", err)
 	}
+	rep := importReport{Reference: kit.Reference, Destination: dst.Name(), Digest: desc.Digest,
+		Relocated: len(mapping), RelocationMapping: c.String("relocation-mapping-out")}
+	if asJSON {
+		return writeJSON(c.App.Writer, rep)
+	}
 	fmt.Fprintf(c.App.Writer, "imported %s as %s (%s); %d images relocated; mapping in %s\n",
-		kit.Reference, dst.Name(), desc.Digest, len(mapping), c.String("relocation-mapping-out"))
+		rep.Reference, rep.Destination, rep.Digest, rep.Relocated, rep.RelocationMapping)
 	return nil
+}
+
+// importReport is the -o json output of `import`.
+type importReport struct {
+	Reference         string `json:"reference"`
+	Destination       string `json:"destination"`
+	Digest            string `json:"digest"`
+	Relocated         int    `json:"relocated"`
+	RelocationMapping string `json:"relocationMapping"`
 }
 
 // importDestination is REG/REPO:TAG with the tag of the exported reference

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/in-toto/in-toto-golang/in_toto"
 	"github.com/urfave/cli/v2"
@@ -39,12 +40,36 @@ func linkFlags(materials, products bool) []cli.Flag {
 	if products {
 		f = append(f, &cli.StringSliceFlag{Name: "products", Aliases: []string{"p"}, Usage: "record `PATH` (file or directory, relative) after the step (repeatable)"})
 	}
-	return f
+	return append(f, outputFlag())
+}
+
+// linkReport is the -o json output of `link run|start|stop`.
+type linkReport struct {
+	Step  string `json:"step"`
+	KeyID string `json:"keyid"`
+	Link  string `json:"link"`
+	// ReturnValue is the recorded exit code of the step's command (run).
+	ReturnValue *int `json:"returnValue,omitempty"`
+}
+
+// writeLinkReport prints where the link went: text (to w, after the words
+// text), or the report with -o json (always on stdout).
+func writeLinkReport(c *cli.Context, w io.Writer, text string, o layouts.StepOptions, written string, code *int) error {
+	asJSON, _ := wantJSON(c) // checked by linkOptions
+	if asJSON {
+		return writeJSON(c.App.Writer, linkReport{Step: o.Name, KeyID: o.Key.Public().ID(), Link: written, ReturnValue: code})
+	}
+	fmt.Fprintf(w, "%s%s\n", text, written)
+	return nil
 }
 
 // linkOptions reads the flags shared by run, start and stop.
 func linkOptions(c *cli.Context) (layouts.StepOptions, []string, error) {
 	pos, cmd := splitPassthrough(c)
+	asJSON, err := wantJSON(c)
+	if err != nil {
+		return layouts.StepOptions{}, nil, err
+	}
 	if len(pos) != 1 {
 		return layouts.StepOptions{}, nil, fault.Inputf("%s: want exactly one STEP argument, got %d", c.Command.FullName(), len(pos))
 	}
@@ -55,7 +80,7 @@ func linkOptions(c *cli.Context) (layouts.StepOptions, []string, error) {
 	if err != nil {
 		return layouts.StepOptions{}, nil, err
 	}
-	return layouts.StepOptions{
+	o := layouts.StepOptions{
 		Name:      pos[0],
 		Key:       signers[0],
 		Materials: c.StringSlice("materials"),
@@ -64,7 +89,11 @@ func linkOptions(c *cli.Context) (layouts.StepOptions, []string, error) {
 		OutDir:    c.String("metadata-directory"),
 		Stdout:    c.App.Writer,
 		Stderr:    c.App.ErrWriter,
-	}, cmd, nil
+	}
+	if asJSON {
+		o.Stdout = c.App.ErrWriter // stdout holds the one JSON document
+	}
+	return o, cmd, nil
 }
 
 func linkRunCommand() *cli.Command {
@@ -96,8 +125,11 @@ Example:
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.ErrWriter, "cnabsec: wrote %s\n", written)
-			if code := linkReturnValue(mb.Signed); code != 0 {
+			code := linkReturnValue(mb.Signed)
+			if err := writeLinkReport(c, c.App.ErrWriter, "cnabsec: wrote ", o, written, &code); err != nil {
+				return err
+			}
+			if code != 0 {
 				fmt.Fprintf(c.App.ErrWriter, "cnabsec: the command exited with %d; the link records it\n", code)
 				return &handoffExit{code: code}
 			}
@@ -131,8 +163,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "wrote %s\n", written)
-			return nil
+			return writeLinkReport(c, c.App.Writer, "wrote ", o, written, nil)
 		},
 	}
 }
@@ -161,8 +192,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(c.App.Writer, "wrote %s\n", written)
-			return nil
+			return writeLinkReport(c, c.App.Writer, "wrote ", o, written, nil)
 		},
 	}
 }
