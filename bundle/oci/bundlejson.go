@@ -61,33 +61,48 @@ func parseBundle(raw []byte, subject string) (bundleFields, []bundleImage, error
 	}
 	var imgs []bundleImage
 	for _, im := range pb.Images() {
-		bi := bundleImage{Kind: ManifestTypeComponent, Name: im.Key, Image: im.Reference, ContentDigest: im.ContentDigest}
-		if im.Invocation {
-			bi.Kind, bi.Name = ManifestTypeInvocation, fmt.Sprintf("invocationImages[%d]", im.Index)
-		}
-		if im.HasSize {
-			bi.Size = int64(im.Size)
-		}
-		imgs = append(imgs, bi)
+		imgs = append(imgs, newBundleImage(im))
 	}
 	if len(imgs) == 0 || imgs[0].Kind != ManifestTypeInvocation {
 		return b, nil, fault.Inputf("%s: bundle.json has no invocationImages", subject)
 	}
 	for _, im := range imgs {
-		if strings.TrimSpace(im.Image) == "" {
-			return b, nil, fault.Inputf("%s: %s %s has no image reference", subject, im.Kind, im.Name)
-		}
-		if im.ContentDigest == "" {
-			return b, nil, fault.WithRemedy(fault.Inputf("%s: %s (%s) has no contentDigest", subject, im.Name, im.Image),
-				fault.RemedyContentDigest, im.Name)
-		}
-		if !isSHA256Digest(im.ContentDigest) {
-			return b, nil, fault.Inputf("%s: %s (%s): contentDigest %q is not sha256:<64 hex>", subject, im.Name, im.Image, im.ContentDigest)
+		if err := checkBundleImage(im, subject); err != nil {
+			return b, nil, err
 		}
 	}
 	return b, imgs, nil
 }
 
+// newBundleImage is the bundleImage of an image bundle.Parse read.
+func newBundleImage(im bundle.Image) bundleImage {
+	bi := bundleImage{Kind: ManifestTypeComponent, Name: im.Key, Image: im.Reference, ContentDigest: im.ContentDigest}
+	if im.Invocation {
+		bi.Kind, bi.Name = ManifestTypeInvocation, fmt.Sprintf("invocationImages[%d]", im.Index)
+	}
+	if im.HasSize {
+		bi.Size = int64(im.Size)
+	}
+	return bi
+}
+
+// checkBundleImage refuses an image without a reference or without a sha256
+// contentDigest.
+func checkBundleImage(im bundleImage, subject string) error {
+	if strings.TrimSpace(im.Image) == "" {
+		return fault.Inputf("%s: %s %s has no image reference", subject, im.Kind, im.Name)
+	}
+	if im.ContentDigest == "" {
+		return fault.WithRemedy(fault.Inputf("%s: %s (%s) has no contentDigest", subject, im.Name, im.Image),
+			fault.RemedyContentDigest, im.Name)
+	}
+	if !isSHA256Digest(im.ContentDigest) {
+		return fault.Inputf("%s: %s (%s): contentDigest %q is not sha256:<64 hex>", subject, im.Name, im.Image, im.ContentDigest)
+	}
+	return nil
+}
+
+// isSHA256Digest reports whether d is sha256:<64 lowercase hex>.
 func isSHA256Digest(d string) bool {
 	hexPart, ok := strings.CutPrefix(d, "sha256:")
 	if !ok || len(hexPart) != 64 {

@@ -51,38 +51,56 @@ func hasTagOrDigest(s string) bool {
 func Copy(ctx context.Context, src, dst name.Reference, opts Options) (RelocationMapping, error) {
 	s := newSession(ctx, opts)
 	subject := "bundle " + src.Name()
-	idx, err := s.fetchManifest(src, subject)
+	idx, ix, imgs, err := s.copySource(src, dst, subject)
 	if err != nil {
 		return nil, err
 	}
+	srcRepo, dstRepo := src.Context(), dst.Context()
+	mapping, err := relocationMapping(subject, dstRepo, imgs)
+	if err != nil {
+		return nil, err
+	}
+	mc := &manifestCopier{s: s, src: srcRepo, dst: dstRepo, copied: map[string]bool{}}
+	for _, im := range imgs {
+		if err := mc.copy(im.ContentDigest, fmt.Sprintf("%s: %s %s (%s@%s)", subject, im.Kind, im.Name, srcRepo.Name(), im.ContentDigest)); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range ix.Manifests {
+		if err := mc.copy(m.Digest, fmt.Sprintf("%s: index entry %s@%s", subject, srcRepo.Name(), m.Digest)); err != nil {
+			return nil, err
+		}
+	}
+	if err := remote.Put(dst, rawManifest{idx.RawManifest, idx.MediaType}, s.remoteOptions()...); err != nil {
+		return nil, classify(err, fmt.Sprintf("copy %s to %s: push index", src.Name(), dst.Name()), dst)
+	}
+	return mapping, nil
+}
+
+// copySource reads the source bundle: its index (which must have dst's
+// digest when dst is a digest), config and the images bundle.json names.
+func (s *session) copySource(src, dst name.Reference, subject string) (Descriptor, ociIndex, []bundleImage, error) {
+	idx, err := s.fetchManifest(src, subject)
+	if err != nil {
+		return idx, ociIndex{}, nil, err
+	}
 	if d, ok := dst.(name.Digest); ok && d.DigestStr() != idx.Digest {
-		return nil, fault.Inputf("copy %s to %s: the source index has digest %s", src.Name(), dst.Name(), idx.Digest)
+		return idx, ociIndex{}, nil, fault.Inputf("copy %s to %s: the source index has digest %s", src.Name(), dst.Name(), idx.Digest)
 	}
 	ix, raw, err := s.bundleConfig(src.Context(), idx, subject)
 	if err != nil {
-		return nil, err
+		return idx, ix, nil, err
 	}
 	_, imgs, err := parseBundle(raw, subject+" (bundle.json)")
 	if err != nil {
-		return nil, fault.Deniedf("%w", err) // remote content, not local input
+		return idx, ix, nil, fault.Deniedf("%w", err) // remote content, not local input
 	}
+	return idx, ix, imgs, nil
+}
 
-	srcRepo, dstRepo := src.Context(), dst.Context()
-	copied := map[string]bool{}
-	copyOne := func(digest, what string) error {
-		if copied[digest] {
-			return nil
-		}
-		from, err := repoDigest(srcRepo, digest)
-		if err != nil {
-			return err
-		}
-		if _, err := s.copyManifest(from, dstRepo, what); err != nil {
-			return err
-		}
-		copied[digest] = true
-		return nil
-	}
+// relocationMapping maps each image as bundle.json names it to
+// DSTREPO@contentDigest, refusing an image named with two digests.
+func relocationMapping(subject string, dstRepo name.Repository, imgs []bundleImage) (RelocationMapping, error) {
 	mapping := RelocationMapping{}
 	for _, im := range imgs {
 		target := dstRepo.Name() + "@" + im.ContentDigest
@@ -91,18 +109,29 @@ func Copy(ctx context.Context, src, dst name.Reference, opts Options) (Relocatio
 		}
 		mapping[im.Image] = target
 	}
-	for _, im := range imgs {
-		if err := copyOne(im.ContentDigest, fmt.Sprintf("%s: %s %s (%s@%s)", subject, im.Kind, im.Name, srcRepo.Name(), im.ContentDigest)); err != nil {
-			return nil, err
-		}
-	}
-	for _, m := range ix.Manifests {
-		if err := copyOne(m.Digest, fmt.Sprintf("%s: index entry %s@%s", subject, srcRepo.Name(), m.Digest)); err != nil {
-			return nil, err
-		}
-	}
-	if err := remote.Put(dst, rawManifest{idx.RawManifest, idx.MediaType}, s.remoteOptions()...); err != nil {
-		return nil, classify(err, fmt.Sprintf("copy %s to %s: push index", src.Name(), dst.Name()), dst)
-	}
 	return mapping, nil
+}
+
+// manifestCopier copies manifests from src to dst, each digest once.
+type manifestCopier struct {
+	s        *session
+	src, dst name.Repository
+	copied   map[string]bool
+}
+
+// copy copies the manifest src@digest (and what it references) to dst,
+// unless it was copied already.
+func (mc *manifestCopier) copy(digest, what string) error {
+	if mc.copied[digest] {
+		return nil
+	}
+	from, err := repoDigest(mc.src, digest)
+	if err != nil {
+		return err
+	}
+	if _, err := mc.s.copyManifest(from, mc.dst, what); err != nil {
+		return err
+	}
+	mc.copied[digest] = true
+	return nil
 }

@@ -61,18 +61,41 @@ func classify(err error, what string, ref name.Reference) error {
 	return fault.Inconclusivef("%s: %w", what, err)
 }
 
+// classifyStatus classifies a registry's error response: a tag that is not
+// there, missing content, content refused or access refused.
 func classifyStatus(terr *transport.Error, what string, ref name.Reference) error {
 	codes := map[transport.ErrorCode]bool{}
 	for _, d := range terr.Errors {
 		codes[d.Code] = true
 	}
-	_, byTag := ref.(name.Tag)
+	if _, byTag := ref.(name.Tag); byTag {
+		if err := tagNotFound(terr, codes, what); err != nil {
+			return err
+		}
+	}
+	if err := contentNotFound(terr, codes, what); err != nil {
+		return err
+	}
+	return refusedStatus(terr, codes, what)
+}
+
+// tagNotFound is ErrTagNotFound when the registry has no such repository or
+// no manifest under the tag; otherwise nil.
+func tagNotFound(terr *transport.Error, codes map[transport.ErrorCode]bool, what string) error {
 	switch {
-	case byTag && codes[transport.NameUnknownErrorCode]:
+	case codes[transport.NameUnknownErrorCode]:
 		return fault.Deniedf("%s: %w (no such repository): %w", what, ErrTagNotFound, terr)
-	case byTag && (codes[transport.ManifestUnknownErrorCode] ||
-		terr.StatusCode == http.StatusNotFound && !codes[transport.BlobUnknownErrorCode]):
+	case codes[transport.ManifestUnknownErrorCode] ||
+		terr.StatusCode == http.StatusNotFound && !codes[transport.BlobUnknownErrorCode]:
 		return fault.Deniedf("%s: %w: %w", what, ErrTagNotFound, terr)
+	}
+	return nil
+}
+
+// contentNotFound names the manifest, repository or blob the registry does
+// not have; nil when the response is not about missing content.
+func contentNotFound(terr *transport.Error, codes map[transport.ErrorCode]bool, what string) error {
+	switch {
 	case codes[transport.ManifestUnknownErrorCode]:
 		return fault.Deniedf("%s: manifest unknown: %w", what, terr)
 	case codes[transport.NameUnknownErrorCode]:
@@ -81,6 +104,14 @@ func classifyStatus(terr *transport.Error, what string, ref name.Reference) erro
 		return fault.Deniedf("%s: blob unknown: %w", what, terr)
 	case terr.StatusCode == http.StatusNotFound:
 		return fault.Deniedf("%s: not found: %w", what, terr)
+	}
+	return nil
+}
+
+// refusedStatus classifies the other error responses: content refused,
+// access refused, rate limits, and any other registry error.
+func refusedStatus(terr *transport.Error, codes map[transport.ErrorCode]bool, what string) error {
+	switch {
 	case codes[transport.DigestInvalidErrorCode], codes[transport.SizeInvalidErrorCode]:
 		return fault.Deniedf("%s: content does not match its digest or size: %w", what, terr)
 	case terr.StatusCode == http.StatusUnauthorized, terr.StatusCode == http.StatusForbidden,

@@ -41,49 +41,20 @@ func PushLayout(ctx context.Context, raw []byte, layoutDir string, ref name.Refe
 	})
 }
 
+// pushFromLayout pushes the image or index digest of the layout root to repo,
+// once its manifest bytes are within the limit and hash to digest.
 func (s *session) pushFromLayout(root v1.ImageIndex, digest string, repo name.Repository, what string) (Descriptor, error) {
-	h, err := v1.NewHash(digest)
+	found, h, err := layoutEntry(root, digest, what)
 	if err != nil {
-		return Descriptor{}, fault.Inputf("%s: %w", what, err)
+		return Descriptor{}, err
 	}
-	im, err := root.IndexManifest()
+	t, err := layoutTaggable(root, found, h, what)
 	if err != nil {
-		return Descriptor{}, fault.Inputf("%s: index.json: %w", what, err)
+		return Descriptor{}, err
 	}
-	var found *v1.Descriptor
-	for i := range im.Manifests {
-		if im.Manifests[i].Digest == h {
-			found = &im.Manifests[i]
-			break
-		}
-	}
-	if found == nil {
-		return Descriptor{}, fault.Deniedf("%s: not listed in the layout's index.json", what)
-	}
-	var t interface {
-		remote.Taggable
-		MediaType() (types.MediaType, error)
-	}
-	switch {
-	case found.MediaType.IsIndex():
-		t, err = root.ImageIndex(h)
-	case found.MediaType.IsImage():
-		t, err = root.Image(h)
-	default:
-		return Descriptor{}, fault.Deniedf("%s: unsupported media type %q", what, found.MediaType)
-	}
+	mraw, err := s.layoutManifest(t, digest, what)
 	if err != nil {
-		return Descriptor{}, fault.Inputf("%s: %w", what, err)
-	}
-	mraw, err := t.RawManifest()
-	if err != nil {
-		return Descriptor{}, fault.Inputf("%s: %w", what, err)
-	}
-	if int64(len(mraw)) > s.opts.MaxManifestSize {
-		return Descriptor{}, fault.Deniedf("%s: manifest is %d bytes, over the %d-byte limit", what, len(mraw), s.opts.MaxManifestSize)
-	}
-	if got := sha256Digest(mraw); got != digest {
-		return Descriptor{}, fault.Deniedf("%s: the layout's manifest bytes hash to %s", what, got)
+		return Descriptor{}, err
 	}
 	dst, err := repoDigest(repo, digest)
 	if err != nil {
@@ -96,4 +67,64 @@ func (s *session) pushFromLayout(root v1.ImageIndex, digest string, repo name.Re
 		return Descriptor{}, classify(err, what+" → "+dst.Name(), dst)
 	}
 	return Descriptor{Digest: digest, Size: int64(len(mraw)), MediaType: mediaTypeOf(mraw, string(found.MediaType)), RawManifest: mraw}, nil
+}
+
+// layoutEntry is the entry of the layout's index.json for digest.
+func layoutEntry(root v1.ImageIndex, digest, what string) (*v1.Descriptor, v1.Hash, error) {
+	h, err := v1.NewHash(digest)
+	if err != nil {
+		return nil, h, fault.Inputf("%s: %w", what, err)
+	}
+	im, err := root.IndexManifest()
+	if err != nil {
+		return nil, h, fault.Inputf("%s: index.json: %w", what, err)
+	}
+	for i := range im.Manifests {
+		if im.Manifests[i].Digest == h {
+			return &im.Manifests[i], h, nil
+		}
+	}
+	return nil, h, fault.Deniedf("%s: not listed in the layout's index.json", what)
+}
+
+// pushable is an image or an index remote.Push can push.
+type pushable interface {
+	remote.Taggable
+	MediaType() (types.MediaType, error)
+}
+
+// layoutTaggable opens the layout entry found as an image or an index.
+func layoutTaggable(root v1.ImageIndex, found *v1.Descriptor, h v1.Hash, what string) (pushable, error) {
+	var (
+		t   pushable
+		err error
+	)
+	switch {
+	case found.MediaType.IsIndex():
+		t, err = root.ImageIndex(h)
+	case found.MediaType.IsImage():
+		t, err = root.Image(h)
+	default:
+		return nil, fault.Deniedf("%s: unsupported media type %q", what, found.MediaType)
+	}
+	if err != nil {
+		return nil, fault.Inputf("%s: %w", what, err)
+	}
+	return t, nil
+}
+
+// layoutManifest reads t's manifest bytes, refusing ones over the limit or
+// that do not hash to digest.
+func (s *session) layoutManifest(t pushable, digest, what string) ([]byte, error) {
+	mraw, err := t.RawManifest()
+	if err != nil {
+		return nil, fault.Inputf("%s: %w", what, err)
+	}
+	if int64(len(mraw)) > s.opts.MaxManifestSize {
+		return nil, fault.Deniedf("%s: manifest is %d bytes, over the %d-byte limit", what, len(mraw), s.opts.MaxManifestSize)
+	}
+	if got := sha256Digest(mraw); got != digest {
+		return nil, fault.Deniedf("%s: the layout's manifest bytes hash to %s", what, got)
+	}
+	return mraw, nil
 }

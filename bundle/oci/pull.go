@@ -74,36 +74,13 @@ func (s *session) bundleConfig(repo name.Repository, idx Descriptor, subject str
 	if err != nil {
 		return ix, nil, err
 	}
-	var cfg *ociDescriptor
-	for i := range ix.Manifests {
-		if ix.Manifests[i].Annotations[AnnotationManifestType] != ManifestTypeConfig {
-			continue
-		}
-		if cfg != nil {
-			return ix, nil, fault.Deniedf("%s: index %s has more than one %s=config manifest", subject, idx.Digest, AnnotationManifestType)
-		}
-		cfg = &ix.Manifests[i]
-	}
-	if cfg == nil {
-		return ix, nil, fault.Deniedf("%s: not a CNAB bundle: index %s has no manifest annotated %s=config", subject, idx.Digest, AnnotationManifestType)
-	}
-	if cfg.Size > s.opts.MaxManifestSize {
-		return ix, nil, fault.Deniedf("%s: config manifest %s is announced as %d bytes, over the %d-byte limit", subject, cfg.Digest, cfg.Size, s.opts.MaxManifestSize)
-	}
-	cref, err := repoDigest(repo, cfg.Digest)
+	cfg, err := configEntry(ix, idx, subject)
 	if err != nil {
 		return ix, nil, err
 	}
-	md, err := s.fetchManifest(cref, subject+": config manifest")
+	m, err := s.configManifest(repo, cfg, subject)
 	if err != nil {
 		return ix, nil, err
-	}
-	if md.Size != cfg.Size {
-		return ix, nil, fault.Deniedf("%s: config manifest %s is %d bytes, the index says %d", subject, cfg.Digest, md.Size, cfg.Size)
-	}
-	var m ociManifest
-	if err := json.NewDecoder(bytes.NewReader(md.RawManifest)).Decode(&m); err != nil {
-		return ix, nil, fault.Deniedf("%s: config manifest %s: %w", subject, cfg.Digest, err)
 	}
 	if !configMediaTypes[m.Config.MediaType] {
 		return ix, nil, fault.Deniedf("%s: config manifest %s has config media type %q, not a CNAB bundle config", subject, cfg.Digest, m.Config.MediaType)
@@ -116,4 +93,46 @@ func (s *session) bundleConfig(repo name.Repository, idx Descriptor, subject str
 		return ix, nil, err
 	}
 	return ix, raw, nil
+}
+
+// configEntry is the one index entry annotated as the bundle's config manifest.
+func configEntry(ix ociIndex, idx Descriptor, subject string) (*ociDescriptor, error) {
+	var cfg *ociDescriptor
+	for i := range ix.Manifests {
+		if ix.Manifests[i].Annotations[AnnotationManifestType] != ManifestTypeConfig {
+			continue
+		}
+		if cfg != nil {
+			return nil, fault.Deniedf("%s: index %s has more than one %s=config manifest", subject, idx.Digest, AnnotationManifestType)
+		}
+		cfg = &ix.Manifests[i]
+	}
+	if cfg == nil {
+		return nil, fault.Deniedf("%s: not a CNAB bundle: index %s has no manifest annotated %s=config", subject, idx.Digest, AnnotationManifestType)
+	}
+	return cfg, nil
+}
+
+// configManifest fetches and parses the config manifest cfg, within the
+// manifest size limit and with the size the index gives it.
+func (s *session) configManifest(repo name.Repository, cfg *ociDescriptor, subject string) (*ociManifest, error) {
+	if cfg.Size > s.opts.MaxManifestSize {
+		return nil, fault.Deniedf("%s: config manifest %s is announced as %d bytes, over the %d-byte limit", subject, cfg.Digest, cfg.Size, s.opts.MaxManifestSize)
+	}
+	cref, err := repoDigest(repo, cfg.Digest)
+	if err != nil {
+		return nil, err
+	}
+	md, err := s.fetchManifest(cref, subject+": config manifest")
+	if err != nil {
+		return nil, err
+	}
+	if md.Size != cfg.Size {
+		return nil, fault.Deniedf("%s: config manifest %s is %d bytes, the index says %d", subject, cfg.Digest, md.Size, cfg.Size)
+	}
+	var m ociManifest
+	if err := json.NewDecoder(bytes.NewReader(md.RawManifest)).Decode(&m); err != nil {
+		return nil, fault.Deniedf("%s: config manifest %s: %w", subject, cfg.Digest, err)
+	}
+	return &m, nil
 }

@@ -280,6 +280,28 @@ func imageSource(im bundleImage, opts Options) (name.Digest, error) {
 	return repoDigest(ref.Context(), im.ContentDigest)
 }
 
+// taggableOf opens a fetched manifest of media type mt as the image or index
+// remote.Push copies; other media types are refused.
+func taggableOf(desc *remote.Descriptor, mediaType, what string, src name.Digest) (remote.Taggable, error) {
+	mt := types.MediaType(mediaType)
+	if !mt.IsIndex() && !mt.IsImage() {
+		return nil, fault.Deniedf("%s: unsupported manifest media type %q", what, mediaType)
+	}
+	var (
+		t   remote.Taggable
+		err error
+	)
+	if mt.IsIndex() {
+		t, err = desc.ImageIndex()
+	} else {
+		t, err = desc.Image()
+	}
+	if err != nil {
+		return nil, classify(err, what, src)
+	}
+	return t, nil
+}
+
 // copyManifest copies the image, index or artifact src (and, for images and
 // indexes, every blob and child manifest) into dst under the same digest and
 // returns its descriptor.
@@ -302,18 +324,9 @@ func (s *session) copyManifest(src name.Digest, dst name.Repository, what string
 	if err != nil {
 		return Descriptor{}, err
 	}
-	mt := types.MediaType(out.MediaType)
-	if !mt.IsIndex() && !mt.IsImage() {
-		return Descriptor{}, fault.Deniedf("%s: unsupported manifest media type %q", what, out.MediaType)
-	}
-	var t remote.Taggable
-	if mt.IsIndex() {
-		t, err = desc.ImageIndex()
-	} else {
-		t, err = desc.Image()
-	}
+	t, err := taggableOf(desc, out.MediaType, what, src)
 	if err != nil {
-		return Descriptor{}, classify(err, what, src)
+		return Descriptor{}, err
 	}
 	progress, done := s.progress(what)
 	err = remote.Push(dstRef, t, s.remoteOptions(progress...)...)

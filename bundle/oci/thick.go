@@ -117,30 +117,12 @@ func (g *gatherer) manifest(repo name.Repository, digest, what string, depth int
 	if !isSHA256Digest(digest) {
 		return Descriptor{}, fault.Deniedf("%s: manifest digest %q is not sha256:<64 hex>", what, digest)
 	}
-	if b, ok := g.blobs[digest]; ok && b.raw != nil {
-		return Descriptor{Digest: digest, Size: b.size, MediaType: b.mt, RawManifest: b.raw}, nil
+	if d, ok := g.recorded(digest); ok {
+		return d, nil
 	}
-	ref, err := repoDigest(repo, digest)
+	d, m, err := g.fetchManifest(repo, digest, what)
 	if err != nil {
 		return Descriptor{}, err
-	}
-	d, err := g.s.fetchManifest(ref, what)
-	if err != nil {
-		return Descriptor{}, err
-	}
-	if err := g.add(layoutBlob{digest: d.Digest, size: d.Size, raw: d.RawManifest, mt: d.MediaType}, what); err != nil {
-		return Descriptor{}, err
-	}
-	var m struct {
-		Manifests []ociDescriptor `json:"manifests"`
-		Config    *ociDescriptor  `json:"config"`
-		Layers    []ociDescriptor `json:"layers"`
-	}
-	if err := json.Unmarshal(d.RawManifest, &m); err != nil {
-		return Descriptor{}, fault.Deniedf("%s: manifest %s: %w", what, d.Digest, err)
-	}
-	if len(m.Manifests) > MaxIndexEntries {
-		return Descriptor{}, fault.Deniedf("%s: index %s lists %d manifests, more than the %d allowed", what, d.Digest, len(m.Manifests), MaxIndexEntries)
 	}
 	for _, c := range m.Manifests {
 		if _, err := g.manifest(repo, c.Digest, what, depth+1); err != nil {
@@ -152,20 +134,66 @@ func (g *gatherer) manifest(repo name.Repository, digest, what string, depth int
 		refs = append([]ociDescriptor{*m.Config}, refs...)
 	}
 	for _, b := range refs {
-		if !isSHA256Digest(b.Digest) || b.Size < 0 {
-			return Descriptor{}, fault.Deniedf("%s: manifest %s references blob %q of size %d", what, d.Digest, b.Digest, b.Size)
-		}
-		if old, ok := g.blobs[b.Digest]; ok {
-			if old.size != b.Size {
-				return Descriptor{}, fault.Deniedf("%s: blob %s is listed with sizes %d and %d", what, b.Digest, old.size, b.Size)
-			}
-			continue
-		}
-		if err := g.add(layoutBlob{digest: b.Digest, size: b.Size, repo: repo, what: what}, what); err != nil {
+		if err := g.blobRef(repo, d.Digest, b, what); err != nil {
 			return Descriptor{}, err
 		}
 	}
 	return d, nil
+}
+
+// recorded is the descriptor of manifest digest when it was gathered before.
+func (g *gatherer) recorded(digest string) (Descriptor, bool) {
+	b, ok := g.blobs[digest]
+	if !ok || b.raw == nil {
+		return Descriptor{}, false
+	}
+	return Descriptor{Digest: digest, Size: b.size, MediaType: b.mt, RawManifest: b.raw}, true
+}
+
+// gatheredManifest is the part of a manifest or index the gatherer follows.
+type gatheredManifest struct {
+	Manifests []ociDescriptor `json:"manifests"`
+	Config    *ociDescriptor  `json:"config"`
+	Layers    []ociDescriptor `json:"layers"`
+}
+
+// fetchManifest fetches the manifest repo@digest, records it and parses what
+// it references, refusing an index with more than MaxIndexEntries entries.
+func (g *gatherer) fetchManifest(repo name.Repository, digest, what string) (Descriptor, *gatheredManifest, error) {
+	ref, err := repoDigest(repo, digest)
+	if err != nil {
+		return Descriptor{}, nil, err
+	}
+	d, err := g.s.fetchManifest(ref, what)
+	if err != nil {
+		return Descriptor{}, nil, err
+	}
+	if err := g.add(layoutBlob{digest: d.Digest, size: d.Size, raw: d.RawManifest, mt: d.MediaType}, what); err != nil {
+		return Descriptor{}, nil, err
+	}
+	var m gatheredManifest
+	if err := json.Unmarshal(d.RawManifest, &m); err != nil {
+		return Descriptor{}, nil, fault.Deniedf("%s: manifest %s: %w", what, d.Digest, err)
+	}
+	if len(m.Manifests) > MaxIndexEntries {
+		return Descriptor{}, nil, fault.Deniedf("%s: index %s lists %d manifests, more than the %d allowed", what, d.Digest, len(m.Manifests), MaxIndexEntries)
+	}
+	return d, &m, nil
+}
+
+// blobRef records a config or layer blob b that manifest references, once,
+// refusing a malformed descriptor or one listed with two sizes.
+func (g *gatherer) blobRef(repo name.Repository, manifest string, b ociDescriptor, what string) error {
+	if !isSHA256Digest(b.Digest) || b.Size < 0 {
+		return fault.Deniedf("%s: manifest %s references blob %q of size %d", what, manifest, b.Digest, b.Size)
+	}
+	if old, ok := g.blobs[b.Digest]; ok {
+		if old.size != b.Size {
+			return fault.Deniedf("%s: blob %s is listed with sizes %d and %d", what, b.Digest, old.size, b.Size)
+		}
+		return nil
+	}
+	return g.add(layoutBlob{digest: b.Digest, size: b.Size, repo: repo, what: what}, what)
 }
 
 // writeThick writes the archive with bundle.WriteThick (reproducible entry
