@@ -2,7 +2,12 @@ package keys
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,4 +156,40 @@ func FuzzParsePrivate(f *testing.F) {
 			t.Fatal("no key and no error")
 		}
 	})
+}
+
+// An OpenSSL traditional encrypted EC key (openssl ec -aes256 writes this)
+// reads with its passphrase; with another one it is ErrPassphrase, whether
+// the padding fails or the decrypted bytes are not a key.
+func TestOpenSSLEncryptedECKeyReadsWithItsPassphraseOnly(t *testing.T) {
+	k, err := Generate(GenECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, ok := k.Crypto().(*ecdsa.PrivateKey)
+	if !ok {
+		t.Fatalf("%T", k.Crypto())
+	}
+	der, err := x509.MarshalECPrivateKey(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	//lint:ignore SA1019 writes the legacy form cnabsec must read
+	block, err := x509.EncryptPEMBlock(rand.Reader, "EC PRIVATE KEY", der, []byte("pw"), x509.PEMCipherAES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := pem.EncodeToMemory(block)
+	got, err := ParsePrivate(file, []byte("pw"))
+	if err != nil || !got.Public().Equal(k.Public()) {
+		t.Fatalf("with its passphrase: %v", err)
+	}
+	if !IsEncrypted(file) {
+		t.Fatal("IsEncrypted = false")
+	}
+	for i := range 20 {
+		if _, err := ParsePrivate(file, []byte(fmt.Sprintf("wrong %d", i))); !errors.Is(err, ErrPassphrase) {
+			t.Fatalf("wrong passphrase %d: %v", i, err)
+		}
+	}
 }

@@ -186,26 +186,33 @@ func parsePEMPrivate(b []byte, passphrase []byte) (*PrivateKey, error) {
 }
 
 func pemPrivateKey(block *pem.Block, passphrase []byte) (any, error) {
-	if isLegacyEncrypted(block) {
+	switch {
+	case isLegacyEncrypted(block):
 		der, err := decryptLegacyPEM(block, passphrase)
 		if err != nil {
 			return nil, err
 		}
 		return parseLegacyDER(block.Type, der)
+	case block.Type == "ENCRYPTED PRIVATE KEY":
+		if len(passphrase) == 0 {
+			return nil, fmt.Errorf("%w: the key is encrypted (use --passphrase-env)", ErrPassphrase)
+		}
+		key, err := pkcs8.ParsePKCS8PrivateKey(block.Bytes, passphrase)
+		if err != nil {
+			return nil, fmt.Errorf("%w: cannot decrypt the key", ErrPassphrase)
+		}
+		return key, nil
 	}
+	return plainPEMKey(block)
+}
+
+// plainPEMKey parses an unencrypted PEM private key.
+func plainPEMKey(block *pem.Block) (any, error) {
 	var (
 		key any
 		err error
 	)
 	switch block.Type {
-	case "ENCRYPTED PRIVATE KEY":
-		if len(passphrase) == 0 {
-			return nil, fmt.Errorf("%w: the key is encrypted (use --passphrase-env)", ErrPassphrase)
-		}
-		key, err = pkcs8.ParsePKCS8PrivateKey(block.Bytes, passphrase)
-		if err != nil {
-			return nil, fmt.Errorf("%w: cannot decrypt the key", ErrPassphrase)
-		}
 	case "PRIVATE KEY":
 		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
 	case "RSA PRIVATE KEY":
