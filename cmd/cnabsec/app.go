@@ -20,6 +20,7 @@ import (
 func commands() []*cli.Command {
 	return []*cli.Command{
 		bundleCommand(),
+		completionCommand(),
 		copyCommand(),
 		demoCommand(),
 		exportCommand(),
