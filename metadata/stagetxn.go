@@ -84,7 +84,22 @@ func recoverStagedTxn(dir string) error {
 	if err := json.Unmarshal(b, &tx); err != nil {
 		return fmt.Errorf("staged transaction %s: %w", t, err)
 	}
-	for _, role := range tx.Files {
+	if err := moveStagedFiles(dir, t, tx.Files); err != nil {
+		return err
+	}
+	if err := removeStagedFiles(dir, t, tx.Removals); err != nil {
+		return err
+	}
+	if err := atomicfile.SyncDir(filepath.Join(dir, stagedDir)); err != nil {
+		return err
+	}
+	return os.RemoveAll(t)
+}
+
+// moveStagedFiles renames the files of a committed staging transaction t
+// into staged/ (those already moved before a crash are skipped).
+func moveStagedFiles(dir, t string, roles []string) error {
+	for _, role := range roles {
 		if !safeFileRole(role) {
 			return fmt.Errorf("staged transaction %s: bad role name %q", t, role)
 		}
@@ -96,7 +111,13 @@ func recoverStagedTxn(dir string) error {
 			return err
 		}
 	}
-	for _, role := range tx.Removals {
+	return nil
+}
+
+// removeStagedFiles removes the staged files a committed staging transaction
+// t drops (those already gone are fine).
+func removeStagedFiles(dir, t string, roles []string) error {
+	for _, role := range roles {
 		if !safeFileRole(role) {
 			return fmt.Errorf("staged transaction %s: bad role name %q", t, role)
 		}
@@ -104,10 +125,7 @@ func recoverStagedTxn(dir string) error {
 			return err
 		}
 	}
-	if err := atomicfile.SyncDir(filepath.Join(dir, stagedDir)); err != nil {
-		return err
-	}
-	return os.RemoveAll(t)
+	return nil
 }
 
 // safeFileRole refuses role names that would leave staged/.

@@ -102,37 +102,52 @@ func (st *state) saveSummaries() {
 	}
 	c := readSummaries(st.dir)
 	for _, w := range st.written {
-		fi, err := os.Stat(w.path)
-		if err != nil {
-			continue
+		if rel, sum, ok := st.summaryOf(w); ok {
+			c[rel] = sum
 		}
-		spec, err := st.spec(roleOfPath(w.path))
-		if err != nil {
-			continue
-		}
-		rel, err := filepath.Rel(st.dir, w.path)
-		if err != nil {
-			continue
-		}
-		payload, err := w.r.canonical()
-		if err != nil {
-			continue
-		}
-		c[filepath.ToSlash(rel)] = summarize(w.r.md, payload, spec, fi)
 	}
 	for rel := range c {
-		if _, err := os.Stat(filepath.Join(st.dir, filepath.FromSlash(rel))); err != nil {
+		if st.staleSummary(rel, c[rel]) {
 			delete(c, rel)
-			continue
-		}
-		if name := roleOfPath(rel); name != "" && filepath.Dir(filepath.FromSlash(rel)) == metadataDir {
-			if c[rel].Version < st.publishedVersionAfter(name) {
-				delete(c, rel)
-			}
 		}
 	}
 	writeSummaries(st.dir, c)
 	st.written = nil
+}
+
+// summaryOf summarizes a file this operation wrote, under its slash path
+// relative to the repository; ok is false when it cannot be summarized.
+func (st *state) summaryOf(w noted) (rel string, sum *summary, ok bool) {
+	fi, err := os.Stat(w.path)
+	if err != nil {
+		return "", nil, false
+	}
+	spec, err := st.spec(roleOfPath(w.path))
+	if err != nil {
+		return "", nil, false
+	}
+	rel, err = filepath.Rel(st.dir, w.path)
+	if err != nil {
+		return "", nil, false
+	}
+	payload, err := w.r.canonical()
+	if err != nil {
+		return "", nil, false
+	}
+	return filepath.ToSlash(rel), summarize(w.r.md, payload, spec, fi), true
+}
+
+// staleSummary reports whether the summary of rel is for a file that is
+// gone, or for a published version older than the latest.
+func (st *state) staleSummary(rel string, sum *summary) bool {
+	if _, err := os.Stat(filepath.Join(st.dir, filepath.FromSlash(rel))); err != nil {
+		return true
+	}
+	name := roleOfPath(rel)
+	if name == "" || filepath.Dir(filepath.FromSlash(rel)) != metadataDir {
+		return false
+	}
+	return sum.Version < st.publishedVersionAfter(name)
 }
 
 func writeSummaries(dir string, c summaryCache) {

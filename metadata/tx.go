@@ -85,36 +85,9 @@ func (r *Repository) Update(ctx context.Context, opts UpdateOptions, fn func(tx 
 // are its keys. A signer that is a key of no changed role is refused: signing
 // with the wrong key is a mistake to report, not to ignore.
 func (st *state) signDirty(ctx context.Context, signers []keys.Signer) error {
-	type target struct {
-		spec roleSpec
-		sign func(keys.Signer) error
-	}
-	var dirty []target
-	if st.rootDirty {
-		root := st.root
-		for _, spec := range st.rootSpecs() {
-			spec := spec
-			dirty = append(dirty, target{spec, func(s keys.Signer) error {
-				return addSignature(ctx, spec, root.Signed, &root.Signatures, s)
-			}})
-		}
-	}
-	names := make([]string, 0, len(st.roles))
-	for n, r := range st.roles {
-		if r.dirty {
-			names = append(names, n)
-		}
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		r := st.roles[n]
-		spec, err := st.spec(n)
-		if err != nil {
-			return err
-		}
-		dirty = append(dirty, target{spec, func(s keys.Signer) error {
-			return signRole(ctx, spec, r, s)
-		}})
+	dirty, err := st.dirtyRoles(ctx)
+	if err != nil {
+		return err
 	}
 	if len(dirty) == 0 {
 		return nil // nothing changed: nothing to sign
@@ -123,24 +96,77 @@ func (st *state) signDirty(ctx context.Context, signers []keys.Signer) error {
 		if s == nil {
 			continue
 		}
-		used := false
-		for _, d := range dirty {
-			if d.spec.isRoleKey(s.Public()) {
-				if err := d.sign(s); err != nil {
-					return err
-				}
-				used = true
-			}
-		}
-		if !used {
-			var roles []string
-			for _, d := range dirty {
-				roles = append(roles, d.spec.name)
-			}
-			return fault.Inputf("key %s is not a key of the role(s) this change modifies: %s", s.Public().ID(), strings.Join(roles, ", "))
+		if err := signWith(s, dirty); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// dirtyRole is a changed role to sign: its keys and how to sign it.
+type dirtyRole struct {
+	spec roleSpec
+	sign func(keys.Signer) error
+}
+
+// dirtyRoles lists the changed roles: the root (once per key set a new root
+// must satisfy), then the other changed roles by name.
+func (st *state) dirtyRoles(ctx context.Context) ([]dirtyRole, error) {
+	var dirty []dirtyRole
+	if st.rootDirty {
+		root := st.root
+		for _, spec := range st.rootSpecs() {
+			spec := spec
+			dirty = append(dirty, dirtyRole{spec, func(s keys.Signer) error {
+				return addSignature(ctx, spec, root.Signed, &root.Signatures, s)
+			}})
+		}
+	}
+	for _, n := range st.dirtyNames() {
+		r := st.roles[n]
+		spec, err := st.spec(n)
+		if err != nil {
+			return nil, err
+		}
+		dirty = append(dirty, dirtyRole{spec, func(s keys.Signer) error {
+			return signRole(ctx, spec, r, s)
+		}})
+	}
+	return dirty, nil
+}
+
+// dirtyNames are the names of the changed roles other than root, sorted.
+func (st *state) dirtyNames() []string {
+	names := make([]string, 0, len(st.roles))
+	for n, r := range st.roles {
+		if r.dirty {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// signWith signs every dirty role s is a key of, and refuses s when it is a
+// key of none of them.
+func signWith(s keys.Signer, dirty []dirtyRole) error {
+	used := false
+	for _, d := range dirty {
+		if d.spec.isRoleKey(s.Public()) {
+			if err := d.sign(s); err != nil {
+				return err
+			}
+			used = true
+		}
+	}
+	if used {
+		return nil
+	}
+	var roles []string
+	for _, d := range dirty {
+		roles = append(roles, d.spec.name)
+	}
+	return fault.Inputf("key %s is not a key of the role(s) this change modifies: %s", s.Public().ID(), strings.Join(roles, ", "))
 }
 
 // rootSpecs are the root key sets a new root must satisfy: its own and, for
@@ -268,32 +294,13 @@ func (tx *Tx) Delegate(repos ...string) error {
 	if err != nil {
 		return err
 	}
-	idx := -1
-	if t.md.Signed.Delegations != nil {
-		for i, d := range t.md.Signed.Delegations.Roles {
-			if d.Name == RoleReleases {
-				idx = i
-			}
-		}
-	}
+	idx := releasesIndex(t.md.Signed.Delegations)
 	if idx < 0 {
 		return fault.WithRemedy(fault.Inputf("repository %s has no %s role to delegate to", tx.st.dir, RoleReleases), fault.RemedyInitReleases, tx.st.dir)
 	}
-	have := map[string]bool{}
-	for _, p := range t.md.Signed.Delegations.Roles[idx].Paths {
-		have[p] = true
-	}
-	var add []string
-	for _, n := range repos {
-		if err := checkDelegationName(n); err != nil {
-			return err
-		}
-		for _, p := range names.DelegationPaths(n) {
-			if !have[p] {
-				add = append(add, p)
-				have[p] = true
-			}
-		}
+	add, err := newDelegationPaths(t.md.Signed.Delegations.Roles[idx].Paths, repos)
+	if err != nil {
+		return err
 	}
 	if len(add) == 0 {
 		return nil // already delegated: no new version
@@ -304,6 +311,45 @@ func (tx *Tx) Delegate(repos ...string) error {
 	return nil
 }
 
+// releasesIndex is the index of the releases role among the delegations,
+// or -1.
+func releasesIndex(d *tuf.Delegations) int {
+	idx := -1
+	if d == nil {
+		return idx
+	}
+	for i, r := range d.Roles {
+		if r.Name == RoleReleases {
+			idx = i
+		}
+	}
+	return idx
+}
+
+// newDelegationPaths checks each repository name and returns the paths
+// delegating it that are not among have yet, in order.
+func newDelegationPaths(have []string, repos []string) ([]string, error) {
+	seen := map[string]bool{}
+	for _, p := range have {
+		seen[p] = true
+	}
+	var add []string
+	for _, n := range repos {
+		if err := checkDelegationName(n); err != nil {
+			return nil, err
+		}
+		for _, p := range names.DelegationPaths(n) {
+			if !seen[p] {
+				add = append(add, p)
+				seen[p] = true
+			}
+		}
+	}
+	return add, nil
+}
+
+// checkTargetName refuses a target name that is not a clean relative path
+// with / separators, of at most 1024 bytes and without control characters.
 func checkTargetName(name string) error {
 	if name == "" {
 		return fault.Inputf("target name: empty")
@@ -349,9 +395,37 @@ func checkDelegationName(name string) error {
 
 var hashSizes = map[string]int{"sha256": sha256.Size, "sha512": sha512.Size}
 
+// targetFile builds the signed entry of target name from t: the hashes
+// given, those of the content when given (which must agree), the length and
+// the custom object.
 func targetFile(name string, t *TargetInfo) (*tuf.TargetFiles, error) {
-	tf := &tuf.TargetFiles{Length: t.Length, Hashes: tuf.Hashes{}, Path: name}
-	for alg, h := range t.Hashes {
+	hashes, err := givenHashes(name, t.Hashes)
+	if err != nil {
+		return nil, err
+	}
+	tf := &tuf.TargetFiles{Length: t.Length, Hashes: hashes, Path: name}
+	if t.Content != nil {
+		if err := addContent(name, t, tf); err != nil {
+			return nil, err
+		}
+	}
+	if _, ok := tf.Hashes["sha256"]; !ok {
+		return nil, fault.Inputf("target %q: a sha256 hash is required", name)
+	}
+	if tf.Length < 0 {
+		return nil, fault.Inputf("target %q: negative length %d", name, tf.Length)
+	}
+	if tf.Custom, err = customObject(name, t.Custom); err != nil {
+		return nil, err
+	}
+	return tf, nil
+}
+
+// givenHashes decodes the hex hashes given for target name: sha256 and
+// sha512 only, each of its full size.
+func givenHashes(name string, given map[string]string) (tuf.Hashes, error) {
+	hashes := tuf.Hashes{}
+	for alg, h := range given {
 		size, ok := hashSizes[alg]
 		if !ok {
 			return nil, fault.Inputf("target %q: hash algorithm %q is not supported (want sha256, sha512)", name, alg)
@@ -360,42 +434,47 @@ func targetFile(name string, t *TargetInfo) (*tuf.TargetFiles, error) {
 		if err != nil || len(b) != size {
 			return nil, fault.Inputf("target %q: %s hash %q is not %d hex-encoded bytes", name, alg, h, size)
 		}
-		tf.Hashes[alg] = b
+		hashes[alg] = b
 	}
-	if t.Content != nil {
-		s256 := sha256.Sum256(t.Content)
-		s512 := sha512.Sum512(t.Content)
-		for alg, want := range map[string][]byte{"sha256": s256[:], "sha512": s512[:]} {
-			if got, ok := tf.Hashes[alg]; ok && hex.EncodeToString(got) != hex.EncodeToString(want) {
-				return nil, fault.Inputf("target %q: the %s hash given does not match the content", name, alg)
-			}
-			tf.Hashes[alg] = want
+	return hashes, nil
+}
+
+// addContent sets the hashes and length of tf from the content of t,
+// refusing hashes or a length given that do not match it.
+func addContent(name string, t *TargetInfo, tf *tuf.TargetFiles) error {
+	s256 := sha256.Sum256(t.Content)
+	s512 := sha512.Sum512(t.Content)
+	for alg, want := range map[string][]byte{"sha256": s256[:], "sha512": s512[:]} {
+		if got, ok := tf.Hashes[alg]; ok && hex.EncodeToString(got) != hex.EncodeToString(want) {
+			return fault.Inputf("target %q: the %s hash given does not match the content", name, alg)
 		}
-		if t.Length != 0 && t.Length != int64(len(t.Content)) {
-			return nil, fault.Inputf("target %q: length %d given, the content has %d bytes", name, t.Length, len(t.Content))
-		}
-		tf.Length = int64(len(t.Content))
+		tf.Hashes[alg] = want
 	}
-	if _, ok := tf.Hashes["sha256"]; !ok {
-		return nil, fault.Inputf("target %q: a sha256 hash is required", name)
+	if t.Length != 0 && t.Length != int64(len(t.Content)) {
+		return fault.Inputf("target %q: length %d given, the content has %d bytes", name, t.Length, len(t.Content))
 	}
-	if tf.Length < 0 {
-		return nil, fault.Inputf("target %q: negative length %d", name, tf.Length)
+	tf.Length = int64(len(t.Content))
+	return nil
+}
+
+// customObject is the custom object of target name as it will be signed:
+// nil for none or JSON null (written as "custom": null it would be dropped
+// by a client's parser and its signature would no longer verify), otherwise
+// valid JSON that canonical JSON can encode (it has no floating-point
+// numbers).
+func customObject(name string, custom []byte) (*json.RawMessage, error) {
+	c := bytes.TrimSpace(custom)
+	if len(c) == 0 || bytes.Equal(c, []byte("null")) {
+		return nil, nil
 	}
-	// JSON null is no custom object: written as "custom": null it would be
-	// dropped by a client's parser and its signature would no longer verify.
-	if c := bytes.TrimSpace(t.Custom); len(c) > 0 && !bytes.Equal(c, []byte("null")) {
-		if !json.Valid(c) {
-			return nil, fault.Inputf("target %q: custom is not valid JSON", name)
-		}
-		// TUF's canonical JSON has no floating-point numbers.
-		if _, err := cjson.EncodeCanonical(json.RawMessage(c)); err != nil {
-			return nil, fault.Inputf("target %q: custom cannot be signed as canonical JSON: %v", name, err)
-		}
-		raw := json.RawMessage(append([]byte(nil), c...))
-		tf.Custom = &raw
+	if !json.Valid(c) {
+		return nil, fault.Inputf("target %q: custom is not valid JSON", name)
 	}
-	return tf, nil
+	if _, err := cjson.EncodeCanonical(json.RawMessage(c)); err != nil {
+		return nil, fault.Inputf("target %q: custom cannot be signed as canonical JSON: %v", name, err)
+	}
+	raw := json.RawMessage(append([]byte(nil), c...))
+	return &raw, nil
 }
 
 func toTarget(name, role string, staged bool, tf *tuf.TargetFiles) Target {
