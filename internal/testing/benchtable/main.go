@@ -126,14 +126,7 @@ func parse(r io.Reader) ([]Row, error) {
 			if err != nil {
 				break
 			}
-			row := Row{Benchmark: m[1], Metric: fields[i+1], Value: v}
-			if g, ok := lookup(row.Benchmark, row.Metric); ok {
-				met := (g.op == ">=" && v >= g.bound) || (g.op == "<=" && v <= g.bound)
-				row.Goal, row.Note, row.Met = fmt.Sprintf("%s %g", g.op, g.bound), g.note, &met
-			} else {
-				row.Note = note(row.Benchmark, row.Metric)
-			}
-			rows = append(rows, row)
+			rows = append(rows, judged(Row{Benchmark: m[1], Metric: fields[i+1], Value: v}))
 		}
 	}
 	nsop := map[string]float64{}
@@ -148,14 +141,21 @@ func parse(r io.Reader) ([]Row, error) {
 		if !ok1 || !ok2 || den == 0 {
 			continue
 		}
-		row := Row{Benchmark: d[0], Metric: d[1], Value: num / den}
-		if g, ok := lookup(row.Benchmark, row.Metric); ok {
-			met := (g.op == ">=" && row.Value >= g.bound) || (g.op == "<=" && row.Value <= g.bound)
-			row.Goal, row.Note, row.Met = fmt.Sprintf("%s %g", g.op, g.bound), g.note, &met
-		}
-		rows = append(rows, row)
+		rows = append(rows, judged(Row{Benchmark: d[0], Metric: d[1], Value: num / den}))
 	}
 	return rows, sc.Err()
+}
+
+// judged adds to a row its goal and whether it is met, or else its note.
+func judged(row Row) Row {
+	g, ok := lookup(row.Benchmark, row.Metric)
+	if !ok {
+		row.Note = note(row.Benchmark, row.Metric)
+		return row
+	}
+	met := (g.op == ">=" && row.Value >= g.bound) || (g.op == "<=" && row.Value <= g.bound)
+	row.Goal, row.Note, row.Met = fmt.Sprintf("%s %g", g.op, g.bound), g.note, &met
+	return row
 }
 
 func lookup(bench, metric string) (goal, bool) {
