@@ -85,5 +85,7 @@ func runGateway(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return serveUntilStopped(c, log, g.Run, g.Handler(), server.GatewayTimeouts())
+	start := []any{"service", "gateway", "tls", c.String("tls-cert") != "", "upstream", c.String("upstream"),
+		"targetRegistry", c.String("target-registry"), "trustRoot", c.String("trust-root"), "metadata", c.String("metadata"), "level", string(lvl)}
+	return serveUntilStopped(c, log, start, g.Run, g.Handler(), server.GatewayTimeouts())
 }

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -19,9 +16,7 @@ import (
 
 // repoServeContext is the lifetime of `repo serve`: until SIGINT or SIGTERM.
 // Tests replace it.
-var repoServeContext = func() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
+var repoServeContext = func() (context.Context, context.CancelFunc) { return untilSignal(context.Background()) }
 
 func repoServeCommand() *cli.Command {
 	return &cli.Command{
@@ -71,7 +66,7 @@ Example:
 			if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return fault.Inconclusivef("stopping the server: %w", err)
 			}
-			return nil
+			return stoppedExit(ctx)
 		},
 	}
 }

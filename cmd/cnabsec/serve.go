@@ -5,9 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -59,10 +56,8 @@ Examples:
 // ends the service (SIGTERM or SIGINT), and the address it bound.
 var (
 	verifierFactory = newVerifierFromFlags
-	stopContext     = func(parent context.Context) (context.Context, context.CancelFunc) {
-		return signal.NotifyContext(parent, syscall.SIGTERM, os.Interrupt)
-	}
-	listenReady func(net.Addr)
+	stopContext     = untilSignal
+	listenReady     func(net.Addr)
 )
 
 // serviceFlags are the flags serve and gateway share.
@@ -132,7 +127,10 @@ func runServe(c *cli.Context) error {
 	if policy.FailOpen {
 		log.Warn("UNSAFE: failOpen is set: images whose verification is inconclusive are admitted")
 	}
-	return serveUntilStopped(c, log, svc.Run, svc.Handler(), server.DefaultTimeouts())
+	start := []any{"service", "verify+admission", "tls", c.String("tls-cert") != "", "trustRoot", c.String("trust-root"),
+		"metadata", c.String("metadata"), "level", string(lvl), "mode", c.String("mode"), "admissionMode", c.String("admission-mode"),
+		"failOpen", policy.FailOpen, "config", c.String("config")}
+	return serveUntilStopped(c, log, start, svc.Run, svc.Handler(), server.DefaultTimeouts())
 }
 
 // checkServiceFlags refuses a bad flag before anything starts.
@@ -156,17 +154,27 @@ func serviceLogger(c *cli.Context) (*slog.Logger, error) {
 }
 
 // serveUntilStopped runs the TUF refresh loop and serves h on --addr until
-// SIGTERM or SIGINT, then shuts down gracefully.
-func serveUntilStopped(c *cli.Context, log *slog.Logger, refresh func(context.Context), h http.Handler, t server.Timeouts) error {
+// SIGTERM or SIGINT, then shuts down gracefully (exit 130 after SIGINT). Once
+// listening it logs one start line: the address and the start attributes.
+func serveUntilStopped(c *cli.Context, log *slog.Logger, start []any, refresh func(context.Context), h http.Handler, t server.Timeouts) error {
 	ctx, stop := stopContext(c.Context)
 	defer stop()
 	go refresh(ctx)
-	return server.ListenAndServe(ctx, h, server.ListenOptions{
+	err := server.ListenAndServe(ctx, h, server.ListenOptions{
 		Addr:     c.String("addr"),
 		TLSCert:  c.String("tls-cert"),
 		TLSKey:   c.String("tls-key"),
 		Timeouts: t,
 		Logger:   log,
-		Ready:    listenReady,
+		Ready: func(addr net.Addr) {
+			announce(log, "cnabsec "+c.Command.Name+" started", addr, start...)
+			if listenReady != nil {
+				listenReady(addr)
+			}
+		},
 	})
+	if err != nil {
+		return err
+	}
+	return stoppedExit(ctx)
 }
