@@ -19,10 +19,13 @@ import (
 // again (failures are not kept).
 
 // layoutCacheEntries bounds the layouts kept; layoutCacheMaxBytes the size
-// of one layout that is kept (larger ones are parsed on every call).
+// of one layout that is kept (larger ones are parsed on every call). A
+// layout of dozens of steps and keys is a few KiB; together the kept layouts
+// hold at most 1 MiB of files (about ten times that parsed), outside the
+// memory bound of verifications in flight.
 const (
-	layoutCacheEntries  = 64
-	layoutCacheMaxBytes = 1 << 20
+	layoutCacheEntries  = 16
+	layoutCacheMaxBytes = 64 << 10
 )
 
 // layoutEntry is what one layout file's bytes determine.
