@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	tuf "github.com/theupdateframework/go-tuf/v2/metadata"
 	"github.com/theupdateframework/go-tuf/v2/metadata/trustedmetadata"
 
@@ -54,12 +55,9 @@ func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (Copy
 	// as read: a push running meanwhile (timestamp last) cannot make the
 	// copy's timestamp name a file the listing lacks.
 	tsTag, _ := TagForMetadata("timestamp.json")
-	ts, err := p.puller.Get(ctx, src.Tag(tsTag))
+	ts, err := sourceTimestamp(ctx, p, src, tsTag)
 	if err != nil {
-		if isNotFound(err) {
-			return res, fault.WithRemedy(fault.Inputf("%s holds no TUF metadata (no tag %s)", src.Name(), tsTag), fault.RemedyPushMetadata, src.Name())
-		}
-		return res, classify(ctx, err, "reading "+src.Tag(tsTag).Name(), false)
+		return res, err
 	}
 	tags, err := p.puller.List(ctx, src)
 	if err != nil {
@@ -84,6 +82,34 @@ func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (Copy
 			return err
 		}
 	}
+	groups := copyGroups(targets, files, job)
+	// The source's roots must chain before anything is copied: the newest
+	// decides what the destination's timestamp is worth, and a root that
+	// does not verify would break every client of the destination.
+	if err := p.judgeBySourceRoot(src, files); err != nil {
+		return res, err
+	}
+	err = runGroups(ctx, groups, pushWorkers)
+	res.Replaced = p.replaced
+	return res, err
+}
+
+// sourceTimestamp reads the manifest of the source's timestamp tag; a source
+// without one holds no TUF metadata.
+func sourceTimestamp(ctx context.Context, p *pusher, src name.Repository, tsTag string) (*remote.Descriptor, error) {
+	ts, err := p.puller.Get(ctx, src.Tag(tsTag))
+	if err == nil {
+		return ts, nil
+	}
+	if isNotFound(err) {
+		return nil, fault.WithRemedy(fault.Inputf("%s holds no TUF metadata (no tag %s)", src.Name(), tsTag), fault.RemedyPushMetadata, src.Name())
+	}
+	return nil, classify(ctx, err, "reading "+src.Tag(tsTag).Name(), false)
+}
+
+// copyGroups groups the copy jobs: every target first, then the metadata
+// files by push rank (timestamp alone, last).
+func copyGroups(targets, files []string, job func(tag, layerType string) func() error) [][]func() error {
 	groups := [][]func() error{nil}
 	for _, tag := range targets {
 		groups[0] = append(groups[0], job(tag, MediaTypeTarget))
@@ -97,15 +123,7 @@ func Copy(ctx context.Context, src, dst name.Repository, opts oci.Options) (Copy
 		tag, _ := TagForMetadata(f)
 		groups[len(groups)-1] = append(groups[len(groups)-1], job(tag, MediaTypeMetadata))
 	}
-	// The source's roots must chain before anything is copied: the newest
-	// decides what the destination's timestamp is worth, and a root that
-	// does not verify would break every client of the destination.
-	if err := p.judgeBySourceRoot(src, files); err != nil {
-		return res, err
-	}
-	err = runGroups(ctx, groups, pushWorkers)
-	res.Replaced = p.replaced
-	return res, err
+	return groups
 }
 
 // splitTags sorts tags of this package's layout into target tags (sorted)
@@ -191,12 +209,9 @@ func newestVerifiedRoot(fetch func(string) ([]byte, error), files []string, repo
 func copyTag(p *pusher, src, dst name.Tag, layerType string, manifest []byte) (bool, error) {
 	ctx := p.ctx
 	what := fmt.Sprintf("copying %s to %s", src.Name(), dst.Name())
-	if manifest == nil {
-		desc, err := p.puller.Get(ctx, src)
-		if err != nil {
-			return false, classify(ctx, err, what, false)
-		}
-		manifest = desc.Manifest
+	manifest, err := p.sourceManifest(src, manifest, what)
+	if err != nil {
+		return false, err
 	}
 	l, err := parseFileManifest(manifest, layerType, src.Name())
 	if err != nil {
@@ -207,29 +222,56 @@ func copyTag(p *pusher, src, dst name.Tag, layerType string, manifest []byte) (b
 		return false, err
 	}
 	if file, err := MetadataForTag(dst.TagStr()); err == nil && exists {
-		err := p.mayReplaceMetadata(file, func(root *tuf.Metadata[tuf.RootType]) (int64, error) {
-			from := &Fetcher{repo: src.Context(), location: Scheme + "://" + src.Context().Name(), puller: p.puller}
-			data, err := from.fetchBlob(ctx, strings.TrimPrefix(l.Digest, "sha256:"), l.Size, maxTimestampRead, what, false)
-			if err != nil {
-				return 0, err
-			}
-			return verifiedVersion(root, data, "the "+file+" of "+src.Context().Name(), "the one "+dst.Context().Name()+" holds, which does")
-		})
-		if err != nil {
+		if err := p.mayReplaceCopied(src, dst, file, l, what); err != nil {
 			return false, err
 		}
 	}
-	for _, d := range []string{"sha256:" + sha256Hex(emptyConfig), l.Digest} {
-		layer, err := p.puller.Layer(ctx, src.Context().Digest(d))
-		if err != nil {
-			return false, classify(ctx, err, what+": blob "+d, false)
-		}
-		if err := p.pusher.Upload(ctx, dst.Context(), layer); err != nil {
-			return false, classify(ctx, err, what+": blob "+d, false)
-		}
+	if err := p.copyBlobs(src, dst, l.Digest, what); err != nil {
+		return false, err
 	}
 	if err := p.pusher.Put(ctx, dst, rawManifest{manifest}); err != nil {
 		return false, classify(ctx, err, what+": manifest", false)
 	}
 	return true, nil
+}
+
+// sourceManifest is the manifest to copy: the one given, or else the one src
+// holds now.
+func (p *pusher) sourceManifest(src name.Tag, manifest []byte, what string) ([]byte, error) {
+	if manifest != nil {
+		return manifest, nil
+	}
+	desc, err := p.puller.Get(p.ctx, src)
+	if err != nil {
+		return nil, classify(p.ctx, err, what, false)
+	}
+	return desc.Manifest, nil
+}
+
+// mayReplaceCopied decides whether the metadata file the destination holds
+// may be replaced by the source's, whose layer is l.
+func (p *pusher) mayReplaceCopied(src, dst name.Tag, file string, l descriptor, what string) error {
+	return p.mayReplaceMetadata(file, func(root *tuf.Metadata[tuf.RootType]) (int64, error) {
+		from := &Fetcher{repo: src.Context(), location: Scheme + "://" + src.Context().Name(), puller: p.puller}
+		data, err := from.fetchBlob(p.ctx, strings.TrimPrefix(l.Digest, "sha256:"), l.Size, maxTimestampRead, what, false)
+		if err != nil {
+			return 0, err
+		}
+		return verifiedVersion(root, data, "the "+file+" of "+src.Context().Name(), "the one "+dst.Context().Name()+" holds, which does")
+	})
+}
+
+// copyBlobs copies an artifact's empty config and its layer from src's
+// repository to dst's.
+func (p *pusher) copyBlobs(src, dst name.Tag, layerDigest, what string) error {
+	for _, d := range []string{"sha256:" + sha256Hex(emptyConfig), layerDigest} {
+		layer, err := p.puller.Layer(p.ctx, src.Context().Digest(d))
+		if err != nil {
+			return classify(p.ctx, err, what+": blob "+d, false)
+		}
+		if err := p.pusher.Upload(p.ctx, dst.Context(), layer); err != nil {
+			return classify(p.ctx, err, what+": blob "+d, false)
+		}
+	}
+	return nil
 }

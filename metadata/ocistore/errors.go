@@ -51,10 +51,6 @@ func classify(ctx context.Context, err error, what string, notFound bool) error 
 		terr    *transport.Error
 		refused *oci.PlainHTTPRefusedError
 		large   *oci.TooLargeError
-		certErr *tls.CertificateVerificationError
-		unknown x509.UnknownAuthorityError
-		hostErr x509.HostnameError
-		nerr    net.Error
 	)
 	switch {
 	case isNotFound(err) && notFound:
@@ -67,11 +63,31 @@ func classify(ctx context.Context, err error, what string, notFound bool) error 
 	case errors.As(err, &large):
 		return fault.Deniedf("%s: %w: endless data", what, err)
 	case errors.As(err, &terr):
-		if terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden {
-			return fault.WithRemedy(fault.Inconclusivef("%s: access refused by the registry: %w", what, err),
-				fault.RemedyRegistryLogin, "")
-		}
-		return fault.Inconclusivef("%s: registry error: %w", what, err)
+		return statusError(terr, err, what)
+	}
+	return connectionError(ctx, err, what)
+}
+
+// statusError classifies an error response of the registry: access refused
+// or another registry error.
+func statusError(terr *transport.Error, err error, what string) error {
+	if terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden {
+		return fault.WithRemedy(fault.Inconclusivef("%s: access refused by the registry: %w", what, err),
+			fault.RemedyRegistryLogin, "")
+	}
+	return fault.Inconclusivef("%s: registry error: %w", what, err)
+}
+
+// connectionError classifies an error reaching the registry: an untrusted
+// certificate, a timeout, a cancellation, an unreachable registry.
+func connectionError(ctx context.Context, err error, what string) error {
+	var (
+		certErr *tls.CertificateVerificationError
+		unknown x509.UnknownAuthorityError
+		hostErr x509.HostnameError
+		nerr    net.Error
+	)
+	switch {
 	case errors.As(err, &certErr), errors.As(err, &unknown), errors.As(err, &hostErr):
 		return fault.WithRemedy(fault.Inconclusivef("%s: TLS certificate not trusted: %w", what, err),
 			fault.RemedyTrustRegistryCA, "")

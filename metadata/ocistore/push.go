@@ -63,33 +63,66 @@ func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Option
 		p.root = func() ([]byte, error) { return readCapped(filepath.Join(dir, "metadata", r)) }
 		p.pub = &publication{files: files, read: func(f string) ([]byte, error) { return readCapped(filepath.Join(dir, "metadata", f)) }}
 	}
-	var mu sync.Mutex
-	var targetJobs []func() error
+	run := &pushRun{p: p, dir: dir, res: &res}
+	targetJobs, err := run.targetJobs(targets)
+	if err != nil {
+		return res, err
+	}
+	groups := append([][]func() error{targetJobs}, run.metadataGroups(files, timestamp)...)
+	err = runGroups(ctx, groups, pushWorkers)
+	sortForPush(res.Metadata)
+	res.Replaced = p.replaced
+	return res, err
+}
+
+// pushRun is one Push: the pusher, the directory, and the result the jobs
+// add to (under mu).
+type pushRun struct {
+	p   *pusher
+	dir string
+	mu  sync.Mutex
+	res *PushResult
+}
+
+// targetJobs prepares a job pushing each target file.
+func (run *pushRun) targetJobs(targets []targetFile) ([]func() error, error) {
+	var jobs []func() error
 	for _, t := range targets {
 		tag, err := TagForTarget(t.hex)
 		if err != nil {
-			return res, err
+			return nil, err
 		}
-		rel, _ := filepath.Rel(dir, t.path)
+		rel, _ := filepath.Rel(run.dir, t.path)
 		layer, err := partial.CompressedToLayer(fileBlob(t))
 		if err != nil {
-			return res, fault.Inputf("target file %s: %w", t.path, err)
+			return nil, fault.Inputf("target file %s: %w", t.path, err)
 		}
 		m := fileManifest(ArtifactTypeTarget, MediaTypeTarget, t.hex, t.size, filepath.Base(t.path))
-		targetJobs = append(targetJobs, func() error {
-			pushed, err := p.put(tag, layer, m, "target file "+filepath.ToSlash(rel), nil)
-			mu.Lock()
-			defer mu.Unlock()
-			if pushed {
-				res.Targets++
-				res.Bytes += t.size
-			} else if err == nil {
-				res.TargetsUnchanged++
-			}
+		jobs = append(jobs, func() error {
+			pushed, err := run.p.put(tag, layer, m, "target file "+filepath.ToSlash(rel), nil)
+			run.countTarget(pushed, err, t.size)
 			return err
 		})
 	}
-	groups := [][]func() error{targetJobs}
+	return jobs, nil
+}
+
+// countTarget records the outcome of pushing a target file of size bytes.
+func (run *pushRun) countTarget(pushed bool, err error, size int64) {
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	if pushed {
+		run.res.Targets++
+		run.res.Bytes += size
+	} else if err == nil {
+		run.res.TargetsUnchanged++
+	}
+}
+
+// metadataGroups groups the jobs pushing the metadata files (in push order)
+// by push rank: a group starts once the previous one is done.
+func (run *pushRun) metadataGroups(files []string, timestamp []byte) [][]func() error {
+	var groups [][]func() error
 	rank := -1
 	for _, f := range files { // in push order
 		if _, role := splitMetadataName(f); pushRank(role) != rank {
@@ -97,32 +130,40 @@ func Push(ctx context.Context, dir string, repo name.Repository, opts oci.Option
 			groups = append(groups, nil)
 		}
 		groups[len(groups)-1] = append(groups[len(groups)-1], func() error {
-			tag, _ := TagForMetadata(f) // checked by metadataFiles
-			data := timestamp           // the one whose closure was checked
-			if f != "timestamp.json" {
-				var err error
-				if data, err = readCapped(filepath.Join(dir, "metadata", f)); err != nil {
-					return err
-				}
-			}
-			layer := static.NewLayer(data, MediaTypeMetadata)
-			m := fileManifest(ArtifactTypeMetadata, MediaTypeMetadata, sha256Hex(data), int64(len(data)), f)
-			pushed, err := p.put(tag, layer, m, "metadata file metadata/"+f, func() error {
-				return p.mayReplaceMetadata(f, func(*tuf.Metadata[tuf.RootType]) (int64, error) { return signedVersion(data) })
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			if pushed {
-				res.Metadata = append(res.Metadata, f)
-				res.Bytes += int64(len(data))
-			} else if err == nil {
-				res.MetadataUnchanged++
-			}
-			return err
+			return run.pushMetadata(f, timestamp)
 		})
 	}
-	err = runGroups(ctx, groups, pushWorkers)
-	sortForPush(res.Metadata)
-	res.Replaced = p.replaced
-	return res, err
+	return groups
+}
+
+// pushMetadata pushes the metadata file f (timestamp.json from the bytes
+// whose closure was checked) unless its tag holds it already.
+func (run *pushRun) pushMetadata(f string, timestamp []byte) error {
+	tag, _ := TagForMetadata(f) // checked by metadataFiles
+	data := timestamp           // the one whose closure was checked
+	if f != "timestamp.json" {
+		var err error
+		if data, err = readCapped(filepath.Join(run.dir, "metadata", f)); err != nil {
+			return err
+		}
+	}
+	layer := static.NewLayer(data, MediaTypeMetadata)
+	m := fileManifest(ArtifactTypeMetadata, MediaTypeMetadata, sha256Hex(data), int64(len(data)), f)
+	pushed, err := run.p.put(tag, layer, m, "metadata file metadata/"+f, func() error {
+		return run.p.mayReplaceMetadata(f, func(*tuf.Metadata[tuf.RootType]) (int64, error) { return signedVersion(data) })
+	})
+	run.countMetadata(pushed, err, f, len(data))
+	return err
+}
+
+// countMetadata records the outcome of pushing metadata file f of size bytes.
+func (run *pushRun) countMetadata(pushed bool, err error, f string, size int) {
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	if pushed {
+		run.res.Metadata = append(run.res.Metadata, f)
+		run.res.Bytes += int64(size)
+	} else if err == nil {
+		run.res.MetadataUnchanged++
+	}
 }

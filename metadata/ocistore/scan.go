@@ -97,24 +97,12 @@ type closure struct {
 // checks every listed file and returns one of them, or ""), refusing a
 // listed file that is missing (reported in name order).
 func (cl closure) need(from, role string) (string, error) {
-	data := cl.timestamp
-	if from != "timestamp.json" {
-		var err error
-		if data, err = readCapped(filepath.Join(cl.mdir, from)); err != nil {
-			return "", err
-		}
-	}
-	meta, err := metaVersions(data, filepath.Join(cl.mdir, from))
+	meta, err := cl.meta(from)
 	if err != nil {
 		return "", err
 	}
-	listed := make([]string, 0, len(meta))
-	for file := range meta {
-		listed = append(listed, file)
-	}
-	sort.Strings(listed)
 	var out []string
-	for _, file := range listed {
+	for _, file := range sortedFiles(meta) {
 		if role != "" && file != role+".json" {
 			continue
 		}
@@ -131,6 +119,29 @@ func (cl closure) need(from, role string) (string, error) {
 		return "", nil
 	}
 	return out[0], nil
+}
+
+// meta reads the file → version map of from: the timestamp checked at the
+// start, or a snapshot read from the directory.
+func (cl closure) meta(from string) (map[string]int64, error) {
+	data := cl.timestamp
+	if from != "timestamp.json" {
+		var err error
+		if data, err = readCapped(filepath.Join(cl.mdir, from)); err != nil {
+			return nil, err
+		}
+	}
+	return metaVersions(data, filepath.Join(cl.mdir, from))
+}
+
+// sortedFiles lists the file names of meta in name order.
+func sortedFiles(meta map[string]int64) []string {
+	listed := make([]string, 0, len(meta))
+	for file := range meta {
+		listed = append(listed, file)
+	}
+	sort.Strings(listed)
+	return listed
 }
 
 // metaVersions reads signed.meta (file → version) of a timestamp or
@@ -190,16 +201,13 @@ func targetFiles(dir string) ([]targetFile, int, error) {
 		if d.IsDir() {
 			return nil
 		}
-		if !d.Type().IsRegular() {
-			return fault.Inputf("repository %s: %s is not a regular file", dir, path)
+		h, isSHA512, err := targetFileName(dir, path, d)
+		if err != nil {
+			return err
 		}
-		h, _, _ := strings.Cut(d.Name(), ".")
-		switch {
-		case isHex(h, 128):
+		if isSHA512 {
 			sha512Copies++
 			return nil
-		case !isHex(h, 64) || !strings.Contains(d.Name(), "."):
-			return fault.Inputf("repository %s: target file %s is not named <sha256>.<name> or <sha512>.<name> (consistent snapshots)", dir, path)
 		}
 		if seen[h] {
 			return nil
@@ -217,6 +225,22 @@ func targetFiles(dir string) ([]targetFile, int, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
 	return out, sha512Copies, nil
+}
+
+// targetFileName reads the hex digest a target file is named by: a regular
+// file named <sha256>.<name>, or a <sha512>.<name> copy (isSHA512).
+func targetFileName(dir, path string, d fs.DirEntry) (h string, isSHA512 bool, err error) {
+	if !d.Type().IsRegular() {
+		return "", false, fault.Inputf("repository %s: %s is not a regular file", dir, path)
+	}
+	h, _, _ = strings.Cut(d.Name(), ".")
+	switch {
+	case isHex(h, 128):
+		return h, true, nil
+	case !isHex(h, 64) || !strings.Contains(d.Name(), "."):
+		return "", false, fault.Inputf("repository %s: target file %s is not named <sha256>.<name> or <sha512>.<name> (consistent snapshots)", dir, path)
+	}
+	return h, false, nil
 }
 
 // checkSHA256 hashes the file and refuses it unless it matches its name.
