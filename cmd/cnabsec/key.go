@@ -42,8 +42,12 @@ func keyGenerateCommand() *cli.Command {
 			&cli.StringFlag{Name: "type", Value: keys.GenEd25519, Usage: "ed25519|ecdsa-p256|rsa-3072"},
 			&cli.BoolFlag{Name: "unencrypted", Usage: "write the private key without a passphrase"},
 			&cli.StringFlag{Name: "pkcs11", Usage: "create the key pair on the token this pkcs11: `URI` names"},
+			outputFlag(),
 		},
 		Action: func(c *cli.Context) error {
+			if _, err := wantJSON(c); err != nil {
+				return err
+			}
 			if c.IsSet("pkcs11") {
 				return generateOnToken(c)
 			}
@@ -65,10 +69,32 @@ func keyGenerateCommand() *cli.Command {
 			if pass == nil {
 				fmt.Fprintf(c.App.ErrWriter, "cnabsec: warning: %s.key is not encrypted\n", prefix)
 			}
-			fmt.Fprintln(c.App.Writer, k.Public().ID())
-			return nil
+			return writeGenerated(c, k.Public(), generatedKey{Private: prefix + ".key", Public: prefix + ".pub", Encrypted: pass != nil})
 		},
 	}
+}
+
+// generatedKey is the -o json output of `key generate`.
+type generatedKey struct {
+	KeyID     string `json:"keyid"`
+	KeyType   string `json:"keytype"`
+	Scheme    string `json:"scheme"`
+	Private   string `json:"private,omitempty"`
+	Public    string `json:"public,omitempty"`
+	Encrypted bool   `json:"encrypted"`
+	Location  string `json:"location,omitempty"`
+}
+
+// writeGenerated prints the new key's ID (text) or what was written where
+// (-o json).
+func writeGenerated(c *cli.Context, pub *keys.PublicKey, g generatedKey) error {
+	asJSON, _ := wantJSON(c) // checked before the key was made
+	if !asJSON {
+		fmt.Fprintln(c.App.Writer, pub.ID())
+		return nil
+	}
+	g.KeyID, g.KeyType, g.Scheme = pub.ID(), pub.Type, pub.Scheme
+	return writeJSON(c.App.Writer, g)
 }
 
 // generateOnToken creates a key pair on a token (--pkcs11 URI), writes its
@@ -93,6 +119,7 @@ func generateOnToken(c *cli.Context) error {
 	if err != nil {
 		return fault.Inputf("key generate --pkcs11: %w", err)
 	}
+	g := generatedKey{Location: ref.String(), Encrypted: true}
 	if len(pos) == 1 {
 		pem, err := s.Public().PEM()
 		if err != nil {
@@ -101,9 +128,9 @@ func generateOnToken(c *cli.Context) error {
 		if err := atomicfile.WriteFile(pos[0]+".pub", pem, 0o644); err != nil {
 			return fault.Inputf("key generate: %w", err)
 		}
+		g.Public = pos[0] + ".pub"
 	}
-	fmt.Fprintln(c.App.Writer, s.Public().ID())
-	return nil
+	return writeGenerated(c, s.Public(), g)
 }
 
 func keyIDCommand() *cli.Command {
