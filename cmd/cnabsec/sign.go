@@ -93,15 +93,13 @@ Without --snapshot-key/--timestamp-key the change is staged in DIR/staged.
 Example:
   cnabsec sign bundle bundle.json --ref example.com/org/app:1.0 --repo repo --key keys/ci.key \
       --push --links links/ --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key`,
-		Flags: append(signingFlags(),
+		Flags: append(append(signingFlags(),
 			&cli.StringFlag{Name: "ref", Usage: "the version `REF` (REGISTRY/REPO:TAG)", Required: true},
 			&cli.BoolFlag{Name: "push", Usage: "also push the thin bundle to REF in the CNAB-in-OCI format"},
 			&cli.BoolFlag{Name: "thick", Usage: "FILE is a thick bundle archive"},
 			&cli.StringFlag{Name: "links", Usage: "`DIR` of in-toto link files for this version"},
 			&cli.StringFlag{Name: "layout-name", Usage: "root layout `TARGET` the links follow (default NAME/in-toto-metadata/root.layout)"},
-			&cli.BoolFlag{Name: "allow-registry-mismatch", Usage: "sign FILE even if REF holds other bytes in the registry (verifiers will refuse it)"},
-			&cli.BoolFlag{Name: "no-registry-check", Usage: "do not contact the registry to compare FILE with what REF holds"},
-		),
+		), registryCheckFlags()...),
 		Action: func(c *cli.Context) error {
 			file, err := onePositional(c, "FILE")
 			if err != nil {
@@ -109,17 +107,37 @@ Example:
 			}
 			item := signer.Item{Kind: "bundle", Ref: c.String("ref"), File: file, Thick: c.Bool("thick"),
 				Push: c.Bool("push"), Links: c.String("links"), Layout: c.String("layout-name")}
-			return runSigning(c, func(repo *metadata.Repository, opts signer.Options) (*signer.Result, error) {
-				opts.CompareWithRegistry = !c.Bool("no-registry-check")
-				opts.AllowRegistryMismatch = c.Bool("allow-registry-mismatch")
-				res, err := signer.Sign(c.Context, repo, opts, item)
-				if errors.Is(err, signer.ErrRegistryMismatch) {
-					err = fault.WithHint(err, fmt.Sprintf("sign what `cnabsec bundle pull %s` returns, or pass --allow-registry-mismatch", item.Ref))
-				}
-				return res, err
-			}, writeSigned)
+			return runComparedSign(c, item)
 		},
 	}
+}
+
+// registryCheckFlags say whether thin bundle files are compared with what
+// their REF holds in the registry (sign bundle, sign batch).
+func registryCheckFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.BoolFlag{Name: "allow-registry-mismatch", Usage: "sign a bundle FILE even if its REF holds other bytes in the registry (verifiers will refuse it)"},
+		&cli.BoolFlag{Name: "no-registry-check", Usage: "do not contact the registry to compare bundle FILEs with what their REF holds"},
+	}
+}
+
+// runComparedSign signs items, comparing each thin bundle.json signed
+// without push with the bundle its REF holds in the registry (unless
+// --no-registry-check); a mismatch is refused naming the item's REF.
+func runComparedSign(c *cli.Context, items ...signer.Item) error {
+	return runSigning(c, func(repo *metadata.Repository, opts signer.Options) (*signer.Result, error) {
+		opts.CompareWithRegistry = !c.Bool("no-registry-check")
+		opts.AllowRegistryMismatch = c.Bool("allow-registry-mismatch")
+		res, err := signer.Sign(c.Context, repo, opts, items...)
+		if errors.Is(err, signer.ErrRegistryMismatch) {
+			hint := "sign what `cnabsec bundle pull REF` returns for that item's REF, or pass --allow-registry-mismatch"
+			if len(items) == 1 {
+				hint = fmt.Sprintf("sign what `cnabsec bundle pull %s` returns, or pass --allow-registry-mismatch", items[0].Ref)
+			}
+			err = fault.WithHint(err, hint)
+		}
+		return res, err
+	}, writeSigned)
 }
 
 func signImageCommand() *cli.Command {
@@ -153,10 +171,12 @@ func signBatchCommand() *cli.Command {
 
 FILE is a JSON or YAML list of {"kind": "bundle"|"image", "ref": REF, "file": PATH,
 "thick": BOOL, "links": DIR, "push": BOOL}; relative paths are relative to FILE.
+Each thin bundle file signed without push is compared with the bundle its REF holds in
+the registry, as sign bundle does: one that differs refuses the whole batch (exit 2).
 
 Example:
   cnabsec sign batch release.yaml --repo repo --key keys/ci.key --snapshot-key keys/snapshot.key --timestamp-key keys/timestamp.key`,
-		Flags: signingFlags(),
+		Flags: append(signingFlags(), registryCheckFlags()...),
 		Action: func(c *cli.Context) error {
 			file, err := onePositional(c, "FILE")
 			if err != nil {
@@ -166,7 +186,7 @@ Example:
 			if err != nil {
 				return err
 			}
-			return runSign(c, items...)
+			return runComparedSign(c, items...)
 		},
 	}
 }
