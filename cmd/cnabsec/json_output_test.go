@@ -52,3 +52,18 @@ func TestLinkRunJSONIsOneDocumentWithTheCommandsOutputOnStderr(t *testing.T) {
 		t.Fatalf("stop: exit %d, %+v", code, rep)
 	}
 }
+
+// repo list's text output is one line per target: a target's custom object is
+// printed compact, not as the multi-line JSON it is stored as.
+func TestRepoListTextPrintsCustomOnOneLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"{\n  \"in-toto\": [\n    \"a/b\"\n  ]\n}": `{"in-toto":["a/b"]}`,
+		"":     "-",
+		"null": "-",
+		"{":    "-",
+	} {
+		if got := oneLineJSON([]byte(in)); got != want {
+			t.Errorf("oneLineJSON(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

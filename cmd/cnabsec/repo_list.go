@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
@@ -35,13 +37,20 @@ Example:
 				if t.Staged {
 					staged = " (staged)"
 				}
-				custom := "-"
-				if len(t.Custom) > 0 {
-					custom = string(t.Custom)
-				}
+				custom := oneLineJSON(t.Custom)
 				fmt.Fprintf(c.App.Writer, "%s\t%s%s\t%d\tsha256:%s\t%s\n", t.Name, t.Role, staged, t.Length, t.Hashes["sha256"], custom)
 			}
 			return nil
 		}),
 	}
+}
+
+// oneLineJSON is raw JSON on one line ("-" when there is none), so that each
+// target of the text listing is one line.
+func oneLineJSON(raw []byte) string {
+	var b bytes.Buffer
+	if len(raw) == 0 || json.Compact(&b, raw) != nil || b.String() == "null" {
+		return "-"
+	}
+	return b.String()
 }
