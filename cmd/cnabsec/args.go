@@ -18,60 +18,84 @@ func normalizeArgs(app *cli.App, args []string) []string {
 	if len(args) == 0 {
 		return args
 	}
-	globals := flagArity(app.Flags)
-	var (
-		globalOut, path, cmdFlags, positional, passthrough []string
-		cmd                                                *cli.Command
-		subs                                               = app.Commands
-		local                                              = map[string]bool{}
-		sawPassthrough                                     bool
-	)
+	n := &normalizer{globals: flagArity(app.Flags), subs: app.Commands, local: map[string]bool{}}
 	rest := args[1:]
 	for i := 0; i < len(rest); i++ {
 		tok := rest[i]
 		if tok == "--" {
-			passthrough = rest[i+1:]
-			sawPassthrough = true
+			n.passthrough = rest[i+1:]
+			n.sawPassthrough = true
 			break
 		}
 		if isFlag(tok) {
-			name, hasValue := flagName(tok)
-			takes, isLocal := local[name]
-			target := &cmdFlags
-			if !isLocal {
-				if g, ok := globals[name]; ok {
-					takes, target = g, &globalOut
-				} else if cmd == nil {
-					target = &globalOut
-				}
-			}
-			*target = append(*target, tok)
-			if takes && !hasValue && i+1 < len(rest) {
-				i++
-				*target = append(*target, rest[i])
-			}
+			i = n.flag(rest, i)
 			continue
 		}
-		if len(positional) == 0 {
-			if c := findCommand(subs, tok); c != nil {
-				cmd, subs = c, c.Subcommands
-				path = append(path, tok)
-				local = flagArity(c.Flags)
-				continue
-			}
+		n.word(tok)
+	}
+	return n.commandLine(args[0])
+}
+
+// normalizer sorts the arguments of a command line into its parts.
+type normalizer struct {
+	globals, local                                     map[string]bool
+	subs                                               []*cli.Command
+	cmd                                                *cli.Command
+	globalOut, path, cmdFlags, positional, passthrough []string
+	sawPassthrough                                     bool
+}
+
+// flag files the flag rest[i] (and its value, when it takes the next
+// argument) with the command's flags, or with the global ones when it is
+// global or comes before any command; it returns the index of the last
+// argument used.
+func (n *normalizer) flag(rest []string, i int) int {
+	tok := rest[i]
+	name, hasValue := flagName(tok)
+	takes, isLocal := n.local[name]
+	target := &n.cmdFlags
+	if !isLocal {
+		if g, ok := n.globals[name]; ok {
+			takes, target = g, &n.globalOut
+		} else if n.cmd == nil {
+			target = &n.globalOut
 		}
-		positional = append(positional, tok)
 	}
-	out := append([]string{args[0]}, globalOut...)
-	out = append(out, path...)
-	out = append(out, cmdFlags...)
-	if len(positional) > 0 || sawPassthrough {
-		out = append(out, "--")
-		out = append(out, positional...)
+	*target = append(*target, tok)
+	if takes && !hasValue && i+1 < len(rest) {
+		i++
+		*target = append(*target, rest[i])
 	}
-	if sawPassthrough {
+	return i
+}
+
+// word files a word: a (sub)command name until the first positional
+// argument, a positional argument after it.
+func (n *normalizer) word(tok string) {
+	if len(n.positional) == 0 {
+		if c := findCommand(n.subs, tok); c != nil {
+			n.cmd, n.subs = c, c.Subcommands
+			n.path = append(n.path, tok)
+			n.local = flagArity(c.Flags)
+			return
+		}
+	}
+	n.positional = append(n.positional, tok)
+}
+
+// commandLine assembles prog GLOBAL-FLAGS... COMMAND-PATH... COMMAND-FLAGS...
+// -- POSITIONALS... [-- PASSTHROUGH...].
+func (n *normalizer) commandLine(prog string) []string {
+	out := append([]string{prog}, n.globalOut...)
+	out = append(out, n.path...)
+	out = append(out, n.cmdFlags...)
+	if len(n.positional) > 0 || n.sawPassthrough {
 		out = append(out, "--")
-		out = append(out, passthrough...)
+		out = append(out, n.positional...)
+	}
+	if n.sawPassthrough {
+		out = append(out, "--")
+		out = append(out, n.passthrough...)
 	}
 	return out
 }

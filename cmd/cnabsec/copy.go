@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -68,6 +69,8 @@ type copyReport struct {
 	Metadata *ocistore.CopyResult `json:"metadata,omitempty"`
 }
 
+// runCopy copies a bundle (and, with --with-metadata, its TUF metadata) and
+// reports the relocation mapping.
 func runCopy(c *cli.Context) error {
 	pos, _ := splitPassthrough(c)
 	if len(pos) != 2 {
@@ -78,63 +81,108 @@ func runCopy(c *cli.Context) error {
 		return err
 	}
 	opts := registryOptions(c)
-	src, err := oci.ParseRef(pos[0], opts)
+	src, dst, err := copyRefs(pos, opts)
 	if err != nil {
 		return err
 	}
-	dst, err := oci.ParseDestination(pos[1], src, opts)
+	metaCopy, err := metadataCopyFor(c.String("with-metadata"), dst, opts)
 	if err != nil {
 		return err
-	}
-	var metaSrc, metaDst name.Repository
-	withMeta := c.String("with-metadata") != ""
-	if withMeta {
-		if metaSrc, metaDst, err = metadataCopyLocations(c.String("with-metadata"), dst, opts); err != nil {
-			return err
-		}
 	}
 	mapping, err := oci.Copy(c.Context, src, dst, opts)
 	if err != nil {
 		return err
 	}
-	var meta *ocistore.CopyResult
-	if withMeta {
-		res, err := ocistore.Copy(c.Context, metaSrc, metaDst, opts)
-		if err != nil {
-			return fault.WithHint(err, "the bundle and its images were copied; rerun the same command to finish copying the metadata (what is already there is skipped)")
-		}
-		meta = &res
-		warnReplaced(c, res.Replaced)
+	meta, err := metaCopy.run(c, opts)
+	if err != nil {
+		return err
 	}
-	if p := c.String("relocation-mapping-out"); p != "" {
-		b, err := json.MarshalIndent(mapping, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fault.Inputf("--relocation-mapping-out %s: %w", p, err)
-		}
-		if err := atomicfile.WriteFile(p, append(b, '\n'), 0o644); err != nil {
-			return fault.Inputf("--relocation-mapping-out %s: %w", p, err)
-		}
+	if err := writeRelocationMapping(c.String("relocation-mapping-out"), mapping); err != nil {
+		return err
 	}
 	if asJSON {
 		return writeJSON(c.App.Writer, copyReport{Source: src.Name(), Destination: dst.Name(), RelocationMapping: mapping, Metadata: meta})
 	}
-	fmt.Fprintf(c.App.Writer, "copied %s to %s\n", src.Name(), dst.Name())
+	printCopy(c.App.Writer, src, dst, mapping, meta)
+	return nil
+}
+
+// copyRefs parses the source and destination references of copy.
+func copyRefs(pos []string, opts oci.Options) (src, dst name.Reference, err error) {
+	if src, err = oci.ParseRef(pos[0], opts); err != nil {
+		return nil, nil, err
+	}
+	if dst, err = oci.ParseDestination(pos[1], src, opts); err != nil {
+		return nil, nil, err
+	}
+	return src, dst, nil
+}
+
+// metadataCopy is the metadata copy --with-metadata asks for.
+type metadataCopy struct{ src, dst name.Repository }
+
+// metadataCopyFor parses --with-metadata (flag) before anything is copied;
+// nil without the flag.
+func metadataCopyFor(flag string, dst name.Reference, opts oci.Options) (*metadataCopy, error) {
+	if flag == "" {
+		return nil, nil
+	}
+	src, mdst, err := metadataCopyLocations(flag, dst, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &metadataCopy{src: src, dst: mdst}, nil
+}
+
+// run copies the metadata once the bundle is copied (nothing for a nil
+// metadataCopy) and warns about replaced metadata.
+func (m *metadataCopy) run(c *cli.Context, opts oci.Options) (*ocistore.CopyResult, error) {
+	if m == nil {
+		return nil, nil
+	}
+	res, err := ocistore.Copy(c.Context, m.src, m.dst, opts)
+	if err != nil {
+		return nil, fault.WithHint(err, "the bundle and its images were copied; rerun the same command to finish copying the metadata (what is already there is skipped)")
+	}
+	warnReplaced(c, res.Replaced)
+	return &res, nil
+}
+
+// writeRelocationMapping writes the mapping as JSON to p
+// (--relocation-mapping-out), when given.
+func writeRelocationMapping(p string, mapping oci.RelocationMapping) error {
+	if p == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(mapping, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fault.Inputf("--relocation-mapping-out %s: %w", p, err)
+	}
+	if err := atomicfile.WriteFile(p, append(b, '\n'), 0o644); err != nil {
+		return fault.Inputf("--relocation-mapping-out %s: %w", p, err)
+	}
+	return nil
+}
+
+// printCopy prints what copy did: the mapping by image, then the metadata
+// copied and how to verify the copy.
+func printCopy(w io.Writer, src, dst name.Reference, mapping oci.RelocationMapping, meta *ocistore.CopyResult) {
+	fmt.Fprintf(w, "copied %s to %s\n", src.Name(), dst.Name())
 	keys := make([]string, 0, len(mapping))
 	for k := range mapping {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		fmt.Fprintf(c.App.Writer, "  %s -> %s\n", k, mapping[k])
+		fmt.Fprintf(w, "  %s -> %s\n", k, mapping[k])
 	}
 	if meta != nil {
-		fmt.Fprintf(c.App.Writer, "copied TUF metadata oci://%s to oci://%s (%d artifacts, %d already there)\n", meta.Source, meta.Destination, meta.Copied, meta.Unchanged)
-		fmt.Fprintf(c.App.Writer, "verify the copy with: --metadata oci://%s\n", meta.Destination)
+		fmt.Fprintf(w, "copied TUF metadata oci://%s to oci://%s (%d artifacts, %d already there)\n", meta.Source, meta.Destination, meta.Copied, meta.Unchanged)
+		fmt.Fprintf(w, "verify the copy with: --metadata oci://%s\n", meta.Destination)
 	}
-	return nil
 }
 
 // metadataCopyLocations parses --with-metadata SRC[=DST]; without DST the

@@ -30,6 +30,7 @@ Example:
 		Subcommands: []*cli.Command{
 			layoutCreateCommand(),
 			layoutPublishCommand(),
+			layoutGraphCommand(),
 		},
 	}
 }
@@ -87,76 +88,107 @@ Example:
 			&cli.StringSliceFlag{Name: "ci-key-id", Usage: "key `ID` of the CI (releases) role, to warn when a step it can perform alone may hold new bytes (repeatable; cnabsec key id keys/ci.pub)"},
 			outputFlag(),
 		},
-		Action: func(c *cli.Context) error {
-			tplPath, err := onePositional(c, "TEMPLATE")
-			if err != nil {
-				return err
-			}
-			asJSON, err := wantJSON(c)
-			if err != nil {
-				return err
-			}
-			out := c.String("out")
-			if out == "" {
-				return fault.Inputf("layout create: --out PATH is required (where to write the signed layout)")
-			}
-			if len(c.StringSlice("key")) == 0 {
-				return fault.Inputf("layout create: at least one --key OWNER_KEY is required")
-			}
-			owners, err := intotoSigners(c, c.StringSlice("key"))
-			if err != nil {
-				return err
-			}
-			tpl, err := intotoReadFile(tplPath, "layout template")
-			if err != nil {
-				return err
-			}
-			mb, err := layouts.CreateLayout(c.Context, tpl, layouts.CreateOptions{
-				Owners:  owners,
-				BaseDir: filepath.Dir(tplPath),
-				Now:     time.Now().UTC().Truncate(time.Second),
-				Expires: c.String("expires"),
-			})
-			if err != nil {
-				return fault.Inputf("%s: %w", tplPath, err)
-			}
-			b, err := layouts.Marshal(mb)
-			if err != nil {
-				return err
-			}
-			if dir := filepath.Dir(out); dir != "" {
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					return fault.Inputf("layout create: %w", err)
-				}
-			}
-			if err := atomicfile.WriteFile(out, b, 0o644); err != nil {
-				return fault.Inputf("layout create: writing %s: %w", out, err)
-			}
-			l := mb.Signed.(in_toto.Layout)
-			rep := layoutCreateReport{Out: out, Expires: l.Expires, Steps: []string{}, Inspect: []string{}}
-			for _, s := range l.Steps {
-				rep.Steps = append(rep.Steps, s.Name)
-			}
-			for _, in := range l.Inspect {
-				rep.Inspect = append(rep.Inspect, in.Name)
-			}
-			for _, s := range mb.Signatures {
-				rep.SignedBy = append(rep.SignedBy, s.KeyID)
-			}
-			rep.Warnings = layouts.PartyWarnings(&l, c.StringSlice("ci-key-id"))
-			for _, w := range rep.Warnings {
-				fmt.Fprintf(c.App.ErrWriter, "cnabsec: warning: %s\n", w.String())
-			}
-			if asJSON {
-				return writeJSON(c.App.Writer, rep)
-			}
-			fmt.Fprintf(c.App.Writer, "wrote %s: %d step(s) %v, %d inspection(s), expires %s\n", out, len(rep.Steps), rep.Steps, len(rep.Inspect), rep.Expires)
-			for _, id := range rep.SignedBy {
-				fmt.Fprintf(c.App.Writer, "signed by %s\n", id)
-			}
-			return nil
-		},
+		Action: runLayoutCreate,
 	}
+}
+
+// runLayoutCreate signs the layout a template describes, writes it and
+// reports its steps, inspections, expiry and signers.
+func runLayoutCreate(c *cli.Context) error {
+	tplPath, err := onePositional(c, "TEMPLATE")
+	if err != nil {
+		return err
+	}
+	asJSON, err := wantJSON(c)
+	if err != nil {
+		return err
+	}
+	out := c.String("out")
+	if out == "" {
+		return fault.Inputf("layout create: --out PATH is required (where to write the signed layout)")
+	}
+	if len(c.StringSlice("key")) == 0 {
+		return fault.Inputf("layout create: at least one --key OWNER_KEY is required")
+	}
+	mb, err := createLayout(c, tplPath)
+	if err != nil {
+		return err
+	}
+	if err := writeLayout(out, mb); err != nil {
+		return err
+	}
+	rep := layoutCreateReportOf(mb, out, c.StringSlice("ci-key-id"))
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "cnabsec: warning: %s\n", w.String())
+	}
+	if asJSON {
+		return writeJSON(c.App.Writer, rep)
+	}
+	fmt.Fprintf(c.App.Writer, "wrote %s: %d step(s) %v, %d inspection(s), expires %s\n", out, len(rep.Steps), rep.Steps, len(rep.Inspect), rep.Expires)
+	for _, id := range rep.SignedBy {
+		fmt.Fprintf(c.App.Writer, "signed by %s\n", id)
+	}
+	return nil
+}
+
+// createLayout builds the layout of the template at tplPath and signs it
+// with every --key.
+func createLayout(c *cli.Context, tplPath string) (*in_toto.Metablock, error) {
+	owners, err := intotoSigners(c, c.StringSlice("key"))
+	if err != nil {
+		return nil, err
+	}
+	tpl, err := intotoReadFile(tplPath, "layout template")
+	if err != nil {
+		return nil, err
+	}
+	mb, err := layouts.CreateLayout(c.Context, tpl, layouts.CreateOptions{
+		Owners:  owners,
+		BaseDir: filepath.Dir(tplPath),
+		Now:     time.Now().UTC().Truncate(time.Second),
+		Expires: c.String("expires"),
+	})
+	if err != nil {
+		return nil, fault.Inputf("%s: %w", tplPath, err)
+	}
+	return mb, nil
+}
+
+// writeLayout writes the signed layout to out atomically, creating its
+// directory if need be.
+func writeLayout(out string, mb *in_toto.Metablock) error {
+	b, err := layouts.Marshal(mb)
+	if err != nil {
+		return err
+	}
+	if dir := filepath.Dir(out); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fault.Inputf("layout create: %w", err)
+		}
+	}
+	if err := atomicfile.WriteFile(out, b, 0o644); err != nil {
+		return fault.Inputf("layout create: writing %s: %w", out, err)
+	}
+	return nil
+}
+
+// layoutCreateReportOf describes the layout written to out, with the
+// warnings about parties (ciKeyIDs: the CI role's keys) that can satisfy it
+// alone.
+func layoutCreateReportOf(mb *in_toto.Metablock, out string, ciKeyIDs []string) layoutCreateReport {
+	l := mb.Signed.(in_toto.Layout)
+	rep := layoutCreateReport{Out: out, Expires: l.Expires, Steps: []string{}, Inspect: []string{}}
+	for _, s := range l.Steps {
+		rep.Steps = append(rep.Steps, s.Name)
+	}
+	for _, in := range l.Inspect {
+		rep.Inspect = append(rep.Inspect, in.Name)
+	}
+	for _, s := range mb.Signatures {
+		rep.SignedBy = append(rep.SignedBy, s.KeyID)
+	}
+	rep.Warnings = layouts.PartyWarnings(&l, ciKeyIDs)
+	return rep
 }
 
 // intotoSigners loads private key files (decrypted with --passphrase-env).

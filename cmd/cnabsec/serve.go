@@ -75,32 +75,16 @@ func serviceFlags() []cli.Flag {
 	}, provenanceFlags()...)
 }
 
+// runServe runs the verification and admission service until it is stopped.
 func runServe(c *cli.Context) error {
 	if pos, _ := splitPassthrough(c); len(pos) > 0 {
 		return fault.Inputf("serve: unexpected argument %q", pos[0])
 	}
-	lvl, err := verifier.ParseLevel(c.String("level"))
+	st, err := serveSettingsOf(c)
 	if err != nil {
 		return err
 	}
-	mode, err := server.ParseMode(c.String("mode"))
-	if err != nil {
-		return err
-	}
-	admissionMode, err := server.ParseAdmissionMode(c.String("admission-mode"))
-	if err != nil {
-		return fault.Inputf("--admission-mode %q: want mutate or validate", c.String("admission-mode"))
-	}
-	var cfg *server.Config
-	if p := c.String("config"); p != "" {
-		if cfg, err = server.LoadConfig(p); err != nil {
-			return err
-		}
-	}
-	policy, err := cfg.Policy(lvl)
-	if err != nil {
-		return fault.Inputf("serve: %w", err)
-	}
+	lvl, policy := st.level, st.policy
 	if err := checkServiceFlags(c); err != nil {
 		return err
 	}
@@ -120,7 +104,7 @@ func runServe(c *cli.Context) error {
 	if cl, ok := v.(interface{ Close() error }); ok {
 		defer cl.Close() // its private TUF cache, when --cache is not given
 	}
-	svc, err := server.New(server.Options{Verifier: v, Level: lvl, Mode: mode, AdmissionMode: admissionMode, Policy: policy, RefreshInterval: c.Duration("refresh-interval"), Logger: log})
+	svc, err := server.New(server.Options{Verifier: v, Level: lvl, Mode: st.mode, AdmissionMode: st.admissionMode, Policy: policy, RefreshInterval: c.Duration("refresh-interval"), Logger: log})
 	if err != nil {
 		return err
 	}
@@ -131,6 +115,40 @@ func runServe(c *cli.Context) error {
 		"metadata", c.String("metadata"), "level", string(lvl), "mode", c.String("mode"), "admissionMode", c.String("admission-mode"),
 		"failOpen", policy.FailOpen, "config", c.String("config")}
 	return serveUntilStopped(c, log, start, svc.Run, svc.Handler(), server.DefaultTimeouts())
+}
+
+// serveSettings are serve's verification level, modes and policy.
+type serveSettings struct {
+	level         verifier.Level
+	mode          server.Mode
+	admissionMode server.AdmissionMode
+	policy        *server.Policy
+}
+
+// serveSettingsOf reads --level, --mode, --admission-mode and the policy
+// of --config (the level is its default).
+func serveSettingsOf(c *cli.Context) (serveSettings, error) {
+	var st serveSettings
+	var err error
+	if st.level, err = verifier.ParseLevel(c.String("level")); err != nil {
+		return st, err
+	}
+	if st.mode, err = server.ParseMode(c.String("mode")); err != nil {
+		return st, err
+	}
+	if st.admissionMode, err = server.ParseAdmissionMode(c.String("admission-mode")); err != nil {
+		return st, fault.Inputf("--admission-mode %q: want mutate or validate", c.String("admission-mode"))
+	}
+	var cfg *server.Config
+	if p := c.String("config"); p != "" {
+		if cfg, err = server.LoadConfig(p); err != nil {
+			return st, err
+		}
+	}
+	if st.policy, err = cfg.Policy(st.level); err != nil {
+		return st, fault.Inputf("serve: %w", err)
+	}
+	return st, nil
 }
 
 // checkServiceFlags refuses a bad flag before anything starts.

@@ -21,15 +21,11 @@ func checkCommandLine(app *cli.App, args []string) error {
 			return nil
 		}
 		if isFlag(tok) {
-			name, hasValue := flagName(tok)
-			takes, ok := flags[name]
-			if !ok {
-				takes, ok = globals[name]
+			skip, err := checkFlag(path, tok, flags, globals)
+			if err != nil {
+				return err
 			}
-			if !ok {
-				return unknownFlag(path, tok, flags, globals)
-			}
-			if takes && !hasValue {
+			if skip {
 				i++
 			}
 			continue
@@ -40,15 +36,35 @@ func checkCommandLine(app *cli.App, args []string) error {
 		}
 		c := findCommand(cmds, tok)
 		if c == nil {
-			if tok == "help" || tok == "h" {
-				return nil
-			}
-			return unknownCommand(path, tok, cmds)
+			return unknownOrHelp(path, tok, cmds)
 		}
 		path = append(path, tok)
 		cmds, flags = subcommands(c), flagArity(c.Flags)
 	}
 	return nil
+}
+
+// checkFlag refuses a flag that is neither the command's nor global; skip
+// reports that its value is the next argument.
+func checkFlag(path []string, tok string, flags, globals map[string]bool) (skip bool, err error) {
+	name, hasValue := flagName(tok)
+	takes, ok := flags[name]
+	if !ok {
+		takes, ok = globals[name]
+	}
+	if !ok {
+		return false, unknownFlag(path, tok, flags, globals)
+	}
+	return takes && !hasValue, nil
+}
+
+// unknownOrHelp refuses tok, which names no command of cmds, unless it is
+// the help command.
+func unknownOrHelp(path []string, tok string, cmds []*cli.Command) error {
+	if tok == "help" || tok == "h" {
+		return nil
+	}
+	return unknownCommand(path, tok, cmds)
 }
 
 // subcommands are c's own subcommands: urfave/cli adds a "help" one to every
@@ -152,11 +168,10 @@ func helpArgs(app *cli.App, args []string) (out []string, ok bool) {
 		switch {
 		case tok == "--":
 			i = len(args)
-		case tok == "--help" || tok == "-h" || (i == 1 && tok == "help"):
+		case isHelpRequest(tok, i):
 			wantHelp = true
 		case isFlag(tok):
-			name, hasValue := flagName(tok)
-			if (flags[name] || globals[name]) && !hasValue {
+			if takesNextArg(tok, flags, globals) {
 				i++
 			}
 		case len(cmds) > 0 && unknown == "":
@@ -172,8 +187,27 @@ func helpArgs(app *cli.App, args []string) (out []string, ok bool) {
 	if !wantHelp {
 		return nil, false
 	}
+	return helpCommandLine(args[0], path, unknown), true
+}
+
+// helpCommandLine is the command line that answers a help request for path:
+// with --help, or naming the unknown command for checkCommandLine.
+func helpCommandLine(prog string, path []string, unknown string) []string {
 	if unknown != "" {
-		return append(append([]string{args[0]}, path...), unknown), true
+		return append(append([]string{prog}, path...), unknown)
 	}
-	return append(append([]string{args[0]}, path...), "--help"), true
+	return append(append([]string{prog}, path...), "--help")
+}
+
+// isHelpRequest reports whether the i-th argument tok asks for help: --help,
+// -h, or help as the first argument.
+func isHelpRequest(tok string, i int) bool {
+	return tok == "--help" || tok == "-h" || (i == 1 && tok == "help")
+}
+
+// takesNextArg reports whether the flag tok, known to the command or global,
+// takes its value from the next argument.
+func takesNextArg(tok string, flags, globals map[string]bool) bool {
+	name, hasValue := flagName(tok)
+	return (flags[name] || globals[name]) && !hasValue
 }
