@@ -57,8 +57,31 @@ type config struct {
 	args                     []string
 }
 
+// parse reads the command line into a config, refusing a missing command,
+// argument or flag.
 func parse(args []string, stderr io.Writer) (*config, error) {
 	c := &config{}
+	fs := c.flagSet(stderr)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(pos) == 0 {
+		fs.Usage()
+		return nil, errors.New("no command given (init, refresh or download)")
+	}
+	c.command, c.args = pos[0], pos[1:]
+	if c.metadataDir == "" {
+		return nil, errors.New("--metadata-dir is required")
+	}
+	if err := c.checkCommand(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// flagSet defines the flags, stored in c, and the usage text.
+func (c *config) flagSet(stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("tuf-conformance-client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.metadataDir, "metadata-dir", "", "directory of the trusted metadata (root.json, timestamp.json, ...)")
@@ -77,7 +100,12 @@ Exit status: 0 success, 1 failure.
 `)
 		fs.PrintDefaults()
 	}
-	// Flags may come before or after the command and its argument.
+	return fs
+}
+
+// parseInterleaved parses args with fs and returns the positional
+// arguments: flags may come before or after the command and its argument.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -85,40 +113,38 @@ Exit status: 0 success, 1 failure.
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			break
+			return pos, nil
 		}
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
-	if len(pos) == 0 {
-		fs.Usage()
-		return nil, errors.New("no command given (init, refresh or download)")
-	}
-	c.command, c.args = pos[0], pos[1:]
-	if c.metadataDir == "" {
-		return nil, errors.New("--metadata-dir is required")
-	}
+}
+
+// checkCommand refuses an unknown command, or one without the arguments and
+// flags it needs.
+func (c *config) checkCommand() error {
 	switch c.command {
 	case "init":
 		if len(c.args) != 1 {
-			return nil, errors.New("init takes one argument: the trusted root file")
+			return errors.New("init takes one argument: the trusted root file")
 		}
-		return c, nil
+		return nil
 	case "refresh", "download":
 		if len(c.args) != 0 {
-			return nil, fmt.Errorf("%s takes no arguments, got %q", c.command, c.args)
+			return fmt.Errorf("%s takes no arguments, got %q", c.command, c.args)
 		}
 		if c.metadataURL == "" {
-			return nil, fmt.Errorf("%s needs --metadata-url", c.command)
+			return fmt.Errorf("%s needs --metadata-url", c.command)
 		}
 		if c.command == "download" && (len(c.targetNames) == 0 || c.targetBaseURL == "" || c.targetDir == "") {
-			return nil, errors.New("download needs --target-name, --target-base-url and --target-dir")
+			return errors.New("download needs --target-name, --target-base-url and --target-dir")
 		}
-		return c, nil
+		return nil
 	}
-	return nil, fmt.Errorf("unknown command %q (want init, refresh or download)", c.command)
+	return fmt.Errorf("unknown command %q (want init, refresh or download)", c.command)
 }
 
+// run runs one command line and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
 	c, err := parse(args, stderr)
 	if err == nil {
@@ -133,20 +159,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// exec runs the command: init, or a refresh followed, for download, by the
+// downloads.
 func (c *config) exec(ctx context.Context, stdout io.Writer) error {
 	if c.command == "init" {
-		data, err := os.ReadFile(c.args[0])
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(c.metadataDir, 0o700); err != nil {
-			return err
-		}
-		if err := atomicfile.WriteFile(filepath.Join(c.metadataDir, "root.json"), data, 0o600); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "initialized %s with trusted root %s\n", c.metadataDir, c.args[0])
-		return nil
+		return c.init(stdout)
 	}
 	cl, err := c.client()
 	if err != nil {
@@ -161,25 +178,56 @@ func (c *config) exec(ctx context.Context, stdout io.Writer) error {
 			cl.TrustedRootVersion(), cl.TrustedTimestampVersion(), cl.TrustedSnapshotVersion(), cl.TrustedTargetsVersion())
 		return nil
 	}
+	return c.download(ctx, cl, stdout)
+}
+
+// init copies the trusted root file to DIR/root.json.
+func (c *config) init(stdout io.Writer) error {
+	data, err := os.ReadFile(c.args[0])
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(c.metadataDir, 0o700); err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(c.metadataDir, "root.json"), data, 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "initialized %s with trusted root %s\n", c.metadataDir, c.args[0])
+	return nil
+}
+
+// download stores each target in order in the target directory, stopping
+// at the first failure.
+func (c *config) download(ctx context.Context, cl *client.Client, stdout io.Writer) error {
 	if err := os.MkdirAll(c.targetDir, 0o755); err != nil {
 		return err
 	}
 	for _, name := range c.targetNames {
-		file := url.PathEscape(name)
-		if file == "" || file == "." || file == ".." {
-			return fmt.Errorf("target %q cannot be stored as a file name", name)
-		}
-		path := filepath.Join(c.targetDir, file)
-		info, fetched, err := cl.DownloadToFile(ctx, name, path, 0)
-		if err != nil {
+		if err := c.downloadOne(ctx, cl, name, stdout); err != nil {
 			return err
 		}
-		state := "downloaded"
-		if !fetched {
-			state = "already present"
-		}
-		fmt.Fprintf(stdout, "%s %s (%d bytes, role %s) at %s\n", state, name, info.Length, info.Role, path)
 	}
+	return nil
+}
+
+// downloadOne stores target name as TARGET_DIR/<name, path-escaped>, unless
+// the stored file still matches the trusted metadata.
+func (c *config) downloadOne(ctx context.Context, cl *client.Client, name string, stdout io.Writer) error {
+	file := url.PathEscape(name)
+	if file == "" || file == "." || file == ".." {
+		return fmt.Errorf("target %q cannot be stored as a file name", name)
+	}
+	path := filepath.Join(c.targetDir, file)
+	info, fetched, err := cl.DownloadToFile(ctx, name, path, 0)
+	if err != nil {
+		return err
+	}
+	state := "downloaded"
+	if !fetched {
+		state = "already present"
+	}
+	fmt.Fprintf(stdout, "%s %s (%d bytes, role %s) at %s\n", state, name, info.Length, info.Role, path)
 	return nil
 }
 
