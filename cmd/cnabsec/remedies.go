@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/metadata"
@@ -74,15 +75,22 @@ func hintFor(err error) string {
 	return ""
 }
 
-// pendingLine words why a change is staged and the command that moves it on.
-func pendingLine(p metadata.Pending) string {
+// pendingLine words why a change is staged and the command that moves it on
+// (dir is the repository directory).
+func pendingLine(p metadata.Pending, dir string) string {
+	return p.String() + ": " + pendingCommand(p, dir)
+}
+
+// pendingCommand is the command that resolves p in the repository dir.
+func pendingCommand(p metadata.Pending, dir string) string {
+	const online = " --snapshot-key SNAPSHOT_KEY --timestamp-key TIMESTAMP_KEY"
 	switch {
-	case p.Reason == metadata.PendingExpired:
-		return fmt.Sprintf("%s (re-sign it: `repo refresh --role %s --key K`)", p, p.Role)
-	case p.Reason == metadata.PendingUnverified:
-		return fmt.Sprintf("%s (re-sign it with `repo refresh --role %s --key K`)", p, p.Role)
-	case p.Role == metadata.RoleSnapshot || p.Role == metadata.RoleTimestamp:
-		return fmt.Sprintf("%s (pass --%s-key, or `repo sign --role %s`)", p, p.Role, p.Role)
+	case p.Reason == metadata.PendingExpired || p.Reason == metadata.PendingUnverified:
+		return fmt.Sprintf("re-sign it: cnabsec repo refresh %s --role %s --key %s_KEY%s", dir, p.Role, strings.ToUpper(p.Role), online)
+	case p.Role == metadata.RoleSnapshot:
+		return fmt.Sprintf("publish it: cnabsec repo sign %s --role snapshot --key SNAPSHOT_KEY --timestamp-key TIMESTAMP_KEY", dir)
+	case p.Role == metadata.RoleTimestamp:
+		return fmt.Sprintf("publish it: cnabsec repo sign %s --role timestamp --key TIMESTAMP_KEY", dir)
 	}
-	return fmt.Sprintf("%s (sign with `repo sign --role %s`)", p, p.Role)
+	return fmt.Sprintf("sign it: cnabsec repo sign %s --role %s --key %s_KEY%s", dir, p.Role, strings.ToUpper(p.Role), online)
 }

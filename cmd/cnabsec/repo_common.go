@@ -199,7 +199,7 @@ func renderResult(c *cli.Context, what string, res *metadata.Result) error {
 	fmt.Fprintf(w, "%s: %s\n", what, state)
 	writeVersions(w, res.Versions)
 	for _, p := range res.Waiting {
-		fmt.Fprintf(w, "  waiting: %s\n", pendingLine(p))
+		fmt.Fprintf(w, "  waiting: %s\n", pendingLine(p, dir))
 	}
 	return nil
 }

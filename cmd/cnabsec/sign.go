@@ -248,9 +248,10 @@ func printPublication(c *cli.Context, r *metadata.Result) {
 		fmt.Fprintln(c.App.Writer, "published")
 		return
 	}
-	fmt.Fprintln(c.App.Writer, "staged in DIR/staged (not yet visible to clients):")
+	dir := c.String("repo")
+	fmt.Fprintf(c.App.Writer, "staged in %s, not yet visible to clients; to publish it:\n", filepath.Join(dir, "staged"))
 	for _, p := range r.Waiting {
-		fmt.Fprintf(c.App.Writer, "  %s\n", pendingLine(p))
+		fmt.Fprintf(c.App.Writer, "  %s\n", pendingLine(p, dir))
 	}
 }
 
