@@ -20,6 +20,7 @@ const (
 	MaxGraphEdges = 2000
 	// maxLabelRunes shortens long names and patterns in labels.
 	maxLabelRunes = 64
+	maxTitleRunes = 160
 )
 
 // ErrGraphTooLarge is wrapped by the refusal to draw a layout with more
@@ -191,25 +192,69 @@ var stateStyle = map[NodeState]string{
 // quoted label, escaped, with control and format characters shown as
 // escapes: it can neither end the label nor add attributes or nodes.
 func (g *Graph) WriteDOT(w io.Writer, opts DOTOptions) error {
+	return WriteDOTs(w, []Drawing{{Graph: g, Options: opts}})
+}
+
+// Drawing is one layout's graph and how to draw it, for WriteDOTs.
+type Drawing struct {
+	Graph   *Graph
+	Options DOTOptions
+}
+
+// MaxDrawingNodes bounds the nodes of all the drawings WriteDOTs puts in one
+// DOT graph.
+const MaxDrawingNodes = 1000
+
+// WriteDOTs writes several layouts' graphs (one per artifact of a release)
+// as one DOT graph, each in a cluster titled by its options; one drawing is
+// written as WriteDOT does. It refuses (ErrGraphTooLarge) more than
+// MaxDrawingNodes nodes in all.
+func WriteDOTs(w io.Writer, drawings []Drawing) error {
+	total := 0
+	for _, d := range drawings {
+		total += len(d.Graph.Nodes)
+	}
+	if total > MaxDrawingNodes {
+		return fault.Inputf("%d steps and inspections in %d layouts: %w (at most %d)", total, len(drawings), ErrGraphTooLarge, MaxDrawingNodes)
+	}
 	var b strings.Builder
 	b.WriteString("digraph layout {\n")
 	b.WriteString("  graph [rankdir=\"LR\", fontname=\"Helvetica\", labelloc=\"t\"")
-	if opts.Title != "" {
-		fmt.Fprintf(&b, ", label=%s", dotQuote(opts.Title))
+	if len(drawings) == 1 && drawings[0].Options.Title != "" {
+		fmt.Fprintf(&b, ", label=%s", dotQuote(drawings[0].Options.Title))
 	}
 	b.WriteString("];\n  node [shape=\"box\", fontname=\"Helvetica\"];\n  edge [fontname=\"Helvetica\", fontsize=\"10\"];\n")
-	for _, n := range g.Nodes {
-		g.writeNode(&b, n, opts)
-	}
-	for _, e := range g.Edges {
-		writeEdge(&b, e)
+	if len(drawings) == 1 {
+		drawings[0].Graph.writeBody(&b, "", drawings[0].Options)
+	} else {
+		writeClusters(&b, drawings)
 	}
 	b.WriteString("}\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-func (g *Graph) writeNode(b *strings.Builder, n GraphNode, opts DOTOptions) {
+// writeClusters writes each drawing as a titled cluster, its node IDs
+// prefixed "aN_" (N its index).
+func writeClusters(b *strings.Builder, drawings []Drawing) {
+	for i, d := range drawings {
+		fmt.Fprintf(b, "  subgraph cluster_%d {\n  graph [label=%s];\n", i, dotQuote(d.Options.Title))
+		d.Graph.writeBody(b, fmt.Sprintf("a%d_", i), d.Options)
+		b.WriteString("  }\n")
+	}
+}
+
+// writeBody writes the nodes and edges, their IDs prefixed.
+func (g *Graph) writeBody(b *strings.Builder, prefix string, opts DOTOptions) {
+	for _, n := range g.Nodes {
+		g.writeNode(b, prefix, n, opts)
+	}
+	for _, e := range g.Edges {
+		writeEdge(b, prefix, e)
+	}
+}
+
+func (g *Graph) writeNode(b *strings.Builder, prefix string, n GraphNode, opts DOTOptions) {
 	lines := []string{string(n.Kind) + ": " + display(n.Name)}
 	switch n.Kind {
 	case NodeStep:
@@ -230,16 +275,16 @@ func (g *Graph) writeNode(b *strings.Builder, n GraphNode, opts DOTOptions) {
 	if n.Kind == NodeInspection {
 		attrs += `, shape="ellipse"`
 	}
-	fmt.Fprintf(b, "  %s [label=%s%s];\n", n.ID, dotLines(lines), attrs)
+	fmt.Fprintf(b, "  %s%s [label=%s%s];\n", prefix, n.ID, dotLines(lines), attrs)
 }
 
-func writeEdge(b *strings.Builder, e GraphEdge) {
+func writeEdge(b *strings.Builder, prefix string, e GraphEdge) {
 	if e.Kind == EdgeOrder {
-		fmt.Fprintf(b, "  %s -> %s [style=\"dashed\", color=\"gray60\", arrowhead=\"open\"];\n", e.From, e.To)
+		fmt.Fprintf(b, "  %s%s -> %s%s [style=\"dashed\", color=\"gray60\", arrowhead=\"open\"];\n", prefix, e.From, prefix, e.To)
 		return
 	}
 	label := fmt.Sprintf("%s\n%s → %s", display(e.Pattern), strings.ToLower(e.FromSide), strings.ToLower(e.ToSide))
-	fmt.Fprintf(b, "  %s -> %s [label=%s];\n", e.From, e.To, dotLines(strings.Split(label, "\n")))
+	fmt.Fprintf(b, "  %s%s -> %s%s [label=%s];\n", prefix, e.From, prefix, e.To, dotLines(strings.Split(label, "\n")))
 }
 
 // dotLines is a quoted DOT label of centred lines.
@@ -252,7 +297,7 @@ func dotLines(lines []string) string {
 }
 
 // dotQuote is s as one quoted DOT string.
-func dotQuote(s string) string { return `"` + dotEscape(display(s)) + `"` }
+func dotQuote(s string) string { return `"` + dotEscape(displayN(s, maxTitleRunes)) + `"` }
 
 // dotEscape escapes a display string (no control characters) for the
 // inside of a quoted DOT label: a backslash would start an escape sequence
@@ -265,11 +310,14 @@ func dotEscape(s string) string {
 // format characters (newlines, bidirectional overrides) as Go escapes, so a
 // name cannot break a label into lines that pose as other fields or reorder
 // what the reader sees.
-func display(s string) string {
+func display(s string) string { return displayN(s, maxLabelRunes) }
+
+// displayN is display shortening to limit runes.
+func displayN(s string, limit int) string {
 	var b strings.Builder
 	n := 0
 	for i, r := range s {
-		if n == maxLabelRunes {
+		if n == limit {
 			b.WriteString("…")
 			break
 		}

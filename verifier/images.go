@@ -23,6 +23,7 @@ type ImageSource interface {
 type imageResult struct {
 	checks     []Check
 	provenance []Provenance
+	layouts    []LayoutRead
 	gate       *checkError
 	signed     bool // its TUF target exists and matches
 	provened   bool // its in-toto provenance verified
@@ -33,6 +34,8 @@ func (ir *imageResult) add(status Status, name, subject, format string, args ...
 }
 
 func (ir *imageResult) addProvenance(p Provenance) { ir.provenance = append(ir.provenance, p) }
+
+func (ir *imageResult) addLayout(l LayoutRead) { ir.layouts = append(ir.layouts, l) }
 
 func (ir *imageResult) fail(name, subject string, err error) {
 	ir.add(Fail, name, subject, "%s", err.Error())
@@ -85,6 +88,7 @@ func (w *workflow) checkImages(ctx context.Context, bn *bundle.Bundle) error {
 		ir := &results[i]
 		r.Checks = append(r.Checks, ir.checks...)
 		r.Provenance = append(r.Provenance, ir.provenance...)
+		r.layoutsRead = append(r.layoutsRead, ir.layouts...)
 		if ir.gate != nil && r.gate == nil {
 			r.gate = ir.gate
 		}

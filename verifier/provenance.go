@@ -21,6 +21,7 @@ type sink interface {
 	add(status Status, name, subject, format string, args ...any)
 	fail(name, subject string, err error)
 	addProvenance(Provenance)
+	addLayout(LayoutRead)
 }
 
 // provenanceRun verifies the in-toto metadata a version target lists.
@@ -95,6 +96,7 @@ func (p *provenanceRun) run(ctx context.Context, check string, a artifact, liste
 	if err != nil {
 		return err
 	}
+	p.sink.addLayout(LayoutRead{Subject: a.subject, Name: layoutName, Layout: layoutBytes})
 	links, release, err := p.downloadLinks(ctx, a.version, layoutBytes, linkNames)
 	if err != nil {
 		return err

@@ -64,7 +64,24 @@ type Report struct {
 	verified  []byte      // the thin bundle bytes that verified
 	// verifiedMapping are the relocation mapping bytes that were checked.
 	verifiedMapping []byte
+	layoutsRead     []LayoutRead // the root layouts read, for drawing them
 }
+
+// LayoutRead is a root layout a verification read from the top-level
+// targets role for an artifact (whether or not it then verified).
+type LayoutRead struct {
+	// Subject is the artifact's subject in the checks; the in-toto checks
+	// of this layout have subjects "Subject: ...".
+	Subject string
+	Name    string
+	Layout  []byte
+}
+
+// LayoutsRead returns the root layouts the verification read, bundle first
+// then images in bundle order.
+func (r *Report) LayoutsRead() []LayoutRead { return r.layoutsRead }
+
+func (r *Report) addLayout(l LayoutRead) { r.layoutsRead = append(r.layoutsRead, l) }
 
 // Provenance is what one artifact's verified in-toto provenance rests on:
 // the layout (from the offline targets role), its owners' key IDs, and per

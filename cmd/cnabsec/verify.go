@@ -37,7 +37,7 @@ Examples:
   cnabsec verify example.com/org/app:1.0 --trust-root root.json --metadata repo -- sh -c 'porter install --cnab-file "$CNABSEC_BUNDLE"'
 
 Exit codes: 0 verified, 1 denied, 2 bad input, 3 inconclusive; after a hand-off, the command's own.`,
-		Flags:  append(verifyFlags(), outputFlag()),
+		Flags:  append(verifyFlags(), outputFlag(), graphFlag()),
 		Action: runVerify,
 	}
 }
@@ -141,6 +141,10 @@ func runVerify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	graphFormat, err := verifyGraphFormat(c)
+	if err != nil {
+		return err
+	}
 	cfg, req, err := verifyRequest(c, pos[0])
 	if err != nil {
 		return err
@@ -163,6 +167,9 @@ func runVerify(c *cli.Context) error {
 	st := reportStyle{verbose: c.Bool("verbose"), colour: tty && os.Getenv("NO_COLOR") == "", wrap: tty}
 	if werr := writeReport(out, report, asJSON, st); werr != nil {
 		return werr
+	}
+	if gerr := verifyGraph(c, report, graphFormat, err); gerr != nil {
+		return gerr
 	}
 	if err != nil || len(cmdArgs) == 0 {
 		return err
