@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 
+	"github.com/cnabsec/cnabsec/internal/names"
 	"github.com/google/go-containerregistry/pkg/name"
 	lru "github.com/hashicorp/golang-lru/v2"
 )
@@ -24,7 +25,7 @@ func parseImage(raw string) (image, error) {
 	if raw == "" {
 		return image{}, fmt.Errorf("empty image reference")
 	}
-	ref, err := name.ParseReference(raw)
+	ref, err := names.ParseReference(raw)
 	if err != nil {
 		return image{}, fmt.Errorf("image %q: %w", raw, err)
 	}

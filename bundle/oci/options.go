@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/internal/names"
 )
 
 // Defaults applied to zero fields of Options.
@@ -121,7 +122,7 @@ func ParseRef(s string, opts Options) (name.Reference, error) {
 	if s == "" {
 		return nil, fault.Inputf("empty image reference")
 	}
-	ref, err := name.ParseReference(s)
+	ref, err := names.ParseReference(s)
 	if err != nil {
 		return nil, fault.WithRemedy(fault.Inputf("reference %q: %w", s, err),
 			fault.RemedyReferenceSyntax, s)

@@ -53,7 +53,7 @@ func ParseVersionSyntax(ref string) (Version, error) {
 	if !strings.Contains(lastSegment(ref), ":") && !strings.Contains(ref, "@") {
 		return Version{}, fault.Inputf("reference %q names no version: add :TAG or @sha256:DIGEST", ref)
 	}
-	r, err := name.ParseReference(ref)
+	r, err := ParseReference(ref)
 	if err != nil {
 		return Version{}, fault.Inputf("reference %q: %w", ref, err)
 	}
@@ -209,4 +209,25 @@ func ParseCustom(raw []byte) (Custom, error) {
 		return c, fmt.Errorf("custom metadata: %w", err)
 	}
 	return c, nil
+}
+
+// ParseReference is name.ParseReference with a reason a person can act on
+// when s does not parse: go-containerregistry says only "could not parse
+// reference", so the reason is that of the form s was meant to have (a
+// digest reference when it holds '@', a tag reference otherwise), e.g.
+// "repository can only contain the characters ...: A/b".
+func ParseReference(s string, opts ...name.Option) (name.Reference, error) {
+	r, err := name.ParseReference(s, opts...)
+	if err == nil {
+		return r, nil
+	}
+	if strings.Contains(s, "@") {
+		_, err = name.NewDigest(s, opts...)
+	} else {
+		_, err = name.NewTag(s, opts...)
+	}
+	if err == nil { // cannot happen: ParseReference tries both
+		err = errors.New("not a reference")
+	}
+	return nil, err
 }

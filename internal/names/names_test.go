@@ -136,3 +136,19 @@ func checkNotUnderLinkPattern(t *testing.T, target string) {
 func linkUnder(step string) string {
 	return "example.com/org/app/in-toto-metadata/" + strings.Repeat("c", 64) + "/" + step + ".cbc48efe.link"
 }
+
+// go-containerregistry says only "could not parse reference"; a person needs
+// to know what is wrong with it.
+func TestMalformedReferenceSaysWhatIsWrong(t *testing.T) {
+	for ref, want := range map[string]string{
+		"example.com/A/b:1":       "repository can only contain the characters",
+		"example.com/a@sha256:zz": "invalid checksum digest length",
+		"exa mple.com/a:1":        "registries must be valid RFC 3986 URI authorities",
+		"example.com/a:b:c":       "repository can only contain the characters",
+	} {
+		_, err := ParseVersion(ref)
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "could not parse reference") {
+			t.Errorf("%s: %v, want the reason %q", ref, err, want)
+		}
+	}
+}
