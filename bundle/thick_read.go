@@ -121,6 +121,10 @@ type Thick struct {
 	// Other lists files that are neither bundle.json nor part of the layout.
 	// They are covered by Digest but not otherwise checked.
 	Other []string
+	// RelocationMapping is the archive's relocation-mapping.json (Porter
+	// writes one), checked as any relocation mapping (see
+	// checkRelocationMapping); nil when the archive has none.
+	RelocationMapping RelocationMapping
 }
 
 type thickReader struct {
@@ -128,6 +132,7 @@ type thickReader struct {
 	t        *Thick
 	seen     map[string]bool
 	bundle   []byte
+	mapping  []byte
 	kept     map[string][]byte
 	keptSize int64
 	dropped  bool // a JSON blob was not kept because MaxRetained was reached
@@ -424,6 +429,9 @@ func (tr *thickReader) entry(ar io.Reader, hdr *tar.Header, name string) error {
 	case name == ThickOCILayoutPath:
 		tr.t.OCILayout, err = tr.readSmall(ar, hdr, 64<<10)
 		return err
+	case name == ThickRelocationMappingPath:
+		tr.mapping, err = tr.readSmall(ar, hdr, MaxRelocationMappingSize)
+		return err
 	case strings.HasPrefix(name, ThickBlobsDir+"/"):
 		return tr.blob(ar, hdr, strings.TrimPrefix(name, ThickBlobsDir+"/"))
 	}
@@ -557,7 +565,7 @@ func (tr *thickReader) check() error {
 		return fault.Deniedf("thick bundle %q version %q: %w", b.Parsed.Name, b.Parsed.Version, joined(problems))
 	}
 	sort.Strings(tr.t.Other)
-	return nil
+	return tr.checkRelocationMapping(b)
 }
 
 // checkLayoutFiles checks oci-layout and index.json, and that the index only
