@@ -385,3 +385,12 @@ func keyInfos(spec roleSpec) []KeyInfo {
 	}
 	return out
 }
+
+// DelegatorOf names the role that delegates to a targets-like role:
+// releases for its hash bins, targets for the others, "" for targets.
+func DelegatorOf(role string) string {
+	if role == RoleTargets {
+		return ""
+	}
+	return parentOf(role)
+}

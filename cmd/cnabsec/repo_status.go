@@ -55,11 +55,12 @@ Example:
 			}
 			placeKeys(c, st, held)
 			if rc.asJSON {
-				if err := writeJSON(c.App.Writer, st); err != nil {
+				if err := writeJSON(c.App.Writer, repoStatusJSON{Status: st, Delegations: delegationTree(st)}); err != nil {
 					return err
 				}
 			} else {
 				printStatus(c.App.Writer, st)
+				printDelegationTree(c.App.Writer, delegationTree(st))
 			}
 			return warnExpiry(c, st)
 		}),
