@@ -57,9 +57,9 @@ interop-cnab-to-oci:
 	@echo "cnab-to-oci v0.6.1 and v0.4.1 write the committed goldens"
 
 interop-deps:
-	@need=""; for b in docker-registry skopeo in-toto-verify faketime softhsm2-util; do command -v $$b >/dev/null || need=1; done; \
+	@need=""; for b in docker-registry skopeo in-toto-verify faketime softhsm2-util dot; do command -v $$b >/dev/null || need=1; done; \
 	if [ -n "$$need" ]; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry skopeo in-toto faketime softhsm2 >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-registry skopeo in-toto faketime softhsm2 graphviz >/dev/null; \
 	fi
 	@if [ ! -d "$(CNABSEC_TUFJS_DIR)/node_modules/tuf-js" ]; then \
 	  mkdir -p "$(CNABSEC_TUFJS_DIR)" && cd "$(CNABSEC_TUFJS_DIR)" && \

@@ -21,7 +21,10 @@ func repoStatusCommand() *cli.Command {
 		Description: `Shows every published role and every staged one: version, expiry, threshold,
 key IDs with their type and scheme and their signatures present or missing
 (thresholds count unique keys), and the number of targets of targets-like
-roles.
+roles. Then the delegation tree: targets, the roles it delegates to
+(releases) and theirs (hash bins, 4 or more on one line with their count and
+earliest expiry), each with version, threshold and expiry (-o json:
+delegations).
 
 The metadata holds public keys only; with --key REF (repeatable: a key file,
 public or private, a pkcs11: URI or plugin:NAME?...), each listed key with
