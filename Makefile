@@ -13,7 +13,7 @@ export CNABSEC_TUFJS_DIR := $(INTEROP_DIR)/tufjs
 export CNABSEC_CNAB_TO_OCI_DIR := $(INTEROP_DIR)/cnab-to-oci
 CNAB_TO_OCI_GOLDENS := $(wildcard bundle/oci/testdata/cnab-to-oci/*/)
 
-.PHONY: all build test unit lint vet staticcheck interop interop-deps interop-cnab-to-oci conformance demo bench fuzz release vulncheck clean
+.PHONY: all build test unit lint vet staticcheck interop interop-deps interop-cnab-to-oci conformance demo bench fuzz release image vulncheck clean
 
 all: build
 
@@ -108,6 +108,15 @@ release:
 	mkdir -p dist
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$$(git describe --tags --always --dirty)" -o dist/cnabsec ./cmd/cnabsec
 	cd dist && sha256sum cnabsec > SHA256SUMS
+
+## image: the cnabsec container image (tools/image), built with no container daemon into the OCI
+## layout bin/image: static cnabsec alone, run as 65532:65532, no shell; the same commit gives the
+## same digest. IMAGE=REGISTRY/REPO:TAG also pushes it (the manifests in deploy/ name
+## ghcr.io/cnabsec/cnabsec:VERSION); CA_CERTS=FILE includes a CA bundle (none by default).
+IMAGE    ?=
+CA_CERTS ?=
+image:
+	$(GO) run ./tools/image -out bin/image $(if $(IMAGE),-push "$(IMAGE)") $(if $(CA_CERTS),-ca-certs "$(CA_CERTS)")
 
 vulncheck:
 	$(GO) run golang.org/x/vuln/cmd/govulncheck@latest ./...

@@ -35,6 +35,7 @@ var rank = map[string]int{
 	"server": 4,
 	"cmd":    5,
 	"deploy": 6, // manifests and the test that decodes them
+	"tools":  7, // build tools run by make (tools/image: make image); nothing imports them
 }
 
 // fixtureTier is the directory of test fixtures under internal/.
