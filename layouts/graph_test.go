@@ -196,3 +196,35 @@ func TestLayoutGraphShortensLongNames(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+// Several layouts are drawn as titled clusters whose node IDs cannot
+// collide; a hostile title stays inside its quoted label.
+func TestLayoutGraphsOfSeveralArtifactsAreSeparateClusters(t *testing.T) {
+	l := walkthroughLayout(t)
+	g, err := BuildGraph(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	err = WriteDOTs(&b, []Drawing{{Graph: g, Options: DOTOptions{Title: "img\"]; x [label=\"y"}}, {Graph: g, Options: DOTOptions{Title: "app:1.0"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dot := b.String()
+	for _, want := range []string{
+		"  subgraph cluster_0 {\n  graph [label=\"img\\\"]; x [label=\\\"y\"];\n  a0_step0 [label=",
+		"  subgraph cluster_1 {\n  graph [label=\"app:1.0\"];\n  a1_step0 [label=",
+		"  a1_step0 -> a1_step1 [label=\"bundle.json\\nproducts → materials\"];\n",
+	} {
+		if !strings.Contains(dot, want) {
+			t.Errorf("DOT lacks %q:\n%s", want, dot)
+		}
+	}
+	many := make([]Drawing, MaxDrawingNodes/2+1)
+	for i := range many {
+		many[i] = Drawing{Graph: g}
+	}
+	if err := WriteDOTs(&b, many); !errors.Is(err, ErrGraphTooLarge) {
+		t.Fatalf("%d nodes: %v", 2*len(many), err)
+	}
+}

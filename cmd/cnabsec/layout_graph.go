@@ -81,7 +81,7 @@ func checkGraphFormat(format string) error {
 		return nil
 	case graphFormatSVG:
 		if _, err := exec.LookPath("dot"); err != nil {
-			return fault.Inputf("--format svg needs Graphviz's dot, which is not installed (apt-get install graphviz); --format dot writes the DOT text to render elsewhere")
+			return fault.Inputf("SVG needs Graphviz's dot, which is not installed (apt-get install graphviz); DOT needs nothing (layout graph --format dot, verify --graph FILE.dot)")
 		}
 		return nil
 	}

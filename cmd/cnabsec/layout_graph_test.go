@@ -10,6 +10,7 @@ import (
 
 	"github.com/cnabsec/cnabsec/layouts"
 	"github.com/cnabsec/cnabsec/signer"
+	"github.com/cnabsec/cnabsec/verifier"
 )
 
 // walkthroughLayoutFile signs examples/layout.yaml with `layout create`,
@@ -65,15 +66,20 @@ func TestLayoutGraphCommandDrawsTheWalkthroughLayout(t *testing.T) {
 	}
 }
 
-// Without Graphviz, --format svg is a usage error that says what to install,
-// and nothing is written; so are an unknown format and a file that is not a
+// Without Graphviz, --format svg (and verify --graph FILE.svg, before
+// verifying) is a usage error that says what to install, and nothing is
+// written; so are an unknown format and a file that is not a
 // layout.
 func TestLayoutGraphSVGWithoutGraphvizExitsTwoSayingSo(t *testing.T) {
 	path := walkthroughLayoutFile(t)
 	t.Setenv("PATH", t.TempDir())
 	code, _, errs := runCLI(t, "layout", "graph", path, "--format", "svg", "--out", "graph.svg")
-	if code != 2 || !strings.Contains(errs, "--format svg needs Graphviz's dot, which is not installed (apt-get install graphviz)") {
+	if code != 2 || !strings.Contains(errs, "SVG needs Graphviz's dot, which is not installed (apt-get install graphviz)") {
 		t.Fatalf("exit %d: %s", code, errs)
+	}
+	code, _, errs = runCLI(t, "verify", "example.com/org/app:1.0", "--trust-root", "root.json", "--metadata", "repo", "--graph", "chain.svg")
+	if code != 2 || !strings.Contains(errs, "--graph chain.svg: SVG needs Graphviz's dot") {
+		t.Fatalf("verify --graph: exit %d: %s", code, errs)
 	}
 	if _, err := os.Stat("graph.svg"); !os.IsNotExist(err) {
 		t.Errorf("graph.svg written: %v", err)
@@ -133,5 +139,36 @@ func TestVerifyGraphColoursTheFailingStepRed(t *testing.T) {
 	}
 	if l := nodeLine(t, dot, "write-bundle"); !strings.Contains(l, `result: pass", color="darkgreen"`) {
 		t.Errorf("write-bundle step not green: %s", l)
+	}
+}
+
+// Each check counts for the step or inspection it names, read exactly
+// after the artifact's subject: a step named "a products" is not step
+// "a", checks of another artifact or inside a sublayout count for none,
+// and inspections refused together all fail.
+func TestVerifyGraphStatesFollowTheChecksOfEachStep(t *testing.T) {
+	g := &layouts.Graph{Nodes: []layouts.GraphNode{
+		{Name: "a", Kind: layouts.NodeStep}, {Name: "a products", Kind: layouts.NodeStep}, {Name: "b", Kind: layouts.NodeStep},
+		{Name: "i1", Kind: layouts.NodeInspection}, {Name: "i2", Kind: layouts.NodeInspection},
+	}}
+	checks := []verifier.Check{
+		{Name: layouts.CheckStepLinks, Subject: "app:1.0: a", Status: verifier.Pass},
+		{Name: layouts.CheckStepLinks, Subject: "app:1.0: a products", Status: verifier.Pass},
+		{Name: layouts.CheckArtifactRules, Subject: "app:1.0: a products materials", Status: verifier.Fail},
+		{Name: layouts.CheckArtifactRules, Subject: "app:1.0: a products", Status: verifier.Pass},
+		{Name: layouts.CheckStepLinks, Subject: "web:1.0: b", Status: verifier.Fail},
+		{Name: layouts.CheckStepLinks, Subject: "app:1.0: a.12345678/b", Status: verifier.Fail},
+		{Name: layouts.CheckArtifactRules, Subject: "app:1.0: all steps", Status: verifier.Skip},
+		{Name: layouts.CheckInspection, Subject: "app:1.0: i1, i2", Status: verifier.Fail},
+	}
+	got := stepStates(checks, "app:1.0", g)
+	want := map[string]layouts.NodeState{"a": layouts.StatePass, "a products": layouts.StateFail, "i1": layouts.StateFail, "i2": layouts.StateFail}
+	if len(got) != len(want) {
+		t.Fatalf("states %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %s, want %s", k, got[k], v)
+		}
 	}
 }

@@ -43,18 +43,16 @@ func delegationTree(st *metadata.Status) *delegationNode {
 	nodes := map[string]*delegationNode{}
 	var order []string
 	for _, rs := range st.Roles {
-		if rs.Role == metadata.RoleRoot || rs.Role == metadata.RoleSnapshot || rs.Role == metadata.RoleTimestamp {
-			continue
-		}
-		if n, ok := nodes[rs.Role]; ok {
+		switch n, seen := nodes[rs.Role]; {
+		case !targetsLike(rs.Role):
+		case seen:
 			if rs.Staged && !n.Staged {
 				n.StagedVersion = rs.Version
 			}
-			continue
+		default:
+			nodes[rs.Role] = newDelegationNode(rs)
+			order = append(order, rs.Role)
 		}
-		nodes[rs.Role] = &delegationNode{Role: rs.Role, Staged: rs.Staged, Version: rs.Version, Expires: rs.Expires,
-			Threshold: rs.Threshold, ValidKeys: rs.ValidKeys, Targets: rs.Targets, thresholdMet: rs.ThresholdMet()}
-		order = append(order, rs.Role)
 	}
 	for _, name := range order {
 		if p := nodes[metadata.DelegatorOf(name)]; p != nil && name != metadata.RoleTargets {
@@ -62,6 +60,15 @@ func delegationTree(st *metadata.Status) *delegationNode {
 		}
 	}
 	return nodes[metadata.RoleTargets]
+}
+
+func targetsLike(role string) bool {
+	return role != metadata.RoleRoot && role != metadata.RoleSnapshot && role != metadata.RoleTimestamp
+}
+
+func newDelegationNode(rs metadata.RoleStatus) *delegationNode {
+	return &delegationNode{Role: rs.Role, Staged: rs.Staged, Version: rs.Version, Expires: rs.Expires,
+		Threshold: rs.Threshold, ValidKeys: rs.ValidKeys, Targets: rs.Targets, thresholdMet: rs.ThresholdMet()}
 }
 
 // printDelegationTree writes the tree indented, runs of hash bins on one line.
