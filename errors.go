@@ -94,4 +94,5 @@ const (
 	RemedyInitReleases          = fault.RemedyInitReleases
 	RemedyPushMetadata          = fault.RemedyPushMetadata
 	RemedyCheckRepositoryDir    = fault.RemedyCheckRepositoryDir
+	RemedyVerifyAsSigned        = fault.RemedyVerifyAsSigned
 )

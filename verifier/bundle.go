@@ -47,6 +47,10 @@ func (w *workflow) bundleTarget(ctx context.Context) (*client.TargetInfo, bool) 
 		r.fail(CheckBundleTarget, w.ver.Target, err)
 		return nil, false
 	}
+	if err := w.formMismatch(ti); err != nil {
+		r.fail(CheckBundleTarget, w.ver.Target, err)
+		return nil, false
+	}
 	switch {
 	case ti != nil:
 		r.pass(CheckBundleTarget, w.ver.Target, "signed by role %s (length %d, sha256:%s)", ti.Role, ti.Length, ti.Hashes["sha256"])

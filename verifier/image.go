@@ -11,6 +11,9 @@ import (
 func (w *workflow) runImage(ctx context.Context) error {
 	r, lvl := w.r, w.r.RequiredLevel
 	ti, err := w.lookup(ctx, w.ver.Target)
+	if err == nil {
+		err = w.formMismatch(ti)
+	}
 	if err != nil {
 		r.fail(CheckImageTarget, w.ver.Target, err)
 		return nil

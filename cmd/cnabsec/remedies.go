@@ -58,6 +58,7 @@ var remedyWords = map[fault.Remedy]func(subject string) string{
 	fault.RemedyInitReleases:       fixed("create the releases role with `cnabsec repo init --releases-key`"),
 	fault.RemedyPushMetadata:       fixed("push the metadata there with `cnabsec repo push`"),
 	fault.RemedyCheckRepositoryDir: fixed("is it a repository made by `cnabsec repo init` (a directory holding metadata/)?"),
+	fault.RemedyVerifyAsSigned:     verifyAsSigned,
 }
 
 func fixed(words string) func(string) string { return func(string) string { return words } }
@@ -93,4 +94,19 @@ func pendingCommand(p metadata.Pending, dir string) string {
 		return fmt.Sprintf("publish it: cnabsec repo sign %s --role timestamp --key TIMESTAMP_KEY", dir)
 	}
 	return fmt.Sprintf("sign it: cnabsec repo sign %s --role %s --key %s_KEY%s", dir, p.Role, strings.ToUpper(p.Role), online)
+}
+
+// verifyAsSigned says how to verify a version in the form it was signed in.
+func verifyAsSigned(form string) string {
+	switch form {
+	case "thin":
+		return "verify it without --thick (the registry's bundle.json, or --bundle FILE for a local copy)"
+	case "thick":
+		return "verify it with --thick FILE (`cnabsec bundle pull REF --thick --out FILE` writes one)"
+	case "image":
+		return "verify it with --image"
+	case "bundle":
+		return "verify it without --image"
+	}
+	return "verify it in the form it was signed in"
 }

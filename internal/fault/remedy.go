@@ -41,6 +41,7 @@ const (
 	RemedyInitReleases                 // subject: a repository without a releases role
 	RemedyPushMetadata                 // subject: a registry repository without metadata
 	RemedyCheckRepositoryDir           // subject: a directory that may not be a repository
+	RemedyVerifyAsSigned               // subject: the form the version was signed in (thin, thick, image, bundle)
 	remedyEnd
 )
 
@@ -77,6 +78,7 @@ var remedyNames = [...]string{
 	RemedyInitReleases:          "init-releases",
 	RemedyPushMetadata:          "push-metadata",
 	RemedyCheckRepositoryDir:    "check-repository-directory",
+	RemedyVerifyAsSigned:        "verify-as-signed",
 }
 
 // String is the remedy's stable name ("" for NoRemedy).
