@@ -96,7 +96,9 @@ func (p *provenanceRun) run(ctx context.Context, check string, a artifact, liste
 	if err != nil {
 		return err
 	}
-	p.sink.addLayout(LayoutRead{Subject: a.subject, Name: layoutName, Layout: layoutBytes})
+	if p.w.req.KeepLayouts {
+		p.sink.addLayout(LayoutRead{Subject: a.subject, Name: layoutName, Layout: layoutBytes})
+	}
 	links, release, err := p.downloadLinks(ctx, a.version, layoutBytes, linkNames)
 	if err != nil {
 		return err

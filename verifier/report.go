@@ -77,8 +77,9 @@ type LayoutRead struct {
 	Layout  []byte
 }
 
-// LayoutsRead returns the root layouts the verification read, bundle first
-// then images in bundle order.
+// LayoutsRead returns the root layouts the verification read (in the order
+// read: images in bundle order, then the bundle), when the request asked to
+// keep them (Request.KeepLayouts).
 func (r *Report) LayoutsRead() []LayoutRead { return r.layoutsRead }
 
 func (r *Report) addLayout(l LayoutRead) { r.layoutsRead = append(r.layoutsRead, l) }

@@ -26,6 +26,9 @@ type Request struct {
 	// commands, bounded in time, memory and environment. Without it a layout
 	// with inspections is refused. The report lists it as an unsafe option.
 	AllowInspectionsUnsafe bool `json:"-"`
+	// KeepLayouts keeps the root layouts read in the report (LayoutsRead),
+	// to draw them; off, a report (cached by the service) does not hold them.
+	KeepLayouts bool `json:"-"`
 }
 
 // State describes the trusted TUF metadata a Verifier currently holds.

@@ -149,6 +149,7 @@ func runVerify(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	req.KeepLayouts = graphFormat != ""
 	ctx := c.Context
 	if ctx == nil {
 		ctx = context.Background()
