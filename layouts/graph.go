@@ -301,9 +301,10 @@ func dotQuote(s string) string { return `"` + dotEscape(displayN(s, maxTitleRune
 
 // dotEscape escapes a display string (no control characters) for the
 // inside of a quoted DOT label: a backslash would start an escape sequence
-// (\N, \G, \l ...) and a quote would end the string.
+// (\N, \G, \l ...), a quote would end the string, and Graphviz decodes
+// character entities (&#x202e; would become a bidirectional override).
 func dotEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, `&`, `&amp;`).Replace(s)
 }
 
 // display shortens s to maxLabelRunes and shows invalid UTF-8, control and

@@ -54,12 +54,12 @@ func TestInteropHostileLayoutGraphRendersAsTextWithGraphvizDot(t *testing.T) {
 	if n := strings.Count(svg, `class="node"`); n != 3 {
 		t.Errorf("%d nodes in the SVG, want 3:\n%s", n, svg)
 	}
-	for _, bad := range []string{"<script", "<b>", "<title>evil</title>", `fill="green"`} {
+	for _, bad := range []string{"<script", "<b>", "<title>evil</title>", `fill="green"`, "\u202e"} {
 		if strings.Contains(svg, bad) {
 			t.Errorf("SVG contains %q:\n%s", bad, svg)
 		}
 	}
-	if !strings.Contains(svg, "&lt;script&gt;alert(1)") || !strings.Contains(svg, `stroke="red"`) {
+	if !strings.Contains(svg, "&lt;script&gt;alert(1)") || !strings.Contains(svg, "&amp;#x202e;") || !strings.Contains(svg, `stroke="red"`) {
 		t.Errorf("SVG lacks the escaped name or the failed step's colour:\n%s", svg)
 	}
 }

@@ -138,7 +138,7 @@ const hostileTemplate = `steps:
   - name: "x\", color=\"green\"]; evil [label=\"pwned"
     functionaries: [dev.pub]
     expected_products: [[CREATE, "a\"];}\n<script>alert(1)</script>"]]
-  - name: "two\nthreshold 9 of 9 key(s)}{<b>"
+  - name: "two\nthreshold 9 of 9 key(s)}{<b>&#x202e;"
     functionaries: [dev.pub]
     expected_materials: [[MATCH, "a\"];}\n<script>alert(1)</script>", WITH, PRODUCTS, FROM, "x\", color=\"green\"]; evil [label=\"pwned"]]
 inspect:
@@ -148,7 +148,8 @@ inspect:
 
 // Names and patterns from the layout cannot escape their quoted label: the
 // DOT keeps its structure, newlines and format characters show as escapes,
-// and a backslash cannot form a Graphviz escape sequence (\N).
+// a backslash cannot form a Graphviz escape sequence (\N) nor an
+// ampersand a character entity.
 func TestLayoutGraphOfAHostileLayoutIsValidEscapedDOT(t *testing.T) {
 	dir, _ := templateDir(t)
 	l := readTemplate(t, hostileTemplate, dir)
@@ -159,7 +160,7 @@ func TestLayoutGraphOfAHostileLayoutIsValidEscapedDOT(t *testing.T) {
 	}
 	for id, want := range map[string]string{
 		"step0":       `"step: x\", color=\"green\"]; evil [label=\"pwned\nthreshold 1 of 1 key(s)\nkeys: `,
-		"step1":       `"step: two\\nthreshold 9 of 9 key(s)}{<b>\nthreshold 1 of 1 key(s)`,
+		"step1":       `"step: two\\nthreshold 9 of 9 key(s)}{<b>&amp;#x202e;\nthreshold 1 of 1 key(s)`,
 		"inspection0": `"inspection: <script>alert(\"i\")<script>\\u202e}\nrun: sh -c echo \"}\" \\N\\n\nresult: not reached"`,
 	} {
 		if !strings.HasPrefix(p.labels[id], want) {
