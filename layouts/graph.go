@@ -21,6 +21,8 @@ const (
 	// maxLabelRunes shortens long names and patterns in labels.
 	maxLabelRunes = 64
 	maxTitleRunes = 160
+	// maxKeysShown is the number of functionary key IDs a step's label lists.
+	maxKeysShown = 6
 )
 
 // ErrGraphTooLarge is wrapped by the refusal to draw a layout with more
@@ -158,6 +160,14 @@ func (g *Graph) addFlows(ids map[string]string, item string, mats, prods [][]str
 	}
 }
 
+// keyList is the key IDs for a label, at most maxKeysShown of them.
+func keyList(ids []string) string {
+	if len(ids) <= maxKeysShown {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(ids[:maxKeysShown], ", "), len(ids)-maxKeysShown)
+}
+
 func shortKeyIDs(ids []string) []string {
 	out := make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -259,7 +269,7 @@ func (g *Graph) writeNode(b *strings.Builder, prefix string, n GraphNode, opts D
 	switch n.Kind {
 	case NodeStep:
 		lines = append(lines, fmt.Sprintf("threshold %d of %d key(s)", n.Threshold, len(n.KeyIDs)))
-		lines = append(lines, "keys: "+strings.Join(n.KeyIDs, ", "))
+		lines = append(lines, "keys: "+keyList(n.KeyIDs))
 	case NodeInspection:
 		lines = append(lines, "run: "+display(strings.Join(n.Run, " ")))
 	}

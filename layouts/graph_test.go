@@ -187,13 +187,17 @@ func TestLayoutGraphPastTheNodeBoundIsRefused(t *testing.T) {
 	}
 }
 
-// Long names are shortened in labels.
+// Long names and key lists are shortened in labels; invalid UTF-8 and
+// format characters show as escapes.
 func TestLayoutGraphShortensLongNames(t *testing.T) {
 	got := display(strings.Repeat("a", 100))
 	if got != strings.Repeat("a", maxLabelRunes)+"…" {
 		t.Fatalf("%q", got)
 	}
 	if got := display("a\xffb\u202e"); got != `a\xffb\u202e` {
+		t.Fatalf("%q", got)
+	}
+	if got := keyList(strings.Split("1 2 3 4 5 6 7 8", " ")); got != "1, 2, 3, 4, 5, 6 and 2 more" {
 		t.Fatalf("%q", got)
 	}
 }
