@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -36,9 +35,10 @@ type Options struct {
 	// Keychain provides registry credentials; nil means authn.DefaultKeychain
 	// (the Docker config and its credential helpers).
 	Keychain authn.Keychain
-	// Progress receives human progress lines while images are copied; nil
-	// means none. The CLI passes stderr only when it is a terminal.
-	Progress io.Writer
+	// Progress, when set, is called with the progress of each image copy or
+	// thick pull (at most every 100 ms, and when it finishes); nil means no
+	// reports. The CLI draws them on a terminal.
+	Progress func(Progress)
 	// MaxManifestSize caps every manifest or index read from a registry.
 	MaxManifestSize int64
 	// MaxConfigSize caps the bundle config blob (bundle.json).

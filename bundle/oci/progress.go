@@ -1,7 +1,6 @@
 package oci
 
 import (
-	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -44,18 +43,27 @@ func (s *session) progress(label string) ([]remote.Option, func()) {
 	return []remote.Option{remote.WithProgress(ch)}, func() { close(stop); wg.Wait() }
 }
 
-// progressLine redraws one "\rLABEL  12.0 MiB / 40.0 MiB" line at most every
-// 100ms and ends it with a newline.
+// Progress is the state of one copy or pull: its label (what is copied,
+// e.g. "push REG/REPO@sha256:..."), the bytes done of the total, and whether
+// it finished. The caller decides how to show it.
+type Progress struct {
+	Label       string
+	Done, Total int64
+	Finished    bool
+}
+
+// progressLine reports a copy's progress to the caller's function at most
+// every 100 ms, and once more when it finishes.
 type progressLine struct {
-	w           io.Writer
+	report      func(Progress)
 	label       string
 	last        time.Time
 	done, total int64
-	drawn       bool
+	reported    bool
 }
 
-func newProgressLine(w io.Writer, label string) *progressLine {
-	return &progressLine{w: w, label: label}
+func newProgressLine(report func(Progress), label string) *progressLine {
+	return &progressLine{report: report, label: label}
 }
 
 func (p *progressLine) update(done, total int64) {
@@ -64,22 +72,19 @@ func (p *progressLine) update(done, total int64) {
 		return
 	}
 	p.last = time.Now()
-	p.draw()
+	p.send(false)
 }
 
-func (p *progressLine) draw() {
-	fmt.Fprintf(p.w, "\r%s  %s / %s", p.label, mib(p.done), mib(p.total))
-	p.drawn = true
+func (p *progressLine) send(finished bool) {
+	p.report(Progress{Label: p.label, Done: p.done, Total: p.total, Finished: finished})
+	p.reported = true
 }
 
 func (p *progressLine) finish() {
-	if p.drawn || p.total > 0 {
-		p.draw()
-		fmt.Fprintln(p.w)
+	if p.reported || p.total > 0 {
+		p.send(true)
 	}
 }
-
-func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 // countingWriter reports bytes written through a progressLine.
 type countingWriter struct {

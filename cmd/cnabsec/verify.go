@@ -126,8 +126,12 @@ func verifyConfig(c *cli.Context) (verifier.Config, error) {
 // registryOptions are the registry settings from the global flags.
 func registryOptions(c *cli.Context) oci.Options {
 	o := oci.Options{Timeout: c.Duration("timeout"), Insecure: c.StringSlice("insecure-registry")}
-	if !c.Bool("no-progress") && isTerminal(c.App.ErrWriter) {
-		o.Progress = c.App.ErrWriter
+	switch {
+	case c.Bool("no-progress"):
+	case isTerminal(c.App.ErrWriter):
+		o.Progress = newTerminalProgress(c.App.ErrWriter).report
+	default:
+		o.Progress = logProgress
 	}
 	return o
 }
