@@ -56,6 +56,10 @@ func TestEveryManifestDecodesWithTheKubernetesTypes(t *testing.T) {
 			v = &admissionregistrationv1.ValidatingWebhookConfiguration{}
 		case "admissionregistration.k8s.io/v1/MutatingWebhookConfiguration":
 			v = &admissionregistrationv1.MutatingWebhookConfiguration{}
+		case "cert-manager.io/v1/Issuer":
+			v = &issuer{}
+		case "cert-manager.io/v1/Certificate":
+			v = &certificate{}
 		default:
 			t.Fatalf("%s: unexpected %s %s", f, tm.APIVersion, tm.Kind)
 		}
@@ -100,6 +104,10 @@ func TestDeploymentRunsNonRootReadOnlyWithLimits(t *testing.T) {
 		if !strings.Contains(args, want) {
 			t.Errorf("args lack %q: %s", want, args)
 		}
+	}
+	// The image make image builds and documents (tools/image).
+	if !strings.HasPrefix(c.Image, "ghcr.io/cnabsec/cnabsec:") && !strings.HasPrefix(c.Image, "ghcr.io/cnabsec/cnabsec@sha256:") {
+		t.Errorf("image %s is not the one make image builds (ghcr.io/cnabsec/cnabsec)", c.Image)
 	}
 	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" || c.ReadinessProbe.HTTPGet.Scheme != corev1.URISchemeHTTPS {
 		t.Error("readiness probe is not HTTPS /readyz")
