@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -306,7 +307,7 @@ func TestReplacesAPreviousLayoutWhole(t *testing.T) {
 }
 
 func TestPushWritesTheLayoutDigestToTheRegistry(t *testing.T) {
-	srv := httptest.NewServer(registry.New())
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer srv.Close()
 	o := fakeOptions(t)
 	img, _ := assemble([]byte("binary"), nil, o)
@@ -359,5 +360,70 @@ func TestCACertsMustBePEM(t *testing.T) {
 	}
 	if _, err := readCACerts(f); !fault.Is(err, fault.Input) || !strings.Contains(err.Error(), f) {
 		t.Fatalf("got %v, want an input error naming %s", err, f)
+	}
+}
+
+// cnabsec runs the binary taken from the image, as a release pipeline would.
+func cnabsec(t *testing.T, bin, dir string, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return string(out), exit.ExitCode()
+	}
+	if err != nil {
+		t.Fatalf("cnabsec %v: %v", args, err)
+	}
+	return string(out), 0
+}
+
+// TestImageIsSignedByItsOwnCnabsecAndVerifiesAtLevel2 follows
+// docs/admission.md: push the image, sign it with the cnabsec it holds,
+// verify it at level 2 before deploying; a different image pushed under
+// the same tag afterwards is denied.
+func TestImageIsSignedByItsOwnCnabsecAndVerifiesAtLevel2(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the image's binary is for linux")
+	}
+	dir, _ := buildOnce(t)
+	img, _ := layoutImage(t, dir)
+	_, bodies := files(t, img)
+	work := t.TempDir()
+	bin := filepath.Join(work, "cnabsec")
+	if err := os.WriteFile(bin, bodies["cnabsec"], 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	ref := strings.TrimPrefix(srv.URL, "http://") + "/cnabsec/cnabsec:" + testVersion
+	if _, err := push(context.Background(), ref, img); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"root", "targets", "snapshot", "timestamp"} {
+		mustRun(t, bin, work, "key", "generate", "--unencrypted", "keys/"+k)
+	}
+	online := []string{"--snapshot-key", "keys/snapshot.key", "--timestamp-key", "keys/timestamp.key"}
+	mustRun(t, bin, work, append([]string{"repo", "init", "repo", "--root-key", "keys/root.key", "--targets-key", "keys/targets.key"}, online...)...)
+	mustRun(t, bin, work, append([]string{"sign", "image", ref, "--repo", "repo", "--key", "keys/targets.key"}, online...)...)
+	verify := []string{"verify", ref, "--image", "--level", "2", "--trust-root", "repo/metadata/1.root.json", "--metadata", "repo"}
+	if out, code := cnabsec(t, bin, work, verify...); code != 0 || !strings.HasPrefix(out, "VERIFIED") {
+		t.Fatalf("verify exit %d: %s", code, out)
+	}
+	other, _ := assemble([]byte("another binary"), nil, testOptions("../..", ""))
+	if _, err := push(context.Background(), ref, other); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := cnabsec(t, bin, work, verify...); code != 1 || !strings.HasPrefix(out, "DENIED") || !strings.Contains(out, "does not match signed target") {
+		t.Fatalf("another image under the signed tag: exit %d: %s, want DENIED (exit 1) for not matching the signed target", code, out)
+	}
+}
+
+func mustRun(t *testing.T, bin, dir string, args ...string) {
+	t.Helper()
+	if out, code := cnabsec(t, bin, dir, args...); code != 0 {
+		t.Fatalf("cnabsec %v: exit %d: %s", args, code, out)
 	}
 }
