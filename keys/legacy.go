@@ -85,7 +85,7 @@ func decryptSSLib(b, passphrase []byte) ([]byte, error) {
 		return nil, err
 	}
 	if len(passphrase) == 0 {
-		return nil, fmt.Errorf("%w: the key is encrypted (securesystemslib format; use --passphrase-env)", ErrPassphrase)
+		return nil, fmt.Errorf("%w: the key is encrypted (securesystemslib format)", ErrPassphrase)
 	}
 	key, err := pbkdf2.Key(sha256.New, string(passphrase), e.salt, e.iterations, 32)
 	if err != nil {
@@ -114,7 +114,7 @@ func decryptSSLib(b, passphrase []byte) ([]byte, error) {
 // DER that does not parse, and both are reported as ErrPassphrase.
 func decryptLegacyPEM(block *pem.Block, passphrase []byte) ([]byte, error) {
 	if len(passphrase) == 0 {
-		return nil, fmt.Errorf("%w: the key is encrypted (OpenSSL PEM encryption, %s; use --passphrase-env)", ErrPassphrase, printable(block.Headers["DEK-Info"]))
+		return nil, fmt.Errorf("%w: the key is encrypted (OpenSSL PEM encryption, %s)", ErrPassphrase, printable(block.Headers["DEK-Info"]))
 	}
 	//lint:ignore SA1019 reads the encrypted PEM python tools write for RSA keys; the DER is parsed and the key checked after
 	der, err := x509.DecryptPEMBlock(block, passphrase)

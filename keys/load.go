@@ -195,7 +195,7 @@ func pemPrivateKey(block *pem.Block, passphrase []byte) (any, error) {
 		return parseLegacyDER(block.Type, der)
 	case block.Type == "ENCRYPTED PRIVATE KEY":
 		if len(passphrase) == 0 {
-			return nil, fmt.Errorf("%w: the key is encrypted (use --passphrase-env)", ErrPassphrase)
+			return nil, fmt.Errorf("%w: the key is encrypted", ErrPassphrase)
 		}
 		key, err := pkcs8.ParsePKCS8PrivateKey(block.Bytes, passphrase)
 		if err != nil {

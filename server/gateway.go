@@ -199,7 +199,7 @@ func NewGateway(o GatewayOptions) (*Gateway, error) {
 func ParseUpstream(upstream, targetRegistry string) (*url.URL, string, error) {
 	u, err := url.Parse(upstream)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
-		return nil, "", fault.Inputf("--upstream %q: want http(s)://HOST[:PORT] with no path, query or credentials", upstream)
+		return nil, "", fault.Inputf("upstream %q: want http(s)://HOST[:PORT] with no path, query or credentials", upstream)
 	}
 	u.Path = ""
 	reg := targetRegistry

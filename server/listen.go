@@ -70,7 +70,7 @@ func ListenAndServe(ctx context.Context, h http.Handler, o ListenOptions) error 
 		o.Timeouts = DefaultTimeouts()
 	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
-		return fault.Inputf("--tls-cert and --tls-key go together")
+		return fault.Inputf("a TLS certificate and its key go together")
 	}
 	srv := NewHTTPServer(h, o.Timeouts, o.Logger)
 	ln, err := net.Listen("tcp", o.Addr)

@@ -192,7 +192,7 @@ func TestTLSCertificateIsReloadedWhenTheFilesChange(t *testing.T) {
 
 func TestTLSFlagsMustComeTogether(t *testing.T) {
 	err := ListenAndServe(context.Background(), http.NotFoundHandler(), ListenOptions{Addr: "127.0.0.1:0", TLSCert: "x.crt"})
-	if err == nil || err.Error() != "--tls-cert and --tls-key go together" {
+	if err == nil || err.Error() != "a TLS certificate and its key go together" {
 		t.Fatalf("err = %v", err)
 	}
 }

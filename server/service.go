@@ -39,7 +39,7 @@ func ParseMode(s string) (Mode, error) {
 	case Enforce, Warn:
 		return Mode(s), nil
 	}
-	return "", fault.Inputf("--mode %q: want enforce or warn", s)
+	return "", fault.Inputf("mode %q: want enforce or warn", s)
 }
 
 // Options configures a Service.

@@ -42,7 +42,7 @@ func PublishLayout(ctx context.Context, repo *metadata.Repository, opts Options,
 		return "", nil, err
 	}
 	if len(lr.Keys) == 0 {
-		return "", nil, fault.Inputf("no --layout-key given: verifiers need the layout's public keys")
+		return "", nil, fault.Inputf("no layout key given: verifiers need the layout's public keys")
 	}
 	// Structure and every owner's signature, checked cryptographically: a
 	// layout its own keys cannot verify would deny every later verification.
@@ -79,14 +79,14 @@ func layoutNames(lr LayoutRelease) (string, string, error) {
 		return "", "", err
 	}
 	if strings.HasSuffix(name, "/*") {
-		return "", "", fault.Inputf("--name %s: a layout belongs to one repository, not a glob", lr.Name)
+		return "", "", fault.Inputf("layout repository %s: a layout belongs to one repository, not a glob", lr.Name)
 	}
 	target := lr.Target
 	if target == "" {
 		target = names.LayoutTarget(name)
 	}
 	if !strings.HasPrefix(target, name+"/in-toto-metadata/") || !strings.HasSuffix(target, ".layout") || strings.Contains(target, "..") {
-		return "", "", fault.Inputf("--layout-name %s: want %s/in-toto-metadata/NAME.layout", target, name)
+		return "", "", fault.Inputf("layout target %s: want %s/in-toto-metadata/NAME.layout", target, name)
 	}
 	return name, target, nil
 }

@@ -22,7 +22,7 @@ const maxLinks = 256
 func (p *prepared) readLinks(dir, artifactSHA string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return fault.Inputf("--links %s: %w", dir, err)
+		return fault.Inputf("links directory %s: %w", dir, err)
 	}
 	p.links = map[string][]byte{}
 	var listed []string
@@ -45,11 +45,11 @@ func (p *prepared) readLinks(dir, artifactSHA string) error {
 		p.links[name] = b
 		listed = append(listed, name)
 		if len(listed) > maxLinks {
-			return fault.Inputf("--links %s: more than %d link files", dir, maxLinks)
+			return fault.Inputf("links directory %s: more than %d link files", dir, maxLinks)
 		}
 	}
 	if len(listed) == 0 {
-		return fault.Inputf("--links %s: no *.link files", dir)
+		return fault.Inputf("links directory %s: no *.link files", dir)
 	}
 	sort.Strings(listed)
 	p.custom.InToto = append(p.custom.InToto, listed...)

@@ -173,7 +173,7 @@ func prepare(ctx context.Context, it Item, opts Options) (*prepared, error) {
 		artifactSHA, err = p.prepareBundle(ctx, opts)
 	case names.KindImage:
 		if it.Thick || it.Push || it.File != "" {
-			return nil, fault.Inputf("%s: an image takes no file, --thick or --push: its manifest is read from the registry", it.Ref)
+			return nil, fault.Inputf("%s: an image takes no file, thick archive or push: its manifest is read from the registry", it.Ref)
 		}
 		artifactSHA, err = p.prepareImage(ctx, opts)
 	default:
@@ -200,7 +200,7 @@ func (p *prepared) prepareBundle(ctx context.Context, opts Options) (string, err
 	}
 	if it.Thick {
 		if it.Push {
-			return "", fault.Inputf("%s: --push takes a thin bundle.json, not a thick archive", it.Ref)
+			return "", fault.Inputf("%s: a push takes a thin bundle.json, not a thick archive", it.Ref)
 		}
 		return p.prepareThick(it.File)
 	}

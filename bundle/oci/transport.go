@@ -19,7 +19,7 @@ import (
 type PlainHTTPRefusedError struct{ Host string }
 
 func (e *PlainHTTPRefusedError) Error() string {
-	return fmt.Sprintf("refusing plain HTTP to %s (only loopback hosts and hosts given with --insecure-registry may use it)", e.Host)
+	return fmt.Sprintf("refusing plain HTTP to %s (only loopback hosts and hosts listed as insecure may use it)", e.Host)
 }
 
 // TooLargeError is returned when a response body exceeds its cap.

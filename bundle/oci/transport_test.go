@@ -86,7 +86,10 @@ func TestPrivateNetworkRegistryWithoutInsecureFlagUsesHTTPSOnly(t *testing.T) {
 		var refused *PlainHTTPRefusedError
 		if errors.As(err, &refused) {
 			// The ggcr fallback was attempted and stopped before dialling.
-			errtest.Want(t, err, fault.Input, "refusing plain HTTP", "--insecure-registry")
+			errtest.Want(t, err, fault.Input, "refusing plain HTTP", "listed as insecure")
+			if r, host := fault.RemedyOf(err); r != fault.RemedyInsecureRegistry || host != refused.Host {
+				t.Errorf("%s: remedy %v for %q, want %v for %s", s, r, host, fault.RemedyInsecureRegistry, refused.Host)
+			}
 		} else {
 			errtest.Want(t, err, fault.Inconclusive, "network disabled")
 		}

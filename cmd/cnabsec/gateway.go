@@ -64,7 +64,7 @@ func runGateway(c *cli.Context) error {
 	}
 	// Validate the upstream before building the verifier.
 	if _, _, err := server.ParseUpstream(c.String("upstream"), c.String("target-registry")); err != nil {
-		return err
+		return fault.Inputf("--%w", err) // "--upstream ...": the flag, as the user wrote it
 	}
 	v, err := verifierFactory(c)
 	if err != nil {

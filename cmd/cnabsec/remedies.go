@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/keys"
 	"github.com/cnabsec/cnabsec/metadata"
 )
 
@@ -68,6 +70,9 @@ func fixed(words string) func(string) string { return func(string) string { retu
 func hintFor(err error) string {
 	if h := fault.HintOf(err); h != "" {
 		return h
+	}
+	if errors.Is(err, keys.ErrPassphrase) {
+		return "give the key's passphrase in the variable --passphrase-env names (or type it on a terminal)"
 	}
 	r, subject := fault.RemedyOf(err)
 	if words, ok := remedyWords[r]; ok {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
+	"github.com/cnabsec/cnabsec/keys"
 )
 
 // A remedy a library attaches but the command cannot word would print no
@@ -73,5 +75,14 @@ func TestLibrariesWordNoHints(t *testing.T) {
 	}
 	if n < 100 {
 		t.Fatalf("walked only %d library files", n)
+	}
+}
+
+// keys says only that a key is encrypted or the passphrase is wrong; the
+// command says where the passphrase comes from.
+func TestEncryptedKeyHintNamesThePassphraseFlag(t *testing.T) {
+	err := fault.Inputf("key file ci.key: %w", fmt.Errorf("%w: the key is encrypted", keys.ErrPassphrase))
+	if got := hintFor(err); !strings.Contains(got, "--passphrase-env") {
+		t.Errorf("hint %q", got)
 	}
 }

@@ -134,7 +134,7 @@ func serveSettingsOf(c *cli.Context) (serveSettings, error) {
 		return st, err
 	}
 	if st.mode, err = server.ParseMode(c.String("mode")); err != nil {
-		return st, err
+		return st, fault.Inputf("--mode %q: want enforce or warn", c.String("mode"))
 	}
 	if st.admissionMode, err = server.ParseAdmissionMode(c.String("admission-mode")); err != nil {
 		return st, fault.Inputf("--admission-mode %q: want mutate or validate", c.String("admission-mode"))

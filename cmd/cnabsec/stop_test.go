@@ -23,7 +23,8 @@ func runServer(t *testing.T, sig os.Signal, args ...string) (int, string) {
 	stopContext = func(context.Context) (context.Context, context.CancelFunc) { return ctx, func() { cancel(nil) } }
 	ready := make(chan net.Addr, 1)
 	listenReady = func(a net.Addr) { ready <- a }
-	var stdout, stderr bytes.Buffer
+	var stdout bytes.Buffer
+	var stderr lockedBuffer // the service's refresh loop may still log after run returns
 	done := make(chan int, 1)
 	go func() { done <- run(append([]string{"cnabsec"}, args...), strings.NewReader(""), &stdout, &stderr) }()
 	select {
