@@ -25,6 +25,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/cnabsec/cnabsec/internal/fault"
 )
@@ -226,6 +227,13 @@ func TestLayerHasNoShellAndFixedOwnersAndTimes(t *testing.T) {
 	img, err := assemble([]byte("not a real binary"), nil, o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// As a consumer reads it: from the written layout.
+	if err := writeLayout(o.out, img, o.version); err != nil {
+		t.Fatal(err)
+	}
+	if read, _ := layoutImage(t, o.out); validate.Image(read) != nil {
+		t.Fatalf("the layout's image is not self-consistent (digests, sizes, diff IDs): %v", validate.Image(read))
 	}
 	hdrs, bodies := files(t, img)
 	for n, h := range hdrs {
