@@ -3,12 +3,8 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -21,73 +17,18 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/cnabsec/cnabsec/internal/testing/peers"
 	"github.com/cnabsec/cnabsec/internal/testing/scenario"
 	"github.com/cnabsec/cnabsec/verifier"
 )
-
-// needBinary returns the path of an interop peer; with CI=true a missing
-// peer fails the test instead of skipping it.
-func needBinary(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (make interop-deps): %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// startDebianRegistry runs Debian's docker-registry (distribution 2.x) on a
-// free loopback port with a temporary storage directory.
-func startDebianRegistry(t *testing.T, bin string) string {
-	t.Helper()
-	dir := t.TempDir()
-	addr := freePort(t)
-	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n", filepath.Join(dir, "data"), addr)
-	cfgFile := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "serve", cfgFile)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; i < 200; i++ {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return addr
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("docker-registry did not start: %s", logs.String())
-	return ""
-}
 
 // TestInteropSkopeoPullsThroughTheGatewayFromDebianRegistry runs against the
 // test verifier (a table of signed targets) until the real verifier
 // implements the service interface; the gateway, the registry and the client
 // are real.
 func TestInteropSkopeoPullsThroughTheGatewayFromDebianRegistry(t *testing.T) {
-	skopeo := needBinary(t, "skopeo")
-	reg := startDebianRegistry(t, needBinary(t, "docker-registry"))
+	skopeo := peers.NeedTool(t, "skopeo")
+	reg := peers.StartDistribution(t)
 
 	push := func(ref string, img v1.Image) v1.Hash {
 		r, err := name.ParseReference(reg + "/" + ref)
@@ -169,7 +110,7 @@ func TestInteropSkopeoPullsThroughTheGatewayFromDebianRegistry(t *testing.T) {
 // release (TUF repository, images in Debian's registry) and lets skopeo pull
 // through a gateway that runs the real verifier.
 func TestInteropSkopeoPullsThroughTheGatewayWithTheRealVerifier(t *testing.T) {
-	skopeo := needBinary(t, "skopeo")
+	skopeo := peers.NeedTool(t, "skopeo")
 	reg, s, v := signedReleaseInDebianRegistry(t)
 	ctx := context.Background()
 	g, err := NewGateway(GatewayOptions{Verifier: v, Upstream: "http://" + reg})
@@ -271,7 +212,7 @@ func TestInteropAdmissionDeniesATagMovedInDebianRegistryAfterItWasAdmitted(t *te
 // host, the release and a real verifier trusting it (closed with the test).
 func signedReleaseInDebianRegistry(t *testing.T) (string, *scenario.Scenario, *verifier.Verifier) {
 	t.Helper()
-	reg := startDebianRegistry(t, needBinary(t, "docker-registry"))
+	reg := peers.StartDistribution(t)
 	s, err := scenario.Build(context.Background(), scenario.Options{Dir: t.TempDir(), Registry: reg})
 	if err != nil {
 		t.Fatalf("building the signed release: %v", err)

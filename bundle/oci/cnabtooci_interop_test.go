@@ -19,6 +19,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cnabsec/cnabsec/internal/testing/peers"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -48,7 +49,7 @@ func runTool(t *testing.T, bin string, args ...string) string {
 }
 
 func TestInteropCnabToOCIPushGivesCnabsecsIndexDigestAndEachPullsTheOther(t *testing.T) {
-	addr := startDistribution(t)
+	addr := peers.StartDistribution(t)
 	img, err := random.Image(256, 2, random.WithSource(rand.NewSource(1)))
 	if err != nil {
 		t.Fatal(err)

@@ -10,88 +10,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
-	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
+	"github.com/cnabsec/cnabsec/internal/testing/peers"
 	"github.com/cnabsec/cnabsec/internal/testing/registrytest"
 )
-
-func needBinary(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required for the interop tests (CI=true): %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
-
-// startDistribution runs docker-registry on a free loopback port with
-// temporary storage and returns "127.0.0.1:PORT"; it is stopped when the
-// test ends.
-func startDistribution(t *testing.T) string {
-	t.Helper()
-	bin := needBinary(t, "docker-registry")
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
-    enabled: true
-http:
-  addr: %s
-`, filepath.Join(dir, "storage"), addr)
-	cfgPath := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "serve", cfgPath)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start docker-registry: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("docker-registry output:\n%s", logs.String())
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("docker-registry did not come up on %s: %v\n%s", addr, err, logs.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 // skopeoRaw returns the manifest skopeo reads for ref.
 func skopeoRaw(t *testing.T, skopeo, ref string) []byte {
@@ -108,8 +33,8 @@ func skopeoRaw(t *testing.T, skopeo, ref string) []byte {
 }
 
 func TestInteropDistributionPushPullCopyVerifiedBySkopeo(t *testing.T) {
-	skopeo := needBinary(t, "skopeo")
-	host := startDistribution(t)
+	skopeo := peers.NeedTool(t, "skopeo")
+	host := peers.StartDistribution(t)
 	reg := &registrytest.Registry{Host: host}
 	ctx := context.Background()
 

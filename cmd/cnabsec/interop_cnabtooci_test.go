@@ -19,6 +19,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cnabsec/cnabsec/internal/testing/peers"
 	"github.com/cnabsec/cnabsec/internal/testing/scenario"
 )
 
@@ -56,7 +57,7 @@ type c2oRelease struct {
 func newC2ORelease(t *testing.T) *c2oRelease {
 	t.Helper()
 	bin := needCnabToOCIv061(t)
-	reg := startDockerRegistry(t)
+	reg := peers.StartDistribution(t)
 	s, err := scenario.Build(context.Background(), scenario.Options{Dir: t.TempDir(), Registry: reg, Provenance: true})
 	if err != nil {
 		t.Fatalf("scenario: %v", err)

@@ -6,12 +6,14 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/cnabsec/cnabsec/internal/testing/peers"
 )
 
 // `layout graph --format svg` renders the walkthrough layout with Debian's
 // dot: an SVG with both steps and the flow between them.
 func TestInteropLayoutGraphSVGRendersWithGraphviz(t *testing.T) {
-	needTool(t, "dot")
+	peers.NeedTool(t, "dot")
 	path := walkthroughLayoutFile(t)
 	code, _, errs := runCLI(t, "layout", "graph", path, "--format", "svg", "--out", "chain.svg")
 	if code != 0 {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cnabsec/cnabsec/internal/testing/peers"
 )
 
 // pyWriteKeys has Debian's securesystemslib write encrypted key pairs the
@@ -28,7 +30,7 @@ i._generate_and_write_ecdsa_keypair(filepath="ci", password=pw)
 // ecdsa); Debian's in-toto-verify accepts the layout and links cnabsec
 // signed with them. A wrong passphrase is exit 2 naming the key file.
 func TestInteropCnabsecSignsAChainWithPythonsEncryptedKeysThatInTotoVerifies(t *testing.T) {
-	verify := needTool(t, "in-toto-verify")
+	verify := peers.NeedTool(t, "in-toto-verify")
 	dir := t.TempDir()
 	py := exec.Command("/usr/bin/python3", "-c", pyWriteKeys, "py pass phrase")
 	py.Dir = dir

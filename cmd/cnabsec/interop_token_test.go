@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cnabsec/cnabsec/internal/testing/peers"
 	"github.com/cnabsec/cnabsec/keys"
 )
 
@@ -26,8 +27,8 @@ func TestInteropTokenCeremony(t *testing.T) {
 		}
 		t.Skip("softhsm2 is not installed")
 	}
-	needTool(t, "skopeo")
-	reg := startDockerRegistry(t)
+	peers.NeedTool(t, "skopeo")
+	reg := peers.StartDistribution(t)
 	bin := t.TempDir()
 	build := exec.Command("go", "build", "-o", filepath.Join(bin, "cnabsec-signer-pkcs11"), "../cnabsec-signer-pkcs11")
 	build.Env = append(os.Environ(), "CGO_ENABLED=1")

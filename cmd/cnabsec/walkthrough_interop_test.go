@@ -3,83 +3,16 @@
 package main
 
 import (
-	"bytes"
-	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cnabsec/cnabsec/internal/testing/peers"
 )
-
-// needTool returns the path of a peer binary; with CI=true a missing one
-// fails the test, never skips it.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required for the interop tests (CI=true; make interop-deps installs it): %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
-
-// freeLoopbackAddr returns a 127.0.0.1 address no one listens on now.
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// startDockerRegistry runs Debian's docker-registry (Docker Distribution) on
-// a free loopback port until the test ends and returns its address.
-func startDockerRegistry(t *testing.T) string {
-	t.Helper()
-	bin := needTool(t, "docker-registry")
-	addr, dir := freeLoopbackAddr(t), t.TempDir()
-	cfg := filepath.Join(dir, "config.yml")
-	conf := fmt.Sprintf("version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n",
-		filepath.Join(dir, "storage"), addr)
-	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "serve", cfg)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start docker-registry: %v", err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("docker-registry output:\n%s", logs.String())
-		}
-	})
-	client := &http.Client{Timeout: 2 * time.Second}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		resp, err := client.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("docker-registry did not come up on %s: %v", addr, err)
-		}
-	}
-}
 
 // TestInteropWalkthrough runs the README walkthrough (examples/walkthrough.sh,
 // which TestREADMEWalkthroughIsTheScript keeps identical to the README's
@@ -88,9 +21,9 @@ func startDockerRegistry(t *testing.T) string {
 // verification with the hand-off, the export kit and its import. The
 // repository server the walkthrough starts must be gone when it returns.
 func TestInteropWalkthrough(t *testing.T) {
-	needTool(t, "skopeo")
-	reg := startDockerRegistry(t)
-	tuf := freeLoopbackAddr(t)
+	peers.NeedTool(t, "skopeo")
+	reg := peers.StartDistribution(t)
+	tuf := peers.FreeLoopbackAddr(t)
 	work := t.TempDir()
 	cmd := exec.Command("bash", "../../examples/walkthrough.sh")
 	cmd.Env = append(os.Environ(), "REGISTRY="+reg, "TUF="+tuf, "WORK="+work)
