@@ -47,6 +47,10 @@ var goals = map[string]goal{
 	"BenchmarkBatchSign/per-version-vs-single":                                        {"<=", 0.05, "batch-sign 10,000: time per version vs one sign"},
 	"BenchmarkVerifyScale/100k-vs-10":                                                 {"<=", 1.5, "verify one version in 100,000 vs 10"},
 	"BenchmarkVerifyScale/bytes-vs-flat":                                              {"<=", 0.01, "metadata bytes downloaded vs a flat targets file"},
+	"BenchmarkAddVersion/1M-vs-10":                                                    {"<=", 3, "add one version to 1,000,000 vs 10 versions (bench-only: CNABSEC_SCALE_VERSIONS=1000000)"},
+	"BenchmarkAddVersion/peak-RSS-MiB-1M":                                             {"<=", 200, "peak RSS adding a version to 1,000,000"},
+	"BenchmarkVerifyScale/1M-vs-10":                                                   {"<=", 1.5, "verify one version in 1,000,000 vs 10 (bench-only: CNABSEC_SCALE_VERSIONS=1000000)"},
+	"BenchmarkVerifyScale/bytes-vs-flat-1M":                                           {"<=", 0.001, "metadata bytes downloaded vs a flat targets file of 1,000,000 versions"},
 	"BenchmarkAdmissionCachedP99VsHealthz/p99-ratio":                                  {"<=", 2, "cached /v1/admission p99 vs /healthz p99"},
 	"BenchmarkAdmissionCachedP99VsHealthz/throughput-ratio":                           {">=", 0.5, "cached /v1/admission throughput vs /healthz"},
 	"BenchmarkRSSWithTenThousandCachedVerdicts/rss-MiB":                               {"<=", 150, "RSS with 10,000 cached verdicts"},
@@ -72,6 +76,8 @@ var notes = map[string]string{
 	"BenchmarkColdAdmissionPerImage/cold-admission-ms":           "uncached level-4 admission of one image (loopback registry); peers publish ~1000 ms (Ratify), ~2000 ms (Connaisseur with cosign) per image",
 	"BenchmarkServiceColdVsCLI/service-cold-ms":                  "uncached level-4 bundle verification by the service (loopback registry)",
 	"BenchmarkSlowlorisClientsAreCutOff/healthz-answered":        "health checks answered while the slow clients held connections",
+	"BenchmarkVerifyScale/snapshot-bytes-1M":                     "the snapshot every client downloads on each refresh, 1,000,000 versions (its size grows with the bins)",
+	"BenchmarkVerifyScale/snapshot-bytes":                        "the snapshot every client downloads on each refresh (its size grows with the bins)",
 }
 
 // derived are ratios of two sub-benchmarks' ns/op, reported as a metric of

@@ -21,6 +21,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/cnabsec/cnabsec/internal/names"
 	"github.com/cnabsec/cnabsec/keys"
@@ -33,6 +35,68 @@ const Name = "example.com/org/app"
 // format changes whenever what Build writes changes, so that a stale cache
 // is never reused.
 const format = "v1"
+
+// The environment of a bench-only run at another scale: the number of
+// versions of the big repository (default: the caller's, 100,000) and its
+// hash bins (default: the caller's, 2048).
+const (
+	VersionsEnv = "CNABSEC_SCALE_VERSIONS"
+	BinsEnv     = "CNABSEC_SCALE_BINS"
+)
+
+// FromEnv returns the version count and bin count VersionsEnv and BinsEnv
+// give, or the defaults where they are unset.
+func FromEnv(defVersions, defBins int) (versions, bins int, err error) {
+	versions, bins = defVersions, defBins
+	if v := os.Getenv(VersionsEnv); v != "" {
+		if versions, err = strconv.Atoi(v); err != nil || versions < 1 {
+			return 0, 0, fmt.Errorf("%s=%q: want a positive number of versions", VersionsEnv, v)
+		}
+	}
+	if v := os.Getenv(BinsEnv); v != "" {
+		if bins, err = strconv.Atoi(v); err != nil || bins < 0 || bins > metadata.MaxBins {
+			return 0, 0, fmt.Errorf("%s=%q: want a power of two up to %d", BinsEnv, v, metadata.MaxBins)
+		}
+	}
+	return versions, bins, nil
+}
+
+// Label names a version count in metric names: 100k, 1M, 10.
+func Label(n int) string {
+	switch {
+	case n >= 1_000_000 && n%1_000_000 == 0:
+		return fmt.Sprintf("%dM", n/1_000_000)
+	case n >= 1000 && n%1000 == 0:
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return strconv.Itoa(n)
+}
+
+// SnapshotBytes is the size of the newest snapshot metadata file of the
+// repository in dir (what every client downloads on each refresh).
+func SnapshotBytes(dir string) (int64, error) {
+	ents, err := os.ReadDir(filepath.Join(dir, "metadata"))
+	if err != nil {
+		return 0, err
+	}
+	best, size := -1, int64(0)
+	for _, e := range ents {
+		v, ok := strings.CutSuffix(e.Name(), ".snapshot.json")
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil || n <= best {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			return 0, err
+		}
+		best, size = n, info.Size()
+	}
+	if best < 0 {
+		return 0, fmt.Errorf("%s: no snapshot metadata", dir)
+	}
+	return size, nil
+}
 
 // Roles are the key names under KeyDir (ROLE.key, ROLE.pub).
 var Roles = []string{"root", "targets", "snapshot", "timestamp", "releases"}
@@ -58,12 +122,15 @@ func Version(seed int64, i int) (string, metadata.TargetInfo) {
 	b := []byte(fmt.Sprintf("%d/%d", seed, i))
 	s256, s512 := sha256.Sum256(b), sha512.Sum512(b)
 	custom, _ := json.Marshal(names.Custom{CNABSec: &names.CNABSecCustom{Kind: names.KindBundle}})
-	return fmt.Sprintf("%s:1.0.%d", Name, i), metadata.TargetInfo{
+	return VersionName(i), metadata.TargetInfo{
 		Length: 549,
 		Hashes: map[string]string{"sha256": hex.EncodeToString(s256[:]), "sha512": hex.EncodeToString(s512[:])},
 		Custom: custom,
 	}
 }
+
+// VersionName is the target name of synthetic version i.
+func VersionName(i int) string { return fmt.Sprintf("%s:1.0.%d", Name, i) }
 
 // Cached returns the cached repository of n versions in bins hash bins,
 // building it first when $TMPDIR holds none. The result must not be changed:
@@ -125,23 +192,65 @@ func Build(ctx context.Context, dir, keyDir string, n, bins int, seed int64) (*R
 	if err := r.Delegate(ctx, Name); err != nil {
 		return nil, err
 	}
-	if n > 0 {
-		if _, err := repo.Update(ctx, r.Signing(), func(tx *metadata.Tx) error {
-			for i := 0; i < n; i++ {
-				name, info := Version(seed, i)
-				if err := tx.AddTarget(name, info); err != nil {
-					return err
-				}
-			}
-			return nil
-		}); err != nil {
-			return nil, err
-		}
+	if err := r.addVersions(ctx, n, bins, seed); err != nil {
+		return nil, err
 	}
 	if r.TrustedRoot, err = repo.TrustedRoot(); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// oneTransaction is the most versions Build adds in a single transaction.
+// Above it the versions go in groups of bins, one transaction per group, so
+// that a transaction holds about oneTransaction targets in memory however
+// many versions the repository gets (a million in one transaction held every
+// bin at once).
+const oneTransaction = 200_000
+
+// addVersions adds versions 0..n-1: in one transaction up to oneTransaction,
+// else one transaction per group of bins, each adding the versions whose
+// bin is in its group.
+func (r *Repo) addVersions(ctx context.Context, n, bins int, seed int64) error {
+	groups := 1
+	if n > oneTransaction && bins > 1 {
+		for groups < bins && n/groups > oneTransaction/2 {
+			groups *= 2
+		}
+	}
+	for g := 0; g < groups; g++ {
+		if _, err := r.Repo.Update(ctx, r.Signing(), func(tx *metadata.Tx) error {
+			return addGroup(tx, n, bins, groups, g, seed)
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addGroup adds the versions whose bin falls in group g of groups (all of
+// them when groups is 1).
+func addGroup(tx *metadata.Tx, n, bins, groups, g int, seed int64) error {
+	for i := 0; i < n; i++ {
+		if groups > 1 && binOf(tx, VersionName(i))*groups/bins != g {
+			continue
+		}
+		if err := tx.AddTarget(Version(seed, i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// binOf is the number of the hash bin that signs name (the hex suffix of
+// releases-bin-N).
+func binOf(tx *metadata.Tx, name string) int {
+	role := tx.RoleFor(name)
+	v, err := strconv.ParseUint(role[strings.LastIndexByte(role, '-')+1:], 16, 32)
+	if err != nil {
+		return 0
+	}
+	return int(v)
 }
 
 // Delegate lets the releases role sign versions of these names (a targets-key

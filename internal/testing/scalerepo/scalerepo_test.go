@@ -7,6 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/cnabsec/cnabsec/internal/testing/peakrss"
 
 	"github.com/cnabsec/cnabsec/metadata"
 )
@@ -76,4 +79,31 @@ func contents(t *testing.T, dir string) map[string][]byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestBuildTheScaleRepositoryOfTheEnvironment builds (or finds in the cache)
+// the repository CNABSEC_SCALE_VERSIONS and CNABSEC_SCALE_BINS name, and
+// logs the build's time and this process's peak RSS. It does nothing unless
+// CNABSEC_SCALE_VERSIONS is set (a bench-only run, never CI):
+//
+//	CNABSEC_SCALE_VERSIONS=1000000 CNABSEC_SCALE_BINS=4096 go test -run TestBuildTheScaleRepositoryOfTheEnvironment -v -timeout 60m ./internal/testing/scalerepo
+func TestBuildTheScaleRepositoryOfTheEnvironment(t *testing.T) {
+	if os.Getenv(VersionsEnv) == "" {
+		t.Skip(VersionsEnv + " is not set")
+	}
+	n, bins, err := FromEnv(100_000, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	r, err := Cached(context.Background(), n, bins, 7, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := SnapshotBytes(r.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d versions in %d bins: %v, peak RSS %.1f MiB; snapshot %d bytes", n, bins, time.Since(start).Round(time.Second),
+		float64(peakrss.Peak(t))/(1<<20), snap)
 }
