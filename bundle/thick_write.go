@@ -45,6 +45,11 @@ type ThickContent struct {
 	// Blobs are written under artifacts/layout/blobs/<alg>/<hex>, sorted by
 	// digest; a digest listed twice is written once.
 	Blobs []Blob
+	// Relocation says where each image of the bundle was when archived
+	// (original reference → REPOSITORY@contentDigest), written as
+	// relocation-mapping.json. Nil relocates each image to its own
+	// repository (its reference without tag or digest) at its contentDigest.
+	Relocation RelocationMapping
 }
 
 // WriteThick writes a thick bundle (CNAB 104) to w, reproducibly: the same
@@ -54,8 +59,14 @@ type ThickContent struct {
 // given version of that module, which go.mod pins). Layers are already
 // compressed: at BestSpeed klauspost stores incompressible data at ~3 GB/s
 // where compress/gzip manages ~0.18 GB/s, for the same output size.
-// Entry order: bundle.json, oci-layout, index.json, then the blobs, so a
-// streaming reader sees the bundle first. Each blob is verified against its
+// The layout is the one porter archive writes, so porter publish --archive
+// takes the archive: relocation-mapping.json (c.Relocation, checked as
+// ReadThick checks it: every image, each at REPOSITORY@contentDigest) and
+// index.json with each image's entry named (org.opencontainers.image.ref.name)
+// by its relocated reference, the name Porter's publish looks it up by;
+// entry names carry no "./" prefix (Porter's extraction cleans names).
+// Entry order: bundle.json, relocation-mapping.json, oci-layout, index.json,
+// then the blobs, so a streaming reader sees the bundle first. Each blob is verified against its
 // digest and size while it is copied; a mismatch aborts with ErrBlobDigest
 // (Denied) or ErrSizeMismatch, and what was written so far must be discarded.
 func WriteThick(w io.Writer, c ThickContent) error {
@@ -66,6 +77,11 @@ func WriteThick(w io.Writer, c ThickContent) error {
 	if c.Index == nil {
 		return fault.Inputf("thick bundle: no OCI index (artifacts/layout/index.json) given")
 	}
+	porter, err := porterParts(c)
+	if err != nil {
+		return err
+	}
+	c.Index = porter.index
 	zw, err := gzip.NewWriterLevel(w, gzip.BestSpeed)
 	if err != nil {
 		return err
@@ -73,7 +89,7 @@ func WriteThick(w io.Writer, c ThickContent) error {
 	// klauspost writes uint32(ModTime.Unix()) even for the zero time.
 	zw.Header = gzip.Header{ModTime: time.Unix(0, 0), OS: 255}
 	tw := &thickWriter{tw: tar.NewWriter(zw), buf: make([]byte, chunkSize)}
-	if err := tw.head(c); err != nil {
+	if err := tw.head(c, porter.mapping); err != nil {
 		return err
 	}
 	if err := tw.blobs(blobs); err != nil {
@@ -122,14 +138,18 @@ func (t *thickWriter) small(name string, b []byte) error {
 	return err
 }
 
-// head writes bundle.json first (a streaming reader sees it first), then
-// the layout's directories, oci-layout and index.json.
-func (t *thickWriter) head(c ThickContent) error {
+// head writes bundle.json first (a streaming reader sees it first), the
+// relocation mapping, then the layout's directories, oci-layout and
+// index.json.
+func (t *thickWriter) head(c ThickContent, mapping []byte) error {
 	layout := c.OCILayout
 	if layout == nil {
 		layout = DefaultOCILayout
 	}
 	if err := t.small(ThickBundlePath, c.BundleJSON); err != nil {
+		return err
+	}
+	if err := t.small(ThickRelocationMappingPath, mapping); err != nil {
 		return err
 	}
 	for _, d := range []string{"artifacts", ThickLayoutDir} {

@@ -35,8 +35,11 @@ type layoutBlob struct {
 // PullThick writes the thin bundle ref names, with every image it references,
 // as a thick bundle to w: a gzip-compressed tar holding bundle.json (the raw
 // config blob) and artifacts/layout, an OCI image layout whose index.json
-// lists each image's manifest by its contentDigest, annotated
-// org.opencontainers.image.ref.name with the image as bundle.json names it.
+// lists each image's manifest by its contentDigest, and
+// relocation-mapping.json, which relocates each image to REPOSITORY@DIGEST in
+// ref's repository; each index entry is named (annotation
+// org.opencontainers.image.ref.name) by that relocated reference, as porter
+// archive writes it and porter publish --archive looks it up.
 // Images are read from ref's repository by digest; every blob is size- and
 // digest-checked while it is copied. The archive is byte-for-byte
 // reproducible: sorted entries, zero timestamps and owners, no gzip name or
@@ -62,7 +65,11 @@ func PullThick(ctx context.Context, ref name.Reference, w io.Writer, opts Option
 	repo := ref.Context()
 	g := &gatherer{s: s, blobs: map[string]layoutBlob{}}
 	var entries []ociDescriptor
+	// Every image is in the bundle's repository: that is where the archive
+	// relocates them (relocation-mapping.json, as porter archive writes it).
+	relocation := bundle.RelocationMapping{}
 	for _, im := range imgs {
+		relocation[im.Image] = repo.Name() + "@" + im.ContentDigest
 		what := fmt.Sprintf("%s: %s %s (%s@%s)", subject, im.Kind, im.Name, repo.Name(), im.ContentDigest)
 		d, err := g.manifest(repo, im.ContentDigest, what, 0)
 		if err != nil {
@@ -75,7 +82,7 @@ func PullThick(ctx context.Context, ref name.Reference, w io.Writer, opts Option
 	if err != nil {
 		return err
 	}
-	return s.writeThick(w, raw, layoutIndex, g.blobs, subject)
+	return s.writeThick(w, bundle.ThickContent{BundleJSON: raw, Index: layoutIndex, Relocation: relocation}, g.blobs, subject)
 }
 
 // layoutIndexFile is the index.json of a thick bundle's OCI image layout.
@@ -199,8 +206,7 @@ func (g *gatherer) blobRef(repo name.Repository, manifest string, b ociDescripto
 // writeThick writes the archive with bundle.WriteThick (reproducible entry
 // order, zero times and owners, digest and size checked per blob); registry
 // blobs are streamed through openBlob, which checks them as well.
-func (s *session) writeThick(w io.Writer, bundleJSON, layoutIndex []byte, blobs map[string]layoutBlob, subject string) error {
-	content := bundle.ThickContent{BundleJSON: bundleJSON, Index: layoutIndex}
+func (s *session) writeThick(w io.Writer, content bundle.ThickContent, blobs map[string]layoutBlob, subject string) error {
 	var total int64
 	for _, b := range blobs {
 		b := b

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -90,9 +91,19 @@ func TestPullThickIsReproducibleAndHoldsEveryBlob(t *testing.T) {
 	if err := json.Unmarshal(files[bundle.ThickLayoutDir+"/index.json"], &ix); err != nil {
 		t.Fatal(err)
 	}
-	if len(ix.Manifests) != 2 || ix.Manifests[0].Digest != inv.Digest || ix.Manifests[1].Digest != web.Digest ||
-		ix.Manifests[0].Annotations[AnnotationRefName] != inv.Ref || ix.Manifests[1].Annotations[AnnotationRefName] != web.Ref {
+	// Porter's layout: each image relocated to the bundle's repository, and
+	// its index entry named by that relocated reference.
+	repo := ref.Context().Name()
+	named := map[string]string{}
+	for _, m := range ix.Manifests {
+		named[m.Digest] = m.Annotations[AnnotationRefName]
+	}
+	if len(ix.Manifests) != 2 || named[inv.Digest] != repo+"@"+inv.Digest || named[web.Digest] != repo+"@"+web.Digest {
 		t.Fatalf("layout index %+v", ix.Manifests)
+	}
+	want := bundle.RelocationMapping{inv.Ref: repo + "@" + inv.Digest, web.Ref: repo + "@" + web.Digest}
+	if !maps.Equal(th.RelocationMapping, want) {
+		t.Fatalf("relocation mapping %v, want %v", th.RelocationMapping, want)
 	}
 	blob := func(d string) []byte {
 		t.Helper()
@@ -195,7 +206,8 @@ func TestPullThickOfBundleListingOneImageTwiceWritesItOnce(t *testing.T) {
 	if err := json.Unmarshal(th.Index, &ix); err != nil {
 		t.Fatal(err)
 	}
-	if len(th.Blobs) != 4 || len(ix.Manifests) != 2 || ix.Manifests[1].MediaType != inv.MediaType || ix.Manifests[1].Digest != inv.Digest {
+	// Both images relocate to the same REPOSITORY@DIGEST: one index entry.
+	if len(th.Blobs) != 4 || len(ix.Manifests) != 1 || ix.Manifests[0].MediaType != inv.MediaType || ix.Manifests[0].Digest != inv.Digest {
 		t.Fatalf("%d blobs, index %+v", len(th.Blobs), ix.Manifests)
 	}
 }
