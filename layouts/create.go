@@ -13,6 +13,7 @@ import (
 	"github.com/in-toto/in-toto-golang/in_toto"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cnabsec/cnabsec/internal/decodeerr"
 	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/keys"
 )
@@ -68,7 +69,7 @@ func ParseTemplate(b []byte) (*Template, error) {
 		dec := json.NewDecoder(bytes.NewReader(trimmed))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&t); err != nil {
-			return nil, fault.Inputf("layout template (JSON): %v", err)
+			return nil, fault.Inputf("layout template (JSON): %s", decodeerr.Describe(err))
 		}
 		if dec.More() {
 			return nil, fault.Inputf("layout template (JSON): trailing data after the object")
@@ -337,19 +338,20 @@ func nonNilRules(r [][]string) [][]string {
 	return r
 }
 
-// yamlError renders a YAML decoding error on one line, in template terms.
+// yamlError renders a YAML decoding error on one line, in template terms:
+// an unknown field is named as a step, inspection or template field.
 func yamlError(err error) string {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		return strings.TrimPrefix(err.Error(), "yaml: ")
+		return decodeerr.Describe(err)
 	}
-	msgs := make([]string, 0, len(te.Errors))
 	r := strings.NewReplacer(
 		"not found in type layouts.TemplateStep", "is not a step field (misspelt?)",
 		"not found in type layouts.TemplateInspection", "is not an inspection field (misspelt?)",
 		"not found in type layouts.Template", "is not a layout template field (misspelt?)")
-	for _, m := range te.Errors {
-		msgs = append(msgs, r.Replace(m))
+	named := &yaml.TypeError{Errors: make([]string, len(te.Errors))}
+	for i, m := range te.Errors {
+		named.Errors[i] = r.Replace(m)
 	}
-	return strings.Join(msgs, "; ")
+	return decodeerr.Describe(named)
 }

@@ -7,6 +7,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/cnabsec/cnabsec/internal/decodeerr"
 	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/verifier"
 )
@@ -71,7 +72,7 @@ func LoadConfig(path string) (*Config, error) {
 func ParseConfig(data []byte) (*Config, error) {
 	var cfg Config
 	if err := yaml.UnmarshalStrict(data, &cfg); err != nil {
-		return nil, fault.Inputf("%w", err)
+		return nil, fault.Inputf("%s", decodeerr.Describe(err))
 	}
 	if _, err := cfg.Policy(verifier.Level2); err != nil {
 		return nil, err

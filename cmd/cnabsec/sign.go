@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cnabsec/cnabsec/internal/decodeerr"
 	"github.com/cnabsec/cnabsec/internal/fault"
 	"github.com/cnabsec/cnabsec/metadata"
 	"github.com/cnabsec/cnabsec/signer"
@@ -201,7 +202,7 @@ func readBatch(file string) ([]signer.Item, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&items); err != nil {
-		return nil, fault.Inputf("batch file %s: want a list of {kind, ref, file, thick, links, push}: %v", file, err)
+		return nil, fault.Inputf("batch file %s: want a list of {kind, ref, file, thick, links, push}: %s", file, decodeerr.Describe(err))
 	}
 	base := filepath.Dir(file)
 	for i := range items {
