@@ -242,3 +242,24 @@ func TestWriteThickKeepsIndexEntriesThatAreNotImagesOfTheBundle(t *testing.T) {
 		t.Errorf("index %s: want the image's entry (platform kept) named by its relocation, then the other entry unchanged", files["artifacts/layout/index.json"])
 	}
 }
+
+// Porter's publish finds images through index.json only: an archive whose
+// index does not list an image is not written.
+func TestWriteThickRefusesAnIndexThatDoesNotListAnImage(t *testing.T) {
+	f := newFixture(t, []byte("layer bytes"))
+	f.index = []byte(`{"schemaVersion":2,"manifests":[]}`)
+	errtest.WantIs(t, WriteThick(io.Discard, f.content()), fault.Input, ErrNotInLayout,
+		"artifacts/layout/index.json lists no manifest "+f.mDigest+" (relocated to example.com/app-installer@"+f.mDigest+")")
+}
+
+// Writing an archive read back from one cnabsec wrote gives the same bytes:
+// naming the index entries again changes nothing.
+func TestRewritingAWrittenArchiveGivesTheSameBytes(t *testing.T) {
+	f := newFixture(t, []byte("layer bytes"))
+	a, files, _ := writtenArchive(t, f, nil)
+	f.index = files["artifacts/layout/index.json"]
+	b, _, _ := writtenArchive(t, f, nil)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("rewrite differs; index was %s", f.index)
+	}
+}
