@@ -41,25 +41,21 @@ func testOptions(moduleDir, out string) options {
 		platform: v1.Platform{OS: "linux", Architecture: runtime.GOARCH}, out: out, timeout: 10 * time.Minute}
 }
 
-// cloneCommit checks the commit checked out here out into dir: each build
+// cloneCommit checks commit rev of this checkout out into dir: each build
 // of the reproducibility test starts from its own copy of the same commit
 // (in another directory, which -trimpath must hide), whatever is being
 // edited in this working tree meanwhile.
-func cloneCommit(dir string) error {
-	rev, err := git("../..", "rev-parse", "HEAD")
-	if err != nil {
-		return err
-	}
+func cloneCommit(dir, rev string) error {
 	if _, err := git("../..", "clone", "-q", "--shared", "--no-checkout", ".", dir); err != nil {
 		return err
 	}
-	_, err = git(dir, "checkout", "-q", "--detach", rev)
+	_, err := git(dir, "checkout", "-q", "--detach", rev)
 	return err
 }
 
-// buildCommit builds the image of this commit from a fresh clone in dir.
-func buildCommit(dir string) (string, result, error) {
-	if err := cloneCommit(filepath.Join(dir, "src")); err != nil {
+// buildCommit builds the image of commit rev from a fresh clone in dir.
+func buildCommit(dir, rev string) (string, result, error) {
+	if err := cloneCommit(filepath.Join(dir, "src"), rev); err != nil {
 		return "", result{}, err
 	}
 	out := filepath.Join(dir, "image")
@@ -76,6 +72,7 @@ func fakeOptions(t *testing.T) options {
 
 var built struct {
 	once   sync.Once
+	rev    string // the commit built: both builds use it, whatever is committed meanwhile
 	dir    string
 	layout string
 	res    result
@@ -90,9 +87,12 @@ func buildOnce(t *testing.T) (string, result) {
 		t.Skip("builds cnabsec (-short)")
 	}
 	built.once.Do(func() {
-		built.dir, built.err = os.MkdirTemp("", "image-test-")
+		built.rev, built.err = git("../..", "rev-parse", "HEAD")
 		if built.err == nil {
-			built.layout, built.res, built.err = buildCommit(built.dir)
+			built.dir, built.err = os.MkdirTemp("", "image-test-")
+		}
+		if built.err == nil {
+			built.layout, built.res, built.err = buildCommit(built.dir, built.rev)
 		}
 	})
 	if built.err != nil {
@@ -158,7 +158,7 @@ func files(t *testing.T, img v1.Image) (map[string]*tar.Header, map[string][]byt
 
 func TestSameCommitBuildsTheSameDigestTwice(t *testing.T) {
 	first, res := buildOnce(t)
-	second, again, err := buildCommit(t.TempDir())
+	second, again, err := buildCommit(t.TempDir(), built.rev)
 	if err != nil {
 		t.Fatal(err)
 	}
