@@ -86,8 +86,12 @@ func buildOnce(t *testing.T) (string, result) {
 	if testing.Short() {
 		t.Skip("builds cnabsec (-short)")
 	}
+	rev, err := git("../..", "rev-parse", "HEAD")
+	if err != nil && os.Getenv("CI") != "true" {
+		t.Skipf("not a git checkout, so no commit to build (with CI=true this fails): %v", err)
+	}
 	built.once.Do(func() {
-		built.rev, built.err = git("../..", "rev-parse", "HEAD")
+		built.rev, built.err = rev, err
 		if built.err == nil {
 			built.dir, built.err = os.MkdirTemp("", "image-test-")
 		}
