@@ -60,10 +60,10 @@ func main() {
 			return
 		}
 	}
-	fmt.Fprintln(os.Stderr, "image:", err)
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
 	}
+	fmt.Fprintln(os.Stderr, "image:", err)
 	if fault.Is(err, fault.Input) {
 		os.Exit(2)
 	}
@@ -151,6 +151,9 @@ func parseEpoch(dir, s string) (time.Time, error) {
 
 // run builds cnabsec, assembles the image, writes the layout and pushes.
 func run(ctx context.Context, o options) (result, error) {
+	if err := replaceable(o.out); err != nil {
+		return result{}, err // before the slow build
+	}
 	tmp, err := os.MkdirTemp("", "cnabsec-image-")
 	if err != nil {
 		return result{}, err
