@@ -39,7 +39,7 @@ import (
 // price is paid by small repositories: the snapshot of 2048 bins is ~150 KB.
 
 // A bench-only run at another scale (never CI; the first run builds the
-// repository, about 15 minutes for a million versions):
+// repository: 5 minutes and 263 MiB for a million versions in 4096 bins):
 //
 //	CNABSEC_SCALE_VERSIONS=1000000 CNABSEC_SCALE_BINS=4096 go test -run '^$' -bench AddVersion -benchtime 1x -timeout 60m ./signer
 //
