@@ -107,3 +107,48 @@ func TestBuildTheScaleRepositoryOfTheEnvironment(t *testing.T) {
 	t.Logf("%d versions in %d bins: %v, peak RSS %.1f MiB; snapshot %d bytes", n, bins, time.Since(start).Round(time.Second),
 		float64(peakrss.Peak(t))/(1<<20), snap)
 }
+
+// TestAGroupedBuildListsTheSameVersionsAsOneTransaction: above
+// oneTransaction versions Build adds them one group of bins per
+// transaction; every version must still be listed once, with the same
+// hashes, in the bin the repository assigns it.
+func TestAGroupedBuildListsTheSameVersionsAsOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	const n, bins = 40, 8
+	whole, err := Build(ctx, filepath.Join(dir, "whole"), filepath.Join(dir, "k1"), n, bins, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(v int) { oneTransaction = v }(oneTransaction)
+	oneTransaction = 8
+	grouped, err := Build(ctx, filepath.Join(dir, "grouped"), filepath.Join(dir, "k2"), n, bins, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := whole.Repo.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := grouped.Repo.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n || len(want) != n {
+		t.Fatalf("grouped build lists %d versions, one transaction %d, want %d", len(got), len(want), n)
+	}
+	byName := map[string]metadata.Target{}
+	for _, w := range want {
+		byName[w.Name] = w
+	}
+	for _, g := range got {
+		w, ok := byName[g.Name]
+		if !ok || w.Role != g.Role || w.Hashes["sha256"] != g.Hashes["sha256"] {
+			t.Errorf("%s: grouped build has it in %s (%s), one transaction in %s (%s)", g.Name, g.Role, g.Hashes["sha256"], w.Role, w.Hashes["sha256"])
+		}
+	}
+	snaps, err := SnapshotBytes(grouped.Dir)
+	if err != nil || snaps == 0 {
+		t.Fatalf("snapshot size of the grouped build: %d, %v", snaps, err)
+	}
+}
