@@ -232,7 +232,7 @@ func (g *checkGroup) properties() string {
 	case "image":
 		have = propList(passed[verifier.CheckImageTarget], passed[verifier.CheckImageProvenance])
 		if len(have) == 0 && passed[verifier.CheckImageDigest] {
-			have = []string{"digest pinned by the bundle"}
+			have = []string{"manifest digest checked"}
 		}
 	case "metadata":
 		if passed[verifier.CheckTUFRefresh] {
