@@ -23,17 +23,29 @@ import (
 	"github.com/cnabsec/cnabsec/internal/testing/scenario"
 )
 
-func needCnabToOCIv061(t *testing.T) string {
+// cnabToOCIVersions are the cnab-to-oci releases make interop-cnab-to-oci
+// builds; every round trip runs with each.
+var cnabToOCIVersions = []string{"v0.6.1", "v0.4.1"}
+
+func needCnabToOCIVersion(t *testing.T, version string) string {
 	t.Helper()
 	dir := os.Getenv("CNABSEC_CNAB_TO_OCI_DIR")
-	p := filepath.Join(dir, "v0.6.1", "cnab-to-oci")
+	p := filepath.Join(dir, version, "cnab-to-oci")
 	if _, err := os.Stat(p); err != nil || dir == "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("cnab-to-oci v0.6.1 is required for the interop tests (CI=true; make interop-cnab-to-oci builds it): %v", err)
+			t.Fatalf("cnab-to-oci %s is required for the interop tests (CI=true; make interop-cnab-to-oci builds it): %v", version, err)
 		}
-		t.Skipf("cnab-to-oci v0.6.1 not built (make interop-cnab-to-oci builds it): %v", err)
+		t.Skipf("cnab-to-oci %s not built (make interop-cnab-to-oci builds it): %v", version, err)
 	}
 	return p
+}
+
+// eachCnabToOCI runs test once per cnab-to-oci version, each with its own
+// release on its own registry.
+func eachCnabToOCI(t *testing.T, test func(t *testing.T, r *c2oRelease)) {
+	for _, v := range cnabToOCIVersions {
+		t.Run(v, func(t *testing.T) { test(t, newC2ORelease(t, v)) })
+	}
 }
 
 func runCnabToOCI(t *testing.T, bin string, args ...string) string {
@@ -54,9 +66,9 @@ type c2oRelease struct {
 	verify []string
 }
 
-func newC2ORelease(t *testing.T) *c2oRelease {
+func newC2ORelease(t *testing.T, version string) *c2oRelease {
 	t.Helper()
-	bin := needCnabToOCIv061(t)
+	bin := needCnabToOCIVersion(t, version)
 	reg := peers.StartDistribution(t)
 	s, err := scenario.Build(context.Background(), scenario.Options{Dir: t.TempDir(), Registry: reg, Provenance: true})
 	if err != nil {
@@ -114,33 +126,34 @@ func (r *c2oRelease) mustVerify(t *testing.T, ref string, extra ...string) {
 // what cnabsec bundle pull returns, with links recorded over those bytes,
 // verifies at level 4, and so does the file cnab-to-oci pulls back.
 func TestInteropCnabToOCIPushedBundleSignedByCnabsecVerifiesAtLevel4(t *testing.T) {
-	r := newC2ORelease(t)
-	ref := r.s.App + ":c2o"
-	local := filepath.Join(r.s.WorkDir, "bundle.json")
-	runCnabToOCI(t, r.bin, "push", local, "--auto-update-bundle", "--target", ref, "--insecure-registries", r.reg, "--push-images=false")
+	eachCnabToOCI(t, func(t *testing.T, r *c2oRelease) {
+		ref := r.s.App + ":c2o"
+		local := filepath.Join(r.s.WorkDir, "bundle.json")
+		runCnabToOCI(t, r.bin, "push", local, "--auto-update-bundle", "--target", ref, "--insecure-registries", r.reg, "--push-images=false")
 
-	code, _, errs := runCLI(t, "sign", "bundle", local, "--ref", ref, "--repo", r.s.RepoDir, "--key", r.key("releases"))
-	for _, want := range []string{"differs from the bundle the registry holds", `"actions.status.modifies" only in the file`, "cnabsec bundle pull " + ref} {
-		if !strings.Contains(errs, want) {
-			t.Errorf("signing the local file cnab-to-oci re-encoded: stderr does not say %q:\n%s", want, errs)
+		code, _, errs := runCLI(t, "sign", "bundle", local, "--ref", ref, "--repo", r.s.RepoDir, "--key", r.key("releases"))
+		for _, want := range []string{"differs from the bundle the registry holds", `"actions.status.modifies" only in the file`, "cnabsec bundle pull " + ref} {
+			if !strings.Contains(errs, want) {
+				t.Errorf("signing the local file cnab-to-oci re-encoded: stderr does not say %q:\n%s", want, errs)
+			}
 		}
-	}
-	if code != 2 {
-		t.Fatalf("signing the local file cnab-to-oci re-encoded: exit %d, want 2", code)
-	}
+		if code != 2 {
+			t.Fatalf("signing the local file cnab-to-oci re-encoded: exit %d, want 2", code)
+		}
 
-	dir := t.TempDir()
-	if code, out, errs := runCLI(t, "bundle", "pull", ref, "--out", filepath.Join(dir, "bundle.json")); code != 0 {
-		t.Fatalf("bundle pull: exit %d\n%s%s", code, out, errs)
-	}
-	if out := r.recordAndSign(t, dir, ref, false); !strings.Contains(out, "registry copy: same bytes") {
-		t.Fatalf("sign of the pulled file:\n%s", out)
-	}
-	r.mustVerify(t, ref)
+		dir := t.TempDir()
+		if code, out, errs := runCLI(t, "bundle", "pull", ref, "--out", filepath.Join(dir, "bundle.json")); code != 0 {
+			t.Fatalf("bundle pull: exit %d\n%s%s", code, out, errs)
+		}
+		if out := r.recordAndSign(t, dir, ref, false); !strings.Contains(out, "registry copy: same bytes") {
+			t.Fatalf("sign of the pulled file:\n%s", out)
+		}
+		r.mustVerify(t, ref)
 
-	theirs := filepath.Join(t.TempDir(), "pulled.json")
-	runCnabToOCI(t, r.bin, "pull", ref, "--bundle", theirs, "--relocation-map", filepath.Join(t.TempDir(), "map.json"), "--insecure-registries", r.reg)
-	r.mustVerify(t, ref, "--bundle", theirs)
+		theirs := filepath.Join(t.TempDir(), "pulled.json")
+		runCnabToOCI(t, r.bin, "pull", ref, "--bundle", theirs, "--relocation-map", filepath.Join(t.TempDir(), "map.json"), "--insecure-registries", r.reg)
+		r.mustVerify(t, ref, "--bundle", theirs)
+	})
 }
 
 // TestInteropCnabsecPushedBundlePulledByCnabToOCIVerifiesAtLevel4: cnabsec
@@ -150,28 +163,29 @@ func TestInteropCnabToOCIPushedBundleSignedByCnabsecVerifiesAtLevel4(t *testing.
 // cnab-to-oci's pull re-encoded, and verify --bundle denies it: the pulled
 // file is not the signed one.
 func TestInteropCnabsecPushedBundlePulledByCnabToOCIVerifiesAtLevel4(t *testing.T) {
-	r := newC2ORelease(t)
-	// cnab-go's encoding of the scenario's bundle: what cnab-to-oci's fixup writes.
-	dir := t.TempDir()
-	runCnabToOCI(t, r.bin, "fixup", filepath.Join(r.s.WorkDir, "bundle.json"), "--auto-update-bundle", "--target", r.s.App+":fixed",
-		"--bundle", filepath.Join(dir, "bundle.json"), "--relocation-map", filepath.Join(dir, "map.json"), "--insecure-registries", r.reg)
-	ref := r.s.App + ":cnabsec"
-	if out := r.recordAndSign(t, dir, ref, true); !strings.Contains(out, "pushed as sha256:") {
-		t.Fatalf("sign --push:\n%s", out)
-	}
-	theirs := filepath.Join(t.TempDir(), "pulled.json")
-	runCnabToOCI(t, r.bin, "pull", ref, "--bundle", theirs, "--relocation-map", filepath.Join(t.TempDir(), "map.json"), "--insecure-registries", r.reg)
-	r.mustVerify(t, ref, "--bundle", theirs)
+	eachCnabToOCI(t, func(t *testing.T, r *c2oRelease) {
+		// cnab-go's encoding of the scenario's bundle: what cnab-to-oci's fixup writes.
+		dir := t.TempDir()
+		runCnabToOCI(t, r.bin, "fixup", filepath.Join(r.s.WorkDir, "bundle.json"), "--auto-update-bundle", "--target", r.s.App+":fixed",
+			"--bundle", filepath.Join(dir, "bundle.json"), "--relocation-map", filepath.Join(dir, "map.json"), "--insecure-registries", r.reg)
+		ref := r.s.App + ":cnabsec"
+		if out := r.recordAndSign(t, dir, ref, true); !strings.Contains(out, "pushed as sha256:") {
+			t.Fatalf("sign --push:\n%s", out)
+		}
+		theirs := filepath.Join(t.TempDir(), "pulled.json")
+		runCnabToOCI(t, r.bin, "pull", ref, "--bundle", theirs, "--relocation-map", filepath.Join(t.TempDir(), "map.json"), "--insecure-registries", r.reg)
+		r.mustVerify(t, ref, "--bundle", theirs)
 
-	// The scenario's 1.0, pushed by cnabsec with "modifies": false.
-	reencoded := filepath.Join(t.TempDir(), "pulled.json")
-	runCnabToOCI(t, r.bin, "pull", r.s.BundleRef, "--bundle", reencoded, "--relocation-map", filepath.Join(t.TempDir(), "map.json"), "--insecure-registries", r.reg)
-	r.mustVerify(t, r.s.BundleRef)
-	code, out, errs := runCLI(t, append(append([]string{"verify", r.s.BundleRef}, r.verify...), "--bundle", reencoded)...)
-	if code != 1 || !strings.Contains(out, "DENIED "+r.s.BundleRef) || !strings.Contains(errs, "bundle-digest failed") ||
-		!strings.Contains(errs, "does not match signed target "+r.s.BundleRef) {
-		t.Fatalf("verify --bundle of cnab-to-oci's re-encoded pull: exit %d, want 1 (denied)\n%s%s", code, out, errs)
-	}
+		// The scenario's 1.0, pushed by cnabsec with "modifies": false.
+		reencoded := filepath.Join(t.TempDir(), "pulled.json")
+		runCnabToOCI(t, r.bin, "pull", r.s.BundleRef, "--bundle", reencoded, "--relocation-map", filepath.Join(t.TempDir(), "map.json"), "--insecure-registries", r.reg)
+		r.mustVerify(t, r.s.BundleRef)
+		code, out, errs := runCLI(t, append(append([]string{"verify", r.s.BundleRef}, r.verify...), "--bundle", reencoded)...)
+		if code != 1 || !strings.Contains(out, "DENIED "+r.s.BundleRef) || !strings.Contains(errs, "bundle-digest failed") ||
+			!strings.Contains(errs, "does not match signed target "+r.s.BundleRef) {
+			t.Fatalf("verify --bundle of cnab-to-oci's re-encoded pull: exit %d, want 1 (denied)\n%s%s", code, out, errs)
+		}
+	})
 }
 
 // TestInteropCnabToOCIFixupRelocationMapVerifiesAtLevel4: cnab-to-oci's
@@ -181,36 +195,37 @@ func TestInteropCnabsecPushedBundlePulledByCnabToOCIVerifiesAtLevel4(t *testing.
 // relocated references. The same map with an entry rewritten to a tag is
 // denied.
 func TestInteropCnabToOCIFixupRelocationMapVerifiesAtLevel4(t *testing.T) {
-	r := newC2ORelease(t)
-	dir := t.TempDir()
-	mapping := filepath.Join(dir, "relocation-map.json")
-	runCnabToOCI(t, r.bin, "fixup", filepath.Join(r.s.WorkDir, "bundle.json"), "--auto-update-bundle", "--target", r.reg+"/mirror/app:1.0",
-		"--bundle", filepath.Join(dir, "fixed.json"), "--relocation-map", mapping, "--insecure-registries", r.reg)
-	raw, err := os.ReadFile(mapping)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]string
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("cnab-to-oci's relocation map %s: %v", raw, err)
-	}
-	want := map[string]string{
-		r.s.InstallerRef: r.reg + "/mirror/app@" + r.s.InstallerDigest,
-		r.s.WebRef:       r.reg + "/mirror/app@" + r.s.WebDigest,
-	}
-	if len(m) != len(want) || m[r.s.InstallerRef] != want[r.s.InstallerRef] || m[r.s.WebRef] != want[r.s.WebRef] {
-		t.Fatalf("cnab-to-oci's relocation map: %s\nwant %v", raw, want)
-	}
-	r.mustVerify(t, r.s.BundleRef, "--relocation-mapping", mapping)
+	eachCnabToOCI(t, func(t *testing.T, r *c2oRelease) {
+		dir := t.TempDir()
+		mapping := filepath.Join(dir, "relocation-map.json")
+		runCnabToOCI(t, r.bin, "fixup", filepath.Join(r.s.WorkDir, "bundle.json"), "--auto-update-bundle", "--target", r.reg+"/mirror/app:1.0",
+			"--bundle", filepath.Join(dir, "fixed.json"), "--relocation-map", mapping, "--insecure-registries", r.reg)
+		raw, err := os.ReadFile(mapping)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]string
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("cnab-to-oci's relocation map %s: %v", raw, err)
+		}
+		want := map[string]string{
+			r.s.InstallerRef: r.reg + "/mirror/app@" + r.s.InstallerDigest,
+			r.s.WebRef:       r.reg + "/mirror/app@" + r.s.WebDigest,
+		}
+		if len(m) != len(want) || m[r.s.InstallerRef] != want[r.s.InstallerRef] || m[r.s.WebRef] != want[r.s.WebRef] {
+			t.Fatalf("cnab-to-oci's relocation map: %s\nwant %v", raw, want)
+		}
+		r.mustVerify(t, r.s.BundleRef, "--relocation-mapping", mapping)
 
-	tagged := filepath.Join(dir, "tagged.json")
-	m[r.s.WebRef] = r.reg + "/mirror/app:web"
-	b, _ := json.Marshal(m)
-	if err := os.WriteFile(tagged, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, out, errs := runCLI(t, append(append([]string{"verify", r.s.BundleRef}, r.verify...), "--relocation-mapping", tagged)...)
-	if code != 1 || !strings.Contains(out+errs, "a tag: relocated references must be pinned by digest") {
-		t.Fatalf("verify with a tag in cnab-to-oci's map: exit %d, want 1 naming the tag\n%s%s", code, out, errs)
-	}
+		tagged := filepath.Join(dir, "tagged.json")
+		m[r.s.WebRef] = r.reg + "/mirror/app:web"
+		b, _ := json.Marshal(m)
+		if err := os.WriteFile(tagged, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errs := runCLI(t, append(append([]string{"verify", r.s.BundleRef}, r.verify...), "--relocation-mapping", tagged)...)
+		if code != 1 || !strings.Contains(out+errs, "a tag: relocated references must be pinned by digest") {
+			t.Fatalf("verify with a tag in cnab-to-oci's map: exit %d, want 1 naming the tag\n%s%s", code, out, errs)
+		}
+	})
 }
