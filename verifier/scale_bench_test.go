@@ -48,22 +48,9 @@ const (
 
 // bigN and scaleBins are 100,000 and 2048 unless the environment
 // (scalerepo.VersionsEnv, scalerepo.BinsEnv) says otherwise.
-var bigN, scaleBins = func() (int, int) {
-	n, bins, err := scalerepo.FromEnv(100_000, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return n, bins
-}()
+var bigN, scaleBins = scalerepo.BenchScale()
 
-// bigMetric names a metric of the big repository: as before at 100,000
-// versions, suffixed with the count otherwise.
-func bigMetric(name string) string {
-	if bigN == 100_000 {
-		return name
-	}
-	return name + "-" + scalerepo.Label(bigN)
-}
+func bigMetric(name string) string { return scalerepo.BenchMetric(name, bigN) }
 
 // countingHandler counts the bytes it serves under /metadata/.
 type countingHandler struct {

@@ -61,6 +61,33 @@ func FromEnv(defVersions, defBins int) (versions, bins int, err error) {
 	return versions, bins, nil
 }
 
+// The scale benchmarks' sizes when the environment names none.
+const (
+	BenchVersions = 100_000
+	BenchBins     = 2048
+)
+
+// BenchScale is the version and bin counts of the scale benchmarks
+// (BenchVersions and BenchBins unless the environment says otherwise); a
+// malformed variable panics, as befits a benchmark's set-up.
+func BenchScale() (versions, bins int) {
+	versions, bins, err := FromEnv(BenchVersions, BenchBins)
+	if err != nil {
+		panic(err)
+	}
+	return versions, bins
+}
+
+// BenchMetric names a metric of the big repository of n versions: name
+// itself at BenchVersions (the names bench/results.json has always had),
+// suffixed with the count's label otherwise (1M-vs-10).
+func BenchMetric(name string, n int) string {
+	if n == BenchVersions {
+		return name
+	}
+	return name + "-" + Label(n)
+}
+
 // Label names a version count in metric names: 100k, 1M, 10.
 func Label(n int) string {
 	switch {
