@@ -44,7 +44,7 @@ func (v *Verifier) Verify(ctx context.Context, req Request) (*Report, error) {
 		return r.finish(err)
 	}
 	if req.AllowInspectionsUnsafe {
-		r.Unsafe = append(r.Unsafe, "in-toto inspections run (AllowInspectionsUnsafe)")
+		r.Unsafe = append(r.Unsafe, "in-toto inspections run: the layout's inspection commands were executed")
 	}
 	// The syntax only: a version under a reserved in-toto segment is denied
 	// by its target check (lookup), naming the pattern it falls under.
