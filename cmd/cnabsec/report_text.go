@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cnabsec/cnabsec/verifier"
 )
@@ -275,6 +276,9 @@ func (b *reportWriter) line(s string) {
 		cut := strings.LastIndexByte(s[:width], ' ')
 		if cut <= len(indent) {
 			cut = width
+			for cut > len(indent) && !utf8.RuneStart(s[cut]) {
+				cut-- // never split a character a layout or reference holds
+			}
 		}
 		b.WriteString(strings.TrimRight(s[:cut], " "))
 		b.WriteByte('\n')

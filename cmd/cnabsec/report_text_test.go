@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/cnabsec/cnabsec/verifier"
 )
@@ -120,5 +121,17 @@ func TestReportColourOnlyWhenAsked(t *testing.T) {
 	}
 	if got := verdictLine(r, true); !strings.HasPrefix(got, "\x1b[1;31mDENIED\x1b[0m ") {
 		t.Errorf("colour: %q", got)
+	}
+}
+
+// A long word with multi-byte characters (a step name in a reason) is folded
+// between characters, never inside one: every folded line is valid UTF-8.
+func TestFoldedReportLineNeverSplitsACharacter(t *testing.T) {
+	b := &reportWriter{wrap: true}
+	b.line("FAIL  in-toto step links  x" + strings.Repeat("é", 120)) // "x": a cut at 100 bytes falls inside an "é"
+	for i, l := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		if !utf8.ValidString(l) || len(l) > reportWidth {
+			t.Errorf("line %d (%d bytes) is not valid UTF-8 within %d: %q", i+1, len(l), reportWidth, l)
+		}
 	}
 }
