@@ -77,13 +77,14 @@ func bigChain(tb testing.TB, n int) *chain {
 // Without python in-toto the benchmark skips, except under CI=true where it fails.
 func BenchmarkVerifyVsPythonInToto(b *testing.B) {
 	clear(sideBySideDone) // measured afresh for each -count, once per sub-benchmark
+	keep := b.TempDir()   // the files outlive each sub-benchmark's runs with a growing b.N
 	for _, bc := range []struct {
 		name      string
 		artifacts int
 		runs      int // warm calls per side
 	}{{"2-step", 0, 300}, {"2-step-10000-artifacts", 10000, 15}} {
 		b.Run(bc.name, func(b *testing.B) {
-			m := sideBySide(b, bc.name, bc.artifacts, bc.runs)
+			m := sideBySide(b, keep, bc.name, bc.artifacts, bc.runs)
 			for i := 0; i < b.N; i++ {
 				m.files.verify(b)
 			}
@@ -162,21 +163,27 @@ func (f *verifyFiles) timedVerify() (wall, cpu time.Duration, err error) {
 	return time.Since(start), cpuTime() - cpu0, nil
 }
 
-func writeVerifyFiles(tb testing.TB, artifacts int) *verifyFiles {
+// writeVerifyFiles writes the files into a new directory under parent.
+func writeVerifyFiles(tb testing.TB, parent string, artifacts int) *verifyFiles {
 	var c *chain
 	if artifacts == 0 {
 		c = newChain(tb, keys.GenEd25519)
 	} else {
 		c = bigChain(tb, artifacts)
 	}
-	f := &verifyFiles{dir: tb.TempDir(), key: c.owner.Public(), keyType: c.owner.Public().Type,
+	dir, err := os.MkdirTemp(parent, "files")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := &verifyFiles{dir: dir, key: c.owner.Public(), keyType: c.owner.Public().Type,
 		artifact: ArtifactBinding{Name: "bundle.json", SHA256: sha256Hex(c.bundle)}}
 	f.args = writeForPython(tb, f.dir, c.layout, f.key, c.links)
 	f.linkNames = slices.Sorted(maps.Keys(c.links))
 	return f
 }
 
-func sideBySide(b *testing.B, name string, artifacts, runs int) *sideBySideResult {
+// sideBySide measures one case once, writing its files under keep.
+func sideBySide(b *testing.B, keep, name string, artifacts, runs int) *sideBySideResult {
 	if m := sideBySideDone[name]; m != nil {
 		return m
 	}
@@ -184,7 +191,7 @@ func sideBySide(b *testing.B, name string, artifacts, runs int) *sideBySideResul
 	defer b.StartTimer()
 	tool := pythonTool(b, "in-toto-verify")
 	python := interpreterOf(b, tool)
-	m := &sideBySideResult{files: writeVerifyFiles(b, artifacts), runs: runs}
+	m := &sideBySideResult{files: writeVerifyFiles(b, keep, artifacts), runs: runs}
 	m.files.verify(b) // warm-up
 	per := max(1, runs/sideBySideRounds)
 	for range sideBySideRounds {
