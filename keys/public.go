@@ -126,7 +126,7 @@ func (k *PublicKey) Verify(data, sig []byte) error {
 		return nil
 	case *rsa.PublicKey:
 		h := sha256.Sum256(data)
-		if err := rsa.VerifyPSS(p, crypto.SHA256, h[:], sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthAuto}); err != nil {
+		if err := verifyRSAPSSSHA256(p, h[:], sig); err != nil {
 			return fmt.Errorf("rsassa-pss signature does not verify: %w", err)
 		}
 		return nil
