@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,9 +84,10 @@ func BenchmarkGatewayVsRegistry(b *testing.B) {
 	}
 	gw := startGatewayChild(b, s, upstream.URL)
 	direct, through := benchTransport(), benchTransport()
+	pc := &pullCPU{child: gw.cmd.Process.Pid}
 	for b.Loop() {
 		for i, im := range images {
-			ratio, dMBs, gMBs := pullRatio(b, direct, through, host, gw.addr, "org/web:"+im.tag, im.pairs)
+			ratio, dMBs, gMBs := pullRatio(b, pc, direct, through, host, gw.addr, "org/web:"+im.tag, im.pairs)
 			b.ReportMetric(ratio, im.tag+"-throughput-vs-direct")
 			if i == 0 {
 				b.ReportMetric(dMBs, "1gib-direct-MB/s")
@@ -97,6 +99,7 @@ func BenchmarkGatewayVsRegistry(b *testing.B) {
 		b.ReportMetric(float64(pd.Microseconds()), "manifest-p99-direct-µs")
 		b.ReportMetric(float64(pg.Microseconds()), "manifest-p99-gateway-µs")
 	}
+	pc.report(b)
 	b.ReportMetric(float64(gw.stop(b))/(1<<20), "gateway-peak-RSS-MiB")
 	// The gateway's CPU time (user and system) per GiB it streamed: what
 	// the machine's load does not change.
@@ -172,7 +175,7 @@ func benchTransport() http.RoundTripper {
 // returns the median over the pairs of the gateway's throughput against the
 // registry's (the machine is shared: a pair sees the same load), and both
 // throughputs over all pairs in MB/s.
-func pullRatio(b *testing.B, direct, through http.RoundTripper, host, gwAddr, ref string, pairs int) (float64, float64, float64) {
+func pullRatio(b *testing.B, cpu *pullCPU, direct, through http.RoundTripper, host, gwAddr, ref string, pairs int) (float64, float64, float64) {
 	b.Helper()
 	var td, tg time.Duration
 	var bytesPulled int64
@@ -181,11 +184,11 @@ func pullRatio(b *testing.B, direct, through http.RoundTripper, host, gwAddr, re
 		var n int64
 		var d, g time.Duration
 		if i%2 == 0 {
-			n, d = pullImage(b, direct, host+"/"+ref)
-			_, g = pullImage(b, through, gwAddr+"/"+ref)
+			n, d = cpu.direct(func() (int64, time.Duration) { return pullImage(b, direct, host+"/"+ref) })
+			_, g = cpu.gateway(func() (int64, time.Duration) { return pullImage(b, through, gwAddr+"/"+ref) })
 		} else {
-			_, g = pullImage(b, through, gwAddr+"/"+ref)
-			n, d = pullImage(b, direct, host+"/"+ref)
+			_, g = cpu.gateway(func() (int64, time.Duration) { return pullImage(b, through, gwAddr+"/"+ref) })
+			n, d = cpu.direct(func() (int64, time.Duration) { return pullImage(b, direct, host+"/"+ref) })
 		}
 		ratios[i] = d.Seconds() / g.Seconds()
 		td, tg, bytesPulled = td+d, tg+g, bytesPulled+n
@@ -193,6 +196,80 @@ func pullRatio(b *testing.B, direct, through http.RoundTripper, host, gwAddr, re
 	slices.Sort(ratios)
 	mbs := func(d time.Duration) float64 { return float64(bytesPulled) / 1e6 / d.Seconds() }
 	return ratios[pairs/2], mbs(td), mbs(tg)
+}
+
+// pullCPU adds up the CPU time (user and system) each party spent during
+// the direct pulls and during the gateway pulls: this process (the registry
+// and the client) and the gateway child. With the bytes pulled, it gives the
+// CPU seconds per GiB of each party and so the throughput each side could
+// reach were it bound only by the machine's cores.
+type pullCPU struct {
+	child                int // the gateway's process id
+	directSelf, gwSelf   time.Duration
+	gwChild              time.Duration
+	directBytes, gwBytes int64
+}
+
+func (c *pullCPU) direct(pull func() (int64, time.Duration)) (int64, time.Duration) {
+	s := selfCPU()
+	n, d := pull()
+	c.directSelf += selfCPU() - s
+	c.directBytes += n
+	return n, d
+}
+
+func (c *pullCPU) gateway(pull func() (int64, time.Duration)) (int64, time.Duration) {
+	s, g := selfCPU(), processCPU(c.child)
+	n, d := pull()
+	c.gwSelf += selfCPU() - s
+	c.gwChild += processCPU(c.child) - g
+	c.gwBytes += n
+	return n, d
+}
+
+// report gives each party's CPU seconds per GiB, and the bound on the
+// throughput ratio that the machine's cores alone set: a pull through the
+// gateway costs the machine the registry's and client's CPU plus the
+// gateway's, a direct pull only the former.
+func (c *pullCPU) report(b *testing.B) {
+	if c.directBytes == 0 || c.gwBytes == 0 || c.gwChild <= 0 {
+		return
+	}
+	perGiB := func(d time.Duration, n int64) float64 { return d.Seconds() / (float64(n) / (1 << 30)) }
+	direct, regClient, gw := perGiB(c.directSelf, c.directBytes), perGiB(c.gwSelf, c.gwBytes), perGiB(c.gwChild, c.gwBytes)
+	b.ReportMetric(direct, "direct-registry+client-CPU-s-per-GiB")
+	b.ReportMetric(regClient, "via-gateway-registry+client-CPU-s-per-GiB")
+	b.ReportMetric(gw, "via-gateway-gateway-CPU-s-per-GiB")
+	b.ReportMetric(direct/(regClient+gw), "CPU-bound-throughput-vs-direct")
+}
+
+// selfCPU is this process's CPU time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// processCPU is the CPU time so far of process pid, from Linux's
+// /proc/PID/stat (utime and stime, in clock ticks of 10 ms), or 0.
+func processCPU(pid int) time.Duration {
+	s, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	_, rest, _ := bytes.Cut(s, []byte(") ")) // after the command name
+	f := strings.Fields(string(rest))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // pullImage pulls an image as docker and containerd do: its manifest, then

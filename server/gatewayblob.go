@@ -11,21 +11,36 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // DefaultMaxBlobSize caps a blob the gateway streams from upstream (16 GiB).
 const DefaultMaxBlobSize = 16 << 30
 
-// blobChunk is how much of a blob is read (and held back) at a time.
-const blobChunk = 32 << 10
+// blobChunk is how much of a blob is read, hashed and sent at a time. At
+// 256 KiB the gateway spends less CPU per GiB than at 32 KiB (fewer, larger
+// socket reads and writes) and than at 1 MiB (a chunk no longer stays in the
+// CPU's cache between hashing and sending it).
+const blobChunk = 256 << 10
+
+// blobHold is how much of what was read is held back, at the least, until the
+// whole blob hashed to its digest: a client never receives a complete body
+// that does not.
+const blobHold = 32 << 10
+
+// blobBufs recycles the chunk buffers: one per blob in flight.
+var blobBufs = sync.Pool{New: func() any {
+	b := make([]byte, blobChunk)
+	return &b
+}}
 
 // serveBlob streams a blob from upstream and serves it only as far as its
-// bytes hash to the digest it was asked by: the last chunk read is held back
-// until the whole blob hashed to the digest, and on a mismatch, a short or
-// an oversized body the response is cut (the client never receives a
-// complete body). A blob that fits in one chunk is answered with an error
-// instead. Only an upstream 200 is streamed: see upstreamRefusal. The
+// bytes hash to the digest it was asked by: the last blobHold bytes read (or
+// more) are held back until the whole blob hashed to the digest, and on a
+// mismatch, a short or an oversized body the response is cut (the client
+// never receives a complete body). A blob shorter than a chunk is answered
+// with an error instead (nothing was sent when it ended). Only an upstream 200 is streamed: see upstreamRefusal. The
 // client's Range header is not forwarded: the whole blob is read (and
 // answered with 200), so that it can be hashed.
 func (g *Gateway) serveBlob(w http.ResponseWriter, r *http.Request, rt route, start time.Time) {
@@ -81,14 +96,15 @@ func (g *Gateway) serveBlob(w http.ResponseWriter, r *http.Request, rt route, st
 // errBlobMismatch is a blob whose bytes are not the ones its digest names.
 var errBlobMismatch = errors.New("upstream served blob bytes that do not match the digest (malicious or broken registry)")
 
-// blobStream copies a blob to the client, holding back the last chunk read
-// until the whole blob was read and hashed to want.
+// blobStream copies a blob to the client, holding back at least the last
+// blobHold bytes read until the whole blob was read and hashed to want.
 type blobStream struct {
 	w       http.ResponseWriter
 	want    string // ALGORITHM:HEX
 	length  int64  // announced length, or -1
 	max     int64
 	started bool // the status line and some bytes were sent
+	total   int64
 }
 
 func newBlobHash(digest string) hash.Hash {
@@ -98,43 +114,62 @@ func newBlobHash(digest string) hash.Hash {
 	return sha256.New()
 }
 
+// copy reads body a chunk at a time into one buffer, hashes each chunk once,
+// and sends all of a full buffer but its last blobHold bytes, which move to
+// its front; what remains is sent only once the blob's length and digest
+// matched.
 func (b *blobStream) copy(body io.Reader) error {
 	h := newBlobHash(b.want)
-	cur, spare := make([]byte, blobChunk), make([]byte, blobChunk)
-	var held []byte
-	var total int64
+	bp := blobBufs.Get().(*[]byte)
+	defer blobBufs.Put(bp)
+	buf := *bp
+	held := 0 // buf[:held] was read and hashed, not sent
 	for {
-		n, rerr := io.ReadFull(body, cur)
-		if n > 0 {
-			total += int64(n)
-			if total > b.max {
-				return fmt.Errorf("%w: more than the %d bytes a blob may have", errBlobMismatch, b.max)
-			}
-			if b.length >= 0 && total > b.length {
-				return fmt.Errorf("%w: more than the %d bytes announced", errBlobMismatch, b.length)
-			}
-			h.Write(cur[:n])
-			if err := b.send(held); err != nil {
-				return err
-			}
-			held = cur[:n]
-			cur, spare = spare, cur
+		n, rerr := io.ReadFull(body, buf[held:])
+		if err := b.count(n); err != nil {
+			return err
 		}
+		h.Write(buf[held : held+n])
+		held += n
 		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
 			break
 		}
 		if rerr != nil {
 			return fmt.Errorf("inconclusive: reading the blob upstream: %w", rerr)
 		}
+		if err := b.send(buf[:held-blobHold]); err != nil {
+			return err
+		}
+		held = copy(buf, buf[held-blobHold:held])
 	}
-	if b.length >= 0 && total != b.length {
-		return fmt.Errorf("%w: %d bytes of the %d announced", errBlobMismatch, total, b.length)
+	if err := b.check(h); err != nil {
+		return err
+	}
+	return b.send(buf[:held])
+}
+
+// count adds n bytes read and fails beyond the cap or the announced length.
+func (b *blobStream) count(n int) error {
+	b.total += int64(n)
+	if b.total > b.max {
+		return fmt.Errorf("%w: more than the %d bytes a blob may have", errBlobMismatch, b.max)
+	}
+	if b.length >= 0 && b.total > b.length {
+		return fmt.Errorf("%w: more than the %d bytes announced", errBlobMismatch, b.length)
+	}
+	return nil
+}
+
+// check fails unless the whole blob had the announced length and hashed to want.
+func (b *blobStream) check(h hash.Hash) error {
+	if b.length >= 0 && b.total != b.length {
+		return fmt.Errorf("%w: %d bytes of the %d announced", errBlobMismatch, b.total, b.length)
 	}
 	algo, _, _ := strings.Cut(b.want, ":")
 	if got := algo + ":" + hex.EncodeToString(h.Sum(nil)); got != b.want {
 		return fmt.Errorf("%w: the bytes hash to %s", errBlobMismatch, got)
 	}
-	return b.send(held)
+	return nil
 }
 
 // send writes a chunk, sending the status line first.

@@ -1,0 +1,106 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// blobBoundarySizes are blob sizes around the gateway's read chunk and the
+// part of it held back: where an off-by-one in the streaming would show.
+var blobBoundarySizes = []int{1, blobHold, blobChunk - 1, blobChunk, blobChunk + 1,
+	2*blobChunk - blobHold, 2*blobChunk - blobHold + 1, 3*blobChunk + 17}
+
+// serveBlobUpstream makes the fixture's upstream answer the blob's path with
+// body, announcing its length or not (chunked).
+func serveBlobUpstream(x *gatewayFixture, digest string, body []byte, announce bool) {
+	x.onUpstream("/v2/team/app/blobs/"+digest, func(w http.ResponseWriter, r *http.Request) {
+		if announce {
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		}
+		w.Write(body)
+	})
+}
+
+// wantWrongBlobWithheld checks what a client received for a blob of size
+// bytes the upstream lied about: an error answer when the blob is shorter
+// than a chunk (nothing was sent before it ended), else a cut stream lacking
+// at least the held-back bytes.
+func wantWrongBlobWithheld(t *testing.T, size, status int, body []byte, rerr error) {
+	t.Helper()
+	if size < blobChunk {
+		if status != http.StatusBadGateway || !strings.Contains(string(body), "DIGEST_INVALID") {
+			t.Fatalf("HTTP %d with %d bytes (read error %v), want 502 DIGEST_INVALID", status, len(body), rerr)
+		}
+		return
+	}
+	if rerr == nil || len(body) > size-blobHold {
+		t.Fatalf("the client received %d of %d bytes (read error %v): want a cut stream without the last %d bytes", len(body), size, rerr, blobHold)
+	}
+}
+
+func TestGatewayCutsAWrongBlobAtEveryChunkBoundary(t *testing.T) {
+	x := newGatewayFixture(t)
+	for _, size := range blobBoundarySizes {
+		for _, flip := range []string{"first", "last"} {
+			for _, announce := range []bool{true, false} {
+				t.Run(fmt.Sprintf("%d-bytes-%s-byte-wrong-length-announced-%t", size, flip, announce), func(t *testing.T) {
+					blob, d := blobOf(t, size)
+					evil := bytes.Clone(blob)
+					evil[map[string]int{"first": 0, "last": size - 1}[flip]] ^= 0xff
+					serveBlobUpstream(x, d, evil, announce)
+					status, _, body, rerr := x.gatewayGet(t, http.MethodGet, "/v2/team/app/blobs/"+d, nil)
+					wantWrongBlobWithheld(t, size, status, body, rerr)
+				})
+			}
+		}
+	}
+}
+
+func TestGatewayCutsABlobShorterThanItsAnnouncedLength(t *testing.T) {
+	x := newGatewayFixture(t)
+	for _, size := range []int{blobChunk - 1, blobChunk + 1, 3*blobChunk + 17} {
+		blob, d := blobOf(t, size)
+		// The upstream announces the whole blob and closes after all but its last byte.
+		x.onUpstream("/v2/team/app/blobs/"+d, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", strconv.Itoa(size))
+			w.Write(blob[:size-1])
+		})
+		status, _, body, rerr := x.gatewayGet(t, http.MethodGet, "/v2/team/app/blobs/"+d, nil)
+		wantWrongBlobWithheld(t, size, status, body, rerr)
+	}
+}
+
+func TestGatewayStreamsEveryByteOfAVerifiedBlobAtEveryChunkBoundary(t *testing.T) {
+	x := newGatewayFixture(t)
+	for _, size := range blobBoundarySizes {
+		for _, announce := range []bool{true, false} {
+			blob, d := blobOf(t, size)
+			serveBlobUpstream(x, d, blob, announce)
+			status, hdr, body, rerr := x.gatewayGet(t, http.MethodGet, "/v2/team/app/blobs/"+d, nil)
+			if rerr != nil || status != http.StatusOK || hdr.Get("Docker-Content-Digest") != d || !bytes.Equal(body, blob) {
+				t.Fatalf("%d bytes (length announced %t): HTTP %d, %d bytes, equal %t, %v", size, announce, status, len(body), bytes.Equal(body, blob), rerr)
+			}
+		}
+	}
+}
+
+// An upstream that streams without announcing a length is stopped at the
+// blob size cap, before anything beyond it is read or the rest is sent.
+func TestGatewayCutsAnEndlessBlobAtTheSizeCap(t *testing.T) {
+	blob, d := blobOf(t, 3*blobChunk)
+	rec := httptest.NewRecorder()
+	bs := &blobStream{w: rec, want: d, length: -1, max: 2 * blobChunk}
+	err := bs.copy(bytes.NewReader(blob))
+	if !errors.Is(err, errBlobMismatch) || !strings.Contains(err.Error(), "bytes a blob may have") {
+		t.Fatalf("got %v, want the size cap", err)
+	}
+	if rec.Body.Len() > 2*blobChunk-blobHold {
+		t.Fatalf("%d bytes were sent past the point the cap allows", rec.Body.Len())
+	}
+}
