@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path"
 	"slices"
 	"strings"
 
@@ -52,47 +51,53 @@ func parseEnvelope(b []byte) (*envelope, error) {
 	if len(b) > MaxMetadataSize {
 		return nil, fmt.Errorf("%d bytes exceeds the limit of %d bytes", len(b), MaxMetadataSize)
 	}
-	doc, err := decodeGeneric(b)
+	doc, err := decodeTree(b)
 	if err != nil {
 		return nil, fmt.Errorf("not JSON: %v", err)
 	}
-	top, ok := doc.(map[string]any)
+	top, ok := doc.(olpcjson.Object)
 	if !ok {
 		return nil, errors.New("not a JSON object")
 	}
-	if _, ok := top["payloadType"]; ok {
+	if _, ok := top.Get("payloadType"); ok {
 		return nil, errors.New(`a DSSE envelope: only classic in-toto metadata ({"signed": ..., "signatures": ...}) is supported`)
 	}
-	if k, ok := firstUnknown(top, []string{"signed", "signatures"}, nil); ok {
+	if k, ok := firstUnknownMember(top, []string{"signed", "signatures"}, nil); ok {
 		return nil, fmt.Errorf("unexpected top-level member %q (want only \"signed\" and \"signatures\")", k)
 	}
-	if top["signed"] == nil || top["signatures"] == nil {
+	signed, _ := top.Get("signed")
+	sigs, _ := top.Get("signatures")
+	if signed == nil || sigs == nil {
 		return nil, errors.New(`missing "signed" or "signatures"`)
 	}
 	env := &envelope{}
-	if env.sigs, err = signaturesFrom(top["signatures"]); err != nil {
+	if env.sigs, err = signaturesFrom(olpcjson.Generic(sigs)); err != nil {
 		return nil, err
 	}
-	obj, ok := top["signed"].(map[string]any)
+	obj, ok := signed.(olpcjson.Object)
 	if !ok {
 		return nil, errors.New("signed: not a JSON object")
 	}
 	if env.canonical, err = olpcjson.EncodeValue(obj, len(b)); err != nil {
 		return nil, fmt.Errorf("signed: cannot be canonicalized: %v", err)
 	}
-	switch t, _ := obj["_type"].(string); t {
+	return env, payloadFrom(env, obj)
+}
+
+// payloadFrom decodes the layout or link of the "signed" object into env.
+func payloadFrom(env *envelope, obj olpcjson.Object) error {
+	typ, _ := obj.Get("_type")
+	var err error
+	switch t, _ := typ.(string); t {
 	case "layout":
-		if env.layout, err = layoutFrom(obj); err != nil {
-			return nil, err
-		}
+		m, _ := olpcjson.Generic(obj).(map[string]any)
+		env.layout, err = layoutFrom(m)
 	case "link":
-		if env.link, env.artifactErr, err = linkFrom(obj); err != nil {
-			return nil, err
-		}
+		env.link, env.artifactErr, err = linkFrom(obj)
 	default:
-		return nil, fmt.Errorf("signed: _type %v is neither \"layout\" nor \"link\"", obj["_type"])
+		err = fmt.Errorf("signed: _type %v is neither \"layout\" nor \"link\"", olpcjson.Generic(typ))
 	}
-	return env, nil
+	return err
 }
 
 func signaturesFrom(v any) ([]in_toto.Signature, error) {
@@ -201,49 +206,115 @@ func layoutFrom(obj map[string]any) (*in_toto.Layout, error) {
 
 func asList(v any) []any { l, _ := v.([]any); return l }
 
+// checkMembers checks that v is a JSON object with every required member
+// and no member other than the required and optional ones (names compared
+// exactly), as object does for a map.
+func checkMembers(v any, at string, required []string, optional ...string) (olpcjson.Object, error) {
+	o, ok := v.(olpcjson.Object)
+	if !ok {
+		return nil, fmt.Errorf("%s: not a JSON object", at)
+	}
+	for _, r := range required {
+		if _, ok := o.Get(r); !ok {
+			return nil, fmt.Errorf("%s: missing member %q", at, r)
+		}
+	}
+	if k, ok := firstUnknownMember(o, required, optional); ok {
+		return nil, fmt.Errorf("%s: member %q is not in-toto's (unknown or differently cased)", at, k)
+	}
+	return o, nil
+}
+
+// firstUnknownMember returns the smallest member name of o that is neither
+// known nor optional (members are sorted: the first one found).
+func firstUnknownMember(o olpcjson.Object, known, optional []string) (string, bool) {
+	for _, m := range o {
+		if !slices.Contains(known, m.Name) && !slices.Contains(optional, m.Name) {
+			return m.Name, true
+		}
+	}
+	return "", false
+}
+
 // linkFrom builds a link from its decoded object, checking every member. The
 // second result is the first malformed artifact (see envelope.artifactErr).
-func linkFrom(obj map[string]any) (*in_toto.Link, error, error) {
-	if _, err := object(obj, "signed", linkMembers); err != nil {
+func linkFrom(v any) (*in_toto.Link, error, error) {
+	obj, err := checkMembers(v, "signed", linkMembers)
+	if err != nil {
 		return nil, nil, err
 	}
+	get := func(name string) any { v, _ := obj.Get(name); return v }
 	l := &in_toto.Link{Type: "link"}
 	var ok bool
-	if l.Name, ok = obj["name"].(string); !ok {
+	if l.Name, ok = get("name").(string); !ok {
 		return nil, nil, errors.New("signed.name: not a string")
 	}
-	var err, matBad, prodBad error
+	var matBad, prodBad error
 	shared := map[string]in_toto.HashObj{}
-	if l.Materials, matBad, err = artifactsFrom(obj["materials"], "material", shared); err != nil {
+	if l.Materials, matBad, err = artifactsFrom(get("materials"), "material", shared); err != nil {
 		return nil, nil, err
 	}
-	if l.Products, prodBad, err = artifactsFrom(obj["products"], "product", shared); err != nil {
+	if l.Products, prodBad, err = artifactsFrom(get("products"), "product", shared); err != nil {
 		return nil, nil, err
 	}
-	if obj["byproducts"] != nil {
-		if l.ByProducts, ok = obj["byproducts"].(map[string]any); !ok {
-			return nil, nil, errors.New("signed.byproducts: not an object")
-		}
+	if l.ByProducts, err = genericObject(get("byproducts"), "signed.byproducts"); err != nil {
+		return nil, nil, err
 	}
-	if obj["environment"] != nil {
-		if l.Environment, ok = obj["environment"].(map[string]any); !ok {
-			return nil, nil, errors.New("signed.environment: not an object")
-		}
+	if l.Environment, err = genericObject(get("environment"), "signed.environment"); err != nil {
+		return nil, nil, err
 	}
-	if obj["command"] != nil && asList(obj["command"]) == nil {
-		return nil, nil, errors.New("signed.command: not a list")
-	}
-	for i, c := range asList(obj["command"]) {
-		s, ok := c.(string)
-		if !ok {
-			return nil, nil, fmt.Errorf("signed.command[%d]: not a string", i)
-		}
-		l.Command = append(l.Command, s)
+	if l.Command, err = commandFrom(get("command")); err != nil {
+		return nil, nil, err
 	}
 	if matBad == nil {
 		matBad = prodBad
 	}
 	return l, matBad, nil
+}
+
+// genericObject returns an object member as a map (nil for null).
+func genericObject(v any, at string) (map[string]any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if _, ok := v.(olpcjson.Object); !ok {
+		return nil, fmt.Errorf("%s: not an object", at)
+	}
+	m, _ := olpcjson.Generic(v).(map[string]any)
+	return m, nil
+}
+
+func commandFrom(v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, errors.New("signed.command: not a list")
+	}
+	var out []string
+	for i, c := range list {
+		s, ok := c.(string)
+		if !ok {
+			return nil, fmt.Errorf("signed.command[%d]: not a string", i)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// firstError keeps the error found at the smallest position (artifact name,
+// then hash algorithm), so that a report names the same artifact whatever
+// the order of the file.
+type firstError struct {
+	err error
+	at  string
+}
+
+func (f *firstError) add(at string, err error) {
+	if f.err == nil || at < f.at {
+		f.err, f.at = err, at
+	}
 }
 
 // artifactsFrom converts materials or products; the second result is the
@@ -252,68 +323,67 @@ func artifactsFrom(v any, kind string, shared map[string]in_toto.HashObj) (map[s
 	if v == nil {
 		return nil, nil, nil
 	}
-	m, ok := v.(map[string]any)
+	arts, ok := v.(olpcjson.Object)
 	if !ok {
 		return nil, nil, fmt.Errorf("signed.%ss: not an object", kind)
 	}
-	// bad is the malformed artifact, and hard the error, with the smallest
-	// name (then hash algorithm), so that the report names the same one
-	// whatever the map order.
-	var bad, hard error
-	var badAt, hardAt string
-	flag := func(at string, err error) {
-		if bad == nil || at < badAt {
-			bad, badAt = err, at
-		}
-	}
-	fail := func(at string, err error) {
-		if hard == nil || at < hardAt {
-			hard, hardAt = err, at
-		}
-	}
-	out := make(map[string]in_toto.HashObj, len(m))
-	// Hash objects holding only a sha256 are shared between artifacts with
-	// the same digest (materials and products of a step mostly are): they
-	// are never modified.
-	for name, h := range m {
-		hm, ok := h.(map[string]any)
+	// bad is the malformed artifact, and hard the error.
+	var bad, hard firstError
+	out := make(map[string]in_toto.HashObj, len(arts))
+	for _, m := range arts {
+		name := m.Name
+		hm, ok := m.Value.(olpcjson.Object)
 		if !ok {
-			fail(name, fmt.Errorf("signed.%ss[%q]: not an object of hashes", kind, name))
+			hard.add(name, fmt.Errorf("signed.%ss[%q]: not an object of hashes", kind, name))
 			continue
 		}
 		if err := checkArtifactPath(name); err != nil {
-			flag(name, fmt.Errorf("%s %v", kind, err))
+			bad.add(name, fmt.Errorf("%s %v", kind, err))
 		}
-		if sum, ok := hm["sha256"].(string); ok && len(hm) == 1 {
-			if !isHex(sum) {
-				flag(name+"\x00sha256", fmt.Errorf("%s %q: sha256 hash is not hex", kind, name))
-			}
-			ho, ok := shared[sum]
-			if !ok {
-				ho = in_toto.HashObj{"sha256": sum}
-				shared[sum] = ho
-			}
-			out[name] = ho
-			continue
-		}
-		ho := make(in_toto.HashObj, len(hm))
-		for alg, sum := range hm {
-			s, ok := sum.(string)
-			if !ok {
-				fail(name+"\x00"+alg, fmt.Errorf("signed.%ss[%q].%s: not a string", kind, name, alg))
+		if len(hm) == 1 && hm[0].Name == "sha256" {
+			if sum, ok := hm[0].Value.(string); ok {
+				out[name] = sha256Only(sum, name, kind, shared, &bad)
 				continue
 			}
-			if !isHex(s) {
-				flag(name+"\x00"+alg, fmt.Errorf("%s %q: %s hash is not hex", kind, name, alg))
-			}
-			ho[alg] = s
 		}
-		out[name] = ho
+		out[name] = hashesFrom(hm, name, kind, &bad, &hard)
 	}
-	if hard != nil {
-		return nil, nil, hard
+	if hard.err != nil {
+		return nil, nil, hard.err
 	}
-	return out, bad, nil
+	return out, bad.err, nil
+}
+
+// sha256Only returns the hash object of an artifact with only a sha256.
+// Such objects are shared between artifacts with the same digest (materials
+// and products of a step mostly are): they are never modified.
+func sha256Only(sum, name, kind string, shared map[string]in_toto.HashObj, bad *firstError) in_toto.HashObj {
+	if !isHex(sum) {
+		bad.add(name+"\x00sha256", fmt.Errorf("%s %q: sha256 hash is not hex", kind, name))
+	}
+	ho, ok := shared[sum]
+	if !ok {
+		ho = in_toto.HashObj{"sha256": sum}
+		shared[sum] = ho
+	}
+	return ho
+}
+
+func hashesFrom(hm olpcjson.Object, name, kind string, bad, hard *firstError) in_toto.HashObj {
+	ho := make(in_toto.HashObj, len(hm))
+	for _, h := range hm {
+		alg := h.Name
+		s, ok := h.Value.(string)
+		if !ok {
+			hard.add(name+"\x00"+alg, fmt.Errorf("signed.%ss[%q].%s: not a string", kind, name, alg))
+			continue
+		}
+		if !isHex(s) {
+			bad.add(name+"\x00"+alg, fmt.Errorf("%s %q: %s hash is not hex", kind, name, alg))
+		}
+		ho[alg] = s
+	}
+	return ho
 }
 
 func strictDecode(b []byte, v any) error {
@@ -349,13 +419,32 @@ func isHex(s string) bool {
 
 // checkArtifactPath refuses artifact names that are absolute, contain "..",
 // or are not in their cleaned form: two such names can alias one file, and a
-// rule written for one then judges the other.
+// rule written for one then judges the other. A name is accepted when it is
+// not absolute, holds no NUL, and each of its "/"-separated segments is
+// neither empty, "." nor ".." (path.Clean would change it otherwise, or it
+// would leave the step directory); TestArtifactPathCheckAgreesWithPathClean
+// compares this with the path.Clean formulation.
 func checkArtifactPath(p string) error {
-	if p == "" || p == "." || strings.HasPrefix(p, "/") || path.Clean(p) != p ||
-		p == ".." || strings.HasPrefix(p, "../") || strings.Contains(p, "\x00") {
+	if !cleanRelative(p) {
 		return fmt.Errorf("artifact path %q is not a clean relative path (absolute, '..', '.' or unnormalized segments are refused)", p)
 	}
 	return nil
+}
+
+func cleanRelative(p string) bool {
+	if strings.IndexByte(p, 0) >= 0 {
+		return false
+	}
+	for {
+		seg, rest, more := strings.Cut(p, "/")
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+		if !more {
+			return true
+		}
+		p = rest
+	}
 }
 
 // listedKeyID computes the in-toto key ID of a key as a layout lists it.

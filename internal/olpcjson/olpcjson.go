@@ -12,6 +12,7 @@ package olpcjson
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -33,7 +34,8 @@ func Encode(v any) ([]byte, error) {
 }
 
 // EncodeValue returns the canonical JSON of a decoded value (nil, bool,
-// string, json.Number, []any, map[string]any); sizeHint presizes the buffer.
+// string, json.Number, []any, map[string]any, or Object in place of a map);
+// sizeHint presizes the buffer.
 func EncodeValue(v any, sizeHint int) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(sizeHint)
@@ -60,6 +62,8 @@ func encode(buf *bytes.Buffer, v any) error {
 		return encodeArray(buf, x)
 	case map[string]any:
 		return encodeObject(buf, x)
+	case Object:
+		return encodeMembers(buf, x)
 	default:
 		return fmt.Errorf("cannot canonicalize %T", v)
 	}
@@ -110,6 +114,25 @@ func encodeObject(buf *bytes.Buffer, m map[string]any) error {
 		encodeString(buf, k)
 		buf.WriteByte(':')
 		if err := encode(buf, m[k]); err != nil {
+			return err
+		}
+	}
+	buf.WriteByte('}')
+	return nil
+}
+
+func encodeMembers(buf *bytes.Buffer, o Object) error {
+	if !membersSorted(o) {
+		return errors.New("object members not sorted by name, or a name given twice")
+	}
+	buf.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		encodeString(buf, m.Name)
+		buf.WriteByte(':')
+		if err := encode(buf, m.Value); err != nil {
 			return err
 		}
 	}
