@@ -14,7 +14,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,7 +39,10 @@ import (
 	"github.com/cnabsec/cnabsec/verifier"
 )
 
-const gatewayBenchEnv = "CNABSEC_BENCH_GATEWAY" // ROOTFILE|REPODIR|UPSTREAM in the child
+const (
+	gatewayBenchEnv  = "CNABSEC_BENCH_GATEWAY"  // ROOTFILE|REPODIR|UPSTREAM in the gateway child
+	registryBenchEnv = "CNABSEC_BENCH_REGISTRY" // BLOBDIR in the registry child
+)
 
 // gatewayBenchImage is an image written straight into the registry's blob
 // directory (no copy of it in memory).
@@ -60,15 +62,15 @@ type gatewayBenchImage struct {
 // throughput against the registry's (goal >= 0.9),
 // the p99 of a manifest read by tag with the verdict cached against the
 // registry's (goal <= 2) and the gateway's peak RSS (goal <= 64 MiB). The
-// registry keeps blobs on disk and the gateway runs in a child process (the
-// real verifier, level 2, --memory-limit's default) so that its RSS is its
-// own.
+// registry keeps blobs on disk; it and the gateway (the real verifier, level
+// 2, --memory-limit's default) each run in a child process, as they would in
+// use: the client's process hosts neither (a registry in it would answer the
+// direct pulls without a switch between processes, which no real registry
+// does), and each party's CPU time and the gateway's RSS are its own.
 func BenchmarkGatewayVsRegistry(b *testing.B) {
 	blobDir := b.TempDir()
-	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithBlobHandler(registry.NewDiskBlobHandler(blobDir)))
-	upstream := httptest.NewServer(reg)
-	b.Cleanup(upstream.Close)
-	host := strings.TrimPrefix(upstream.URL, "http://")
+	reg := startBenchChild(b, "TestGatewayBenchRegistryChild", registryBenchEnv+"="+blobDir, "")
+	upstreamURL, host := "http://"+reg.addr, reg.addr
 	s, err := scenario.Build(context.Background(), scenario.Options{Dir: b.TempDir(), Registry: host})
 	if err != nil {
 		b.Fatal(err)
@@ -76,15 +78,15 @@ func BenchmarkGatewayVsRegistry(b *testing.B) {
 	images := []gatewayBenchImage{{"1gib", 8, 128 << 20, 3}, {"100-layers", 100, 1 << 20, 7}}
 	var items []signer.Item
 	for i, im := range images {
-		writeBenchImage(b, upstream.URL, blobDir, "org/web", im, uint64(i))
+		writeBenchImage(b, upstreamURL, blobDir, "org/web", im, uint64(i))
 		items = append(items, signer.Item{Kind: "image", Ref: host + "/org/web:" + im.tag})
 	}
 	if _, err := signer.Sign(context.Background(), s.Repo, s.Signing("releases"), items...); err != nil {
 		b.Fatal(err)
 	}
-	gw := startGatewayChild(b, s, upstream.URL)
+	gw := startGatewayChild(b, s, upstreamURL)
 	direct, through := benchTransport(), benchTransport()
-	pc := &pullCPU{child: gw.cmd.Process.Pid}
+	pc := &pullCPU{gateway: gw.cmd.Process.Pid, registry: reg.cmd.Process.Pid}
 	for b.Loop() {
 		for i, im := range images {
 			ratio, dMBs, gMBs := pullRatio(b, pc, direct, through, host, gw.addr, "org/web:"+im.tag, im.pairs)
@@ -94,13 +96,17 @@ func BenchmarkGatewayVsRegistry(b *testing.B) {
 				b.ReportMetric(gMBs, "1gib-gateway-MB/s")
 			}
 		}
-		pd, pg := manifestP99(b, upstream.URL, "http://"+gw.addr, "/v2/org/web/manifests/"+images[0].tag)
+		d, g := manifestLatencies(b, upstreamURL, "http://"+gw.addr, "/v2/org/web/manifests/"+images[0].tag)
+		pd, pg := d.p99(), g.p99()
 		b.ReportMetric(float64(pg)/float64(pd), "manifest-p99-vs-direct")
+		b.ReportMetric(float64(percentile(d, 50).Microseconds()), "manifest-p50-direct-µs")
+		b.ReportMetric(float64(percentile(g, 50).Microseconds()), "manifest-p50-gateway-µs")
 		b.ReportMetric(float64(pd.Microseconds()), "manifest-p99-direct-µs")
 		b.ReportMetric(float64(pg.Microseconds()), "manifest-p99-gateway-µs")
 	}
 	pc.report(b)
 	b.ReportMetric(float64(gw.stop(b))/(1<<20), "gateway-peak-RSS-MiB")
+	reg.stop(b)
 	// The gateway's CPU time (user and system) per GiB it streamed: what
 	// the machine's load does not change.
 	cpu := gw.cmd.ProcessState.UserTime() + gw.cmd.ProcessState.SystemTime()
@@ -184,11 +190,11 @@ func pullRatio(b *testing.B, cpu *pullCPU, direct, through http.RoundTripper, ho
 		var n int64
 		var d, g time.Duration
 		if i%2 == 0 {
-			n, d = cpu.direct(func() (int64, time.Duration) { return pullImage(b, direct, host+"/"+ref) })
-			_, g = cpu.gateway(func() (int64, time.Duration) { return pullImage(b, through, gwAddr+"/"+ref) })
+			n, d = cpu.directPull(func() (int64, time.Duration) { return pullImage(b, direct, host+"/"+ref) })
+			_, g = cpu.gatewayPull(func() (int64, time.Duration) { return pullImage(b, through, gwAddr+"/"+ref) })
 		} else {
-			_, g = cpu.gateway(func() (int64, time.Duration) { return pullImage(b, through, gwAddr+"/"+ref) })
-			n, d = cpu.direct(func() (int64, time.Duration) { return pullImage(b, direct, host+"/"+ref) })
+			_, g = cpu.gatewayPull(func() (int64, time.Duration) { return pullImage(b, through, gwAddr+"/"+ref) })
+			n, d = cpu.directPull(func() (int64, time.Duration) { return pullImage(b, direct, host+"/"+ref) })
 		}
 		ratios[i] = d.Seconds() / g.Seconds()
 		td, tg, bytesPulled = td+d, tg+g, bytesPulled+n
@@ -199,48 +205,57 @@ func pullRatio(b *testing.B, cpu *pullCPU, direct, through http.RoundTripper, ho
 }
 
 // pullCPU adds up the CPU time (user and system) each party spent during
-// the direct pulls and during the gateway pulls: this process (the registry
-// and the client) and the gateway child. With the bytes pulled, it gives the
-// CPU seconds per GiB of each party and so the throughput each side could
-// reach were it bound only by the machine's cores.
+// the direct pulls and during the gateway pulls: the client (this process),
+// the registry child and the gateway child. With the bytes pulled, it gives
+// each party's CPU seconds per GiB and so the throughput ratio the machine's
+// cores alone allow.
 type pullCPU struct {
-	child                int // the gateway's process id
-	directSelf, gwSelf   time.Duration
-	gwChild              time.Duration
-	directBytes, gwBytes int64
+	gateway, registry int // process ids
+	direct, via       partyCPU
 }
 
-func (c *pullCPU) direct(pull func() (int64, time.Duration)) (int64, time.Duration) {
-	s := selfCPU()
+// partyCPU is the CPU time of each party over some pulls.
+type partyCPU struct {
+	client, registry, gateway time.Duration
+	bytes                     int64
+}
+
+// measure runs pull and adds each party's CPU time to into.
+func (c *pullCPU) measure(into *partyCPU, pull func() (int64, time.Duration)) (int64, time.Duration) {
+	s, r, g := selfCPU(), processCPU(c.registry), processCPU(c.gateway)
 	n, d := pull()
-	c.directSelf += selfCPU() - s
-	c.directBytes += n
+	into.client += selfCPU() - s
+	into.registry += processCPU(c.registry) - r
+	into.gateway += processCPU(c.gateway) - g
+	into.bytes += n
 	return n, d
 }
 
-func (c *pullCPU) gateway(pull func() (int64, time.Duration)) (int64, time.Duration) {
-	s, g := selfCPU(), processCPU(c.child)
-	n, d := pull()
-	c.gwSelf += selfCPU() - s
-	c.gwChild += processCPU(c.child) - g
-	c.gwBytes += n
-	return n, d
+func (c *pullCPU) directPull(pull func() (int64, time.Duration)) (int64, time.Duration) {
+	return c.measure(&c.direct, pull)
 }
 
-// report gives each party's CPU seconds per GiB, and the bound on the
-// throughput ratio that the machine's cores alone set: a pull through the
-// gateway costs the machine the registry's and client's CPU plus the
+func (c *pullCPU) gatewayPull(pull func() (int64, time.Duration)) (int64, time.Duration) {
+	return c.measure(&c.via, pull)
+}
+
+// report gives each party's CPU seconds per GiB, and the throughput ratio
+// the cores alone allow were all parties bound by them: a pull through the
+// gateway costs the machine the client's and registry's CPU plus the
 // gateway's, a direct pull only the former.
 func (c *pullCPU) report(b *testing.B) {
-	if c.directBytes == 0 || c.gwBytes == 0 || c.gwChild <= 0 {
+	if c.direct.bytes == 0 || c.via.bytes == 0 || c.via.gateway <= 0 {
 		return
 	}
 	perGiB := func(d time.Duration, n int64) float64 { return d.Seconds() / (float64(n) / (1 << 30)) }
-	direct, regClient, gw := perGiB(c.directSelf, c.directBytes), perGiB(c.gwSelf, c.gwBytes), perGiB(c.gwChild, c.gwBytes)
-	b.ReportMetric(direct, "direct-registry+client-CPU-s-per-GiB")
-	b.ReportMetric(regClient, "via-gateway-registry+client-CPU-s-per-GiB")
-	b.ReportMetric(gw, "via-gateway-gateway-CPU-s-per-GiB")
-	b.ReportMetric(direct/(regClient+gw), "CPU-bound-throughput-vs-direct")
+	dc, dr := perGiB(c.direct.client, c.direct.bytes), perGiB(c.direct.registry, c.direct.bytes)
+	vc, vr, vg := perGiB(c.via.client, c.via.bytes), perGiB(c.via.registry, c.via.bytes), perGiB(c.via.gateway, c.via.bytes)
+	b.ReportMetric(dc, "direct-client-CPU-s-per-GiB")
+	b.ReportMetric(dr, "direct-registry-CPU-s-per-GiB")
+	b.ReportMetric(vc, "via-gateway-client-CPU-s-per-GiB")
+	b.ReportMetric(vr, "via-gateway-registry-CPU-s-per-GiB")
+	b.ReportMetric(vg, "via-gateway-gateway-CPU-s-per-GiB")
+	b.ReportMetric((dc+dr)/(vc+vr+vg), "CPU-bound-throughput-vs-direct")
 }
 
 // selfCPU is this process's CPU time so far.
@@ -324,10 +339,17 @@ func pullLayer(img v1.Image, l v1.Descriptor) (int64, error) {
 	return n, err
 }
 
-// manifestP99 reads a manifest by tag from the registry and through the
-// gateway (verdict cached by a first read), in alternating rounds of 4
-// keep-alive clients, and returns both p99 latencies.
-func manifestP99(b *testing.B, direct, gateway, path string) (time.Duration, time.Duration) {
+// percentile returns the p-th percentile of r's latencies.
+func percentile(r loadResult, p int) time.Duration {
+	l := slices.Clone(r.latencies)
+	slices.Sort(l)
+	return l[len(l)*p/100]
+}
+
+// manifestLatencies reads a manifest by tag from the registry and through
+// the gateway (verdict cached by a first read), in alternating rounds of 4
+// keep-alive clients, and returns both sides' latencies.
+func manifestLatencies(b *testing.B, direct, gateway, path string) (loadResult, loadResult) {
 	b.Helper()
 	client := &http.Client{Transport: benchTransport(), Timeout: 30 * time.Second}
 	get := func(int) (string, string, []byte) { return http.MethodGet, path, nil }
@@ -342,29 +364,38 @@ func manifestP99(b *testing.B, direct, gateway, path string) (time.Duration, tim
 	if d.errors+g.errors > 0 || d.statuses[200] != n || g.statuses[200] != n {
 		b.Fatalf("registry %v (%d errors), gateway %v (%d errors)", d.statuses, d.errors, g.statuses, g.errors)
 	}
-	return d.p99(), g.p99()
+	return d, g
 }
 
-// gatewayChild is a gateway running in a child process.
-type gatewayChild struct {
+// benchChild is a gateway or registry running in a child process, so that
+// its CPU time and RSS are its own and neither shares the client's process.
+type benchChild struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	out   *bufio.Scanner
 	addr  string
 }
 
-func startGatewayChild(b *testing.B, s *scenario.Scenario, upstream string) *gatewayChild {
+func startGatewayChild(b *testing.B, s *scenario.Scenario, upstream string) *benchChild {
 	b.Helper()
 	root := filepath.Join(b.TempDir(), "root.json")
 	if err := os.WriteFile(root, s.TrustedRoot, 0o644); err != nil {
 		b.Fatal(err)
 	}
-	args := []string{"-test.run=^TestGatewayBenchChild$", "-test.count=1"}
-	if p := os.Getenv("CNABSEC_BENCH_GATEWAY_CPUPROFILE"); p != "" {
-		args = append(args, "-test.cpuprofile="+p) // to profile the gateway
+	return startBenchChild(b, "TestGatewayBenchChild", gatewayBenchEnv+"="+root+"|"+s.RepoDir+"|"+upstream,
+		os.Getenv("CNABSEC_BENCH_GATEWAY_CPUPROFILE")) // to profile the gateway
+}
+
+// startBenchChild runs test (one of the children below) in a new process of
+// this test binary, with env set, and waits for the address it serves at.
+func startBenchChild(b *testing.B, test, env, cpuProfile string) *benchChild {
+	b.Helper()
+	args := []string{"-test.run=^" + test + "$", "-test.count=1"}
+	if cpuProfile != "" {
+		args = append(args, "-test.cpuprofile="+cpuProfile)
 	}
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), gatewayBenchEnv+"="+root+"|"+s.RepoDir+"|"+upstream)
+	cmd.Env = append(os.Environ(), env)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -377,41 +408,41 @@ func startGatewayChild(b *testing.B, s *scenario.Scenario, upstream string) *gat
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	c := &gatewayChild{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout)}
+	c := &benchChild{cmd: cmd, stdin: stdin, out: bufio.NewScanner(stdout)}
 	b.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
 			cmd.Wait()
 		}
 	})
-	c.addr = c.expect(b, "GATEWAY-ADDR ")
+	c.addr = c.expect(b, "BENCH-CHILD-ADDR ")
 	return c
 }
 
 // expect returns the rest of the child's next line starting with prefix.
-func (c *gatewayChild) expect(b *testing.B, prefix string) string {
+func (c *benchChild) expect(b *testing.B, prefix string) string {
 	b.Helper()
 	for c.out.Scan() {
 		if rest, ok := strings.CutPrefix(c.out.Text(), prefix); ok {
 			return rest
 		}
 	}
-	b.Fatalf("the gateway child printed no %q line", prefix)
+	b.Fatalf("the benchmark child printed no %q line", prefix)
 	return ""
 }
 
 // stop ends the child and returns its peak RSS.
-func (c *gatewayChild) stop(b *testing.B) int64 {
+func (c *benchChild) stop(b *testing.B) int64 {
 	b.Helper()
 	c.stdin.Close()
-	peak, err := strconv.ParseInt(c.expect(b, "GATEWAY-PEAK-RSS "), 10, 64)
+	peak, err := strconv.ParseInt(c.expect(b, "BENCH-CHILD-PEAK-RSS "), 10, 64)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for c.out.Scan() {
 	}
 	if err := c.cmd.Wait(); err != nil {
-		b.Fatalf("the gateway child: %v", err)
+		b.Fatalf("the benchmark child: %v", err)
 	}
 	return peak
 }
@@ -451,7 +482,32 @@ func TestGatewayBenchChild(t *testing.T) {
 	srv := NewHTTPServer(g.Handler(), GatewayTimeouts(), slog.New(slog.DiscardHandler))
 	go srv.Serve(ln)
 	defer srv.Close()
-	fmt.Printf("GATEWAY-ADDR %s\n", ln.Addr())
+	serveUntilStdinCloses(t, ln)
+}
+
+// serveUntilStdinCloses prints the child's address, waits until the
+// benchmark closes its stdin and prints its peak RSS.
+func serveUntilStdinCloses(t *testing.T, ln net.Listener) {
+	fmt.Printf("BENCH-CHILD-ADDR %s\n", ln.Addr())
 	io.Copy(io.Discard, os.Stdin)
-	fmt.Printf("GATEWAY-PEAK-RSS %d\n", peakrss.Peak(t))
+	fmt.Printf("BENCH-CHILD-PEAK-RSS %d\n", peakrss.Peak(t))
+}
+
+// TestGatewayBenchRegistryChild is the registry of BenchmarkGatewayVsRegistry
+// (go-containerregistry's, blobs on disk); it does nothing unless the
+// benchmark started it. It serves until its stdin closes.
+func TestGatewayBenchRegistryChild(t *testing.T) {
+	blobDir := os.Getenv(registryBenchEnv)
+	if blobDir == "" {
+		t.Skip("only run by BenchmarkGatewayVsRegistry")
+	}
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithBlobHandler(registry.NewDiskBlobHandler(blobDir)))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: reg, ReadHeaderTimeout: 30 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	serveUntilStdinCloses(t, ln)
 }
