@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -102,5 +103,40 @@ func TestGatewayCutsAnEndlessBlobAtTheSizeCap(t *testing.T) {
 	}
 	if rec.Body.Len() > 2*blobChunk-blobHold {
 		t.Fatalf("%d bytes were sent past the point the cap allows", rec.Body.Len())
+	}
+}
+
+// The decode an image manifest skips must never be skipped for an index:
+// whatever spelling of the manifests key encoding/json accepts, the platform
+// manifests of a verified index are remembered exactly as a full decode
+// finds them (a skipped index would refuse its platform manifests; a
+// remembered non-index would admit digests nobody signed).
+func TestIndexPlatformManifestsAreRememberedHoweverTheKeyIsSpelled(t *testing.T) {
+	g, err := NewGateway(GatewayOptions{Verifier: newFake(map[string]entry{}), Upstream: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	child := strings.Repeat("ab", 32)
+	const index = `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",%s:[{"digest":"sha256:` + "%s" + `"}]}`
+	for i, key := range []string{`"manifests"`, `"MANIFESTS"`, `"Manifests"`, `"\u006danifests"`, `"manifeſts"`, `"layers"`} {
+		d := fmt.Sprintf("%s%02d", child[:62], i)
+		data := []byte(fmt.Sprintf(index, key, d))
+		var full struct {
+			Manifests []struct{ Digest string } `json:"manifests"`
+		}
+		if err := json.Unmarshal(data, &full); err != nil {
+			t.Fatal(err)
+		}
+		g.rememberChildren(1, "r/app", "", data)
+		if got, want := g.children.Contains(childKey{1, "r/app", d}), len(full.Manifests) == 1; got != want {
+			t.Errorf("key %s: remembered %t, a full decode finds the platform manifest: %t", key, got, want)
+		}
+	}
+}
+
+func TestAnImageManifestSkipsTheIndexDecode(t *testing.T) {
+	m := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"digest":"sha256:00"},"layers":[{"digest":"sha256:11","size":1}]}`)
+	if mayListManifests(m) {
+		t.Fatal("an ASCII image manifest without a manifests key is decoded for platform manifests")
 	}
 }
