@@ -250,11 +250,12 @@ func linkFrom(v any) (*in_toto.Link, error, error) {
 		return nil, nil, errors.New("signed.name: not a string")
 	}
 	var matBad, prodBad error
-	shared := map[string]in_toto.HashObj{}
-	if l.Materials, matBad, err = artifactsFrom(get("materials"), "material", shared); err != nil {
+	mats, prods := get("materials"), get("products")
+	shared := make(map[string]in_toto.HashObj, max(members(mats), members(prods)))
+	if l.Materials, matBad, err = artifactsFrom(mats, "material", shared); err != nil {
 		return nil, nil, err
 	}
-	if l.Products, prodBad, err = artifactsFrom(get("products"), "product", shared); err != nil {
+	if l.Products, prodBad, err = artifactsFrom(prods, "product", shared); err != nil {
 		return nil, nil, err
 	}
 	if l.ByProducts, err = genericObject(get("byproducts"), "signed.byproducts"); err != nil {
@@ -270,6 +271,12 @@ func linkFrom(v any) (*in_toto.Link, error, error) {
 		matBad = prodBad
 	}
 	return l, matBad, nil
+}
+
+// members is the member count of an object (0 for another value).
+func members(v any) int {
+	o, _ := v.(olpcjson.Object)
+	return len(o)
 }
 
 // genericObject returns an object member as a map (nil for null).

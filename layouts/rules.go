@@ -3,6 +3,7 @@ package layouts
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -26,23 +27,46 @@ import (
 // recordArtifacts records no others), so in-toto-golang's path.Clean of each
 // name is the name itself.
 func itemRules(mats, prods [][]string, link in_toto.Link, links map[string]in_toto.Link) (matErr, prodErr error) {
-	matErr = applyRules("materials", mats, link.Materials, queueOf(link.Materials), link, links)
-	prodErr = applyRules("products", prods, link.Products, queueOf(link.Products), link, links)
+	matErr = applyRules("materials", mats, queueOf(link.Materials), link, links)
+	prodErr = applyRules("products", prods, queueOf(link.Products), link, links)
 	return matErr, prodErr
 }
 
-func queueOf(m map[string]in_toto.HashObj) map[string]struct{} {
-	q := make(map[string]struct{}, len(m))
-	for k := range m {
-		q[k] = struct{}{}
+// queue holds the artifacts of one kind not yet consumed by a rule, names
+// with their hashes in two slices that rules filter in place (in no
+// particular order: every rule decides for each artifact on its own).
+type queue struct {
+	names  []string
+	hashes []in_toto.HashObj
+}
+
+func queueOf(m map[string]in_toto.HashObj) *queue {
+	q := &queue{names: make([]string, 0, len(m)), hashes: make([]in_toto.HashObj, 0, len(m))}
+	for k, h := range m {
+		q.names = append(q.names, k)
+		q.hashes = append(q.hashes, h)
 	}
 	return q
 }
 
-// applyRules consumes the queue (artifact names of one kind) rule by rule.
-// Every rule decides for each queued name on its own, so names are removed
-// from the queue as they are consumed.
-func applyRules(kind string, rules [][]string, arts map[string]in_toto.HashObj, queue map[string]struct{}, link in_toto.Link, links map[string]in_toto.Link) error {
+// consume removes every artifact whose name the pattern (when not empty)
+// matches and take accepts.
+func (q *queue) consume(pattern string, take func(name string, h in_toto.HashObj) bool) {
+	n := 0
+	for i, name := range q.names {
+		if (pattern == "" || globMatch(pattern, name)) && take(name, q.hashes[i]) {
+			continue
+		}
+		q.names[n], q.hashes[n] = name, q.hashes[i]
+		n++
+	}
+	clear(q.names[n:])
+	clear(q.hashes[n:])
+	q.names, q.hashes = q.names[:n], q.hashes[:n]
+}
+
+// applyRules consumes the queue (artifacts of one kind) rule by rule.
+func applyRules(kind string, rules [][]string, q *queue, link in_toto.Link, links map[string]in_toto.Link) error {
 	for _, rule := range rules {
 		rd, err := in_toto.UnpackRule(rule)
 		if err != nil {
@@ -50,23 +74,23 @@ func applyRules(kind string, rules [][]string, arts map[string]in_toto.HashObj, 
 		}
 		switch rd["type"] {
 		case "disallow":
-			if err := disallow(kind, rule, path.Clean(rd["pattern"]), queue); err != nil {
+			if err := disallow(kind, rule, path.Clean(rd["pattern"]), q); err != nil {
 				return err
 			}
 		case "require":
-			if _, ok := queue[rd["pattern"]]; !ok {
+			if !slices.Contains(q.names, rd["pattern"]) {
 				return fmt.Errorf("%s: %s is required by rule %v but is not among the remaining %s", kind, rd["pattern"], rule, kind)
 			}
 		case "match":
 			// MATCH matches the pattern against the name less the source
 			// prefix (matchRule does); the others against the name.
-			consumeQueue(queue, "", matchRule(rd, arts, links))
+			q.consume("", matchRule(rd, links))
 		default:
 			consume := consumer(rd["type"], link)
 			if consume == nil {
 				return fmt.Errorf("rule %v: unknown rule type", rule)
 			}
-			consumeQueue(queue, path.Clean(rd["pattern"]), consume)
+			q.consume(path.Clean(rd["pattern"]), consume)
 		}
 	}
 	return nil
@@ -74,36 +98,26 @@ func applyRules(kind string, rules [][]string, arts map[string]in_toto.HashObj, 
 
 // consumer is the test of ALLOW, CREATE, DELETE and MODIFY rules (nil for
 // another type).
-func consumer(typ string, link in_toto.Link) func(string) bool {
+func consumer(typ string, link in_toto.Link) func(string, in_toto.HashObj) bool {
 	switch typ {
 	case "allow":
-		return func(string) bool { return true }
+		return func(string, in_toto.HashObj) bool { return true }
 	case "create":
-		return func(n string) bool { return has(link.Products, n) && !has(link.Materials, n) }
+		return func(n string, _ in_toto.HashObj) bool { return has(link.Products, n) && !has(link.Materials, n) }
 	case "delete":
-		return func(n string) bool { return has(link.Materials, n) && !has(link.Products, n) }
+		return func(n string, _ in_toto.HashObj) bool { return has(link.Materials, n) && !has(link.Products, n) }
 	case "modify":
-		return func(n string) bool {
+		return func(n string, _ in_toto.HashObj) bool {
 			return has(link.Materials, n) && has(link.Products, n) && !hashEqual(link.Materials[n], link.Products[n])
 		}
 	}
 	return nil
 }
 
-// consumeQueue removes from the queue every name the pattern (when not
-// empty) matches and consume accepts.
-func consumeQueue(queue map[string]struct{}, pattern string, consume func(string) bool) {
-	for n := range queue {
-		if (pattern == "" || globMatch(pattern, n)) && consume(n) {
-			delete(queue, n)
-		}
-	}
-}
-
 // disallow fails when any remaining name matches the pattern.
-func disallow(kind string, rule []string, pattern string, queue map[string]struct{}) error {
+func disallow(kind string, rule []string, pattern string, q *queue) error {
 	var hit []string
-	for n := range queue {
+	for _, n := range q.names {
 		if globMatch(pattern, n) {
 			hit = append(hit, n)
 		}
@@ -123,10 +137,10 @@ func has(m map[string]in_toto.HashObj, n string) bool {
 // its name less the source prefix matches the pattern, and the artifact of
 // that name under the destination prefix in the destination link has equal
 // hashes.
-func matchRule(rd map[string]string, src map[string]in_toto.HashObj, links map[string]in_toto.Link) func(string) bool {
+func matchRule(rd map[string]string, links map[string]in_toto.Link) func(string, in_toto.HashObj) bool {
 	dst, ok := links[rd["dstName"]]
 	if !ok {
-		return func(string) bool { return false }
+		return func(string, in_toto.HashObj) bool { return false }
 	}
 	dstArts := dst.Products
 	if rd["dstType"] == "materials" {
@@ -137,17 +151,19 @@ func matchRule(rd map[string]string, src map[string]in_toto.HashObj, links map[s
 		pattern = path.Clean(pattern)
 	}
 	srcPrefix, dstPrefix := dirPrefix(rd["srcPrefix"]), dirPrefix(rd["dstPrefix"])
-	return func(p string) bool {
+	return func(p string, h in_toto.HashObj) bool {
 		b := strings.TrimPrefix(p, srcPrefix)
 		if !globMatch(pattern, b) {
 			return false
 		}
 		dstPath := b
-		if dstPrefix != "" || path.Clean(b) != b {
+		// A clean relative name is its own path.Clean (all names are, in
+		// a link that passed its checks): the scan saves the cleaning.
+		if dstPrefix != "" || (!cleanRelative(b) && path.Clean(b) != b) {
 			dstPath = path.Clean(path.Join(dstPrefix, b))
 		}
 		d, ok := dstArts[dstPath]
-		return ok && hashEqual(src[p], d)
+		return ok && hashEqual(h, d)
 	}
 }
 
