@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/in-toto/in-toto-golang/in_toto"
 
@@ -48,6 +49,12 @@ type envelope struct {
 // shape and interpreted in another. The bytes are decoded once; the canonical
 // form the signatures cover is encoded from that decoding.
 func parseEnvelope(b []byte) (*envelope, error) {
+	return parseEnvelopeSharing(b, &hashObjects{})
+}
+
+// parseEnvelopeSharing is parseEnvelope with the sha256-only hash objects
+// of a link taken from (and added to) shared.
+func parseEnvelopeSharing(b []byte, shared *hashObjects) (*envelope, error) {
 	if len(b) > MaxMetadataSize {
 		return nil, fmt.Errorf("%d bytes exceeds the limit of %d bytes", len(b), MaxMetadataSize)
 	}
@@ -81,11 +88,11 @@ func parseEnvelope(b []byte) (*envelope, error) {
 	if env.canonical, err = olpcjson.EncodeValue(obj, len(b)); err != nil {
 		return nil, fmt.Errorf("signed: cannot be canonicalized: %v", err)
 	}
-	return env, payloadFrom(env, obj)
+	return env, payloadFrom(env, obj, shared)
 }
 
 // payloadFrom decodes the layout or link of the "signed" object into env.
-func payloadFrom(env *envelope, obj olpcjson.Object) error {
+func payloadFrom(env *envelope, obj olpcjson.Object, shared *hashObjects) error {
 	typ, _ := obj.Get("_type")
 	var err error
 	switch t, _ := typ.(string); t {
@@ -93,7 +100,7 @@ func payloadFrom(env *envelope, obj olpcjson.Object) error {
 		m, _ := olpcjson.Generic(obj).(map[string]any)
 		env.layout, err = layoutFrom(m)
 	case "link":
-		env.link, env.artifactErr, err = linkFrom(obj)
+		env.link, env.artifactErr, err = linkFrom(obj, shared)
 	default:
 		err = fmt.Errorf("signed: _type %v is neither \"layout\" nor \"link\"", olpcjson.Generic(typ))
 	}
@@ -238,7 +245,7 @@ func firstUnknownMember(o olpcjson.Object, known, optional []string) (string, bo
 
 // linkFrom builds a link from its decoded object, checking every member. The
 // second result is the first malformed artifact (see envelope.artifactErr).
-func linkFrom(v any) (*in_toto.Link, error, error) {
+func linkFrom(v any, shared *hashObjects) (*in_toto.Link, error, error) {
 	obj, err := checkMembers(v, "signed", linkMembers)
 	if err != nil {
 		return nil, nil, err
@@ -251,7 +258,6 @@ func linkFrom(v any) (*in_toto.Link, error, error) {
 	}
 	var matBad, prodBad error
 	mats, prods := get("materials"), get("products")
-	shared := make(map[string]in_toto.HashObj, max(members(mats), members(prods)))
 	if l.Materials, matBad, err = artifactsFrom(mats, "material", shared); err != nil {
 		return nil, nil, err
 	}
@@ -271,12 +277,6 @@ func linkFrom(v any) (*in_toto.Link, error, error) {
 		matBad = prodBad
 	}
 	return l, matBad, nil
-}
-
-// members is the member count of an object (0 for another value).
-func members(v any) int {
-	o, _ := v.(olpcjson.Object)
-	return len(o)
 }
 
 // genericObject returns an object member as a map (nil for null).
@@ -326,7 +326,7 @@ func (f *firstError) add(at string, err error) {
 
 // artifactsFrom converts materials or products; the second result is the
 // first artifact whose name or hash is malformed.
-func artifactsFrom(v any, kind string, shared map[string]in_toto.HashObj) (map[string]in_toto.HashObj, error, error) {
+func artifactsFrom(v any, kind string, shared *hashObjects) (map[string]in_toto.HashObj, error, error) {
 	if v == nil {
 		return nil, nil, nil
 	}
@@ -362,16 +362,38 @@ func artifactsFrom(v any, kind string, shared map[string]in_toto.HashObj) (map[s
 }
 
 // sha256Only returns the hash object of an artifact with only a sha256.
-// Such objects are shared between artifacts with the same digest (materials
-// and products of a step mostly are): they are never modified.
-func sha256Only(sum, name, kind string, shared map[string]in_toto.HashObj, bad *firstError) in_toto.HashObj {
+func sha256Only(sum, name, kind string, shared *hashObjects, bad *firstError) in_toto.HashObj {
 	if !isHex(sum) {
 		bad.add(name+"\x00sha256", fmt.Errorf("%s %q: sha256 hash is not hex", kind, name))
 	}
-	ho, ok := shared[sum]
+	return shared.get(sum)
+}
+
+// hashObjects shares the hash objects of artifacts that have only a sha256
+// between all the links one verification parses (concurrently): equal
+// digests get one map, which is never modified. That saves a map per
+// artifact, and hashEqual finds two shared objects equal by identity.
+type hashObjects struct {
+	shards [16]struct {
+		mu sync.Mutex
+		m  map[string]in_toto.HashObj
+	}
+}
+
+func (h *hashObjects) get(sum string) in_toto.HashObj {
+	s := &h.shards[0]
+	if sum != "" {
+		s = &h.shards[sum[len(sum)-1]&15]
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ho, ok := s.m[sum]
 	if !ok {
+		if s.m == nil {
+			s.m = map[string]in_toto.HashObj{}
+		}
 		ho = in_toto.HashObj{"sha256": sum}
-		shared[sum] = ho
+		s.m[sum] = ho
 	}
 	return ho
 }

@@ -180,3 +180,25 @@ func allocBytes(f func()) uint64 {
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc
 }
+
+// TestEqualDigestsShareOneHashObjectAcrossLinks: the links of one
+// verification get one hash object per sha256 digest (what MATCH compares
+// by identity), and an artifact with other hashes gets its own.
+func TestEqualDigestsShareOneHashObjectAcrossLinks(t *testing.T) {
+	shared := &hashObjects{}
+	a, err := parseEnvelopeSharing([]byte(`{"signed":{"_type":"link","name":"a","materials":{},"products":{"x":{"sha256":"ab"},"y":{"sha256":"ab","md5":"cd"}},"byproducts":{},"command":[],"environment":{}},"signatures":[]}`), shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := parseEnvelopeSharing([]byte(`{"signed":{"_type":"link","name":"b","materials":{"x":{"sha256":"ab"}},"products":{},"byproducts":{},"command":[],"environment":{}},"signatures":[]}`), shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ax, bx := a.link.Products["x"], b.link.Materials["x"]
+	if reflect.ValueOf(ax).UnsafePointer() != reflect.ValueOf(bx).UnsafePointer() {
+		t.Fatal("equal sha256-only digests of two links got two hash objects")
+	}
+	if !hashEqual(ax, bx) || hashEqual(ax, a.link.Products["y"]) || !hashEqual(a.link.Products["y"], map[string]string{"md5": "cd", "sha256": "ab"}) {
+		t.Fatal("hashEqual disagrees with the hashes")
+	}
+}

@@ -172,7 +172,8 @@ func Verify(ctx context.Context, in VerifyInput) (*Result, error) {
 	if res, err := checkJSONValues(in); err != nil {
 		return res, err
 	}
-	v := &verifier{in: in, res: &Result{}, parsed: parseLinks(in.Links)}
+	shared := &hashObjects{}
+	v := &verifier{in: in, res: &Result{}, parsed: parseLinks(in.Links, shared), shared: shared}
 	summary := v.layout(ctx, scope{layoutName: in.LayoutName}, in.Layout, in.LayoutKeys, in.Links)
 	if summary != nil {
 		v.binding(summary)
@@ -188,6 +189,7 @@ type verifier struct {
 	in     VerifyInput
 	res    *Result
 	parsed map[bytesID]parsedFile
+	shared *hashObjects // the sha256-only hash objects of all its links
 }
 
 // bytesID identifies a byte slice by its memory (start and length), so that
@@ -210,7 +212,7 @@ var parallelParseBytes = 256 << 10
 
 // parseLinks parses every link file concurrently (one worker per CPU): with
 // links recording many artifacts, parsing is most of the work.
-func parseLinks(links map[string][]byte) map[bytesID]parsedFile {
+func parseLinks(links map[string][]byte, shared *hashObjects) map[bytesID]parsedFile {
 	type job struct {
 		key bytesID
 		b   []byte
@@ -231,7 +233,7 @@ func parseLinks(links map[string][]byte) map[bytesID]parsedFile {
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				env, err := parseEnvelope(j.b)
+				env, err := parseEnvelopeSharing(j.b, shared)
 				mu.Lock()
 				out[j.key] = parsedFile{env, err}
 				mu.Unlock()
@@ -255,7 +257,7 @@ func (v *verifier) parse(b []byte) (*envelope, error) {
 			return p.env, p.err
 		}
 	}
-	return parseEnvelope(b)
+	return parseEnvelopeSharing(b, v.shared)
 }
 
 // scope places a (sub)layout in reports.
