@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 )
 
 // Encode returns the canonical JSON of v.
@@ -72,17 +71,15 @@ func encode(buf *bytes.Buffer, v any) error {
 
 func encodeString(buf *bytes.Buffer, s string) {
 	buf.WriteByte('"')
-	for {
-		i := strings.IndexAny(s, `\"`)
-		if i < 0 {
-			buf.WriteString(s)
-			break
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			buf.WriteString(s[start:i])
+			buf.WriteByte('\\')
+			start = i
 		}
-		buf.WriteString(s[:i])
-		buf.WriteByte('\\')
-		buf.WriteByte(s[i])
-		s = s[i+1:]
 	}
+	buf.WriteString(s[start:])
 	buf.WriteByte('"')
 }
 
