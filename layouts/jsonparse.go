@@ -59,5 +59,8 @@ func (genericBuilder) Object(names []string, values []any) any {
 // where decodeGeneric allocates a map. FuzzParseEnvelopeAgreesWithReference
 // compares parseEnvelope with the map-based parser it replaced.
 func decodeTree(b []byte) (any, error) {
-	return strictjson.Parse[any](b, strictjson.Options{MaxDepth: maxJSONDepth, ReplaceInvalidUTF8: true}, olpcjson.TreeBuilder{})
+	return strictjson.Parse[any](b, strictjson.Options{MaxDepth: maxJSONDepth, ReplaceInvalidUTF8: true, KnownNames: knownNames}, olpcjson.TreeBuilder{})
 }
+
+// knownNames are the member names a link repeats for each artifact.
+var knownNames = []string{"sha256", "sha512"}

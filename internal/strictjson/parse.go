@@ -57,6 +57,12 @@ type Options struct {
 	// grammar already checked) and returns the text handed to the Builder,
 	// or an error that is reported at the number's offset.
 	Number func(lit string) (string, error)
+	// KnownNames are member names that are handed to the Builder as these
+	// very strings when written plainly (without escapes) instead of as a
+	// new string each time: a document repeating a member name thousands
+	// of times then allocates it once. Names holding '"', '\\', control
+	// characters or invalid UTF-8 are not looked for.
+	KnownNames []string
 }
 
 // Builder makes the caller's values. The slices passed to Array and Object
@@ -210,9 +216,12 @@ func (p *parser[V]) object() (V, error) {
 			return zero, p.fail("unexpected %s, want a member name", p.what())
 		}
 		at := p.i
-		k, err := p.str()
-		if err != nil {
-			return zero, err
+		k, known := p.knownName()
+		if !known {
+			var err error
+			if k, err = p.str(); err != nil {
+				return zero, err
+			}
 		}
 		if p.opts.Duplicates != PassDuplicates {
 			if other, dup := d.add(k, p.names[start:], p.opts.Duplicates == RefuseFoldedDuplicates); dup {
@@ -249,6 +258,29 @@ func (p *parser[V]) object() (V, error) {
 		}
 		return zero, p.fail("unexpected %s in object, want ',' or '}'", p.what())
 	}
+}
+
+// knownName reads, at an opening quote, a member name of Options.KnownNames
+// written without escapes.
+func (p *parser[V]) knownName() (string, bool) {
+	for _, k := range p.opts.KnownNames {
+		end := p.i + 1 + len(k)
+		if end < len(p.b) && p.b[end] == '"' && string(p.b[p.i+1:end]) == k && plainName(k) {
+			p.i = end + 1
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// plainName reports whether k is written in JSON as itself between quotes.
+func plainName(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.ValidString(k)
 }
 
 // push appends v to a parser stack, doubling its capacity when full: append

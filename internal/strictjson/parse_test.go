@@ -149,7 +149,7 @@ func TestNestingBeyondMaxDepthIsRefused(t *testing.T) {
 // encoding/json accepts, decodes to the same values, and the strict reading
 // accepts a subset.
 func FuzzParseAgreesWithEncodingJSON(f *testing.F) {
-	for _, s := range []string{`{"a":[1,{"b":null}],"c":"\u00e9"}`, `[1,2.5e3,-0,true,false]`, "\"\xff\"", `{"a":1,"a":2}`, `"\ud800\u0041"`, `[{}]`} {
+	for _, s := range []string{`{"sha256":"x","sha256x":1,"sha25":2,"sha\u0032\u00356":3}`, `{"sha256"`, `{"sha256":`, `{"a`, `{"a":[1,{"b":null}],"c":"\u00e9"}`, `[1,2.5e3,-0,true,false]`, "\"\xff\"", `{"a":1,"a":2}`, `"\ud800\u0041"`, `[{}]`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -167,8 +167,37 @@ func FuzzParseAgreesWithEncodingJSON(f *testing.F) {
 		if ourErr == nil && !reflect.DeepEqual(ours, theirs) {
 			t.Fatalf("decoded differently: %#v vs %#v", ours, theirs)
 		}
+		known, knownErr := Parse[any](in, Options{ReplaceInvalidUTF8: true, KnownNames: []string{"a", "sha256", "b\"", "\xff"}}, anyBuilder{})
+		if fmtErr(knownErr) != fmtErr(ourErr) || !reflect.DeepEqual(known, ours) {
+			t.Fatalf("with known names: %#v, %v; without: %#v, %v", known, knownErr, ours, ourErr)
+		}
 		if _, err := Parse[any](in, Options{Duplicates: RefuseFoldedDuplicates}, anyBuilder{}); err == nil && ourErr != nil {
 			t.Fatalf("strict reading accepted what the lenient one refused: %q", in)
 		}
 	})
+}
+
+func fmtErr(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// TestKnownNamesReadAsAnyOtherName: a known member name is read as the
+// same string whether written plainly or with escapes, a longer or shorter
+// name is not taken for it, and errors are reported at the same place.
+func TestKnownNamesReadAsAnyOtherName(t *testing.T) {
+	opts := Options{KnownNames: []string{"sha256", "a\"b"}}
+	for _, in := range []string{`{"sha256":"x","sha256x":1,"sha25":2,"sha\u0032\u00356":3,"a\"b":4}`, `{"sha256"`, `{"sha256`, `{"sha256":1,"sha256":2}`} {
+		got, err := Parse[any]([]byte(in), opts, anyBuilder{})
+		want, wantErr := Parse[any]([]byte(in), Options{}, anyBuilder{})
+		if fmtErr(err) != fmtErr(wantErr) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: with known names %#v, %v; without %#v, %v", in, got, err, want, wantErr)
+		}
+	}
+	d := Options{KnownNames: []string{"sha256"}, Duplicates: RefuseDuplicates}
+	if _, err := Parse[any]([]byte(`{"sha256":1,"sha\u0032\u00356":2}`), d, anyBuilder{}); !errors.Is(err, ErrDuplicateName) {
+		t.Fatalf("a known name given plainly then escaped: %v, want a duplicate refused", err)
+	}
 }
