@@ -1,6 +1,7 @@
 package layouts
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -27,21 +28,36 @@ var ErrInputTooLarge = errors.New("in-toto metadata over the verification's limi
 // ':', '{' and '[' outside strings, plus one. On valid JSON it counts every
 // value and member name (an empty object or array counts one more).
 func CountJSONValues(b []byte) int {
-	n, inString, escaped := 1, false, false
-	for _, c := range b {
-		switch {
-		case escaped:
-			escaped = false
-		case inString:
-			escaped = c == '\\'
-			inString = c != '"'
-		case c == '"':
-			inString = true
-		case c == ',' || c == ':' || c == '{' || c == '[':
+	n := 1
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			i = stringEnd(b, i+1)
+		case ',', ':', '{', '[':
 			n++
 		}
 	}
 	return n
+}
+
+// stringEnd returns the index of the quote that ends a string whose content
+// starts at b[i] (len(b) when none does): the first quote after an even
+// run of backslashes.
+func stringEnd(b []byte, i int) int {
+	for {
+		q := bytes.IndexByte(b[i:], '"')
+		if q < 0 {
+			return len(b)
+		}
+		end, k := i+q, i+q
+		for k > i && b[k-1] == '\\' {
+			k--
+		}
+		if (end-k)%2 == 0 {
+			return end
+		}
+		i = end + 1
+	}
 }
 
 // CheckInputSize is the check of the bounds on the metadata verified.

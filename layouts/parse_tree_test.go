@@ -202,3 +202,34 @@ func TestEqualDigestsShareOneHashObjectAcrossLinks(t *testing.T) {
 		t.Fatal("hashEqual disagrees with the hashes")
 	}
 }
+
+// countJSONValuesReference is the byte-by-byte count CountJSONValues
+// replaced (a state machine over strings and escapes).
+func countJSONValuesReference(b []byte) int {
+	n, inString, escaped := 1, false, false
+	for _, c := range b {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			escaped = c == '\\'
+			inString = c != '"'
+		case c == '"':
+			inString = true
+		case c == ',' || c == ':' || c == '{' || c == '[':
+			n++
+		}
+	}
+	return n
+}
+
+func FuzzCountJSONValuesAgreesWithReference(f *testing.F) {
+	for _, s := range []string{`{"a\"b":[1,2],"c\\":{"d":"\\\"e,"}}`, `"\\\\\"`, `"abc`, `,,{[`, `"a\`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := CountJSONValues(b), countJSONValuesReference(b); got != want {
+			t.Fatalf("CountJSONValues(%q) = %d, the state machine counts %d", b, got, want)
+		}
+	})
+}
