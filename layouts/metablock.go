@@ -258,6 +258,7 @@ func linkFrom(v any, shared *hashObjects) (*in_toto.Link, error, error) {
 	}
 	var matBad, prodBad error
 	mats, prods := get("materials"), get("products")
+	shared.reserve(objectLen(mats) + objectLen(prods))
 	if l.Materials, matBad, err = artifactsFrom(mats, "material", shared); err != nil {
 		return nil, nil, err
 	}
@@ -277,6 +278,12 @@ func linkFrom(v any, shared *hashObjects) (*in_toto.Link, error, error) {
 		matBad = prodBad
 	}
 	return l, matBad, nil
+}
+
+// objectLen is the member count of an object (0 for another value).
+func objectLen(v any) int {
+	o, _ := v.(olpcjson.Object)
+	return len(o)
 }
 
 // genericObject returns an object member as a map (nil for null).
@@ -377,6 +384,19 @@ type hashObjects struct {
 	shards [16]struct {
 		mu sync.Mutex
 		m  map[string]in_toto.HashObj
+	}
+}
+
+// reserve makes room for n more digests when the table is still empty (a
+// map grown one digest at a time rehashes again and again).
+func (h *hashObjects) reserve(n int) {
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.Lock()
+		if s.m == nil {
+			s.m = make(map[string]in_toto.HashObj, n/len(h.shards)+1)
+		}
+		s.mu.Unlock()
 	}
 }
 
