@@ -53,13 +53,13 @@ func (genericBuilder) Object(names []string, values []any) any {
 }
 
 // decodeTree decodes one JSON value, read as decodeGeneric reads it, except
-// that objects are olpcjson.Objects (members sorted by name, a repeated name
+// that objects are *olpcjson.Object (members sorted by name, a repeated name
 // keeping its last value) instead of maps. It is parseEnvelope's decoding:
 // for a link of many artifacts it allocates one small slice per artifact
 // where decodeGeneric allocates a map. FuzzParseEnvelopeAgreesWithReference
 // compares parseEnvelope with the map-based parser it replaced.
 func decodeTree(b []byte) (any, error) {
-	return strictjson.Parse[any](b, strictjson.Options{MaxDepth: maxJSONDepth, ReplaceInvalidUTF8: true, KnownNames: knownNames}, olpcjson.TreeBuilder{})
+	return strictjson.Parse[any](b, strictjson.Options{MaxDepth: maxJSONDepth, ReplaceInvalidUTF8: true, KnownNames: knownNames}, &olpcjson.TreeBuilder{})
 }
 
 // knownNames are the member names a link repeats for each artifact.

@@ -62,7 +62,7 @@ func parseEnvelopeSharing(b []byte, shared *hashObjects) (*envelope, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not JSON: %v", err)
 	}
-	top, ok := doc.(olpcjson.Object)
+	top, ok := olpcjson.AsObject(doc)
 	if !ok {
 		return nil, errors.New("not a JSON object")
 	}
@@ -81,7 +81,7 @@ func parseEnvelopeSharing(b []byte, shared *hashObjects) (*envelope, error) {
 	if env.sigs, err = signaturesFrom(olpcjson.Generic(sigs)); err != nil {
 		return nil, err
 	}
-	obj, ok := signed.(olpcjson.Object)
+	obj, ok := olpcjson.AsObject(signed)
 	if !ok {
 		return nil, errors.New("signed: not a JSON object")
 	}
@@ -217,7 +217,7 @@ func asList(v any) []any { l, _ := v.([]any); return l }
 // and no member other than the required and optional ones (names compared
 // exactly), as object does for a map.
 func checkMembers(v any, at string, required []string, optional ...string) (olpcjson.Object, error) {
-	o, ok := v.(olpcjson.Object)
+	o, ok := olpcjson.AsObject(v)
 	if !ok {
 		return nil, fmt.Errorf("%s: not a JSON object", at)
 	}
@@ -282,7 +282,7 @@ func linkFrom(v any, shared *hashObjects) (*in_toto.Link, error, error) {
 
 // objectLen is the member count of an object (0 for another value).
 func objectLen(v any) int {
-	o, _ := v.(olpcjson.Object)
+	o, _ := olpcjson.AsObject(v)
 	return len(o)
 }
 
@@ -291,7 +291,7 @@ func genericObject(v any, at string) (map[string]any, error) {
 	if v == nil {
 		return nil, nil
 	}
-	if _, ok := v.(olpcjson.Object); !ok {
+	if _, ok := olpcjson.AsObject(v); !ok {
 		return nil, fmt.Errorf("%s: not an object", at)
 	}
 	m, _ := olpcjson.Generic(v).(map[string]any)
@@ -337,7 +337,7 @@ func artifactsFrom(v any, kind string, shared *hashObjects) (map[string]in_toto.
 	if v == nil {
 		return nil, nil, nil
 	}
-	arts, ok := v.(olpcjson.Object)
+	arts, ok := olpcjson.AsObject(v)
 	if !ok {
 		return nil, nil, fmt.Errorf("signed.%ss: not an object", kind)
 	}
@@ -346,7 +346,7 @@ func artifactsFrom(v any, kind string, shared *hashObjects) (map[string]in_toto.
 	out := make(map[string]in_toto.HashObj, len(arts))
 	for _, m := range arts {
 		name := m.Name
-		hm, ok := m.Value.(olpcjson.Object)
+		hm, ok := olpcjson.AsObject(m.Value)
 		if !ok {
 			hard.add(name, fmt.Errorf("signed.%ss[%q]: not an object of hashes", kind, name))
 			continue

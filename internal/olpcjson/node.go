@@ -37,6 +37,9 @@ func (o Object) Get(name string) (any, bool) {
 // encoding/json's Decoder with UseNumber produces: each Object becomes a
 // map[string]any. Arrays are converted in place.
 func Generic(v any) any {
+	if p, ok := v.(*Object); ok {
+		v = *p
+	}
 	switch x := v.(type) {
 	case Object:
 		m := make(map[string]any, len(x))
@@ -52,18 +55,43 @@ func Generic(v any) any {
 	return v
 }
 
+// AsObject returns the Object a decoded value is, if it is one (TreeBuilder
+// makes each object a *Object).
+func AsObject(v any) (Object, bool) {
+	switch o := v.(type) {
+	case *Object:
+		return *o, true
+	case Object:
+		return o, true
+	}
+	return nil, false
+}
+
 // TreeBuilder builds, for strictjson.Parse, the values encoding/json's
-// Decoder with UseNumber produces, except that objects are Objects.
-type TreeBuilder struct{}
+// Decoder with UseNumber produces, except that objects are *Object. It
+// carves small objects' members and all objects' headers out of shared
+// chunks instead of allocating two blocks per object; use one TreeBuilder
+// per document (the chunks live as long as any object of the tree).
+type TreeBuilder struct {
+	members []Member // free room of the current members chunk
+	headers []Object // free room of the current headers chunk
+}
+
+// The chunk sizes, and the largest object carved out of a members chunk.
+const (
+	memberChunk  = 512
+	headerChunk  = 256
+	carvedObject = 16
+)
 
 // String returns s.
-func (TreeBuilder) String(s string) any { return s }
+func (*TreeBuilder) String(s string) any { return s }
 
 // Number returns the literal as a json.Number.
-func (TreeBuilder) Number(lit string) any { return json.Number(lit) }
+func (*TreeBuilder) Number(lit string) any { return json.Number(lit) }
 
 // Literal returns true, false or nil.
-func (TreeBuilder) Literal(lit string) any {
+func (*TreeBuilder) Literal(lit string) any {
 	switch lit {
 	case "true":
 		return true
@@ -74,7 +102,7 @@ func (TreeBuilder) Literal(lit string) any {
 }
 
 // Array returns a copy of elems.
-func (TreeBuilder) Array(elems []any) any {
+func (*TreeBuilder) Array(elems []any) any {
 	if elems == nil {
 		return []any{}
 	}
@@ -84,12 +112,29 @@ func (TreeBuilder) Array(elems []any) any {
 // Object returns the members sorted by name, a repeated name keeping its
 // last value. Members already in strictly increasing order (as in-toto and
 // Go write them) are only checked, in one pass.
-func (TreeBuilder) Object(names []string, values []any) any {
-	o := make(Object, len(names))
+func (t *TreeBuilder) Object(names []string, values []any) any {
+	o := t.newMembers(len(names))
 	for i, k := range names {
 		o[i] = Member{Name: k, Value: values[i]}
 	}
-	return sortMembers(o)
+	if len(t.headers) == cap(t.headers) {
+		t.headers = make([]Object, 0, headerChunk)
+	}
+	t.headers = append(t.headers, sortMembers(o))
+	return &t.headers[len(t.headers)-1]
+}
+
+// newMembers returns room for n members (capacity n).
+func (t *TreeBuilder) newMembers(n int) Object {
+	if n > carvedObject {
+		return make(Object, n)
+	}
+	if cap(t.members)-len(t.members) < n {
+		t.members = make([]Member, 0, memberChunk)
+	}
+	l := len(t.members)
+	t.members = t.members[:l+n]
+	return Object(t.members[l : l+n : l+n])
 }
 
 func sortMembers(o Object) Object {

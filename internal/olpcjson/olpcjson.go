@@ -33,7 +33,8 @@ func Encode(v any) ([]byte, error) {
 }
 
 // EncodeValue returns the canonical JSON of a decoded value (nil, bool,
-// string, json.Number, []any, map[string]any, or Object in place of a map);
+// string, json.Number, []any, map[string]any, or Object or *Object in place
+// of a map);
 // sizeHint presizes the buffer.
 func EncodeValue(v any, sizeHint int) ([]byte, error) {
 	var buf bytes.Buffer
@@ -63,6 +64,8 @@ func encode(buf *bytes.Buffer, v any) error {
 		return encodeObject(buf, x)
 	case Object:
 		return encodeMembers(buf, x)
+	case *Object:
+		return encodeMembers(buf, *x)
 	default:
 		return fmt.Errorf("cannot canonicalize %T", v)
 	}
