@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -87,24 +88,25 @@ func BenchmarkGatewayVsRegistry(b *testing.B) {
 	gw := startGatewayChild(b, s, upstreamURL)
 	direct, through := benchTransport(), benchTransport()
 	pc := &pullCPU{gateway: gw.cmd.Process.Pid, registry: reg.cmd.Process.Pid}
+	own := &pullCPU{gateway: gw.cmd.Process.Pid, registry: reg.cmd.Process.Pid, suffix: "-own-core"}
+	pin, err := newOwnCorePin()
+	if err != nil {
+		b.Logf("the own-core configuration is skipped (no *-own-core metrics): %v", err)
+	}
+	sides := benchSides{direct: direct, through: through, host: host, gwAddr: gw.addr, upstream: upstreamURL}
+	configs := 0
 	for b.Loop() {
-		for i, im := range images {
-			ratio, dMBs, gMBs := pullRatio(b, pc, direct, through, host, gw.addr, "org/web:"+im.tag, im.pairs)
-			b.ReportMetric(ratio, im.tag+"-throughput-vs-direct")
-			if i == 0 {
-				b.ReportMetric(dMBs, "1gib-direct-MB/s")
-				b.ReportMetric(gMBs, "1gib-gateway-MB/s")
-			}
+		sides.measure(b, pc, images)
+		configs++
+		if pin != nil {
+			procs := pinOwnCores(b, pin, reg, gw)
+			sides.measure(b, own, images)
+			configs++
+			unpinOwnCores(b, pin, procs, reg, gw)
 		}
-		d, g := manifestLatencies(b, upstreamURL, "http://"+gw.addr, "/v2/org/web/manifests/"+images[0].tag)
-		pd, pg := d.p99(), g.p99()
-		b.ReportMetric(float64(pg)/float64(pd), "manifest-p99-vs-direct")
-		b.ReportMetric(float64(percentile(d, 50).Microseconds()), "manifest-p50-direct-µs")
-		b.ReportMetric(float64(percentile(g, 50).Microseconds()), "manifest-p50-gateway-µs")
-		b.ReportMetric(float64(pd.Microseconds()), "manifest-p99-direct-µs")
-		b.ReportMetric(float64(pg.Microseconds()), "manifest-p99-gateway-µs")
 	}
 	pc.report(b)
+	own.report(b)
 	b.ReportMetric(float64(gw.stop(b))/(1<<20), "gateway-peak-RSS-MiB")
 	reg.stop(b)
 	// The gateway's CPU time (user and system) per GiB it streamed: what
@@ -112,9 +114,77 @@ func BenchmarkGatewayVsRegistry(b *testing.B) {
 	cpu := gw.cmd.ProcessState.UserTime() + gw.cmd.ProcessState.SystemTime()
 	var streamed float64
 	for _, im := range images {
-		streamed += float64(int64(im.layers)*im.layerSize*int64(im.pairs*b.N)) / (1 << 30)
+		streamed += float64(int64(im.layers)*im.layerSize*int64(im.pairs*configs)) / (1 << 30)
 	}
 	b.ReportMetric(cpu.Seconds()/streamed, "gateway-CPU-s-per-GiB")
+}
+
+// benchSides are the two sides of the comparison: the registry at host
+// (upstream is its URL) and the gateway at gwAddr in front of it, each with
+// a client transport of its own.
+type benchSides struct {
+	direct, through        http.RoundTripper
+	host, gwAddr, upstream string
+}
+
+// measure pulls images and reads a manifest on both sides, and reports the
+// ratios and speeds under metric names ending with cpu.suffix.
+func (s benchSides) measure(b *testing.B, cpu *pullCPU, images []gatewayBenchImage) {
+	b.Helper()
+	sfx := cpu.suffix
+	for i, im := range images {
+		ratio, dMBs, gMBs := pullRatio(b, cpu, s.direct, s.through, s.host, s.gwAddr, "org/web:"+im.tag, im.pairs)
+		b.ReportMetric(ratio, im.tag+"-throughput-vs-direct"+sfx)
+		if i == 0 {
+			b.ReportMetric(dMBs, "1gib-direct"+sfx+"-MB/s")
+			b.ReportMetric(gMBs, "1gib-gateway"+sfx+"-MB/s")
+		}
+	}
+	d, g := manifestLatencies(b, s.upstream, "http://"+s.gwAddr, "/v2/org/web/manifests/"+images[0].tag)
+	pd, pg := d.p99(), g.p99()
+	b.ReportMetric(float64(pg)/float64(pd), "manifest-p99-vs-direct"+sfx)
+	b.ReportMetric(float64(percentile(d, 50).Microseconds()), "manifest-p50-direct"+sfx+"-µs")
+	b.ReportMetric(float64(percentile(g, 50).Microseconds()), "manifest-p50-gateway"+sfx+"-µs")
+	b.ReportMetric(float64(pd.Microseconds()), "manifest-p99-direct"+sfx+"-µs")
+	b.ReportMetric(float64(pg.Microseconds()), "manifest-p99-gateway"+sfx+"-µs")
+}
+
+// pinOwnCores pins this process (the client, every thread) and the registry
+// to one CPU and the gateway to another, and sets each one's GOMAXPROCS to
+// the 1 CPU it now has, as Go does in a process started on one CPU (the
+// testing package fixed it at start, so the runtime does not follow a
+// change of affinity by itself). It returns this process's GOMAXPROCS
+// before.
+func pinOwnCores(b *testing.B, pin *ownCorePin, reg, gw *benchChild) int {
+	b.Helper()
+	if err := pin.pin(reg.cmd.Process.Pid, gw.cmd.Process.Pid); err != nil {
+		b.Fatalf("own-core configuration (%v): %v", pin, err)
+	}
+	b.Logf("own-core configuration: %v, GOMAXPROCS 1 in each", pin)
+	return setBenchGOMAXPROCS(b, 1, reg, gw)
+}
+
+// unpinOwnCores gives the three processes back the CPUs and GOMAXPROCS
+// (procs) they had.
+func unpinOwnCores(b *testing.B, pin *ownCorePin, procs int, reg, gw *benchChild) {
+	b.Helper()
+	if err := pin.restore(reg.cmd.Process.Pid, gw.cmd.Process.Pid); err != nil {
+		b.Fatalf("restoring the CPU affinities: %v", err)
+	}
+	setBenchGOMAXPROCS(b, procs, reg, gw)
+}
+
+// setBenchGOMAXPROCS sets GOMAXPROCS to n in this process and the children,
+// and returns this process's previous value.
+func setBenchGOMAXPROCS(b *testing.B, n int, children ...*benchChild) int {
+	b.Helper()
+	for _, c := range children {
+		fmt.Fprintf(c.stdin, "gomaxprocs %d\n", n)
+		if got := c.expect(b, "BENCH-CHILD-GOMAXPROCS "); got != strconv.Itoa(n) {
+			b.Fatalf("a benchmark child set GOMAXPROCS to %s, not %d", got, n)
+		}
+	}
+	return runtime.GOMAXPROCS(n)
 }
 
 // writeBenchImage writes im's layers (pseudo-random bytes from seed) and a
@@ -212,6 +282,7 @@ func pullRatio(b *testing.B, cpu *pullCPU, direct, through http.RoundTripper, ho
 type pullCPU struct {
 	gateway, registry int // process ids
 	direct, via       partyCPU
+	suffix            string // of the metric names: "" or "-own-core"
 }
 
 // partyCPU is the CPU time of each party over some pulls.
@@ -240,9 +311,12 @@ func (c *pullCPU) gatewayPull(pull func() (int64, time.Duration)) (int64, time.D
 }
 
 // report gives each party's CPU seconds per GiB, and the throughput ratio
-// the cores alone allow were all parties bound by them: a pull through the
-// gateway costs the machine the client's and registry's CPU plus the
-// gateway's, a direct pull only the former.
+// the cores alone allow were all parties bound by them. On shared cores a
+// pull through the gateway costs the machine the client's and registry's
+// CPU plus the gateway's, a direct pull only the former. On own cores
+// (suffix "-own-core") the client and registry share one core in both
+// pulls, and the gateway has the other: a pull through it goes as fast as
+// the slower of the two cores allows.
 func (c *pullCPU) report(b *testing.B) {
 	if c.direct.bytes == 0 || c.via.bytes == 0 || c.via.gateway <= 0 {
 		return
@@ -250,12 +324,17 @@ func (c *pullCPU) report(b *testing.B) {
 	perGiB := func(d time.Duration, n int64) float64 { return d.Seconds() / (float64(n) / (1 << 30)) }
 	dc, dr := perGiB(c.direct.client, c.direct.bytes), perGiB(c.direct.registry, c.direct.bytes)
 	vc, vr, vg := perGiB(c.via.client, c.via.bytes), perGiB(c.via.registry, c.via.bytes), perGiB(c.via.gateway, c.via.bytes)
-	b.ReportMetric(dc, "direct-client-CPU-s-per-GiB")
-	b.ReportMetric(dr, "direct-registry-CPU-s-per-GiB")
-	b.ReportMetric(vc, "via-gateway-client-CPU-s-per-GiB")
-	b.ReportMetric(vr, "via-gateway-registry-CPU-s-per-GiB")
-	b.ReportMetric(vg, "via-gateway-gateway-CPU-s-per-GiB")
-	b.ReportMetric((dc+dr)/(vc+vr+vg), "CPU-bound-throughput-vs-direct")
+	sfx := c.suffix
+	b.ReportMetric(dc, "direct-client"+sfx+"-CPU-s-per-GiB")
+	b.ReportMetric(dr, "direct-registry"+sfx+"-CPU-s-per-GiB")
+	b.ReportMetric(vc, "via-gateway-client"+sfx+"-CPU-s-per-GiB")
+	b.ReportMetric(vr, "via-gateway-registry"+sfx+"-CPU-s-per-GiB")
+	b.ReportMetric(vg, "via-gateway-gateway"+sfx+"-CPU-s-per-GiB")
+	if sfx == "" {
+		b.ReportMetric((dc+dr)/(vc+vr+vg), "CPU-bound-throughput-vs-direct")
+		return
+	}
+	b.ReportMetric((dc+dr)/max(vc+vr, vg), "CPU-bound-throughput-vs-direct"+sfx)
 }
 
 // selfCPU is this process's CPU time so far.
@@ -485,11 +564,22 @@ func TestGatewayBenchChild(t *testing.T) {
 	serveUntilStdinCloses(t, ln)
 }
 
-// serveUntilStdinCloses prints the child's address, waits until the
-// benchmark closes its stdin and prints its peak RSS.
+// serveUntilStdinCloses prints the child's address, sets GOMAXPROCS to N
+// on each "gomaxprocs N" line the benchmark writes to its stdin (answering
+// "BENCH-CHILD-GOMAXPROCS N"), and when the benchmark closes its stdin
+// prints its peak RSS.
 func serveUntilStdinCloses(t *testing.T, ln net.Listener) {
 	fmt.Printf("BENCH-CHILD-ADDR %s\n", ln.Addr())
-	io.Copy(io.Discard, os.Stdin)
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		arg, ok := strings.CutPrefix(in.Text(), "gomaxprocs ")
+		n, err := strconv.Atoi(arg)
+		if !ok || err != nil || n < 1 {
+			t.Fatalf("the benchmark wrote %q", in.Text())
+		}
+		runtime.GOMAXPROCS(n)
+		fmt.Printf("BENCH-CHILD-GOMAXPROCS %d\n", runtime.GOMAXPROCS(0))
+	}
 	fmt.Printf("BENCH-CHILD-PEAK-RSS %d\n", peakrss.Peak(t))
 }
 
