@@ -68,6 +68,31 @@ type gatewayBenchImage struct {
 // use: the client's process hosts neither (a registry in it would answer the
 // direct pulls without a switch between processes, which no real registry
 // does), and each party's CPU time and the gateway's RSS are its own.
+//
+// Each run measures two configurations of the same three processes, one
+// after the other:
+//
+//   - shared cores (the metrics without suffix): client, registry and
+//     gateway all run on the machine's cores, as they would were all three
+//     on one small box. The gateway then takes CPU away from the client and
+//     registry, so the ratio is bounded by the parties' CPU per GiB
+//     (CPU-bound-throughput-vs-direct), not by the gateway's speed.
+//   - own core (metrics ending in -own-core, skipped with a logged reason
+//     when this process may run on fewer than 2 CPUs): the client (every
+//     thread of this process) and the registry are pinned to one CPU for
+//     both the direct and the gateway pulls, the gateway to a second CPU,
+//     each with GOMAXPROCS 1. This is the deployment the goals are about: a
+//     gateway on a host or core of its own in front of a registry. Client
+//     and registry get the same single core in both sides of the comparison
+//     (the direct side is not given less than the gateway side's endpoints
+//     get); the gateway's extra core is what a separate gateway host adds.
+//     The second core idles during direct pulls. A manifest read through
+//     the gateway still needs the registry, which waits for the client's
+//     core, and adds the gateway's hop on top: the own-core configuration
+//     does not take the registry's turn on the shared core out of its
+//     latency.
+//
+// Other work on the machine is not pinned away from either CPU.
 func BenchmarkGatewayVsRegistry(b *testing.B) {
 	blobDir := b.TempDir()
 	reg := startBenchChild(b, "TestGatewayBenchRegistryChild", registryBenchEnv+"="+blobDir, "")
