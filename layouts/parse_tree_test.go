@@ -153,10 +153,11 @@ func hostileLinks() map[string][]byte {
 
 // TestHostileLinksAreParsedWithinTheOldMemory: on hostile input the tree
 // parser reads what the map parser read and allocates at most a tenth more
-// (half a million members of one object, which the link keeps as a map:
-// the members are sorted in a slice of 32 bytes each before the map is
-// made, where the map parser sorted a slice of their names of 16 bytes each;
-// everything else it allocates less of).
+// (half a million members of one object in reverse order, which the link
+// keeps as a map: the tree holds them in a slice of 32 bytes each, sorted
+// through 4-byte positions, before the map is made, where the map parser
+// sorted a slice of their names of 16 bytes each; everything else it
+// allocates less of).
 func TestHostileLinksAreParsedWithinTheOldMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("parses several MiB of hostile JSON")

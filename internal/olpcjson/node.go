@@ -113,15 +113,60 @@ func (*TreeBuilder) Array(elems []any) any {
 // last value. Members already in strictly increasing order (as in-toto and
 // Go write them) are only checked, in one pass.
 func (t *TreeBuilder) Object(names []string, values []any) any {
-	o := t.newMembers(len(names))
-	for i, k := range names {
-		o[i] = Member{Name: k, Value: values[i]}
+	var o Object
+	if namesSorted(names) {
+		o = t.newMembers(len(names))
+		for i, k := range names {
+			o[i] = Member{Name: k, Value: values[i]}
+		}
+	} else {
+		o = t.sortedMembers(names, values)
 	}
 	if len(t.headers) == cap(t.headers) {
 		t.headers = make([]Object, 0, headerChunk)
 	}
-	t.headers = append(t.headers, sortMembers(o))
+	t.headers = append(t.headers, o)
 	return &t.headers[len(t.headers)-1]
+}
+
+// sortedMembers sorts the members by name, then by position, and keeps the
+// last of each name: an unstable sort of positions (O(n log n) comparisons
+// and moves; a stable sort of the members would move them O(n log² n)
+// times).
+func (t *TreeBuilder) sortedMembers(names []string, values []any) Object {
+	idx := make([]int32, len(names))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int {
+		if c := strings.Compare(names[a], names[b]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	n := 0
+	for j, i := range idx {
+		if j+1 < len(idx) && names[idx[j+1]] == names[i] {
+			continue // a later member of the same name follows
+		}
+		idx[n] = i
+		n++
+	}
+	o := t.newMembers(n)
+	for j, i := range idx[:n] {
+		o[j] = Member{Name: names[i], Value: values[i]}
+	}
+	return o
+}
+
+// namesSorted reports whether the names strictly increase.
+func namesSorted(names []string) bool {
+	for i := 1; i < len(names); i++ {
+		if names[i-1] >= names[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // newMembers returns room for n members (capacity n).
@@ -135,23 +180,6 @@ func (t *TreeBuilder) newMembers(n int) Object {
 	l := len(t.members)
 	t.members = t.members[:l+n]
 	return Object(t.members[l : l+n : l+n])
-}
-
-func sortMembers(o Object) Object {
-	if membersSorted(o) {
-		return o
-	}
-	slices.SortStableFunc(o, func(a, b Member) int { return cmp.Compare(a.Name, b.Name) })
-	// Keep the last of each run of equal names (the last value given).
-	out := o[:0]
-	for i, m := range o {
-		if i+1 < len(o) && o[i+1].Name == m.Name {
-			continue
-		}
-		out = append(out, m)
-	}
-	clear(o[len(out):])
-	return slices.Clip(out)
 }
 
 // membersSorted reports whether the names strictly increase.
