@@ -495,7 +495,7 @@ func (g *Gateway) readManifest(ctx context.Context, in *http.Request, repoName, 
 	if resp.StatusCode != http.StatusOK {
 		return nil, nil, g.upstreamRefusal(resp, "MANIFEST_UNKNOWN", subject)
 	}
-	data, err := readCapped(resp.Body, MaxManifestSize)
+	data, err := readCapped(resp.Body, resp.ContentLength, MaxManifestSize)
 	if err != nil {
 		return nil, nil, denied("%s: %v", subject, err)
 	}
@@ -531,17 +531,38 @@ func (g *Gateway) upstreamRefusal(resp *http.Response, notFound, subject string)
 		msg: fmt.Sprintf("%s: upstream %s answered HTTP %d", subject, g.upstream.Host, st)}
 }
 
-// readCapped reads at most max bytes and fails beyond.
-func readCapped(r io.Reader, max int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("inconclusive: reading the manifest upstream: %w", err)
+// readCapped reads at most limit bytes and fails beyond. size is the length
+// the upstream announced (-1 if none): the buffer starts that large (plus
+// one byte, to see the end without growing), up to manifestPrealloc, so
+// that a manifest is usually read into one allocation rather than into a
+// buffer grown from 512 bytes. The cap is on the bytes read, whatever
+// length was announced.
+func readCapped(r io.Reader, size, limit int64) ([]byte, error) {
+	data := make([]byte, 0, min(max(size, 511), manifestPrealloc, limit)+1)
+	lr := io.LimitReader(r, limit+1)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := lr.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("inconclusive: reading the manifest upstream: %w", err)
+		}
 	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("upstream manifest larger than %d bytes (endless data)", max)
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("upstream manifest larger than %d bytes (endless data)", limit)
 	}
 	return data, nil
 }
+
+// manifestPrealloc bounds the buffer readCapped allocates on the upstream's
+// word alone: an announced length does not make it allocate more than this
+// before the bytes arrive.
+const manifestPrealloc = 64 << 10
 
 // mayListManifests reports whether data could decode to a manifests list,
 // so that an image manifest skips a decode that would find none (it was half
