@@ -75,14 +75,26 @@ func AsObject(v any) (Object, bool) {
 type TreeBuilder struct {
 	members []Member // free room of the current members chunk
 	headers []Object // free room of the current headers chunk
+	// the sizes of the next chunks: they start small and double up to the
+	// largest, so that a small document allocates little
+	memberNext, headerNext int
 }
 
-// The chunk sizes, and the largest object carved out of a members chunk.
+// The largest chunk sizes, the first ones, and the largest object carved
+// out of a members chunk.
 const (
 	memberChunk  = 512
 	headerChunk  = 256
+	firstChunk   = 16
 	carvedObject = 16
 )
+
+// nextChunk returns the size of the next chunk and advances *next.
+func nextChunk(next *int, largest int) int {
+	n := max(*next, firstChunk)
+	*next = min(2*n, largest)
+	return n
+}
 
 // String returns s.
 func (*TreeBuilder) String(s string) any { return s }
@@ -123,7 +135,7 @@ func (t *TreeBuilder) Object(names []string, values []any) any {
 		o = t.sortedMembers(names, values)
 	}
 	if len(t.headers) == cap(t.headers) {
-		t.headers = make([]Object, 0, headerChunk)
+		t.headers = make([]Object, 0, nextChunk(&t.headerNext, headerChunk))
 	}
 	t.headers = append(t.headers, o)
 	return &t.headers[len(t.headers)-1]
@@ -175,7 +187,7 @@ func (t *TreeBuilder) newMembers(n int) Object {
 		return make(Object, n)
 	}
 	if cap(t.members)-len(t.members) < n {
-		t.members = make([]Member, 0, memberChunk)
+		t.members = make([]Member, 0, nextChunk(&t.memberNext, memberChunk))
 	}
 	l := len(t.members)
 	t.members = t.members[:l+n]
