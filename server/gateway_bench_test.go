@@ -101,7 +101,7 @@ func BenchmarkGatewayVsRegistry(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	images := []gatewayBenchImage{{"1gib", 8, 128 << 20, 3}, {"100-layers", 100, 1 << 20, 7}}
+	images := []gatewayBenchImage{{"1gib", 8, 128 << 20, 3}, {"100-layers", 100, 1 << 20, 15}}
 	var items []signer.Item
 	for i, im := range images {
 		writeBenchImage(b, upstreamURL, blobDir, "org/web", im, uint64(i))
