@@ -1,9 +1,6 @@
 package layouts
 
 import (
-	"encoding/json"
-	"slices"
-
 	"github.com/cnabsec/cnabsec/internal/olpcjson"
 	"github.com/cnabsec/cnabsec/internal/strictjson"
 )
@@ -22,27 +19,7 @@ func decodeGeneric(b []byte) (any, error) {
 // maxJSONDepth is encoding/json's nesting limit.
 const maxJSONDepth = strictjson.DefaultMaxDepth
 
-type genericBuilder struct{}
-
-func (genericBuilder) String(s string) any   { return s }
-func (genericBuilder) Number(lit string) any { return json.Number(lit) }
-
-func (genericBuilder) Literal(lit string) any {
-	switch lit {
-	case "true":
-		return true
-	case "false":
-		return false
-	}
-	return nil
-}
-
-func (genericBuilder) Array(elems []any) any {
-	if elems == nil {
-		return []any{}
-	}
-	return slices.Clone(elems)
-}
+type genericBuilder struct{ olpcjson.Scalars }
 
 func (genericBuilder) Object(names []string, values []any) any {
 	m := make(map[string]any, len(names))

@@ -73,6 +73,7 @@ func AsObject(v any) (Object, bool) {
 // chunks instead of allocating two blocks per object; use one TreeBuilder
 // per document (the chunks live as long as any object of the tree).
 type TreeBuilder struct {
+	Scalars
 	members []Member // free room of the current members chunk
 	headers []Object // free room of the current headers chunk
 	// the sizes of the next chunks: they start small and double up to the
@@ -96,14 +97,19 @@ func nextChunk(next *int, largest int) int {
 	return n
 }
 
+// Scalars builds, for strictjson.Parse, every value but objects as
+// encoding/json's Decoder with UseNumber does: strings, json.Number, true,
+// false, nil and []any. Builders embed it and add their Object.
+type Scalars struct{}
+
 // String returns s.
-func (*TreeBuilder) String(s string) any { return s }
+func (Scalars) String(s string) any { return s }
 
 // Number returns the literal as a json.Number.
-func (*TreeBuilder) Number(lit string) any { return json.Number(lit) }
+func (Scalars) Number(lit string) any { return json.Number(lit) }
 
 // Literal returns true, false or nil.
-func (*TreeBuilder) Literal(lit string) any {
+func (Scalars) Literal(lit string) any {
 	switch lit {
 	case "true":
 		return true
@@ -114,7 +120,7 @@ func (*TreeBuilder) Literal(lit string) any {
 }
 
 // Array returns a copy of elems.
-func (*TreeBuilder) Array(elems []any) any {
+func (Scalars) Array(elems []any) any {
 	if elems == nil {
 		return []any{}
 	}
