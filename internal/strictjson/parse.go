@@ -105,6 +105,7 @@ func Parse[V any](b []byte, opts Options, build Builder[V]) (V, error) {
 		opts.MaxDepth = DefaultMaxDepth
 	}
 	p := &parser[V]{b: b, opts: opts, build: build}
+	p.opts.KnownNames = slices.DeleteFunc(slices.Clone(opts.KnownNames), func(k string) bool { return !plainName(k) })
 	var zero V
 	if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
 		return zero, p.fail("byte order mark (RFC 8259 forbids it in JSON texts)")
@@ -261,11 +262,11 @@ func (p *parser[V]) object() (V, error) {
 }
 
 // knownName reads, at an opening quote, a member name of Options.KnownNames
-// written without escapes.
+// written without escapes (Parse keeps only the names plainName accepts).
 func (p *parser[V]) knownName() (string, bool) {
 	for _, k := range p.opts.KnownNames {
 		end := p.i + 1 + len(k)
-		if end < len(p.b) && p.b[end] == '"' && string(p.b[p.i+1:end]) == k && plainName(k) {
+		if end < len(p.b) && p.b[end] == '"' && string(p.b[p.i+1:end]) == k {
 			p.i = end + 1
 			return k, true
 		}
