@@ -178,6 +178,10 @@ func (r *Ref) String() string {
 	return prefix + rest
 }
 
+// attrEscaper escapes what url.PathEscape leaves but a reference's syntax
+// gives a meaning: the separators of attributes and of a name from its value.
+var attrEscaper = strings.NewReplacer("&", "%26", ";", "%3B", "=", "%3D")
+
 func joinAttrs(m map[string]string, sep string) string {
 	names := make([]string, 0, len(m))
 	for n := range m {
@@ -186,7 +190,7 @@ func joinAttrs(m map[string]string, sep string) string {
 	sort.Strings(names)
 	parts := make([]string, len(names))
 	for i, n := range names {
-		v := url.PathEscape(m[n])
+		v := attrEscaper.Replace(url.PathEscape(m[n]))
 		if secretAttrs[n] {
 			v = "REDACTED"
 		}

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 )
@@ -94,4 +95,25 @@ func FuzzParseRef(f *testing.F) {
 			t.Fatalf("%q: String %q parses to another key", s, out)
 		}
 	})
+}
+
+// TestKeyRefStringEscapesSeparatorsInValues: a value holding an attribute
+// separator ('&' in a query, ';' in a pkcs11 path) or '=' is written escaped,
+// so that the printed reference reads back as the same attributes (the
+// fuzzer found "plugin:0?0=%26" printed as "plugin:0?0=&", which does not
+// parse).
+func TestKeyRefStringEscapesSeparatorsInValues(t *testing.T) {
+	for _, s := range []string{"plugin:0?0=%26", "plugin:kms?key=a%26b%3Dc%3Bd", "pkcs11:token=a%3Bb%26c%3Dd;object=k"} {
+		r, err := ParseRef(s)
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		back, err := ParseRef(r.String())
+		if err != nil {
+			t.Fatalf("%q printed as %q, which does not parse: %v", s, r.String(), err)
+		}
+		if !maps.Equal(back.Query, r.Query) || !maps.Equal(back.PathAttrs, r.PathAttrs) {
+			t.Fatalf("%q printed as %q reads back as %v %v, want %v %v", s, r.String(), back.PathAttrs, back.Query, r.PathAttrs, r.Query)
+		}
+	}
 }
